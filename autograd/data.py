@@ -1,0 +1,1 @@
+"""Datasets and loaders (filled in by the nn work)."""

@@ -1,0 +1,186 @@
+"""Graph nodes and the reverse-mode engine.
+
+A graph node lives apart from the Tensor it produced: a Tensor only points at the node that made its
+current value. An in-place op under grad mode makes a new node whose input is the old one and points the
+Tensor at it, so earlier uses of the Tensor keep differentiating through the value they saw.
+
+Backward functions work on raw arrays (NumPy or CuPy): ``backward_fn(grad) -> tuple`` with one entry per
+input (an array, a :class:`SparseGrad`, or ``None``).
+"""
+from __future__ import annotations
+
+from . import grad_mode
+
+
+class SparseGrad:
+    """A COO gradient flowing through the engine (from ``Embedding(sparse=True)``)."""
+
+    __slots__ = ("indices", "values", "shape")
+
+    def __init__(self, indices, values, shape):
+        self.indices, self.values, self.shape = indices, values, tuple(shape)
+
+    def __add__(self, other):
+        if isinstance(other, SparseGrad):
+            xp = _xp(self.values)
+            return SparseGrad(xp.concatenate([self.indices, other.indices], axis=1),
+                              xp.concatenate([self.values, other.values], axis=0), self.shape)
+        return self.to_dense() + other
+
+    __radd__ = __add__
+
+    def to_dense(self):
+        xp = _xp(self.values)
+        out = xp.zeros(self.shape, dtype=self.values.dtype)
+        idx = tuple(self.indices[i] for i in range(self.indices.shape[0]))
+        if xp.__name__ == "numpy":
+            xp.add.at(out, idx, self.values)
+        else:  # pragma: no cover - GPU only
+            xp.add.at(out, idx, self.values)
+        return out
+
+
+def _xp(arr):
+    from .backend import array_module
+
+    return array_module(arr)
+
+
+class Node:
+    """One recorded operation: how to turn the gradient of its output into gradients of its inputs."""
+
+    __slots__ = ("backward_fn", "inputs", "name", "pre_hooks", "__weakref__")
+
+    def __init__(self, backward_fn, inputs, name="Op"):
+        self.backward_fn = backward_fn
+        self.inputs = tuple(inputs)
+        self.name = name
+        self.pre_hooks = None
+
+    def name_(self):
+        return self.name
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+    def apply(self, grad):
+        if self.backward_fn is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors after "
+                "they have already been freed). Specify retain_graph=True if you need to backward through "
+                "the graph a second time."
+            )
+        return self.backward_fn(grad)
+
+    def release(self):
+        self.backward_fn = None
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf that requires grad: adds incoming gradient into ``leaf.grad``."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor):
+        super().__init__(None, (), "AccumulateGrad")
+        self.tensor = tensor
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+    def release(self):
+        pass
+
+
+def _run_hooks(node, grad):
+    if not node.pre_hooks:
+        return grad
+    from .tensor import Tensor
+
+    for hook in list(node.pre_hooks.values()):
+        wrapped = grad if isinstance(grad, SparseGrad) else Tensor._wrap(grad)
+        res = hook(wrapped)
+        if res is not None:
+            grad = res._data if isinstance(res, Tensor) else res
+    return grad
+
+
+def _accumulate_into_leaf(node, grad):
+    from .tensor import Tensor
+    from .sparse import SparseTensor
+
+    leaf = node.tensor
+    if isinstance(grad, SparseGrad):
+        new = SparseTensor(grad.indices, grad.values.astype(leaf.dtype, copy=False), grad.shape)
+        leaf.grad = new if leaf.grad is None else leaf.grad + new
+        return
+    if grad.dtype != leaf._data.dtype:
+        grad = grad.astype(leaf._data.dtype)
+    if grad.shape != leaf._data.shape:
+        grad = _xp(grad).broadcast_to(grad, leaf._data.shape)
+    if leaf.grad is None:
+        leaf.grad = Tensor._wrap(_xp(grad).array(grad, copy=True))
+    elif isinstance(leaf.grad, SparseTensor):
+        leaf.grad = Tensor._wrap(leaf.grad.to_dense()._data + grad)
+    else:
+        leaf.grad._data += grad
+
+
+def _topo(roots):
+    """Dependency counts of every node reachable from ``roots``."""
+    deps = {}
+    stack = [r for r in roots if r is not None]
+    seen = set(map(id, stack))
+    order = list(stack)
+    while stack:
+        node = stack.pop()
+        for nxt in node.inputs:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if id(nxt) not in seen:
+                seen.add(id(nxt))
+                stack.append(nxt)
+                order.append(nxt)
+    return deps
+
+
+def run_backward(roots, grads, retain_graph=False, capture=None):
+    """Propagate ``grads`` from ``roots`` through the graph.
+
+    With ``capture`` (a dict node -> None) the gradients reaching those nodes are returned instead of being
+    accumulated into leaves (``autograd.grad``).
+    """
+    deps = _topo(roots)
+    pending = {}
+    for r, g in zip(roots, grads):
+        if r is not None:
+            pending[r] = pending[r] + g if r in pending else g
+    ready = [r for r in dict.fromkeys(roots) if r is not None and deps.get(r, 0) == 0]
+    visited = []
+    with grad_mode.no_grad():
+        while ready:
+            node = ready.pop()
+            grad = pending.pop(node, None)
+            if grad is not None:
+                grad = _run_hooks(node, grad)
+            if capture is not None and node in capture:
+                capture[node] = grad
+            if isinstance(node, AccumulateGrad):
+                if capture is None and grad is not None:
+                    _accumulate_into_leaf(node, grad)
+                continue
+            outs = node.apply(grad) if grad is not None else (None,) * len(node.inputs)
+            visited.append(node)
+            for nxt, g in zip(node.inputs, outs):
+                if nxt is None:
+                    continue
+                if g is not None:
+                    pending[nxt] = pending[nxt] + g if nxt in pending else g
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    ready.append(nxt)
+    if not retain_graph:
+        for node in visited:
+            node.release()
+    return capture

@@ -1,0 +1,62 @@
+"""Global switch for graph recording: ``no_grad``, ``enable_grad``, ``set_grad_enabled``."""
+from __future__ import annotations
+
+import functools
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+def _set(mode: bool) -> None:
+    _state.enabled = bool(mode)
+
+
+class _Mode:
+    """Context manager and decorator that sets grad mode for its block and restores it after."""
+
+    _mode = True
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__() if not isinstance(self, set_grad_enabled) else set_grad_enabled(self._mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_Mode):
+    _mode = False
+
+
+class enable_grad(_Mode):
+    _mode = True
+
+
+class set_grad_enabled(_Mode):
+    """Like torch: takes effect on construction, so it works as a plain call too."""
+
+    def __init__(self, mode: bool):
+        self._prev = is_grad_enabled()
+        self._mode = bool(mode)
+        _set(self._mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False

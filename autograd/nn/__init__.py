@@ -1,0 +1,1 @@
+"""Neural-network modules (filled in by the nn work)."""

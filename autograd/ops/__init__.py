@@ -1,0 +1,2 @@
+"""Operations: each forward next to its backward. Importing this package attaches Tensor methods."""
+from . import basic, elementwise, reduction, shape, linalg  # noqa: F401

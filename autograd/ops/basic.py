@@ -1,0 +1,144 @@
+"""Recording helpers shared by every op: operand coercion, broadcasting, graph recording, in-place."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import backend, dtypes, grad_mode
+from ..function import Node
+from ..tensor import Tensor
+
+
+def record(out, parents, backward_fn, name):
+    """Wrap ``out`` in a Tensor and, under grad mode, link it to the parents that require grad."""
+    t = Tensor._wrap(out)
+    if grad_mode.is_grad_enabled():
+        for p in parents:
+            if isinstance(p, Tensor) and p.requires_grad:
+                t.requires_grad = True
+                t._node = Node(backward_fn, tuple(q._grad_node() if isinstance(q, Tensor) and q.requires_grad
+                                                  else None for q in parents), name)
+                break
+    return t
+
+
+def needs(parents):
+    """Which parents need a gradient (lets expensive backward functions skip work)."""
+    return tuple(isinstance(p, Tensor) and p.requires_grad for p in parents)
+
+
+def check_same_device(*ts):
+    devs = {t.device for t in ts if isinstance(t, Tensor)}
+    if len(devs) > 1:
+        a, b = sorted(map(str, devs))[:2]
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a} and {b}!")
+
+
+def arr(x, like=None):
+    """The raw array (or Python scalar) behind an operand."""
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, (numbers.Number, np.generic)):
+        return x
+    if like is not None:
+        return backend.array_module(like).asarray(x)
+    return np.asarray(x)
+
+
+def result_dtype(a, b):
+    """torch's promotion for a tensor and a Python scalar: an int tensor with a float scalar gives the
+    default float dtype; otherwise NumPy's (NEP 50) rules, which match torch's for tensor pairs."""
+    xp = backend.array_module(a if not isinstance(a, numbers.Number) else b)
+    da = a.dtype if hasattr(a, "dtype") else None
+    db = b.dtype if hasattr(b, "dtype") else None
+    if da is None or db is None:
+        tdt = da if da is not None else db
+        scal = b if da is not None else a
+        if tdt.kind in "biu" and isinstance(scal, float):
+            return dtypes.get_default_dtype()
+        if tdt.kind == "b" and isinstance(scal, int) and not isinstance(scal, bool):
+            return dtypes.int64
+        return tdt
+    return xp.result_type(da, db)
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape`` (reverse of broadcasting)."""
+    if g.shape == tuple(shape):
+        return g
+    nd = g.ndim - len(shape)
+    if nd > 0:
+        g = g.sum(axis=tuple(range(nd)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def inplace(self, result):
+    """Make ``self`` hold ``result``'s value, as an in-place op.
+
+    Not recording: the value is written into ``self``'s storage (views and flat buffers see it).
+    Recording: ``self`` now stands for the new graph node; earlier uses keep the old value and node.
+    """
+    if result._node is not None:
+        if self.is_leaf and self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if result.dtype != self.dtype:
+            result = result.to(self.dtype)
+        if result.shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(result.shape)}")
+        self._data = result._data
+        self._node = result._node
+        self.requires_grad = True
+        return self
+    if self.is_leaf and self.requires_grad and grad_mode.is_grad_enabled():
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    out = result._data
+    if out.shape != self._data.shape:
+        xp = backend.array_module(out)
+        try:
+            out = xp.broadcast_to(out, self._data.shape)
+        except ValueError:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(result.shape)}") from None
+    self._data[...] = out
+    return self
+
+
+def _to(t, dev, dt, copy):
+    data = t._data
+    src = backend.device_of(data)
+    moved = dev is not None and dev != src
+    if moved:
+        data = backend.to_device(data, dev)
+    if dt is not None and dt != data.dtype:
+        data = data.astype(dt)
+        casted = True
+    else:
+        casted = False
+    if not moved and not casted:
+        if not copy:
+            return t
+        data = data.copy()
+    src_dtype = t.dtype
+
+    def bw(g):
+        g = backend.to_device(g, src) if moved else g
+        return (g.astype(src_dtype, copy=False),)
+
+    return record(data, (t,), bw, "ToCopy")
+
+
+def register(*names):
+    """Attach a function as Tensor method(s)."""
+
+    def deco(fn):
+        for n in names:
+            setattr(Tensor, n, fn)
+        return fn
+
+    return deco

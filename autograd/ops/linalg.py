@@ -1,0 +1,55 @@
+"""Matrix products: matmul/@, mm, bmm, dot, outer, with batch broadcasting."""
+from __future__ import annotations
+
+from .. import backend
+from ..tensor import Tensor
+from .basic import check_same_device, needs, record, register, unbroadcast
+
+
+@register("matmul", "__matmul__")
+def matmul(a, b):
+    check_same_device(a, b)
+    A, B = a._data, b._data
+    if A.ndim == 0 or B.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{A.ndim}D and {B.ndim}D")
+    if A.shape[-1] != B.shape[0 if B.ndim == 1 else -2]:
+        sa = "x".join(map(str, A.shape if A.ndim > 1 else (1,) + A.shape))
+        sb = "x".join(map(str, B.shape if B.ndim > 1 else B.shape + (1,)))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+    if A.dtype != B.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {A.dtype} != {B.dtype}")
+    xp = backend.array_module(A)
+    out = xp.matmul(A, B)
+    na, nb = needs((a, b))
+
+    def bw(g):
+        A2 = A[None, :] if A.ndim == 1 else A
+        B2 = B[:, None] if B.ndim == 1 else B
+        g2 = g
+        if A.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if B.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        ga = gb = None
+        if na:
+            ga = xp.matmul(g2, xp.swapaxes(B2, -1, -2))
+            ga = unbroadcast(ga, A2.shape).reshape(A.shape)
+        if nb:
+            gb = xp.matmul(xp.swapaxes(A2, -1, -2), g2)
+            gb = unbroadcast(gb, B2.shape).reshape(B.shape)
+        return ga, gb
+
+    return record(out, (a, b), bw, "MatMul")
+
+
+Tensor.__rmatmul__ = lambda self, o: matmul(o, self)
+register("mm")(matmul)
+register("bmm")(matmul)
+register("dot")(matmul)
+register("mv")(matmul)
+
+
+@register("outer")
+def outer(a, b):
+    return matmul(a.reshape(-1, 1), b.reshape(1, -1))

@@ -1,0 +1,277 @@
+"""Reductions with ``dim``/``keepdim``: sum, mean, prod, max/min (+ indices), var/std, norm, logsumexp,
+softmax and log_softmax."""
+from __future__ import annotations
+
+import builtins
+import collections
+
+from .. import backend
+from ..tensor import Tensor
+from .basic import record, register
+
+MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
+
+
+def _axes(x, dim):
+    if dim is None:
+        return None
+    if isinstance(dim, int):
+        dim = (dim,)
+    nd = builtins.max(x.ndim, 1)
+    out = []
+    for d in dim:
+        if not -nd <= d < nd:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {d})")
+        out.append(d % nd)
+    return tuple(out) if x.ndim else None
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """Give a reduced gradient its dims back so it broadcasts against the input."""
+    if axes is None:
+        return g.reshape((1,) * len(shape)) if len(shape) else g
+    if keepdim:
+        return g
+    xp = backend.array_module(g)
+    return xp.expand_dims(g, axis=tuple(sorted(axes)))
+
+
+@register("sum")
+def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    X = x._data
+    xp = backend.array_module(X)
+    ax = _axes(X, dim)
+    out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=dtype))
+    if X.dtype.kind in "bi" and dtype is None:
+        out = out.astype("int64")
+    return record(out, (x,), lambda g: (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim), X.shape),),
+                  "Sum")
+
+
+@register("mean")
+def mean(x, dim=None, keepdim=False, dtype=None):
+    X = x._data
+    if X.dtype.kind != "f" and dtype is None:
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+                           f"or complex dtype. Got: {X.dtype}")
+    xp = backend.array_module(X)
+    ax = _axes(X, dim)
+    out = xp.asarray(X.mean(axis=ax, keepdims=keepdim, dtype=dtype))
+    n = X.size // builtins.max(out.size, 1) if X.size else 0
+
+    def bw(g):
+        return (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim) / n, X.shape),)
+
+    return record(out, (x,), bw, "Mean")
+
+
+@register("prod")
+def prod(x, dim=None, keepdim=False):
+    X = x._data
+    xp = backend.array_module(X)
+    ax = _axes(X, dim)
+    out = xp.asarray(X.prod(axis=ax, keepdims=keepdim))
+
+    def bw(g):
+        # product of the others, computed without dividing (zeros allowed)
+        ge = _expand_back(g, X.shape, ax, keepdim)
+        axes = tuple(range(X.ndim)) if ax is None else ax
+        flat = xp.moveaxis(X, axes, tuple(range(-len(axes), 0))).reshape(*[X.shape[i] for i in range(X.ndim)
+                                                                            if i not in axes], -1)
+        left = xp.cumprod(xp.concatenate([xp.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
+        right = xp.flip(xp.cumprod(xp.concatenate([xp.ones_like(flat[..., :1]), xp.flip(flat, -1)[..., :-1]],
+                                                  -1), -1), -1)
+        others = (left * right).reshape(*[X.shape[i] for i in range(X.ndim) if i not in axes],
+                                        *[X.shape[i] for i in axes])
+        others = xp.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+        return (ge * others,)
+
+    return record(out, (x,), bw, "Prod")
+
+
+def _extreme(x, dim, keepdim, is_max):
+    X = x._data
+    xp = backend.array_module(X)
+    if dim is None:
+        if X.size == 0:
+            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0.")
+        out = X.max() if is_max else X.min()
+        mask = (X == out)
+        cnt = mask.sum()
+        return record(xp.asarray(out), (x,), lambda g: (mask * (g / cnt),), "Max" if is_max else "Min")
+    d = _axes(X, dim)[0] if X.ndim else 0
+    idx = (X.argmax if is_max else X.argmin)(axis=d) if X.ndim else xp.asarray(0)
+    vals = xp.take_along_axis(X, xp.expand_dims(idx, d), d) if X.ndim else X.copy()
+    if not keepdim and X.ndim:
+        vals = vals.squeeze(d)
+    kidx = xp.expand_dims(idx, d) if X.ndim else idx
+
+    def bw(g):
+        if not X.ndim:
+            return (g,)
+        gk = g if keepdim else xp.expand_dims(g, d)
+        out = xp.zeros_like(X)
+        xp.put_along_axis(out, kidx, gk, d)
+        return (out,)
+
+    v = record(vals, (x,), bw, "Max" if is_max else "Min")
+    i = Tensor._wrap((kidx if keepdim else idx).astype("int64"))
+    return MaxMin(v, i)
+
+
+@register("max")
+def max(x, dim=None, keepdim=False):  # noqa: A001
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+
+        return maximum(x, dim)
+    return _extreme(x, dim, keepdim, True)
+
+
+@register("min")
+def min(x, dim=None, keepdim=False):  # noqa: A001
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+
+        return minimum(x, dim)
+    return _extreme(x, dim, keepdim, False)
+
+
+@register("amax")
+def amax(x, dim=None, keepdim=False):
+    return _amaxmin(x, dim, keepdim, True)
+
+
+@register("amin")
+def amin(x, dim=None, keepdim=False):
+    return _amaxmin(x, dim, keepdim, False)
+
+
+def _amaxmin(x, dim, keepdim, is_max):
+    X = x._data
+    xp = backend.array_module(X)
+    ax = _axes(X, dim) if dim not in (None, ()) else None
+    out = X.max(axis=ax, keepdims=True) if is_max else X.min(axis=ax, keepdims=True)
+    mask = X == out
+    cnt = mask.sum(axis=ax, keepdims=True)
+    res = out if keepdim else (out.reshape(()) if ax is None else out.squeeze(ax))
+
+    def bw(g):
+        return (mask * (_expand_back(g, X.shape, ax, keepdim) / cnt),)
+
+    return record(xp.asarray(res), (x,), bw, "Amax" if is_max else "Amin")
+
+
+@register("argmax")
+def argmax(x, dim=None, keepdim=False):
+    X = x._data
+    if dim is None:
+        return Tensor._wrap(backend.array_module(X).asarray(X.argmax()).astype("int64"))
+    r = X.argmax(axis=dim)
+    return Tensor._wrap((backend.array_module(X).expand_dims(r, dim) if keepdim else r).astype("int64"))
+
+
+@register("argmin")
+def argmin(x, dim=None, keepdim=False):
+    X = x._data
+    if dim is None:
+        return Tensor._wrap(backend.array_module(X).asarray(X.argmin()).astype("int64"))
+    r = X.argmin(axis=dim)
+    return Tensor._wrap((backend.array_module(X).expand_dims(r, dim) if keepdim else r).astype("int64"))
+
+
+@register("var")
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if correction is None:
+        correction = 1 if unbiased in (None, True) else 0
+    X = x._data
+    xp = backend.array_module(X)
+    ax = _axes(X, dim)
+    n = X.size if ax is None else int(xp.prod(xp.asarray([X.shape[a] for a in ax])))
+    mu = X.mean(axis=ax, keepdims=True)
+    c = X - mu
+    out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / (n - correction))
+    return record(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * (2.0 / (n - correction)) * c,),
+                  "Var")
+
+
+@register("std")
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+@register("norm")
+def norm(x, p="fro", dim=None, keepdim=False):
+    from .elementwise import abs as _abs
+
+    if p in ("fro", 2, 2.0, None):
+        X = x._data
+        xp = backend.array_module(X)
+        ax = _axes(X, dim)
+        out = xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim))
+
+        def bw(g):
+            o = _expand_back(out, X.shape, ax, keepdim)
+            safe = xp.where(o == 0, 1, o)
+            return (_expand_back(g, X.shape, ax, keepdim) * X / safe * (o != 0),)
+
+        return record(xp.asarray(out), (x,), bw, "Norm")
+    if p in (float("inf"), "inf"):
+        return amax(_abs(x), dim, keepdim)
+    if p in (float("-inf"),):
+        return amin(_abs(x), dim, keepdim)
+    if p == 1:
+        return sum(_abs(x), dim, keepdim)
+    if p == 0:
+        return sum((x != 0).to(x.dtype), dim, keepdim)
+    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+
+
+@register("logsumexp")
+def logsumexp(x, dim, keepdim=False):
+    X = x._data
+    xp = backend.array_module(X)
+    ax = _axes(X, dim)
+    m = X.max(axis=ax, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    s = xp.exp(X - m).sum(axis=ax, keepdims=True)
+    lse = xp.log(s) + m
+    out = lse if keepdim else lse.squeeze(ax)
+    return record(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * xp.exp(X - lse),), "LogSumExp")
+
+
+@register("softmax")
+def softmax(x, dim):
+    X = x._data
+    xp = backend.array_module(X)
+    e = xp.exp(X - X.max(axis=dim, keepdims=True))
+    Y = e / e.sum(axis=dim, keepdims=True)
+    return record(Y, (x,), lambda g: (Y * (g - (g * Y).sum(axis=dim, keepdims=True)),), "Softmax")
+
+
+@register("log_softmax")
+def log_softmax(x, dim):
+    X = x._data
+    xp = backend.array_module(X)
+    m = X.max(axis=dim, keepdims=True)
+    sh = X - m
+    Y = sh - xp.log(xp.exp(sh).sum(axis=dim, keepdims=True))
+    return record(Y, (x,), lambda g: (g - xp.exp(Y) * g.sum(axis=dim, keepdims=True),), "LogSoftmax")
+
+
+@register("all")
+def all(x, dim=None):  # noqa: A001
+    return Tensor._wrap(backend.array_module(x._data).asarray(x._data.all(axis=dim)))
+
+
+@register("any")
+def any(x, dim=None):  # noqa: A001
+    return Tensor._wrap(backend.array_module(x._data).asarray(x._data.any(axis=dim)))
+
+
+@register("cumsum")
+def cumsum(x, dim):
+    X = x._data
+    xp = backend.array_module(X)
+    return record(xp.cumsum(X, axis=dim), (x,), lambda g: (xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim),),
+                  "Cumsum")

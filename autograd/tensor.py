@@ -1,0 +1,444 @@
+"""Tensor: an array (NumPy or CuPy), its dtype and device, and its place in the autograd graph."""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from . import backend, dtypes, grad_mode
+from .function import AccumulateGrad, Node, run_backward
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    ``_data`` is the raw array; ``_node`` is the graph node that produced the current value (None for a
+    leaf); ``_accum`` is a leaf's gradient accumulator (created on first use).
+    """
+
+    __slots__ = ("_data", "requires_grad", "grad", "_node", "_accum", "_hooks_ctr", "_retains_grad",
+                 "__weakref__", "__dict__")
+    __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor
+
+    def __init__(self, data, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data._data
+        self._data = data
+        self.requires_grad = builtins.bool(requires_grad)
+        self.grad = None
+        self._node = None
+        self._accum = None
+        self._retains_grad = False
+
+    @classmethod
+    def _wrap(cls, data, requires_grad=False):
+        t = cls.__new__(cls)
+        t._data = data
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._node = None
+        t._accum = None
+        t._retains_grad = False
+        return t
+
+    # ---- basic properties -------------------------------------------------------------------------
+    @property
+    def data(self):
+        """A detached Tensor sharing this one's storage (as in torch)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else value
+
+    @property
+    def shape(self):
+        return tuple(self._data.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self._data)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    def nelement(self):
+        return self.numel()
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def is_sparse(self):
+        return False
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self):
+        return self._data.dtype.kind == "c"
+
+    @property
+    def xp(self):
+        return backend.array_module(self._data)
+
+    def _grad_node(self):
+        if self._node is not None:
+            return self._node
+        if self._accum is None:
+            self._accum = AccumulateGrad(self)
+        return self._accum
+
+    # ---- conversion -------------------------------------------------------------------------------
+    def numpy(self):
+        """A host NumPy copy (torch's ``.numpy()`` shares memory; ours copies from the GPU)."""
+        d = self._data
+        return d if isinstance(d, np.ndarray) else d.get()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return builtins.bool(self.item())
+
+    def __index__(self):
+        return builtins.int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), precision=4, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.device.type != "cpu":
+            extra += f", device='{self.device}'"
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool):
+            extra += f", dtype={self.dtype}"
+        if self._node is not None:
+            extra += f", grad_fn={self._node!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __hash__(self):
+        return id(self)
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
+                               "deepcopy protocol at the moment.")
+        import copy
+
+        new = Tensor.__new__(type(self))
+        Tensor.__init__(new, self._data.copy(), self.requires_grad)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = copy.deepcopy(self.grad, memo)
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
+
+    def __getstate__(self):
+        return {"data": self.numpy(), "requires_grad": self.requires_grad}
+
+    def __setstate__(self, st):
+        Tensor.__init__(self, st["data"], st["requires_grad"])
+
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``, ``copy=``, ``non_blocking=``."""
+        dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dev, dt = a.device, a.dtype
+            elif isinstance(a, (str, backend.device)) and not _looks_like_dtype(a):
+                dev = a
+            else:
+                dt = a
+        from .ops.basic import _to
+
+        return _to(self, None if dev is None else backend.as_device(dev), dtypes.as_dtype(dt), copy)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to(backend.as_device("cuda" if device is None else device
+                                         if not isinstance(device, builtins.int) else f"cuda:{device}"))
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def half(self):
+        return self.to(dtypes.float16)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def int(self):
+        return self.to(dtypes.int32)
+
+    def bool(self):
+        return self.to(dtypes.bool)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    # ---- autograd ---------------------------------------------------------------------------------
+    def detach(self):
+        return Tensor._wrap(self._data)
+
+    def detach_(self):
+        self._node = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
+                               "use a computed variable in a subgraph that doesn't require differentiation "
+                               "use var_no_grad = var.detach().")
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self.requires_grad = builtins.bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        if self.is_leaf:
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        me = self
+
+        def _keep(g):
+            if me.grad is None:
+                me.grad = Tensor._wrap(g._data.copy())
+            else:
+                me.grad._data = me.grad._data + g._data
+
+        self._add_hook(_keep)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def _add_hook(self, fn):
+        node = self._grad_node()
+        if node.pre_hooks is None:
+            node.pre_hooks = {}
+        key = object()
+        node.pre_hooks[key] = fn
+        return _RemovableHook(node.pre_hooks, key)
+
+    def register_hook(self, hook):
+        """``hook(grad) -> Tensor or None`` runs when the gradient of this tensor is computed."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return self._add_hook(hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+
+class _RemovableHook:
+    def __init__(self, table, key):
+        self._table, self._key = table, key
+
+    def remove(self):
+        self._table.pop(self._key, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _looks_like_dtype(a):
+    if isinstance(a, backend.device):
+        return False
+    if isinstance(a, str):
+        return a.split(":")[0] not in ("cpu", "cuda")
+    return True
+
+
+def _grad_array(t, g):
+    if g is None:
+        if t._data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        return t.xp.ones_like(t._data)
+    g = g._data if isinstance(g, Tensor) else t.xp.asarray(g)
+    if g.shape != t._data.shape:
+        raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {tuple(g.shape)} and output[0] "
+                           f"has a shape of {tuple(t._data.shape)}.")
+    return g.astype(t._data.dtype, copy=False)
+
+
+def _check_roots(tensors):
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate gradients of ``tensors`` into the leaves (``torch.autograd.backward``)."""
+    if create_graph:
+        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported: backward "
+                                  "functions run on raw arrays")
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+        grad_tensors = [grad_tensors]
+    elif grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    _check_roots(tensors)
+    grads = [_grad_array(t, g) for t, g in zip(tensors, grad_tensors)]
+    roots = [t._grad_node() for t in tensors]
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        cap = run_backward(roots, grads, builtins.bool(retain_graph), {i._grad_node(): None for i in inputs})
+        for i in inputs:
+            g = cap[i._grad_node()]
+            if g is not None:
+                from .function import _accumulate_into_leaf
+
+                _accumulate_into_leaf(AccumulateGrad(i), g)
+        return
+    run_backward(roots, grads, builtins.bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` w.r.t. ``inputs``, returned rather than accumulated (``torch.autograd.grad``)."""
+    if create_graph:
+        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    _check_roots(outputs)
+    for i in inputs:
+        if not i.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = [_grad_array(t, g) for t, g in zip(outputs, grad_outputs)]
+    cap = run_backward([t._grad_node() for t in outputs], grads, builtins.bool(retain_graph),
+                       {i._grad_node(): None for i in inputs})
+    result = []
+    for i in inputs:
+        g = cap[i._grad_node()]
+        if g is None and not allow_unused:
+            raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                               "Set allow_unused=True if this is the desired behavior.")
+        result.append(None if g is None else Tensor._wrap(g))
+    return tuple(result)
+
+
+# ---- creation -----------------------------------------------------------------------------------------
+def _infer_dtype(data):
+    if isinstance(data, builtins.bool) or (isinstance(data, (list, tuple)) and _all_kind(data, builtins.bool)):
+        return dtypes.bool
+    arr = np.asarray(data)
+    if arr.dtype.kind == "f" and not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
+        return dtypes.get_default_dtype()
+    if arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
+        return dtypes.int64
+    return arr.dtype
+
+
+def _all_kind(seq, kind):
+    for x in seq:
+        if isinstance(x, (list, tuple)):
+            if not _all_kind(x, kind):
+                return False
+        elif not isinstance(x, kind):
+            return False
+    return True
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new leaf Tensor copying ``data`` (lists, scalars, NumPy/CuPy arrays or Tensors)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    dev = backend.as_device(device) if device is not None else None
+    if dev is None:
+        dev = backend.device_of(data) if not isinstance(data, (list, tuple, builtins.float, builtins.int)) \
+            else backend.CPU
+    xp = backend.xp_for(dev)
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+        data = [x.numpy() if isinstance(x, Tensor) else x for x in data]
+    dt = dtypes.as_dtype(dtype) or _infer_dtype(data if backend.device_of(data) == backend.CPU
+                                                  or isinstance(data, (list, tuple)) else data.get())
+    if isinstance(data, np.ndarray) or isinstance(data, (list, tuple, builtins.float, builtins.int, np.generic)):
+        arr = xp.array(np.asarray(data, dtype=dt)) if xp is not np else np.array(data, dtype=dt)
+    else:
+        arr = backend.to_device(data, dev, copy=True).astype(dt, copy=False)
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    if isinstance(data, np.ndarray) and device is None and dtype is None:
+        return Tensor._wrap(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(arr):
+    return Tensor._wrap(arr)
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)

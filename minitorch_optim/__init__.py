@@ -1,0 +1,9 @@
+"""torch.optim without torch: ``import minitorch_optim as optim`` and use it as ``torch.optim``."""
+import autograd as _autograd
+
+if not getattr(_autograd, "__minitorch__", False):  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f"minitorch_optim needs its own 'autograd' package, but 'import autograd' found "
+        f"{getattr(_autograd, '__file__', _autograd)!r} (probably HIPS autograd from PyPI). Uninstall it "
+        "(`pip uninstall autograd`) or reinstall this project (`pip install -e .`) so ours comes first."
+    )
