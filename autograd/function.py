@@ -9,6 +9,8 @@ input (an array, a :class:`SparseGrad`, or ``None``).
 """
 from __future__ import annotations
 
+import weakref
+
 from . import grad_mode
 
 
@@ -119,11 +121,27 @@ def _accumulate_into_leaf(node, grad):
     if grad.shape != leaf._data.shape:
         grad = _xp(grad).broadcast_to(grad, leaf._data.shape)
     if leaf.grad is None:
-        leaf.grad = Tensor._wrap(_xp(grad).array(grad, copy=True))
+        leaf.grad = _fresh_grad(leaf, grad)
     elif isinstance(leaf.grad, SparseTensor):
         leaf.grad = Tensor._wrap(leaf.grad.to_dense()._data + grad)
     else:
         leaf.grad._data += grad
+
+
+def _fresh_grad(leaf, grad):
+    """A new ``.grad`` for ``leaf``. An optimizer's flat gradient buffer (``leaf._grad_buf``) is reused when
+    no one still holds the gradient Tensor that last lived in it, so a flat optimizer step needs no copy."""
+    from .tensor import Tensor
+
+    buf = leaf.__dict__.get("_grad_buf")
+    if buf is not None and buf.shape == grad.shape and buf.dtype == grad.dtype:
+        ref = leaf.__dict__.get("_grad_ref")
+        if ref is None or ref() is None:
+            buf[...] = grad
+            t = Tensor._wrap(buf)
+            leaf.__dict__["_grad_ref"] = weakref.ref(t)
+            return t
+    return Tensor._wrap(_xp(grad).array(grad, copy=True))
 
 
 def _topo(roots):

@@ -1,0 +1,170 @@
+"""Shared driver for elementwise optimizers: state init, path choice, and the three paths.
+
+A subclass gives:
+  * ``_buffers(group)``: ordered ``{name: fill value}`` of param-shaped state (e.g. exp_avg: 0.0),
+  * ``_scalar_state(group)``: ordered ``{name: initial value}`` of per-parameter 0-d state (e.g. step: 0.0),
+  * ``_scalars(group, lr, s)``: given the scalar state ``s`` (Python floats) returns ``(sc, new_s)``: the
+    per-step scalars for the update and the advanced scalar state,
+  * ``_update(o, p, g, st, group, sc)``: the one elementwise update, written with ``o`` (see ``_ops``).
+The for-loop path calls ``_update`` per parameter on arrays, the foreach path on flat chunks, the
+differentiable path on Tensors with grad mode on.
+"""
+from __future__ import annotations
+
+from autograd import Tensor, grad_mode
+
+from ._flat import FlatGroup, run_chunked
+from ._ops import TENSOR_OPS, ops_for
+from .optimizer import Optimizer, closure_loss, device_key, scalar
+
+
+class ElementwiseOptimizer(Optimizer):
+    _sparse_ok = False     # algorithms that take sparse grads on the for-loop path override _sparse_step
+
+    # ---- to be given by the algorithm ------------------------------------------------------------------
+    def _buffers(self, group):
+        raise NotImplementedError
+
+    def _scalar_state(self, group):
+        return {"step": 0.0}
+
+    def _scalars(self, group, lr, s):
+        raise NotImplementedError
+
+    def _update(self, o, p, g, st, group, sc):
+        raise NotImplementedError
+
+    # ---- path choice ---------------------------------------------------------------------------------
+    @staticmethod
+    def _path(group):
+        if group.get("differentiable"):
+            return "differentiable"
+        if group.get("fused"):
+            return "fused"
+        if group.get("foreach") is False:
+            return "forloop"
+        return "foreach"
+
+    def _check_flags(self, foreach, fused, differentiable):
+        if fused and foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        if fused and differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+
+    def _sparse_error(self):
+        name = type(self).__name__
+        return RuntimeError(f"{name} does not support sparse gradients" +
+                            (", please consider SparseAdam instead" if "Adam" in name else ""))
+
+    # ---- state ------------------------------------------------------------------------------------------
+    def _init_state(self, p, group, like):
+        st = self.state.get(p)
+        if not st:
+            st = {}
+            if not self._scalar_state(group) and not self._buffers(group):
+                return st       # stateless (e.g. SGD without momentum): no entry, as in torch
+            self.state[p] = st
+            for name, v in self._scalar_state(group).items():
+                st[name] = Tensor._wrap(_np_scalar(v))
+            xp = ops_for(like).xp
+            for name, fill in self._buffers(group).items():
+                st[name] = Tensor._wrap(xp.full(like.shape, fill, dtype=like.dtype))
+        return st
+
+    # ---- step ---------------------------------------------------------------------------------------------
+    def step(self, closure=None):
+        loss = closure_loss(closure)
+        for group in self.param_groups:
+            path = self._path(group)
+            if path == "differentiable":
+                with grad_mode.enable_grad():
+                    self._step_loop(group, differentiable=True)
+            else:
+                with grad_mode.no_grad():
+                    if path == "forloop":
+                        self._step_loop(group, differentiable=False)
+                    elif path == "fused":
+                        self._step_fused(group)
+                    else:
+                        self._step_flat(group)
+        return loss
+
+    def _step_fused(self, group):
+        from .kernels import fused_step  # noqa: PLC0415 - optional machinery
+
+        fused_step(self, group)
+
+    def _advance(self, group, st, lr):
+        s = {name: scalar(st[name]) for name in self._scalar_state(group)}
+        sc, new = self._scalars(group, lr, s)
+        for name, v in new.items():
+            st[name]._data[...] = v
+        return sc
+
+    def _step_loop(self, group, differentiable):
+        lr = group["lr"] if differentiable else scalar(group["lr"])
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = p.grad
+            if getattr(g, "is_sparse", False):
+                if not self._sparse_ok:
+                    raise self._sparse_error()
+                st = self._init_state(p, group, p._data)
+                self._sparse_step(p, g, st, group, self._advance(group, st, lr))
+                continue
+            first = not self.state.get(p)
+            st = self._init_state(p, group, p._data)
+            sc = self._advance(group, st, lr)
+            sc["first"] = first
+            names = self._buffers(group)
+            if differentiable:
+                bufs = {k: st[k] for k in names}
+                self._update(TENSOR_OPS, p, g, bufs, group, sc)
+            else:
+                bufs = {k: st[k]._data for k in names}
+                self._update(ops_for(p._data), p._data, g._data, bufs, group, sc)
+
+    def _flat_groups(self, group):
+        """The FlatGroups of ``group`` (one per device+dtype), rebuilt when params or state changed."""
+        cache = self.__dict__.setdefault("_flat_cache", {})
+        by_key = {}
+        for p in group["params"]:
+            by_key.setdefault(device_key(p), []).append(p)
+        entry = cache.get(id(group))
+        if entry is not None and entry[0] is group and len(entry[1]) == len(by_key):
+            flats = entry[1]
+            if all(f.valid(by_key.get(k, []), self.state) for k, f in flats.items()):
+                return flats
+        bufs, scal = self._buffers(group), self._scalar_state(group)
+        flats = {k: FlatGroup(ps, self.state, bufs, scal) for k, ps in by_key.items()}
+        cache[id(group)] = (group, flats)
+        return flats
+
+    def _step_flat(self, group):
+        if any(p.grad is not None and getattr(p.grad, "is_sparse", False) for p in group["params"]):
+            if not self._sparse_ok:
+                raise self._sparse_error()
+            return self._step_loop(group, differentiable=False)
+        lr = scalar(group["lr"])
+        for flat in self._flat_groups(group).values():
+            idx = flat.collect(self.state)
+            o = ops_for(flat.param)
+            for i0, i1, lo, hi in flat.runs(idx):
+                s = {name: float(arr[i0]) for name, arr in flat.scalars.items()}
+                sc, new = self._scalars(group, lr, s)
+                sc["first"] = i0 in flat.fresh
+                for name, v in new.items():
+                    flat.scalars[name][i0:i1] = v
+                P, G, B = flat.param, flat.grad, flat.buffers
+
+                def chunk(a, b, P=P, G=G, B=B, sc=sc):
+                    self._update(o, P[a:b], G[a:b], {k: v[a:b] for k, v in B.items()}, group, sc)
+
+                run_chunked(chunk, lo, hi, flat.on_cpu)
+
+
+def _np_scalar(v):
+    import numpy as np
+
+    return np.array(v, dtype=np.float32)

@@ -1,0 +1,77 @@
+"""SGD with momentum, dampening, Nesterov, weight decay and maximize."""
+from __future__ import annotations
+
+from autograd import Tensor
+
+from ._elementwise import ElementwiseOptimizer
+
+
+def sgd_update(o, p, g, st, *, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+    """One SGD step on ``p`` with gradient ``g``; ``st["momentum_buffer"]`` when momentum != 0.
+
+    ``first`` says the momentum buffer is new: it then starts as the (decayed) gradient.
+    """
+    if maximize:
+        g = o.neg(g)
+    if weight_decay != 0:
+        g = o.add(g, p, alpha=weight_decay)
+    if momentum != 0:
+        buf = st["momentum_buffer"]
+        if first:
+            o.copy_(buf, g)
+        else:
+            o.mul_(buf, momentum)
+            o.add_(buf, g, alpha=1 - dampening)
+        g = o.add(g, buf, alpha=momentum) if nesterov else buf
+    o.add_(p, g, alpha=-lr) if not isinstance(lr, Tensor) else o.sub_(p, o.mul(g, lr))
+
+
+class SGD(ElementwiseOptimizer):
+    r"""Stochastic gradient descent (optionally with momentum).
+
+    .. math::
+        g_t = \nabla f(\theta_{t-1}) + \lambda\theta_{t-1},\quad
+        b_t = \mu b_{t-1} + (1-\tau) g_t,\quad
+        \theta_t = \theta_{t-1} - \gamma\,(g_t + \mu b_t \text{ if nesterov else } b_t)
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=differentiable,
+                        fused=fused)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+        self._check_flags(foreach, fused, differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    def _buffers(self, group):
+        return {"momentum_buffer": 0.0} if group["momentum"] != 0 else {}
+
+    def _scalar_state(self, group):
+        return {}
+
+    def _scalars(self, group, lr, s):
+        return {"lr": lr}, {}
+
+    def _update(self, o, p, g, st, group, sc):
+        sgd_update(o, p, g, st, lr=sc["lr"], momentum=group["momentum"], dampening=group["dampening"],
+                   weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"],
+                   first=sc["first"])
