@@ -1,1 +1,16 @@
-"""Neural-network modules (filled in by the nn work)."""
+"""Neural-network modules shaped like ``torch.nn``: Module/Parameter, layers, containers, losses,
+``nn.functional`` and ``nn.init``."""
+from . import functional, init  # noqa: F401
+from .activation import (ELU, GELU, Dropout, Dropout2d, Hardtanh, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6,  # noqa: F401
+                         Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
+from .conv import Conv2d  # noqa: F401
+from .linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,  # noqa: F401
+                   NLLLoss, SmoothL1Loss)
+from .module import Module, RemovableHandle  # noqa: F401
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .parameter import Buffer, Parameter  # noqa: F401
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
+from .sparse import Embedding  # noqa: F401
+from . import utils  # noqa: F401,E402

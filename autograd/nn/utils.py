@@ -1,0 +1,61 @@
+"""``nn.utils``: gradient clipping and parameter/vector conversion."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..sparse import SparseTensor
+from ..tensor import Tensor
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale gradients in place so that their joint norm is at most ``max_norm``; returns the norm."""
+    grads = _grads(parameters)
+    norm_type = float(norm_type)
+    if not grads:
+        return Tensor._wrap(np.asarray(0.0, dtype=np.float32))
+    arrs = [(g._val if isinstance(g, SparseTensor) else g._data) for g in grads]
+    xp = backend.array_module(arrs[0])
+    if norm_type == math.inf:
+        total = max(float(xp.abs(a).max()) if a.size else 0.0 for a in arrs)
+    else:
+        total = sum(float((xp.abs(a.astype(np.float64)) ** norm_type).sum()) for a in arrs) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+                           f"so it cannot be clipped. To disable this error and scale the gradients by the "
+                           f"non-finite norm anyway, set `error_if_nonfinite=False`")
+    coef = min(max_norm / (total + 1e-6), 1.0)
+    for a in arrs:
+        a *= a.dtype.type(coef)
+    return Tensor._wrap(xp.asarray(total, dtype=arrs[0].dtype))
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    for g in _grads(parameters):
+        a = g._val if isinstance(g, SparseTensor) else g._data
+        backend.array_module(a).clip(a, -clip_value, clip_value, out=a)
+
+
+def parameters_to_vector(parameters):
+    from ..ops.shape import cat
+
+    return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec, parameters):
+    off = 0
+    for p in parameters:
+        n = p.numel()
+        p._data[...] = vec._data[off:off + n].reshape(p.shape)
+        off += n
+
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]

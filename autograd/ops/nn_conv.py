@@ -1,0 +1,282 @@
+"""Convolution and pooling on NCHW arrays, forward next to backward.
+
+Windows are gathered with one strided slice per kernel tap (kh * kw slices), which works the same on
+NumPy and CuPy and keeps the backward a plain scatter-add of the same slices (col2im).
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..tensor import Tensor
+from .basic import check_same_device, needs, record
+
+
+def pair(v, name="value"):
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            return (int(v[0]), int(v[0]))
+        if len(v) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+        return (int(v[0]), int(v[1]))
+    return (int(v), int(v))
+
+
+def _out_len(size, k, s, d, lo, hi, ceil_mode=False):
+    span = size + lo + hi - d * (k - 1) - 1
+    if ceil_mode:
+        n = -(-span // s) + 1
+        if (n - 1) * s >= size + lo:  # the last window must start inside the input or the left padding
+            n -= 1
+        return n
+    return span // s + 1
+
+
+def _pad(xp, X, top, bottom, left, right, value=0.0):
+    if top == bottom == left == right == 0:
+        return X
+    N, C, H, W = X.shape
+    out = xp.full((N, C, H + top + bottom, W + left + right), value, dtype=X.dtype)
+    out[:, :, top:top + H, left:left + W] = X
+    return out
+
+
+def _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW):
+    """(N, C, kh, kw, OH, OW) view-by-copy of the windows of the padded input."""
+    N, C = Xp.shape[:2]
+    cols = xp.empty((N, C, kh, kw, OH, OW), dtype=Xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * dh, j * dw
+            cols[:, :, i, j] = Xp[:, :, r0:r0 + sh * (OH - 1) + 1:sh, c0:c0 + sw * (OW - 1) + 1:sw]
+    return cols
+
+
+def _unwindows(xp, gcols, shape, kh, kw, sh, sw, dh, dw, OH, OW):
+    """Adjoint of :func:`_windows`: scatter-add window gradients back into a padded-input array."""
+    gp = xp.zeros(shape, dtype=gcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * dh, j * dw
+            gp[:, :, r0:r0 + sh * (OH - 1) + 1:sh, c0:c0 + sw * (OW - 1) + 1:sw] += gcols[:, :, i, j]
+    return gp
+
+
+def _batched(x, name):
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {name}, but got input of size: "
+                           f"{list(x.shape)}")
+    return x.ndim == 3
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """2-D cross-correlation (torch's conv2d) through im2col and one batched matmul per group."""
+    check_same_device(input, weight, bias)
+    unbatched = _batched(input, "conv2d")
+    X = input._data[None] if unbatched else input._data
+    Wt = weight._data
+    xp = backend.array_module(X)
+    if Wt.ndim != 4:
+        raise RuntimeError(f"weight should have at least three dimensions, got {Wt.ndim}D weight")
+    N, C, H, Wd = X.shape
+    O, Cg, kh, kw = Wt.shape
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if C != Cg * groups or O % groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(Wt.shape)}, expected input"
+                           f"{list(X.shape)} to have {Cg * groups} channels, but got {C} channels instead")
+    if X.dtype != Wt.dtype:
+        raise RuntimeError(f"Input type ({X.dtype}) and weight type ({Wt.dtype}) should be the same")
+    sh, sw = pair(stride, "stride")
+    dh, dw = pair(dilation, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pt = pb = pl = pr = 0
+        elif padding == "same":
+            if (sh, sw) != (1, 1):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            th, tw = dh * (kh - 1), dw * (kw - 1)
+            pt, pl = th // 2, tw // 2
+            pb, pr = th - pt, tw - pl
+        else:
+            raise ValueError(f"Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
+    else:
+        pt, pl = pair(padding, "padding")
+        pb, pr = pt, pl
+    if H + pt + pb < dh * (kh - 1) + 1 or Wd + pl + pr < dw * (kw - 1) + 1:
+        raise RuntimeError(f"Calculated padded input size per channel: ({H + pt + pb} x {Wd + pl + pr}). "
+                           f"Kernel size: ({dh * (kh - 1) + 1} x {dw * (kw - 1) + 1}). Kernel size can't be "
+                           f"greater than actual input size")
+    OH = _out_len(H, kh, sh, dh, pt, pb)
+    OW = _out_len(Wd, kw, sw, dw, pl, pr)
+    G, Og, K, L = groups, O // groups, Cg * kh * kw, OH * OW
+    Xp = _pad(xp, X, pt, pb, pl, pr)
+    cols = _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW).reshape(N, G, K, L)
+    Wg = Wt.reshape(G, Og, K)
+    out = xp.matmul(Wg[None], cols)  # (N, G, Og, L)
+    out = out.reshape(N, O, OH, OW)
+    if bias is not None:
+        out += bias._data.reshape(1, O, 1, 1)
+    if unbatched:
+        out = out[0]
+    nx, nw, nb = needs((input, weight, bias))
+
+    def bw(g):
+        if unbatched:
+            g = g[None]
+        gg = g.reshape(N, G, Og, L)
+        gx = gw = gb = None
+        if nw:
+            a = gg.transpose(1, 2, 0, 3).reshape(G, Og, N * L)
+            b = cols.transpose(1, 0, 3, 2).reshape(G, N * L, K)
+            gw = xp.matmul(a, b).reshape(Wt.shape)
+        if nx:
+            gcols = xp.matmul(xp.swapaxes(Wg, 1, 2)[None], gg).reshape(N, C, kh, kw, OH, OW)
+            gp = _unwindows(xp, gcols, Xp.shape, kh, kw, sh, sw, dh, dw, OH, OW)
+            gx = gp[:, :, pt:pt + H, pl:pl + Wd]
+            gx = gx[0] if unbatched else gx
+        if nb:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+    return record(out, (input, weight, bias), bw, "Convolution")
+
+
+def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
+    unbatched = _batched(x, name)
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(stride if stride is not None and stride != [] and stride != () else (kh, kw), "stride")
+    ph, pw = pair(padding, "padding")
+    dh, dw = pair(dilation, "dilation")
+    if min(kh, kw, sh, sw, dh, dw) <= 0:
+        raise RuntimeError(f"{name}: kernel_size, stride and dilation must be greater than zero")
+    if ph > kh // 2 or pw > kw // 2:
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={max(ph, pw)}, "
+                           f"kernel_size={max(kh, kw)} and dilation={max(dh, dw)}")
+    X = x._data[None] if unbatched else x._data
+    H, W = X.shape[2:]
+    OH = _out_len(H, kh, sh, dh, ph, ph, ceil_mode)
+    OW = _out_len(W, kw, sw, dw, pw, pw, ceil_mode)
+    if OH <= 0 or OW <= 0:
+        raise RuntimeError(f"Given input size: ({X.shape[1]}x{H}x{W}). Calculated output size: "
+                           f"({X.shape[1]}x{OH}x{OW}). Output size is too small")
+    # extra right/bottom padding so that ceil-mode windows stay inside the array
+    eh = max(0, (OH - 1) * sh + dh * (kh - 1) + 1 - (H + 2 * ph))
+    ew = max(0, (OW - 1) * sw + dw * (kw - 1) + 1 - (W + 2 * pw))
+    return unbatched, X, (kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    unbatched, X, geo = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW = geo
+    xp = backend.array_module(X)
+    N, C, H, W = X.shape
+    Xp = _pad(xp, X, ph, ph + eh, pw, pw + ew, -xp.inf)
+    cols = _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW).reshape(N, C, kh * kw, OH, OW)
+    arg = cols.argmax(axis=2)
+    out = xp.take_along_axis(cols, arg[:, :, None], axis=2)[:, :, 0]
+    if unbatched:
+        out = out[0]
+
+    def bw(g):
+        if unbatched:
+            g = g[None]
+        onehot = (arg[:, :, None] == xp.arange(kh * kw).reshape(1, 1, -1, 1, 1)).astype(g.dtype)
+        gcols = (onehot * g[:, :, None]).reshape(N, C, kh, kw, OH, OW)
+        gp = _unwindows(xp, gcols, Xp.shape, kh, kw, sh, sw, dh, dw, OH, OW)
+        gx = gp[:, :, ph:ph + H, pw:pw + W]
+        return (gx[0] if unbatched else gx,)
+
+    res = record(out, (input,), bw, "MaxPool2DWithIndices")
+    if not return_indices:
+        return res
+    ki, kj = arg // kw, arg % kw
+    rows = xp.arange(OH).reshape(1, 1, OH, 1) * sh - ph + ki * dh
+    colsi = xp.arange(OW).reshape(1, 1, 1, OW) * sw - pw + kj * dw
+    idx = (rows * W + colsi).astype("int64")
+    return res, Tensor._wrap(idx[0] if unbatched else idx)
+
+
+def _avg_divisor(xp, size, k, s, p, n_out, include_pad):
+    """Per-output-position window length along one axis (torch's rules for padding and ceil mode)."""
+    start = xp.arange(n_out) * s - p
+    end = xp.minimum(start + k, size + p)
+    full = end - start
+    start_c, end_c = xp.maximum(start, 0), xp.minimum(end, size)
+    return full if include_pad else end_c - start_c
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
+    unbatched, X, geo = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    kh, kw, sh, sw, _, _, ph, pw, eh, ew, OH, OW = geo
+    xp = backend.array_module(X)
+    N, C, H, W = X.shape
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError("divisor must be not zero")
+        div = xp.full((OH, OW), float(divisor_override), dtype=X.dtype)
+    else:
+        dv_h = _avg_divisor(xp, H, kh, sh, ph, OH, count_include_pad)
+        dv_w = _avg_divisor(xp, W, kw, sw, pw, OW, count_include_pad)
+        div = (dv_h[:, None] * dv_w[None, :]).astype(X.dtype)
+    Xp = _pad(xp, X, ph, ph + eh, pw, pw + ew)
+    cols = _windows(xp, Xp, kh, kw, sh, sw, 1, 1, OH, OW)
+    out = cols.sum(axis=(2, 3)) / div
+    if unbatched:
+        out = out[0]
+
+    def bw(g):
+        if unbatched:
+            g = g[None]
+        gw = (g / div)[:, :, None, None]
+        gcols = xp.broadcast_to(gw, (N, C, kh, kw, OH, OW))
+        gp = _unwindows(xp, gcols, Xp.shape, kh, kw, sh, sw, 1, 1, OH, OW)
+        gx = gp[:, :, ph:ph + H, pw:pw + W]
+        return (gx[0] if unbatched else gx,)
+
+    return record(out, (input,), bw, "AvgPool2D")
+
+
+def _adaptive_matrix(xp, size, n_out, dtype):
+    """(n_out, size) averaging matrix: row i averages [floor(i*size/n), ceil((i+1)*size/n))."""
+    m = xp.zeros((n_out, size), dtype=dtype)
+    for i in range(n_out):
+        lo = (i * size) // n_out
+        hi = -(-((i + 1) * size) // n_out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    unbatched = _batched(input, "adaptive_avg_pool2d")
+    X = input._data[None] if unbatched else input._data
+    xp = backend.array_module(X)
+    H, W = X.shape[2:]
+    if isinstance(output_size, (tuple, list)):
+        oh, ow = (list(output_size) * 2)[:2] if len(output_size) == 1 else output_size
+    else:
+        oh = ow = output_size
+    oh = H if oh is None else int(oh)
+    ow = W if ow is None else int(ow)
+    if oh <= 0 or ow <= 0 or H == 0 or W == 0:
+        raise RuntimeError(f"adaptive_avg_pool2d(): output size and input size must be positive, got "
+                           f"output {(oh, ow)} for input {tuple(X.shape)}")
+    Ph = _adaptive_matrix(xp, H, oh, X.dtype)
+    Pw = _adaptive_matrix(xp, W, ow, X.dtype)
+    out = xp.matmul(Ph, xp.matmul(X, Pw.T))
+    if unbatched:
+        out = out[0]
+
+    def bw(g):
+        gx = xp.matmul(Ph.T, xp.matmul(g, Pw))
+        return (gx,)
+
+    return record(out, (input,), bw, "AdaptiveAvgPool2D")
+
+
+def fold_len(size, k, s, p, d=1, ceil_mode=False):
+    """Output length of a window op along one axis (exposed for modules' error checks)."""
+    return _out_len(size, k, s, d, p, p, ceil_mode)
+
+
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pair", "fold_len"]

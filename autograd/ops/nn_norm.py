@@ -1,0 +1,228 @@
+"""Normalisation, embedding and dropout ops with their own backward (raw arrays in, raw arrays out)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend, grad_mode
+from ..function import SparseGrad
+from ..tensor import Tensor
+from .basic import check_same_device, needs, record
+
+
+def _channel_shape(ndim):
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over all dims but dim 1.
+
+    Training: normalise with the batch's biased variance and, when running stats are given, update them in
+    place with ``momentum`` (running_var gets the unbiased batch variance, as torch). Eval: use the running
+    statistics.
+    """
+    check_same_device(input, weight, bias, running_mean, running_var)
+    X = input._data
+    xp = backend.array_module(X)
+    if X.ndim < 2:
+        raise ValueError(f"batch_norm expects an input with at least 2 dims, got {X.ndim}D")
+    C = X.shape[1]
+    axes = (0,) + tuple(range(2, X.ndim))
+    M = X.size // max(C, 1)
+    cs = _channel_shape(X.ndim)
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t.numel() != C:
+            raise RuntimeError(f"running_mean should contain {C} elements not {t.numel()}"
+                               if name.startswith("running") else
+                               f"{name} should contain {C} elements not {t.numel()}")
+    use_batch = training or running_mean is None or running_var is None
+    if use_batch:
+        if training and M == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                             f"{list(X.shape)}")
+        mean = X.mean(axis=axes)
+        xc = X - mean.reshape(cs)
+        var = (xc * xc).mean(axis=axes)
+        if training and running_mean is not None:
+            with grad_mode.no_grad():
+                m = float(momentum)
+                rm, rv = running_mean._data, running_var._data
+                unbiased = var * (M / (M - 1)) if M > 1 else var
+                rm *= 1 - m
+                rm += m * mean.astype(rm.dtype, copy=False)
+                rv *= 1 - m
+                rv += m * unbiased.astype(rv.dtype, copy=False)
+    else:
+        mean = running_mean._data.astype(X.dtype, copy=False)
+        var = running_var._data.astype(X.dtype, copy=False)
+        xc = X - mean.reshape(cs)
+    invstd = 1.0 / xp.sqrt(var + eps)
+    xhat = xc * invstd.reshape(cs)
+    out = xhat
+    if weight is not None:
+        out = out * weight._data.reshape(cs)
+    if bias is not None:
+        out = out + bias._data.reshape(cs)
+    if out is X:
+        out = X.copy()
+    nx, nw, nb = needs((input, weight, bias))
+
+    def bw(g):
+        gx = gw = gb = None
+        gsum = g.sum(axis=axes)
+        gxhat_sum = (g * xhat).sum(axis=axes)
+        if nw:
+            gw = gxhat_sum
+        if nb:
+            gb = gsum
+        if nx:
+            scale = invstd if weight is None else invstd * weight._data
+            if use_batch:
+                gx = (g - (gsum / M).reshape(cs) - xhat * (gxhat_sum / M).reshape(cs)) * scale.reshape(cs)
+            else:
+                gx = g * scale.reshape(cs)
+        return gx, gw, gb
+
+    return record(out, (input, weight, bias), bw, "NativeBatchNorm")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    check_same_device(input, weight, bias)
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    ns = tuple(int(s) for s in normalized_shape)
+    X = input._data
+    xp = backend.array_module(X)
+    k = len(ns)
+    if k == 0 or X.ndim < k or tuple(X.shape[-k:]) != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape [*, "
+                           f"{', '.join(map(str, ns))}], but got input of size{list(X.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != ns:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                               f"shape {list(t.shape)} and normalized_shape = {list(ns)}")
+    axes = tuple(range(X.ndim - k, X.ndim))
+    D = 1
+    for s in ns:
+        D *= s
+    mean = X.mean(axis=axes, keepdims=True)
+    xc = X - mean
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    invstd = 1.0 / xp.sqrt(var + eps)
+    xhat = xc * invstd
+    out = xhat
+    if weight is not None:
+        out = out * weight._data
+    if bias is not None:
+        out = out + bias._data
+    lead = tuple(range(X.ndim - k))
+    nx, nw, nb = needs((input, weight, bias))
+
+    def bw(g):
+        gx = gw = gb = None
+        if nw:
+            gw = (g * xhat).sum(axis=lead) if lead else g * xhat
+        if nb:
+            gb = g.sum(axis=lead) if lead else g.copy()
+        if nx:
+            gh = g * weight._data if weight is not None else g
+            gx = invstd * (gh - gh.mean(axis=axes, keepdims=True)
+                           - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+        return gx, gw, gb
+
+    return record(out, (input, weight, bias), bw, "NativeLayerNorm")
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
+              scale_grad_by_freq=False, sparse=False):
+    """Row lookup ``weight[input]``; the gradient is dense, or a COO :class:`SparseGrad` when ``sparse``."""
+    check_same_device(input, weight)
+    I = input._data if isinstance(input, Tensor) else np.asarray(input)
+    Wt = weight._data
+    xp = backend.array_module(Wt)
+    if I.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got {I.dtype} instead (while checking arguments for "
+                           f"embedding)")
+    num, dim = Wt.shape
+    if padding_idx is not None:
+        if padding_idx < 0:
+            padding_idx += num
+        if not 0 <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+    if I.size and (int(I.min()) < 0 or int(I.max()) >= num):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _renorm_rows(xp, Wt, I, max_norm, norm_type)
+    out = Wt[I]
+    flat = I.reshape(-1)
+
+    def bw(g):
+        gf = g.reshape(-1, dim)
+        idx = flat
+        if scale_grad_by_freq:
+            counts = xp.bincount(idx, minlength=num)
+            gf = gf / counts[idx].reshape(-1, 1).astype(gf.dtype)
+        if sparse:
+            if padding_idx is not None:
+                keep = idx != padding_idx
+                idx, gf = idx[keep], gf[keep]
+            return (SparseGrad(idx.reshape(1, -1).astype("int64"), xp.ascontiguousarray(gf), Wt.shape),)
+        gw = xp.zeros(Wt.shape, dtype=g.dtype)
+        xp.add.at(gw, idx, gf)
+        if padding_idx is not None:
+            gw[padding_idx] = 0
+        return (gw,)
+
+    return record(out, (weight,), bw, "Embedding")
+
+
+def _renorm_rows(xp, Wt, I, max_norm, norm_type):
+    """Rescale, in place and without gradient, the looked-up rows whose norm exceeds ``max_norm``."""
+    rows = xp.unique(I.reshape(-1))
+    sub = Wt[rows]
+    norms = (xp.abs(sub) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(Wt.dtype)
+    Wt[rows] = sub * scale[:, None]
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):  # noqa: A002
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    return _masked(input, _bernoulli_keep(input, input.shape, p, generator), p, inplace)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):  # noqa: A002
+    """Zero whole channels (dims 2.. share one draw)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    shp = input.shape[:-2] + (1, 1) if input.ndim >= 3 else input.shape
+    return _masked(input, _bernoulli_keep(input, shp, p, generator), p, inplace)
+
+
+def _bernoulli_keep(x, shape, p, generator):
+    from ..factory import default_generator
+
+    g = generator or default_generator
+    keep = g.rng.random(shape) >= p
+    return backend.to_device(keep, x.device)
+
+
+def _masked(input, keep, p, inplace):  # noqa: A002
+    X = input._data
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = keep.astype(X.dtype) * X.dtype.type(scale)
+    res = record(X * mask, (input,), lambda g: (g * mask,), "Dropout")
+    if inplace:
+        from .basic import inplace as _inplace
+
+        return _inplace(input, res)
+    return res
+
+
+__all__ = ["batch_norm", "layer_norm", "embedding", "dropout", "dropout2d"]
