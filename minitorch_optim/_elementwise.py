@@ -122,8 +122,8 @@ class ElementwiseOptimizer(Optimizer):
                 bufs = {k: st[k] for k in names}
                 self._update(TENSOR_OPS, p, g, bufs, group, sc)
             else:
-                bufs = {k: st[k]._data for k in names}
-                self._update(ops_for(p._data), p._data, g._data, bufs, group, sc)
+                bufs = {k: _nd1(st[k]._data) for k in names}
+                self._update(ops_for(p._data), _nd1(p._data), _nd1(g._data), bufs, group, sc)
 
     def _flat_groups(self, group):
         """The FlatGroups of ``group`` (one per device+dtype), rebuilt when params or state changed."""
@@ -162,6 +162,11 @@ class ElementwiseOptimizer(Optimizer):
                     self._update(o, P[a:b], G[a:b], {k: v[a:b] for k, v in B.items()}, group, sc)
 
                 run_chunked(chunk, lo, hi, flat.on_cpu)
+
+
+def _nd1(a):
+    """0-d arrays as 1-element views (NumPy turns 0-d results into scalars, which have no ``out=``)."""
+    return a.reshape(1) if a.ndim == 0 else a
 
 
 def _np_scalar(v):

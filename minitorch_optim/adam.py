@@ -41,6 +41,8 @@ def adam_scalars(lr, beta1, beta2, step):
 
 def check_lr(lr, foreach=None, capturable=False):
     if isinstance(lr, Tensor):
+        if foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
         if lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
     if not 0.0 <= lr:
@@ -55,6 +57,8 @@ def check_betas(betas, foreach, capturable):
             or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
         raise ValueError("betas must be either both floats or both Tensors")
     for i, b in enumerate(betas[:2]):
+        if isinstance(b, Tensor) and foreach and not capturable:
+            raise ValueError(f"betas[{i}] as a Tensor is not supported for capturable=False and foreach=True")
         if isinstance(b, Tensor) and b.numel() != 1:
             raise ValueError(f"Tensor betas[{i}] must be 1-element")
     return tuple(b.reshape(()) if isinstance(b, Tensor) else b for b in betas)
