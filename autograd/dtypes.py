@@ -1,4 +1,7 @@
-"""Dtypes are NumPy dtypes; these names mirror torch's."""
+"""Dtypes are NumPy dtypes; these names mirror torch's. Promotion follows torch, not NumPy."""
+import builtins
+import numbers
+
 import numpy as np
 
 float16 = half = np.dtype("float16")
@@ -12,6 +15,9 @@ int64 = long = np.dtype("int64")
 bool = np.dtype("bool")  # noqa: A001 - torch's name
 
 _default_float = float32
+
+_TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
+                "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
 
 
 def get_default_dtype():
@@ -37,3 +43,65 @@ def as_dtype(dt):
 
 def is_floating(dt) -> "bool":
     return np.dtype(dt).kind == "f"
+
+
+def torch_name(dt) -> str:
+    """torch's short name of a dtype (``Float``, ``Long``...), for error messages."""
+    dt = np.dtype(dt)
+    return _TORCH_NAMES.get(dt.name, dt.name)
+
+
+def category(dt) -> "int":
+    """0 bool, 1 integer, 2 floating, 3 complex."""
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[np.dtype(dt).kind]
+
+
+def promote_types(a, b):
+    """torch.promote_types: the higher category wins outright (int64 + float16 -> float16); inside a
+    category the wider type (uint8 + int8 -> int16)."""
+    a, b = np.dtype(a), np.dtype(b)
+    if a == b:
+        return a
+    ca, cb = category(a), category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None or category(higher) >= category(lower):
+        return higher
+    return lower
+
+
+def scalar_dtype(x):
+    """The dtype torch gives a Python scalar in promotion (bool, int64, default float, complex128)."""
+    if isinstance(x, (builtins.bool, np.bool_)):
+        return bool
+    if isinstance(x, numbers.Integral):
+        return int64
+    if isinstance(x, numbers.Real):
+        return _default_float
+    return np.dtype("complex128") if _default_float == float64 else np.dtype("complex64")
+
+
+def result_type(*operands):
+    """torch's result type: dimensioned tensors outrank 0-d tensors, which outrank Python scalars; a lower
+    rank only matters when it brings a higher category (float32 tensor * float64 0-d tensor -> float32,
+    int tensor * 2.5 -> default float). Operands are arrays (or objects with ``_data``) or Python numbers."""
+    dim = zero = wrapped = None
+    for o in operands:
+        o = getattr(o, "_data", o)
+        if o is None:
+            continue
+        dt = getattr(o, "dtype", None)
+        if dt is None or isinstance(o, np.generic):
+            d = scalar_dtype(o.item() if isinstance(o, np.generic) else o)
+            wrapped = d if wrapped is None else promote_types(wrapped, d)
+        elif o.ndim:
+            dim = dt if dim is None else promote_types(dim, dt)
+        else:
+            zero = dt if zero is None else promote_types(zero, dt)
+    return _combine(dim, _combine(zero, wrapped))

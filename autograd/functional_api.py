@@ -1,22 +1,25 @@
 """torch-style free functions: ``autograd.exp(x)``, ``autograd.cat([...])``, ``autograd.where(...)``."""
-from .ops.elementwise import (abs, add, addcdiv, addcmul, atan2, clamp, div, erf, exp, lerp, log, maximum,  # noqa: F401,A004
-                              minimum, mul, neg, relu, sigmoid, sign, sqrt, sub, tanh, where)
-from .ops.elementwise import pow_ as pow  # noqa: F401,A001
-from .ops.linalg import matmul, outer  # noqa: F401
-from .ops.reduction import (amax, amin, argmax, argmin, cumsum, logsumexp, log_softmax, max, mean, min, norm,  # noqa: F401,A004
-                            prod, softmax, std, sum, var)
-from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select, permute, reshape, split,  # noqa: F401
-                        squeeze, stack, transpose, unbind, unsqueeze)
-from .ops import elementwise as _ew
+import numpy as _np
 
+from .ops import elementwise as _ew
+from .ops.elementwise import (abs, add, addcdiv, addcmul, atan2, clamp, clamp_max, clamp_min, div, eq, ge,  # noqa: F401,A004
+                              gt, le, lerp, logical_and, logical_not, logical_or, logical_xor, lt, maximum,
+                              minimum, mul, ne, neg, remainder, rsub, sign, sub, where, isfinite, isinf, isnan)
+from .ops.elementwise import pow_ as pow  # noqa: F401,A001
+from .ops.inplace import masked_fill  # noqa: F401
+from .ops.linalg import matmul, outer  # noqa: F401
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, log_softmax, max, mean,  # noqa: F401,A004
+                            min, norm, prod, softmax, std, sum, var)
+from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select, permute, reshape, split,  # noqa: F401
+                        squeeze, stack, t, transpose, unbind, unsqueeze)
+
+for _n in _ew.UNARY_NAMES:
+    globals()[_n] = getattr(_ew, _n)
 clip = clamp
-mm = bmm = matmul
+mm = bmm = dot = mv = matmul
 concat = concatenate = cat
-rsqrt = _ew.rsqrt
-sin, cos, tan = _ew.sin, _ew.cos, _ew.tan
-log1p, expm1, square, reciprocal = _ew.log1p, _ew.expm1, _ew.square, _ew.reciprocal
-floor, ceil, round, trunc = _ew.floor, _ew.ceil, _ew.round, _ew.trunc  # noqa: A001
-isfinite, isnan, isinf, logical_not = _ew.isfinite, _ew.isnan, _ew.isinf, _ew.logical_not
+subtract, multiply, divide, true_divide, negative, absolute = sub, mul, div, div, neg, abs
+preserve_format = contiguous_format = "preserve_format"
 
 
 def numel(x):
@@ -24,9 +27,13 @@ def numel(x):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    import numpy as np
+    return bool(_np.allclose(a.numpy(), b.numpy(), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
-    return bool(np.allclose(a.numpy(), b.numpy(), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    from .tensor import Tensor
+
+    return Tensor._wrap(_np.isclose(a.numpy(), b.numpy(), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(a, b):
@@ -35,3 +42,15 @@ def equal(a, b):
 
 def is_floating_point(x):
     return x.is_floating_point()
+
+
+def promote_types(a, b):
+    from .dtypes import promote_types as _p
+
+    return _p(a, b)
+
+
+def result_type(a, b):
+    from .dtypes import result_type as _r
+
+    return _r(a, b)

@@ -29,10 +29,16 @@ class _Mode:
         _set(self._prev)
         return False
 
+    def _fresh(self):
+        return self.__class__()
+
     def __call__(self, fn):
+        """Use as a decorator: a fresh context per call (so nesting and recursion restore correctly)."""
+        mode_holder = self
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__() if not isinstance(self, set_grad_enabled) else set_grad_enabled(self._mode):
+            with mode_holder._fresh():
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -53,6 +59,16 @@ class set_grad_enabled(_Mode):
         self._prev = is_grad_enabled()
         self._mode = bool(mode)
         _set(self._mode)
+
+    def _fresh(self):
+        prev = is_grad_enabled()
+        ctx = set_grad_enabled(self._mode)
+        ctx._prev = prev
+        return ctx
+
+    def __call__(self, fn):
+        _set(self._prev)  # used as a decorator: construction must not change the mode for the caller
+        return super().__call__(fn)
 
     def __enter__(self):
         return self

@@ -20,9 +20,11 @@ class Tensor:
                  "__weakref__", "__dict__")
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor
 
-    def __init__(self, data, requires_grad=False):
+    def __init__(self, data=(), requires_grad=False):
         if isinstance(data, Tensor):
             data = data._data
+        elif isinstance(data, np.generic) or not hasattr(data, "dtype"):  # lists, numbers: torch.Tensor(...)
+            data = np.array(data, dtype=dtypes.get_default_dtype())
         self._data = data
         self.requires_grad = builtins.bool(requires_grad)
         self.grad = None
@@ -32,6 +34,8 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, data, requires_grad=False):
+        if isinstance(data, np.generic):
+            data = np.asarray(data)
         t = cls.__new__(cls)
         t._data = data
         t.requires_grad = requires_grad
@@ -145,6 +149,11 @@ class Tensor:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return builtins.bool(self.item())
 
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
     def __index__(self):
         return builtins.int(self.item())
 
@@ -233,6 +242,29 @@ class Tensor:
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def _new(self, fill, size, dtype, device, requires_grad):
+        from . import factory
+
+        if len(size) == 1 and isinstance(size[0], (tuple, list)):
+            size = tuple(size[0])
+        return factory.full(size, fill, dtype=dtype or self.dtype, device=device or self.device,
+                            requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(0, size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(1, size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(0, size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return self._new(fill_value, (tuple(size),), dtype, device, requires_grad)
 
     # ---- autograd ---------------------------------------------------------------------------------
     def detach(self):

@@ -1,2 +1,2 @@
 """Operations: each forward next to its backward. Importing this package attaches Tensor methods."""
-from . import basic, elementwise, reduction, shape, linalg  # noqa: F401
+from . import basic, elementwise, inplace, reduction, shape, linalg  # noqa: F401

@@ -12,6 +12,8 @@ from ..tensor import Tensor
 
 def record(out, parents, backward_fn, name):
     """Wrap ``out`` in a Tensor and, under grad mode, link it to the parents that require grad."""
+    if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars; keep arrays everywhere
+        out = np.asarray(out)
     t = Tensor._wrap(out)
     if grad_mode.is_grad_enabled():
         for p in parents:
@@ -47,21 +49,22 @@ def arr(x, like=None):
     return np.asarray(x)
 
 
-def result_dtype(a, b):
-    """torch's promotion for a tensor and a Python scalar: an int tensor with a float scalar gives the
-    default float dtype; otherwise NumPy's (NEP 50) rules, which match torch's for tensor pairs."""
-    xp = backend.array_module(a if not isinstance(a, numbers.Number) else b)
-    da = a.dtype if hasattr(a, "dtype") else None
-    db = b.dtype if hasattr(b, "dtype") else None
-    if da is None or db is None:
-        tdt = da if da is not None else db
-        scal = b if da is not None else a
-        if tdt.kind in "biu" and isinstance(scal, float):
-            return dtypes.get_default_dtype()
-        if tdt.kind == "b" and isinstance(scal, int) and not isinstance(scal, bool):
-            return dtypes.int64
-        return tdt
-    return xp.result_type(da, db)
+def result_dtype(*operands):
+    """torch's type promotion (see :func:`autograd.dtypes.result_type`)."""
+    return dtypes.result_type(*operands)
+
+
+def cast_operands(operands, dt):
+    """Raw arrays of ``operands`` in dtype ``dt`` (Python scalars stay scalars: NumPy treats them weakly)."""
+    out = []
+    for o in operands:
+        o = o._data if isinstance(o, Tensor) else o
+        if hasattr(o, "dtype") and not isinstance(o, np.generic) and o.dtype != dt:
+            o = o.astype(dt)
+        elif isinstance(o, np.generic):
+            o = o.item()
+        out.append(o)
+    return out
 
 
 def unbroadcast(g, shape):
@@ -77,21 +80,42 @@ def unbroadcast(g, shape):
     return g
 
 
+def check_cast(result_dtype, out_dtype):
+    """torch refuses in-place results that would need a cast to a lower category (float into int)."""
+    if dtypes.category(result_dtype) > dtypes.category(out_dtype):
+        raise RuntimeError(f"result type {dtypes.torch_name(result_dtype)} can't be cast to the desired output "
+                           f"type {dtypes.torch_name(out_dtype)}")
+
+
 def inplace(self, result):
     """Make ``self`` hold ``result``'s value, as an in-place op.
 
     Not recording: the value is written into ``self``'s storage (views and flat buffers see it).
     Recording: ``self`` now stands for the new graph node; earlier uses keep the old value and node.
     """
+    if not isinstance(self, Tensor):
+        raise TypeError(f"in-place operation needs a Tensor, got {type(self).__name__}")
+    check_cast(result.dtype, self.dtype)
     if result._node is not None:
         if self.is_leaf and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if result.shape != self.shape:
+            try:
+                ok = np.broadcast_shapes(result.shape, self.shape) == self.shape
+            except ValueError:
+                ok = False
+            if not ok:
+                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                   f"{list(result.shape)}")
+            from .shape import expand
+
+            result = expand(result, self.shape)
         if result.dtype != self.dtype:
             result = result.to(self.dtype)
-        if result.shape != self.shape:
-            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-                               f"{list(result.shape)}")
-        self._data = result._data
+        data = result._data
+        if not getattr(data.flags, "writeable", True):
+            data = data.copy()
+        self._data = data
         self._node = result._node
         self.requires_grad = True
         return self
@@ -105,7 +129,8 @@ def inplace(self, result):
         except ValueError:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                f"{list(result.shape)}") from None
-    self._data[...] = out
+    if out is not self._data:
+        self._data[...] = out
     return self
 
 

@@ -1,4 +1,7 @@
-"""Elementwise operations (unary, binary, ternary) and their in-place forms."""
+"""Elementwise operations: binary (with torch's type promotion), unary, clamp/where/lerp, comparisons.
+
+In-place forms live in :mod:`autograd.ops.inplace`.
+"""
 from __future__ import annotations
 
 import math
@@ -6,74 +9,110 @@ import numbers
 
 import numpy as np
 
-from .. import backend
+from .. import backend, dtypes
 from ..tensor import Tensor
-from .basic import arr, check_same_device, inplace, needs, record, register, result_dtype, unbroadcast
+from .basic import arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype, unbroadcast
 
 
 def _red(g, x):
-    """Gradient for operand ``x``: summed over broadcast dims, in ``x``'s dtype."""
-    if not isinstance(x, Tensor):
+    """Gradient for operand ``x``: summed over broadcast dims, in ``x``'s dtype (None if not a Tensor)."""
+    if not isinstance(x, Tensor) or g is None:
         return None
     g = unbroadcast(g, x._data.shape)
+    if not hasattr(g, "dtype") or isinstance(g, np.generic):
+        g = backend.array_module(x._data).asarray(g)
     return g if g.dtype == x._data.dtype else g.astype(x._data.dtype)
 
 
-def _operands(a, b):
-    check_same_device(a, b)
-    like = a._data if isinstance(a, Tensor) else b._data if isinstance(b, Tensor) else None
-    A, B = arr(a, like), arr(b, like)
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and backend.device_of(A) != backend.device_of(B):
-        check_same_device(a, b)
-    return A, B
+def _like(*xs):
+    for x in xs:
+        if isinstance(x, Tensor):
+            return x._data
+    return None
 
 
-def _fix(out, A, B):
-    want = result_dtype(A, B)
-    if hasattr(out, "dtype") and out.dtype != want and out.dtype.kind == want.kind == "f":
-        return out.astype(want)
-    if not hasattr(out, "dtype"):
-        return np.asarray(out, dtype=want)
-    return out
+def _operands(*xs, float_out=False):
+    """Raw operands cast to their torch result dtype; returns (arrays..., dtype, xp)."""
+    check_same_device(*xs)
+    like = _like(*xs)
+    if like is None:  # free function on plain numbers/arrays
+        like = np.asarray(xs[0])
+    xp = backend.array_module(like)
+    raw = [x if x is None or isinstance(x, (Tensor, numbers.Number, np.generic)) else arr(x, like) for x in xs]
+    dt = result_dtype(*raw)
+    if float_out and dt.kind not in "fc":
+        dt = dtypes.get_default_dtype()
+    return (*cast_operands(raw, dt), dt, xp)
+
+
+def _as(out, dt, xp):
+    if not hasattr(out, "dtype") or isinstance(out, np.generic):
+        return xp.asarray(out, dtype=dt)
+    return out if out.dtype == dt else out.astype(dt)
+
+
+def _out(res, out):
+    """torch's ``out=``: write the result into ``out`` (an in-place op on it)."""
+    return res if out is None else inplace(out, res)
 
 
 # ---- binary ---------------------------------------------------------------------------------------------
-def add(a, b, alpha=1):
-    A, B = _operands(a, b)
-    out = _fix(A + B if alpha == 1 else A + alpha * B, A, B)
-    return record(out, (a, b), lambda g: (_red(g, a), _red(g if alpha == 1 else g * alpha, b)), "Add")
+def add(a, b, *, alpha=1, out=None):
+    if isinstance(alpha, Tensor):
+        return _out(add(a, mul(b, alpha)), out)
+    A, B, dt, xp = _operands(a, b)
+    res = _as(A + B if alpha == 1 else A + alpha * B, dt, xp)
+    return _out(record(res, (a, b), lambda g: (_red(g, a), _red(g if alpha == 1 else g * alpha, b)), "Add"), out)
 
 
-def sub(a, b, alpha=1):
-    A, B = _operands(a, b)
-    out = _fix(A - B if alpha == 1 else A - alpha * B, A, B)
-    return record(out, (a, b), lambda g: (_red(g, a), _red(-g if alpha == 1 else -alpha * g, b)), "Sub")
+def sub(a, b, *, alpha=1, out=None):
+    if isinstance(alpha, Tensor):
+        return _out(sub(a, mul(b, alpha)), out)
+    A, B, dt, xp = _operands(a, b)
+    res = _as(A - B if alpha == 1 else A - alpha * B, dt, xp)
+    return _out(record(res, (a, b), lambda g: (_red(g, a), _red(-g if alpha == 1 else -alpha * g, b)), "Sub"), out)
 
 
-def mul(a, b):
-    A, B = _operands(a, b)
-    out = _fix(A * B, A, B)
+def rsub(a, b, alpha=1):
+    return sub(b, a, alpha=alpha)
+
+
+def mul(a, b, *, out=None):
+    A, B, dt, xp = _operands(a, b)
     na, nb = needs((a, b))
-    return record(out, (a, b), lambda g: (_red(g * B, a) if na else None, _red(g * A, b) if nb else None),
-                  "Mul")
+    res = record(_as(A * B, dt, xp), (a, b),
+                 lambda g: (_red(g * B, a) if na else None, _red(g * A, b) if nb else None), "Mul")
+    return _out(res, out)
 
 
-def div(a, b, rounding_mode=None):
-    A, B = _operands(a, b)
+def div(a, b, *, rounding_mode=None, out=None):
     if rounding_mode is not None:
-        xp = backend.array_module(A if hasattr(A, "shape") else B)
-        q = A / B
-        out = xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
-        return record(_fix(out, A, B), (a, b), lambda g: (None, None), "Div")
-    out = _fix(A / B, A, B)
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                             f"'{rounding_mode}'")
+        A, B, dt, xp = _operands(a, b)
+        if rounding_mode == "floor":
+            q = xp.floor_divide(A, B)
+        else:
+            q = xp.trunc(A / B) if dt.kind == "f" else _as(xp.trunc(A / B), dt, xp)
+        res = record(_as(q, dt, xp), (a, b), lambda g: (_red(g * 0, a), _red(g * 0, b)), "Div")
+        return _out(res, out)
+    A, B, dt, xp = _operands(a, b, float_out=True)
     na, nb = needs((a, b))
-    return record(out, (a, b), lambda g: (_red(g / B, a) if na else None,
-                                          _red(-g * A / (B * B), b) if nb else None), "Div")
+    res = record(_as(A / B, dt, xp), (a, b), lambda g: (_red(g / B, a) if na else None,
+                                                       _red(-g * A / (B * B), b) if nb else None), "Div")
+    return _out(res, out)
+
+
+def remainder(a, b):
+    A, B, dt, xp = _operands(a, b)
+    return record(_as(xp.remainder(A, B), dt, xp), (a, b),
+                  lambda g: (_red(g, a), _red(-g * xp.floor_divide(A, B), b)), "Remainder")
 
 
 def pow_(a, b):
-    A, B = _operands(a, b)
-    out = _fix(A ** B, A, B)
+    A, B, dt, xp = _operands(a, b)
+    res = _as(A ** B, dt, xp)
     na, nb = needs((a, b))
 
     def bw(g):
@@ -82,57 +121,67 @@ def pow_(a, b):
             if isinstance(B, numbers.Number):
                 ga = g * B * A ** (B - 1) if B != 0 else g * 0
             else:
-                ga = g * B * A ** (B - 1)
+                ga = g * B * xp.where(B == 0, 1, A) ** (B - 1) * (B != 0)
         if nb:
-            xp = backend.array_module(out)
-            ga_safe = xp.where(A > 0, A, 1) if hasattr(A, "shape") else (A if A > 0 else 1)
-            gb = g * out * xp.log(ga_safe) * (A > 0) if hasattr(A, "shape") else g * out * math.log(ga_safe)
-        return _red(ga, a) if ga is not None else None, _red(gb, b) if gb is not None else None
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if isinstance(A, numbers.Number):
+                    gb = g * res * (math.log(A) if A > 0 else (0.0 if A == 0 else math.nan))
+                else:
+                    gb = xp.where((A == 0) & (B >= 0), 0, g * res * xp.log(A))
+        return _red(ga, a), _red(gb, b)
 
-    return record(out, (a, b), bw, "Pow")
+    return record(res, (a, b), bw, "Pow")
 
 
-def _minmax(a, b, pick, name):
-    A, B = _operands(a, b)
-    xp = backend.array_module(A if hasattr(A, "shape") else B)
-    out = _fix(pick(xp)(A, B), A, B)
+def _minmax(a, b, pick, name, out):
+    A, B, dt, xp = _operands(a, b)
+    res = _as(pick(xp)(A, B), dt, xp)
 
     def bw(g):
-        take_a = (A == out) * 1.0
-        tie = (A == B) * 1.0
-        wa = take_a - 0.5 * tie
-        return _red(g * wa, a), _red(g * (1.0 - wa), b)
+        wa = (A == res).astype(g.dtype) - 0.5 * (A == B)
+        return _red(g * wa, a), _red(g * (1 - wa), b)
 
-    return record(out, (a, b), bw, name)
+    return _out(record(res, (a, b), bw, name), out)
 
 
-def maximum(a, b):
-    return _minmax(a, b, lambda xp: xp.maximum, "Maximum")
+def maximum(a, b, *, out=None):
+    """Elementwise max; ties split the gradient evenly (as torch)."""
+    return _minmax(a, b, lambda xp: xp.maximum, "Maximum", out)
 
 
-def minimum(a, b):
-    return _minmax(a, b, lambda xp: xp.minimum, "Minimum")
+def minimum(a, b, *, out=None):
+    return _minmax(a, b, lambda xp: xp.minimum, "Minimum", out)
 
 
 def atan2(a, b):
-    A, B = _operands(a, b)
-    xp = backend.array_module(A)
-    out = xp.arctan2(A, B)
+    A, B, dt, xp = _operands(a, b, float_out=True)
     den = A * A + B * B
-    return record(out, (a, b), lambda g: (_red(g * B / den, a), _red(-g * A / den, b)), "Atan2")
+    return record(_as(xp.arctan2(A, B), dt, xp), (a, b), lambda g: (_red(g * B / den, a), _red(-g * A / den, b)),
+                  "Atan2")
 
 
 # ---- unary ----------------------------------------------------------------------------------------------
+_FLOAT_OUT = {"exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh",
+              "sigmoid", "erf", "reciprocal", "asin", "acos", "atan", "sinh", "cosh"}
+
+
 def _unary(name, fwd, dfn):
     """``dfn(x, y, xp)`` is dy/dx given input ``x`` and output ``y``."""
+    float_out = name in _FLOAT_OUT
 
-    def op(x):
+    def op(x, *, out=None):
+        if not isinstance(x, Tensor):
+            x = Tensor._wrap(np.asarray(x))
         X = x._data
         xp = backend.array_module(X)
+        if float_out and X.dtype.kind not in "fc":
+            X = X.astype(dtypes.get_default_dtype())
         Y = fwd(xp, X)
-        return record(Y, (x,), lambda g: (g * dfn(X, Y, xp),), name)
+        if Y.dtype != X.dtype:
+            Y = Y.astype(X.dtype)
+        return _out(record(Y, (x,), lambda g: (_red(g * dfn(X, Y, xp), x),), name.capitalize()), out)
 
-    op.__name__ = name.lower()
+    op.__name__ = name
     return op
 
 
@@ -144,6 +193,11 @@ def _erf(xp, x):
     return sp.erf(x)
 
 
+def _sigmoid(xp, x):
+    e = xp.exp(-xp.abs(x))  # stable for large |x|
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
 _UNARY = {
     "neg": (lambda xp, x: -x, lambda x, y, xp: -1),
     "exp": (lambda xp, x: xp.exp(x), lambda x, y, xp: y),
@@ -151,6 +205,7 @@ _UNARY = {
     "log": (lambda xp, x: xp.log(x), lambda x, y, xp: 1 / x),
     "log1p": (lambda xp, x: xp.log1p(x), lambda x, y, xp: 1 / (1 + x)),
     "log2": (lambda xp, x: xp.log2(x), lambda x, y, xp: 1 / (x * math.log(2))),
+    "log10": (lambda xp, x: xp.log10(x), lambda x, y, xp: 1 / (x * math.log(10))),
     "sqrt": (lambda xp, x: xp.sqrt(x), lambda x, y, xp: 0.5 / y),
     "rsqrt": (lambda xp, x: 1 / xp.sqrt(x), lambda x, y, xp: -0.5 * y * y * y),
     "abs": (lambda xp, x: xp.abs(x), lambda x, y, xp: xp.sign(x)),
@@ -158,9 +213,14 @@ _UNARY = {
     "sin": (lambda xp, x: xp.sin(x), lambda x, y, xp: xp.cos(x)),
     "cos": (lambda xp, x: xp.cos(x), lambda x, y, xp: -xp.sin(x)),
     "tan": (lambda xp, x: xp.tan(x), lambda x, y, xp: 1 + y * y),
+    "asin": (lambda xp, x: xp.arcsin(x), lambda x, y, xp: 1 / xp.sqrt(1 - x * x)),
+    "acos": (lambda xp, x: xp.arccos(x), lambda x, y, xp: -1 / xp.sqrt(1 - x * x)),
+    "atan": (lambda xp, x: xp.arctan(x), lambda x, y, xp: 1 / (1 + x * x)),
+    "sinh": (lambda xp, x: xp.sinh(x), lambda x, y, xp: xp.cosh(x)),
+    "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, xp: xp.sinh(x)),
     "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, xp: 1 - y * y),
-    "sigmoid": (lambda xp, x: _sigmoid(xp, x), lambda x, y, xp: y * (1 - y)),
-    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, xp: (x > 0).astype(x.dtype)),
+    "sigmoid": (_sigmoid, lambda x, y, xp: y * (1 - y)),
+    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, xp: x > 0),
     "square": (lambda xp, x: x * x, lambda x, y, xp: 2 * x),
     "reciprocal": (lambda xp, x: 1 / x, lambda x, y, xp: -y * y),
     "erf": (_erf, lambda x, y, xp: (2 / math.sqrt(math.pi)) * xp.exp(-x * x)),
@@ -169,201 +229,137 @@ _UNARY = {
     "round": (lambda xp, x: xp.round(x), lambda x, y, xp: 0 * x),
     "trunc": (lambda xp, x: xp.trunc(x), lambda x, y, xp: 0 * x),
 }
-
-
-def _sigmoid(xp, x):
-    # stable for large |x|
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
+UNARY_NAMES = tuple(_UNARY)
 
 for _name, (_f, _d) in _UNARY.items():
-    globals()[_name] = _unary(_name.capitalize(), _f, _d)
-    register(_name)(globals()[_name])
+    globals()[_name] = register(_name)(_unary(_name, _f, _d))
 
-erf = globals()["erf"]
-sqrt = globals()["sqrt"]
-exp = globals()["exp"]
-log = globals()["log"]
-neg = globals()["neg"]
-abs_ = globals()["abs"]
-sigmoid = globals()["sigmoid"]
-tanh = globals()["tanh"]
-relu = globals()["relu"]
-sign = globals()["sign"]
+erf, sqrt, rsqrt, exp, log = (globals()[n] for n in ("erf", "sqrt", "rsqrt", "exp", "log"))
+neg, abs_, sigmoid, tanh, relu, sign = (globals()[n] for n in ("neg", "abs", "sigmoid", "tanh", "relu", "sign"))
 
 
-def clamp(x, min=None, max=None):  # noqa: A002 - torch's names
-    X = x._data
-    xp = backend.array_module(X)
-    lo, hi = arr(min, X) if min is not None else None, arr(max, X) if max is not None else None
-    if lo is None and hi is None:
+def clamp(x, min=None, max=None, *, out=None):  # noqa: A002 - torch's names
+    """Clamp into [min, max]; the bounds may be numbers or Tensors (which then get gradients too)."""
+    if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    X, lo, hi, dt, xp = _operands(x, min, max)
     Y = X
     if lo is not None:
         Y = xp.maximum(Y, lo)
     if hi is not None:
         Y = xp.minimum(Y, hi)
-    if Y is X:
-        Y = X.copy()
-    Y = Y.astype(X.dtype, copy=False)
-    mask = xp.ones(X.shape, dtype=bool)
-    if lo is not None:
-        mask &= X >= lo
-    if hi is not None:
-        mask &= X <= hi
-    return record(Y, (x,), lambda g: (g * mask,), "Clamp")
+    Y = _as(Y.copy() if Y is X else Y, dt, xp)
+
+    def bw(g):
+        keep = xp.ones(X.shape, dtype=bool)
+        if lo is not None:
+            keep = keep & (X >= lo)
+        if hi is not None:
+            keep = keep & (X <= hi)
+        g_lo = g_hi = None
+        if isinstance(min, Tensor):
+            g_lo = g * ((X < lo) if hi is None else (X < lo) & (lo <= hi))
+        if isinstance(max, Tensor):
+            g_hi = g * ((X > hi) if lo is None else (xp.maximum(X, lo) > hi))
+        return _red(g * keep, x), _red(g_lo, min), _red(g_hi, max)
+
+    return _out(record(Y, (x, min, max), bw, "Clamp"), out)
+
+
+def clamp_min(x, min):  # noqa: A002
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):  # noqa: A002
+    return clamp(x, max=max)
 
 
 def where(cond, a, b):
-    C = arr(cond)
-    A, B = _operands(a, b)
-    xp = backend.array_module(C)
-    out = _fix(xp.where(C, A, B), A, B)
-    return record(out, (a, b), lambda g: (_red(xp.where(C, g, 0), a), _red(xp.where(C, 0, g), b)), "Where")
+    check_same_device(cond, a, b)
+    A, B, dt, xp = _operands(a, b)
+    C = arr(cond, _like(a, b))
+    if C.dtype != np.bool_:
+        C = C.astype(bool)
+    res = _as(xp.where(C, A, B), dt, xp)
+    return record(res, (a, b), lambda g: (_red(xp.where(C, g, 0), a), _red(xp.where(C, 0, g), b)), "Where")
 
 
 def lerp(start, end, weight):
     """``start + weight * (end - start)``, with torch's formula choice for |weight| >= 0.5."""
-    S, E = _operands(start, end)
-    W = arr(weight, S)
-    xp = backend.array_module(S)
+    S, E, W, dt, xp = _operands(start, end, weight)
     diff = E - S
     if isinstance(W, numbers.Number):
-        out = S + W * diff if abs(W) < 0.5 else E - diff * (1 - W)
+        res = S + W * diff if abs(W) < 0.5 else E - diff * (1 - W)
     else:
-        out = xp.where(xp.abs(W) < 0.5, S + W * diff, E - diff * (1 - W))
-    out = _fix(out, S, E)
-    parents = (start, end, weight)
-    return record(out, parents, lambda g: (_red(g * (1 - W), start), _red(g * W, end),
-                                           _red(g * diff, weight)), "Lerp")
+        res = xp.where(xp.abs(W) < 0.5, S + W * diff, E - diff * (1 - W))
+    return record(_as(res, dt, xp), (start, end, weight),
+                  lambda g: (_red(g * (1 - W), start), _red(g * W, end), _red(g * diff, weight)), "Lerp")
 
 
-def addcmul(x, t1, t2, value=1):
-    return add(x, mul(mul(t1, t2), value)) if value != 1 else add(x, mul(t1, t2))
+def _is_one(v):
+    return not isinstance(v, Tensor) and v == 1
 
 
-def addcdiv(x, t1, t2, value=1):
-    return add(x, mul(div(t1, t2), value)) if value != 1 else add(x, div(t1, t2))
+def addcmul(x, t1, t2, *, value=1):
+    return add(x, mul(t1, t2) if _is_one(value) else mul(mul(t1, t2), value))
 
 
-# ---- comparisons (no gradient) --------------------------------------------------------------------------
+def addcdiv(x, t1, t2, *, value=1):
+    return add(x, div(t1, t2) if _is_one(value) else mul(div(t1, t2), value))
+
+
+# ---- comparisons and logic (no gradient) ----------------------------------------------------------------
 def _cmp(fn):
     def op(a, b):
-        A, B = _operands(a, b)
-        return Tensor._wrap(fn(A, B))
+        A, B, _, _ = _operands(a, b)
+        return Tensor._wrap(backend.array_module(_like(a, b)).asarray(fn(A, B)))
 
     return op
 
 
-for _n, _fn in {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-                "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}.items():
-    register(_n, f"__{_n}__")(_cmp(_fn))
+_CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
+        "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+for _n, _fn in _CMP.items():
+    globals()[_n] = register(_n, f"__{_n}__")(_cmp(_fn))
 
 
-@register("logical_not")
-def logical_not(x):
-    return Tensor._wrap(backend.array_module(x._data).logical_not(x._data))
+def _logic(name):
+    def op(a, b=None):
+        xs = (a,) if b is None else (a, b)
+        raw = [arr(v, _like(*xs)) for v in xs]
+        xp = backend.array_module(_like(*xs))
+        return Tensor._wrap(xp.asarray(getattr(xp, name)(*raw)))
+
+    return op
 
 
-@register("isfinite")
-def isfinite(x):
-    return Tensor._wrap(backend.array_module(x._data).isfinite(x._data))
+logical_not, logical_and, logical_or, logical_xor, isfinite, isnan, isinf = (
+    register(n)(_logic(n)) for n in ("logical_not", "logical_and", "logical_or", "logical_xor", "isfinite",
+                                     "isnan", "isinf"))
 
 
-@register("isnan")
-def isnan(x):
-    return Tensor._wrap(backend.array_module(x._data).isnan(x._data))
-
-
-@register("isinf")
-def isinf(x):
-    return Tensor._wrap(backend.array_module(x._data).isinf(x._data))
+def _bits(fn):
+    return lambda self, o: Tensor._wrap(fn(self._data, arr(o, self._data)))
 
 
 # ---- operators ------------------------------------------------------------------------------------------
-register("add", "__add__")(add)
-register("sub", "__sub__")(sub)
-register("mul", "__mul__")(mul)
-register("div", "__truediv__", "true_divide")(div)
-register("pow", "__pow__")(pow_)
-register("maximum")(maximum)
-register("minimum")(minimum)
-register("clamp", "clip")(clamp)
-register("lerp")(lerp)
-register("addcmul")(addcmul)
-register("addcdiv")(addcdiv)
-register("__neg__")(globals()["neg"])
-register("__abs__")(globals()["abs"])
+for _names, _fn in {("add", "__add__"): add, ("sub", "subtract", "__sub__"): sub, ("mul", "multiply", "__mul__"): mul,
+                    ("div", "divide", "__truediv__", "true_divide"): div, ("pow", "__pow__"): pow_,
+                    ("remainder", "__mod__"): remainder, ("maximum",): maximum, ("minimum",): minimum,
+                    ("clamp", "clip"): clamp, ("clamp_min",): clamp_min, ("clamp_max",): clamp_max,
+                    ("lerp",): lerp, ("addcmul",): addcmul, ("addcdiv",): addcdiv, ("atan2",): atan2,
+                    ("__neg__", "negative"): neg, ("__abs__", "absolute"): abs_}.items():
+    register(*_names)(_fn)
 Tensor.__radd__ = lambda self, o: add(o, self)
 Tensor.__rsub__ = lambda self, o: sub(o, self)
 Tensor.__rmul__ = lambda self, o: mul(o, self)
 Tensor.__rtruediv__ = lambda self, o: div(o, self)
 Tensor.__rpow__ = lambda self, o: pow_(o, self)
+Tensor.__rmod__ = lambda self, o: remainder(o, self)
 Tensor.__floordiv__ = lambda self, o: div(self, o, rounding_mode="floor")
-Tensor.__and__ = lambda self, o: Tensor._wrap(self._data & arr(o, self._data))
-Tensor.__or__ = lambda self, o: Tensor._wrap(self._data | arr(o, self._data))
+Tensor.__rfloordiv__ = lambda self, o: div(o, self, rounding_mode="floor")
+Tensor.__pos__ = lambda self: self
+Tensor.__and__ = Tensor.__rand__ = _bits(lambda a, b: a & b)
+Tensor.__or__ = Tensor.__ror__ = _bits(lambda a, b: a | b)
+Tensor.__xor__ = Tensor.__rxor__ = _bits(lambda a, b: a ^ b)
 Tensor.__invert__ = lambda self: Tensor._wrap(~self._data)
-Tensor.clamp_min = lambda self, m: clamp(self, min=m)
-Tensor.clamp_max = lambda self, m: clamp(self, max=m)
-
-
-# ---- in-place -------------------------------------------------------------------------------------------
-def _make_inplace(fn):
-    def method(self, *args, **kwargs):
-        return inplace(self, fn(self, *args, **kwargs))
-
-    return method
-
-
-for _n, _fn in {"add_": add, "sub_": sub, "mul_": mul, "div_": div, "pow_": pow_, "addcmul_": addcmul,
-                "addcdiv_": addcdiv, "lerp_": lerp, "clamp_": clamp, "clip_": clamp, "maximum_": maximum,
-                "minimum_": minimum}.items():
-    setattr(Tensor, _n, _make_inplace(_fn))
-for _n in ("sqrt", "exp", "log", "neg", "abs", "sign", "sigmoid", "tanh", "relu", "reciprocal", "square",
-           "floor", "ceil", "round"):
-    setattr(Tensor, _n + "_", _make_inplace(globals()[_n]))
-Tensor.__iadd__ = Tensor.add_
-Tensor.__isub__ = Tensor.sub_
-Tensor.__imul__ = Tensor.mul_
-Tensor.__itruediv__ = Tensor.div_
-
-
-def _copy_from(self, src):
-    xp = backend.array_module(self._data)
-    if isinstance(src, Tensor):
-        data = backend.to_device(src._data, self.device)
-        moved = backend.device_of(src._data) != self.device
-        s_dev, s_dtype = src.device, src.dtype
-        out = xp.broadcast_to(data, self._data.shape).astype(self.dtype, copy=True)
-
-        def bw(g):
-            return (None, _red(backend.to_device(g, s_dev) if moved else g, src).astype(s_dtype, copy=False))
-
-        res = record(out, (self, src), bw, "Copy")
-    else:
-        res = Tensor._wrap(xp.broadcast_to(xp.asarray(arr(src), dtype=self.dtype), self._data.shape))
-    return inplace(self, res)
-
-
-@register("zero_")
-def zero_(self):
-    return _fill(self, 0)
-
-
-@register("fill_")
-def _fill(self, value):
-    v = value._data if isinstance(value, Tensor) else value
-    if self.requires_grad and grad_mode_enabled() and not self.is_leaf:
-        return inplace(self, mul(self, 0) + v)
-    return inplace(self, Tensor._wrap(backend.array_module(self._data).full(self._data.shape, v,
-                                                                             dtype=self.dtype)))
-
-
-def grad_mode_enabled():
-    from ..grad_mode import is_grad_enabled
-
-    return is_grad_enabled()
-
-
-Tensor.copy_ = _copy_from

@@ -1,7 +1,7 @@
 """Matrix products: matmul/@, mm, bmm, dot, outer, with batch broadcasting."""
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, dtypes
 from ..tensor import Tensor
 from .basic import check_same_device, needs, record, register, unbroadcast
 
@@ -18,19 +18,22 @@ def matmul(a, b):
         sb = "x".join(map(str, B.shape if B.ndim > 1 else B.shape + (1,)))
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
     if A.dtype != B.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {A.dtype} != {B.dtype}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {dtypes.torch_name(A.dtype).lower()}"
+                           f" != {dtypes.torch_name(B.dtype).lower()}")
     xp = backend.array_module(A)
-    out = xp.matmul(A, B)
+    try:
+        out = xp.matmul(A, B)
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a must match the size of tensor b at a non-singleton batch "
+                           f"dimension: matmul of shapes {list(A.shape)} and {list(B.shape)}") from None
     na, nb = needs((a, b))
 
     def bw(g):
         A2 = A[None, :] if A.ndim == 1 else A
         B2 = B[:, None] if B.ndim == 1 else B
-        g2 = g
+        g2 = xp.expand_dims(g, -1) if B.ndim == 1 else g
         if A.ndim == 1:
             g2 = xp.expand_dims(g2, -2)
-        if B.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
         ga = gb = None
         if na:
             ga = xp.matmul(g2, xp.swapaxes(B2, -1, -2))

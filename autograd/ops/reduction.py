@@ -17,6 +17,8 @@ def _axes(x, dim):
         return None
     if isinstance(dim, int):
         dim = (dim,)
+    elif len(dim) == 0:  # torch: an empty dim list reduces everything
+        return None
     nd = builtins.max(x.ndim, 1)
     out = []
     for d in dim:
@@ -75,6 +77,8 @@ def prod(x, dim=None, keepdim=False):
     def bw(g):
         # product of the others, computed without dividing (zeros allowed)
         ge = _expand_back(g, X.shape, ax, keepdim)
+        if X.ndim == 0:
+            return (g,)
         axes = tuple(range(X.ndim)) if ax is None else ax
         flat = xp.moveaxis(X, axes, tuple(range(-len(axes), 0))).reshape(*[X.shape[i] for i in range(X.ndim)
                                                                             if i not in axes], -1)

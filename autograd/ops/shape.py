@@ -2,7 +2,7 @@
 indexing with gradient scatter-add, clone."""
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, dtypes
 from ..tensor import Tensor
 from .basic import check_same_device, inplace, record, register
 
@@ -43,11 +43,13 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 @register("permute")
 def permute(x, *dims):
-    dims = _shape_arg(dims)
     X = x._data
-    xp = backend.array_module(X)
-    inv = tuple(int(i) for i in xp.argsort(xp.asarray(dims)).tolist()) if xp.__name__ != "numpy" else \
-        tuple(sorted(range(len(dims)), key=lambda i: dims[i]))
+    if len(_shape_arg(dims)) != X.ndim:
+        raise RuntimeError(f"permute(): number of dimensions in the tensor input does not match the "
+                           f"length of the desired ordering of dimensions i.e. input.dim() = {X.ndim} is not "
+                           f"equal to len(dims) = {len(_shape_arg(dims))}")
+    dims = tuple(d % max(X.ndim, 1) for d in _shape_arg(dims))
+    inv = tuple(sorted(range(len(dims)), key=lambda i: dims[i]))
     return record(X.transpose(dims), (x,), lambda g: (g.transpose(inv),), "Permute")
 
 
@@ -125,10 +127,19 @@ def repeat(x, *sizes):
 
 def cat(tensors, dim=0):
     tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     check_same_device(*tensors)
-    arrs = [t._data for t in tensors]
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = dtypes.promote_types(dt, t.dtype)
+    arrs = [t._data if t._data.dtype == dt else t._data.astype(dt) for t in tensors]
     xp = backend.array_module(arrs[0])
-    out = xp.concatenate(arrs, axis=dim)
+    try:
+        out = xp.concatenate(arrs, axis=dim)
+    except ValueError as e:
+        raise RuntimeError(f"torch.cat(): {e}") from None
+    dtypes_in = [t.dtype for t in tensors]
     bounds = []
     acc = 0
     for a in arrs:
@@ -141,7 +152,7 @@ def cat(tensors, dim=0):
             sl = [slice(None)] * g.ndim
             sl[dim] = slice(lo, hi)
             res.append(g[tuple(sl)])
-        return tuple(res)
+        return tuple(r if r.dtype == d else r.astype(d) for r, d in zip(res, dtypes_in))
 
     return record(out, tuple(tensors), bw, "Cat")
 
@@ -278,10 +289,3 @@ def gather(x, dim, index):
         return (full,)
 
     return record(out, (x,), bw, "Gather")
-
-
-@register("masked_fill")
-def masked_fill(x, mask, value):
-    from .elementwise import where
-
-    return where(mask, value, x)
