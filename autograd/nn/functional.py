@@ -257,15 +257,28 @@ def _check_sizes(input, target, name):  # noqa: A002
                       f"Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+def _weighted(loss, weight, reduction):
+    """torch's elementwise-weighted mean for mse/l1: sum(w * loss) / sum(w)."""
+    if weight is None:
+        return _apply_reduction(loss, reduction)
+    if tuple(weight.shape) != tuple(loss.shape):
+        raise ValueError("Weights and input must have the same size.")
+    check_reduction(reduction)
+    wl = loss * weight
+    if reduction == "mean":
+        return wl.sum() / weight.sum()
+    return _apply_reduction(wl, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     _check_sizes(input, target, "mse_loss")
     d = input - target
-    return _apply_reduction(d * d, _legacy_reduction(size_average, reduce, reduction))
+    return _weighted(d * d, weight, _legacy_reduction(size_average, reduce, reduction))
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     _check_sizes(input, target, "l1_loss")
-    return _apply_reduction(_ew.abs_(input - target), _legacy_reduction(size_average, reduce, reduction))
+    return _weighted(_ew.abs_(input - target), weight, _legacy_reduction(size_average, reduce, reduction))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: A002

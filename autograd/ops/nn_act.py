@@ -183,8 +183,9 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     if X.size and (float(X.min()) < 0 or float(X.max()) > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     W = None if weight is None else weight._data
-    logx = xp.maximum(xp.log(X), -100.0)
-    log1mx = xp.maximum(xp.log1p(-X), -100.0)
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 as torch
+        logx = xp.maximum(xp.log(X), -100.0)
+        log1mx = xp.maximum(xp.log1p(-X), -100.0)
     L = -(Y * logx + (1 - Y) * log1mx)
     if W is not None:
         L = L * W
