@@ -127,9 +127,14 @@ class SparseTensor:
 
 def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None):
     ind = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
-    val = values._data if isinstance(values, Tensor) else np.asarray(values)
+    if isinstance(values, Tensor):
+        val = values._data
+    else:
+        from .tensor import tensor as _tensor
+
+        val = _tensor(values, dtype=dtype)._data  # torch's dtype inference (Python floats -> default dtype)
     if dtype is not None:
-        val = val.astype(dtype)
+        val = val.astype(dtype, copy=False)
     ind = ind.astype(np.int64)
     if size is None:
         size = tuple(int(m) + 1 for m in ind.max(axis=1)) + tuple(val.shape[1:])

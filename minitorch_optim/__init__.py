@@ -12,6 +12,10 @@ from ._hooks import register_optimizer_step_post_hook, register_optimizer_step_p
 from .optimizer import Optimizer  # noqa: E402
 from .sgd import SGD  # noqa: E402
 from .adam import Adam, AdamW  # noqa: E402
+from .adagrad import Adagrad  # noqa: E402
+from .adadelta import Adadelta  # noqa: E402
+from .adamax import Adamax  # noqa: E402
+from .asgd import ASGD  # noqa: E402
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "register_optimizer_step_pre_hook",
-           "register_optimizer_step_post_hook"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD",
+           "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]

@@ -39,10 +39,28 @@ def _operands(*xs, float_out=False):
         like = np.asarray(xs[0])
     xp = backend.array_module(like)
     raw = [x if x is None or isinstance(x, (Tensor, numbers.Number, np.generic)) else arr(x, like) for x in xs]
+    _check_broadcast(raw)
     dt = result_dtype(*raw)
     if float_out and dt.kind not in "fc":
         dt = dtypes.get_default_dtype()
     return (*cast_operands(raw, dt), dt, xp)
+
+
+def _check_broadcast(raw):
+    shapes = [x.shape for x in raw if hasattr(x, "shape") and not isinstance(x, np.generic)]
+    if len(shapes) < 2 or all(sh == shapes[0] for sh in shapes):
+        return
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        a, b = shapes[0], next(sh for sh in shapes[1:] if sh != shapes[0])
+        for k in range(1, max(len(a), len(b)) + 1):
+            da = a[-k] if k <= len(a) else 1
+            db = b[-k] if k <= len(b) else 1
+            if da != db and 1 not in (da, db):
+                raise RuntimeError(f"The size of tensor a ({da}) must match the size of tensor b ({db}) at "
+                                   f"non-singleton dimension {max(len(a), len(b)) - k}") from None
+        raise RuntimeError(f"shapes {[list(sh) for sh in shapes]} cannot be broadcast together") from None
 
 
 def _as(out, dt, xp):

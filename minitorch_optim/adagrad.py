@@ -1,0 +1,114 @@
+"""Adagrad: per-coordinate step sizes from the running sum of squared gradients (dense and sparse)."""
+from __future__ import annotations
+
+from autograd import Tensor
+
+from ._elementwise import ElementwiseOptimizer
+from ._ops import ops_for
+from .optimizer import scalar
+
+
+def adagrad_update(o, p, g, st, *, clr, eps, weight_decay, maximize):
+    """One dense Adagrad step: accumulate ``g*g`` into ``st["sum"]`` and step by ``clr * g / (sqrt(sum)+eps)``."""
+    if maximize:
+        g = o.neg(g)
+    if weight_decay != 0:
+        g = o.add(g, p, alpha=weight_decay)
+    acc = st["sum"]
+    o.addcmul_(acc, g, g)
+    std = o.sqrt(acc)
+    o.add_scalar_(std, eps)
+    o.addcdiv_(p, g, std, value=-clr)
+
+
+def adagrad_lr(lr, lr_decay, step):
+    """The decayed learning rate used at ``step`` (1-based): ``lr / (1 + (step - 1) * lr_decay)``."""
+    return lr / (1 + (step - 1) * lr_decay)
+
+
+class Adagrad(ElementwiseOptimizer):
+    r"""Adagrad (Duchi, Hazan & Singer, 2011).
+
+    Every coordinate keeps the sum of its squared gradients and divides its step by the root of it,
+    so coordinates that saw large gradients move slowly and rarely-updated ones move fast:
+
+    .. math::
+        g_t &= \pm\nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\
+        S_t &= S_{t-1} + g_t \odot g_t, \qquad S_0 = \texttt{initial\_accumulator\_value} \\
+        \gamma_t &= \frac{\gamma}{1 + (t-1)\,\eta} \\
+        \theta_t &= \theta_{t-1} - \gamma_t\,\frac{g_t}{\sqrt{S_t} + \epsilon}
+
+    (:math:`\eta` = ``lr_decay``, :math:`\lambda` = ``weight_decay``; the sign is ``-`` with
+    ``maximize=True``.) The state (``step``, ``sum``) is created in the constructor, as torch does.
+
+    Sparse (COO) gradients are accepted on the for-loop path: only the rows/entries present in the
+    gradient have their sum and value updated. ``weight_decay`` cannot be combined with them.
+    """
+
+    _sparse_ok = True
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        self._check_flags(foreach, fused, differentiable)
+        # torch allocates the state of every parameter up front (step 0, sum filled with the initial value)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group, p._data)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for k, v in (("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None)):
+                group.setdefault(k, v)
+
+    def _buffers(self, group):
+        # torch fills new sums with the constructor's value, whatever a group says (kept for parity)
+        return {"sum": self.defaults["initial_accumulator_value"]}
+
+    def _scalars(self, group, lr, s):
+        step = s["step"] + 1
+        return {"clr": adagrad_lr(lr, group["lr_decay"], step)}, {"step": step}
+
+    def _update(self, o, p, g, st, group, sc):
+        adagrad_update(o, p, g, st, clr=sc["clr"], eps=group["eps"], weight_decay=group["weight_decay"],
+                       maximize=group["maximize"])
+
+    def _sparse_step(self, p, g, st, group, sc):
+        """Adagrad on a sparse COO gradient: touch only the coalesced entries of ``g``."""
+        if group["maximize"]:
+            g = g.mul(-1)
+        if group["weight_decay"] != 0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        g = g.coalesce()    # the update is not linear in g: duplicate indices must be summed first
+        ind, vals = g._indices()._data, g._values()._data
+        if ind.shape[1] == 0:
+            return
+        where = tuple(ind[i] for i in range(ind.shape[0]))
+        acc, data = st["sum"]._data, p._data
+        acc[where] += vals * vals
+        std = ops_for(acc).xp.sqrt(acc[where])
+        std += group["eps"]
+        step = vals / std
+        step *= -scalar(sc["clr"])
+        data[where] += step

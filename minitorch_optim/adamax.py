@@ -1,0 +1,73 @@
+"""Adamax: Adam with the second moment replaced by an exponentially weighted infinity norm."""
+from __future__ import annotations
+
+from autograd import Tensor
+
+from ._elementwise import ElementwiseOptimizer
+from .optimizer import scalar
+
+
+def adamax_update(o, p, g, st, *, beta1, beta2, eps, weight_decay, maximize, clr):
+    """One Adamax step; ``clr`` is ``lr / (1 - beta1**step)`` from ``Adamax._scalars``."""
+    if maximize:
+        g = o.neg(g)
+    if weight_decay != 0:
+        g = o.add(g, p, alpha=weight_decay)
+    m, u = st["exp_avg"], st["exp_inf"]
+    o.lerp_(m, g, 1 - beta1)
+    o.mul_(u, beta2)
+    o.maximum_(u, o.add_scalar_(o.abs(g), eps))
+    o.addcdiv_(p, m, u, value=-clr)
+
+
+class Adamax(ElementwiseOptimizer):
+    r"""Adamax (Kingma & Ba, 2015, section 7.1).
+
+    Like Adam, but the denominator is a decaying running maximum of :math:`|g|` instead of the root of
+    a running mean of :math:`g^2`; it needs no bias correction, only the first moment does:
+
+    .. math::
+        g_t &= \pm\nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\,g_t \\
+        u_t &= \max\left(\beta_2 u_{t-1},\; |g_t| + \epsilon\right) \\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\,\frac{m_t}{u_t}
+
+    State: ``step``, ``exp_avg`` (:math:`m`), ``exp_inf`` (:math:`u`).
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+        self._check_flags(foreach, None, differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for k, v in (("foreach", None), ("maximize", False), ("differentiable", False), ("capturable", False)):
+                group.setdefault(k, v)
+
+    def _buffers(self, group):
+        return {"exp_avg": 0.0, "exp_inf": 0.0}
+
+    def _scalars(self, group, lr, s):
+        step = s["step"] + 1
+        beta1, beta2 = (scalar(b) for b in group["betas"])
+        return {"clr": lr / (1 - beta1 ** step), "beta1": beta1, "beta2": beta2}, {"step": step}
+
+    def _update(self, o, p, g, st, group, sc):
+        adamax_update(o, p, g, st, beta1=sc["beta1"], beta2=sc["beta2"], eps=group["eps"],
+                      weight_decay=group["weight_decay"], maximize=group["maximize"], clr=sc["clr"])
