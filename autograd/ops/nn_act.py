@@ -155,9 +155,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
             gl = g
         else:
             gl = g / denom
-        gx = xp.zeros_like(X2)
-        vals = xp.broadcast_to(-w * gl, w.shape)[:, None]
-        xp.put_along_axis(gx, safe_t[:, None], vals, axis=1)
+        classes = xp.arange(C).reshape((1, C) + (1,) * (X2.ndim - 2))
+        gx = (safe_t[:, None] == classes) * xp.broadcast_to(-w * gl, w.shape)[:, None]
+        gx = gx.astype(X2.dtype, copy=False)
         return (gx[0] if X.ndim == 1 else gx,)
 
     return record(out.astype(X.dtype, copy=False), (input,), bw, "NllLoss")

@@ -170,12 +170,21 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
                 idx, gf = idx[keep], gf[keep]
             return (SparseGrad(idx.reshape(1, -1).astype("int64"), xp.ascontiguousarray(gf), Wt.shape),)
         gw = xp.zeros(Wt.shape, dtype=g.dtype)
-        xp.add.at(gw, idx, gf)
+        _scatter_add_rows(xp, gw, idx, gf)
         if padding_idx is not None:
             gw[padding_idx] = 0
         return (gw,)
 
     return record(out, (weight,), bw, "Embedding")
+
+
+def _scatter_add_rows(xp, out, idx, rows):
+    if xp is np:
+        np.add.at(out, idx, rows)
+    else:  # pragma: no cover - GPU only
+        import cupyx  # noqa: PLC0415
+
+        cupyx.scatter_add(out, idx, rows)
 
 
 def _renorm_rows(xp, Wt, I, max_norm, norm_type):
