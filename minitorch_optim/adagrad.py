@@ -21,6 +21,21 @@ def adagrad_update(o, p, g, st, *, clr, eps, weight_decay, maximize):
     o.addcdiv_(p, g, std, value=-clr)
 
 
+def tensor_lr_scalar(group, lr):
+    """``lr`` as torch does its scalar math with it: in the Tensor lr's dtype (float32 math for a float32 lr).
+
+    Given the Python float of a Tensor ``group["lr"]`` it returns a NumPy scalar of that dtype, so
+    ``lr / x`` rounds like torch's 0-d Tensor arithmetic; Tensors (differentiable path) and floats pass as is.
+    """
+    if isinstance(group["lr"], Tensor) and not isinstance(lr, Tensor):
+        return group["lr"]._data.dtype.type(lr)
+    return lr
+
+
+def _py(x):
+    return x if isinstance(x, Tensor) else float(x)
+
+
 def adagrad_lr(lr, lr_decay, step):
     """The decayed learning rate used at ``step`` (1-based): ``lr / (1 + (step - 1) * lr_decay)``."""
     return lr / (1 + (step - 1) * lr_decay)
@@ -88,7 +103,7 @@ class Adagrad(ElementwiseOptimizer):
 
     def _scalars(self, group, lr, s):
         step = s["step"] + 1
-        return {"clr": adagrad_lr(lr, group["lr_decay"], step)}, {"step": step}
+        return {"clr": _py(adagrad_lr(tensor_lr_scalar(group, lr), group["lr_decay"], step))}, {"step": step}
 
     def _update(self, o, p, g, st, group, sc):
         adagrad_update(o, p, g, st, clr=sc["clr"], eps=group["eps"], weight_decay=group["weight_decay"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 from autograd import Tensor
 
 from ._elementwise import ElementwiseOptimizer
+from .adagrad import _py, tensor_lr_scalar
 from .optimizer import scalar
 
 
@@ -66,7 +67,8 @@ class Adamax(ElementwiseOptimizer):
     def _scalars(self, group, lr, s):
         step = s["step"] + 1
         beta1, beta2 = (scalar(b) for b in group["betas"])
-        return {"clr": lr / (1 - beta1 ** step), "beta1": beta1, "beta2": beta2}, {"step": step}
+        clr = tensor_lr_scalar(group, lr) / (1 - beta1 ** step)
+        return {"clr": _py(clr), "beta1": beta1, "beta2": beta2}, {"step": step}
 
     def _update(self, o, p, g, st, group, sc):
         adamax_update(o, p, g, st, beta1=sc["beta1"], beta2=sc["beta2"], eps=group["eps"],

@@ -6,6 +6,7 @@ import numpy as np
 from autograd import Tensor
 
 from ._elementwise import ElementwiseOptimizer
+from .adagrad import tensor_lr_scalar
 from .optimizer import scalar
 
 
@@ -88,12 +89,13 @@ class ASGD(ElementwiseOptimizer):
         if isinstance(lr, Tensor):
             # differentiable path with a Tensor lr: use the stored eta's value, but let gradients reach lr
             # through the closed form of eta (eta_0 = lr, eta_k = lr / (1 + lambd*lr*k)**alpha)
-            expr = asgd_eta(lr, lambd, alpha, done)
-            eta = expr + (eta - expr.detach())
+            # (in float64, so the value is exactly the stored one, used in double precision as torch does)
+            expr = asgd_eta(lr.double(), lambd, alpha, done)
+            eta = (expr - expr.detach()) + eta
         # torch makes the next eta/mu with torch.as_tensor: a float32 value for a Python float lr (whatever the
         # dtype of the state it is copied into), computed in the lr's own dtype for a Tensor lr
         if isinstance(group["lr"], Tensor):
-            new_eta = float(asgd_eta(group["lr"]._data.dtype.type(scalar(lr)), lambd, alpha, step))
+            new_eta = float(asgd_eta(tensor_lr_scalar(group, scalar(lr)), lambd, alpha, step))
         else:
             new_eta = float(np.float32(asgd_eta(scalar(lr), lambd, alpha, step)))
         new = {"step": step, "eta": new_eta, "mu": float(np.float32(asgd_mu(group["t0"], step)))}

@@ -23,6 +23,12 @@ CONFIGS = {
     "ASGD": [{}, {"lambd": 0.1}, {"lr": 0.02}, {"t0": 100}, {"maximize": True}, {"weight_decay": 0.1},
              {"weight_decay": 0.1, "maximize": True}],
 }
+# plus Tensor lr for all (torch lists it with capturable=True on CUDA only): torch does its scalar math in float32 then
+EXTRA = {"Adagrad": {"lr": (TLR, 0.01), "lr_decay": 0.3}, "Adadelta": {"lr": (TLR, 0.001)},
+         "Adamax": {"lr": (TLR, 0.001), "weight_decay": 0.9},
+         "ASGD": {"lr": (TLR, 0.001), "weight_decay": 0.1, "maximize": True}}
+for _n, _cfg in EXTRA.items():
+    CONFIGS[_n].append(_cfg)
 CASES = [(n, i) for n in NAMES for i in range(len(CONFIGS[n]))]
 PATHS = {"forloop": {"foreach": False}, "foreach": {"foreach": True}, "differentiable": {"differentiable": True}}
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
