@@ -105,3 +105,17 @@ def test_update_bn_style_loop_recomputes_running_stats():
     np.testing.assert_allclose(bn.running_mean.numpy(), x.mean(0), atol=1e-12)
     want_var = np.mean([x[i:i + 4].var(0, ddof=1) for i in range(0, 12, 4)], axis=0)
     np.testing.assert_allclose(bn.running_var.numpy(), want_var, atol=1e-12)
+
+
+def test_swa_update_bn_with_our_loader_matches_torch():
+    swa_utils = pytest.importorskip("minitorch_optim.swa_utils")
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal((10, 3, 4, 4))
+    ours = nn.Sequential(nn.Conv2d(3, 2, 3), nn.BatchNorm2d(2), nn.Flatten()).double()
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.Flatten()).double()
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    swa_utils.update_bn(DataLoader(TensorDataset(ag.tensor(x), ag.zeros(10)), batch_size=4), ours)
+    torch.optim.swa_utils.update_bn(torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(x), torch.zeros(10)), batch_size=4), theirs)
+    for (k, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
