@@ -87,6 +87,16 @@ def as_device(dev) -> device:
     return device(dev)
 
 
+def device_ctx(dev):
+    """Context manager making ``dev`` current while arrays are created (CuPy allocates on the current GPU)."""
+    import contextlib
+
+    dev = as_device(dev)
+    if dev.type == "cpu":
+        return contextlib.nullcontext()
+    return cupy().cuda.Device(dev.index)
+
+
 def xp_for(dev) -> object:
     """Array module for a device."""
     dev = as_device(dev)

@@ -47,7 +47,8 @@ def _make(host_or_fn, dtype, device, requires_grad, default=None):
     dev = backend.as_device(device)
     xp = backend.xp_for(dev)
     dt = dtypes.as_dtype(dtype) or default or dtypes.get_default_dtype()
-    arr = host_or_fn(xp, dt)
+    with backend.device_ctx(dev):
+        arr = host_or_fn(xp, dt)
     if xp is not np and isinstance(arr, np.ndarray):
         arr = backend.to_device(arr, dev)
     t = Tensor._wrap(arr)
@@ -69,6 +70,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False):
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    size = (size,) if isinstance(size, int) else tuple(size)
     default = None
     if dtype is None and isinstance(fill_value, bool):
         default = dtypes.bool
@@ -93,23 +95,23 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     return _make(lambda xp, dt: xp.linspace(start, end, steps, dtype=dt), dtype, device, requires_grad)
 
 
-def _like(fn, x, dtype, device, requires_grad, **kw):
+def _like(fn, x, dtype, device, requires_grad, memory_format=None, **kw):
     return fn(*x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad, **kw)
 
 
-def zeros_like(x, dtype=None, device=None, requires_grad=False):
+def zeros_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
     return _like(zeros, x, dtype, device, requires_grad)
 
 
-def ones_like(x, dtype=None, device=None, requires_grad=False):
+def ones_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
     return _like(ones, x, dtype, device, requires_grad)
 
 
-def empty_like(x, dtype=None, device=None, requires_grad=False):
+def empty_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
     return _like(empty, x, dtype, device, requires_grad)
 
 
-def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
     return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.device,
                 requires_grad=requires_grad)
 
@@ -137,9 +139,9 @@ def randperm(n, generator=None, dtype=None, device=None):
     return _make(lambda xp, dt: g.rng.permutation(n).astype(dt), dtype, device, False, dtypes.int64)
 
 
-def rand_like(x, dtype=None, device=None, requires_grad=False):
+def rand_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
     return _like(rand, x, dtype, device, requires_grad)
 
 
-def randn_like(x, dtype=None, device=None, requires_grad=False):
+def randn_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
     return _like(randn, x, dtype, device, requires_grad)

@@ -202,3 +202,55 @@ def run_backward(roots, grads, retain_graph=False, capture=None):
         for node in visited:
             node.release()
     return capture
+
+
+class FunctionCtx:
+    """What ``Function.forward`` saves for ``backward`` (``ctx.save_for_backward``, any attributes)."""
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+
+class Function:
+    """A custom differentiable op written on raw arrays, like ``torch.autograd.Function``::
+
+        class Cube(Function):
+            @staticmethod
+            def forward(ctx, x):          # x: NumPy/CuPy array (non-Tensor arguments pass through)
+                ctx.save_for_backward(x)
+                return x ** 3
+            @staticmethod
+            def backward(ctx, g):         # one gradient (array or None) per forward argument
+                (x,) = ctx.saved_tensors
+                return 3 * x * x * g
+
+        y = Cube.apply(t)
+    """
+
+    @staticmethod
+    def forward(ctx, *args):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args):
+        from .ops.basic import record
+        from .tensor import Tensor
+
+        ctx = FunctionCtx()
+        with grad_mode.no_grad():
+            out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
+        out = out._data if isinstance(out, Tensor) else out
+
+        def bw(g):
+            res = cls.backward(ctx, g)
+            res = res if isinstance(res, tuple) else (res,)
+            if len(res) != len(args):
+                raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of gradients "
+                                   f"(expected {len(args)}, got {len(res)})")
+            return tuple(r._data if isinstance(r, Tensor) else r for r in res)
+
+        return record(out, args, bw, cls.__name__)

@@ -451,7 +451,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     dt = dtypes.as_dtype(dtype) or _infer_dtype(data if backend.device_of(data) == backend.CPU
                                                   or isinstance(data, (list, tuple)) else data.get())
     if isinstance(data, np.ndarray) or isinstance(data, (list, tuple, builtins.float, builtins.int, np.generic)):
-        arr = xp.array(np.asarray(data, dtype=dt)) if xp is not np else np.array(data, dtype=dt)
+        arr = np.array(data, dtype=dt)
+        if xp is not np:
+            arr = backend.to_device(arr, dev)
     else:
         arr = backend.to_device(data, dev, copy=True).astype(dt, copy=False)
     t = Tensor._wrap(arr)

@@ -248,3 +248,33 @@ def test_devices_without_gpu():
                  lambda: A.ones(2).cuda(), lambda: A.ones(2).to("cuda"), lambda: A.randn(2, device="cuda")):
         with pytest.raises(RuntimeError, match="CUDA"):
             make()
+
+
+def test_custom_function():
+    from autograd.function import Function
+
+    class ScaledCube(Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x)
+            ctx.k = k
+            return k * x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * ctx.k * x * x * g, None
+
+    x = A.tensor([1.0, -2.0], requires_grad=True)
+    y = ScaledCube.apply(x, 2.0)
+    np.testing.assert_allclose(y.numpy(), [2, -16])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6, 24])
+
+
+def test_integer_results_never_require_grad():
+    x = A.tensor([1.5, 2.5], requires_grad=True)
+    assert not x.long().requires_grad and not (x > 1).requires_grad and not x.argmax().requires_grad
+    assert x.double().requires_grad
+    assert A.full(3, 2.0).shape == (3,)
+    assert A.zeros_like(x, memory_format=A.preserve_format).shape == (2,)

@@ -15,7 +15,7 @@ def record(out, parents, backward_fn, name):
     if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars; keep arrays everywhere
         out = np.asarray(out)
     t = Tensor._wrap(out)
-    if grad_mode.is_grad_enabled():
+    if grad_mode.is_grad_enabled() and out.dtype.kind in "fc":  # integer/bool results never require grad
         for p in parents:
             if isinstance(p, Tensor) and p.requires_grad:
                 t.requires_grad = True
@@ -31,6 +31,8 @@ def needs(parents):
 
 
 def check_same_device(*ts):
+    if backend._cupy is None:  # CuPy never loaded: everything is on the CPU
+        return
     devs = {t.device for t in ts if isinstance(t, Tensor)}
     if len(devs) > 1:
         a, b = sorted(map(str, devs))[:2]
