@@ -1,0 +1,14 @@
+"""Learning-rate schedulers, as ``torch.optim.lr_scheduler`` (torch 2.13).
+
+``from minitorch_optim.lr_scheduler import StepLR`` or ``minitorch_optim.lr_scheduler.StepLR``.
+"""
+from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, _LRScheduler
+from .simple import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, MultiplicativeLR,
+                     MultiStepLR, PolynomialLR, StepLR)
+from .plateau import ReduceLROnPlateau
+from .combine import ChainedScheduler, SequentialLR
+from .cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
+
+__all__ = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
+           "SequentialLR", "CosineAnnealingLR", "ChainedScheduler", "ReduceLROnPlateau", "CyclicLR",
+           "CosineAnnealingWarmRestarts", "OneCycleLR", "PolynomialLR", "LRScheduler"]
