@@ -21,7 +21,8 @@ from .rprop import Rprop  # noqa: E402
 from .nadam import NAdam  # noqa: E402
 from .radam import RAdam  # noqa: E402
 from . import lr_scheduler  # noqa: E402
+from . import swa_utils  # noqa: E402
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD",
            "RMSprop", "Rprop", "NAdam", "RAdam",
-           "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook", "lr_scheduler"]
+           "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook", "lr_scheduler", "swa_utils"]

@@ -196,7 +196,7 @@ def test_flat_layout_survives_relayout_of_the_averaged_copy():
         if step == 1:
             swa.module = copy.deepcopy(swa.module)      # fresh arrays, not one flat array any more
     for i, p in enumerate(swa.parameters()):
-        np.testing.assert_allclose(p.numpy(), np.mean([v[i] for v in vals], axis=0), rtol=1e-13)
+        np.testing.assert_allclose(p.numpy(), np.mean([v[i] for v in vals], axis=0), rtol=1e-13, atol=1e-15)
 
 
 def test_state_dict_round_trip_and_device_argument():
@@ -258,3 +258,45 @@ def test_errors_match_torch():
         with pytest.raises(type(want.value)) as got:
             ours()
         assert str(got.value) == str(want.value)
+
+
+def test_averaged_copy_in_another_dtype_reads_the_model_values():
+    """A float64 average of a float32 model: the model's values are gathered and cast each update."""
+    rng = np.random.default_rng(4)
+    model = _ours("mlp", autograd.float32)
+    swa = AveragedModel(model)
+    swa.module.double()
+    vals = []
+    for _ in range(3):
+        for p in model.parameters():
+            p._data[...] = rng.standard_normal(p.shape)
+        vals.append([p.numpy().astype(np.float64) for p in model.parameters()])
+        swa.update_parameters(model)
+    for i, p in enumerate(swa.parameters()):
+        assert p.dtype == np.float64
+        np.testing.assert_allclose(p.numpy(), np.mean([v[i] for v in vals], axis=0), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.skipif(not autograd.cuda.is_available(), reason="needs CUDA (CuPy)")
+@pytest.mark.parametrize("where", ["cuda", "cpu"])
+def test_model_on_cuda_with_average_on_cuda_or_cpu(where):
+    """EMA/SWA of a CUDA model kept on the GPU or on the CPU (values moved to the average's device)."""
+    rng = np.random.default_rng(5)
+    model = _ours("mlp").to("cuda")
+    ema = AveragedModel(model, device=where, multi_avg_fn=get_ema_multi_avg_fn(0.5), use_buffers=True)
+    swa = AveragedModel(model, device=where)
+    snaps = []
+    for _ in range(3):
+        with autograd.no_grad():
+            for p in model.parameters():
+                p.copy_(autograd.tensor(rng.standard_normal(p.shape), device="cuda"))
+        snaps.append([p.numpy() for p in model.parameters()])
+        ema.update_parameters(model)
+        swa.update_parameters(model)
+    assert str(next(ema.parameters()).device).startswith(where) and str(ema.n_averaged.device).startswith(where)
+    for i, (pe, ps) in enumerate(zip(ema.parameters(), swa.parameters())):
+        seq = [s[i] for s in snaps]
+        np.testing.assert_allclose(pe.numpy(), 0.25 * seq[0] + 0.25 * seq[1] + 0.5 * seq[2], rtol=1e-12)
+        # on CUDA torch's default SWA is a lerp with a float32 weight 1/(n+1); on the CPU an exact division
+        np.testing.assert_allclose(ps.numpy(), np.mean(seq, axis=0), rtol=1e-6 if where == "cuda" else 1e-13,
+                                   atol=1e-7 if where == "cuda" else 1e-15)
