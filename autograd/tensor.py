@@ -6,7 +6,7 @@ import builtins
 import numpy as np
 
 from . import backend, dtypes, grad_mode
-from .function import AccumulateGrad, Node, run_backward
+from .function import AccumulateGrad, backward, grad  # noqa: F401  (re-exported: autograd.backward/grad)
 
 
 class Tensor:
@@ -343,76 +343,6 @@ def _looks_like_dtype(a):
     if isinstance(a, str):
         return a.split(":")[0] not in ("cpu", "cuda")
     return True
-
-
-def _grad_array(t, g):
-    if g is None:
-        if t._data.size != 1:
-            raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        return t.xp.ones_like(t._data)
-    g = g._data if isinstance(g, Tensor) else t.xp.asarray(g)
-    if g.shape != t._data.shape:
-        raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {tuple(g.shape)} and output[0] "
-                           f"has a shape of {tuple(t._data.shape)}.")
-    return g.astype(t._data.dtype, copy=False)
-
-
-def _check_roots(tensors):
-    for t in tensors:
-        if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-
-
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate gradients of ``tensors`` into the leaves (``torch.autograd.backward``)."""
-    if create_graph:
-        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported: backward "
-                                  "functions run on raw arrays")
-    if isinstance(tensors, Tensor):
-        tensors = [tensors]
-        grad_tensors = [grad_tensors]
-    elif grad_tensors is None:
-        grad_tensors = [None] * len(tensors)
-    _check_roots(tensors)
-    grads = [_grad_array(t, g) for t, g in zip(tensors, grad_tensors)]
-    roots = [t._grad_node() for t in tensors]
-    if inputs is not None:
-        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-        cap = run_backward(roots, grads, builtins.bool(retain_graph), {i._grad_node(): None for i in inputs})
-        for i in inputs:
-            g = cap[i._grad_node()]
-            if g is not None:
-                from .function import _accumulate_into_leaf
-
-                _accumulate_into_leaf(AccumulateGrad(i), g)
-        return
-    run_backward(roots, grads, builtins.bool(retain_graph))
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
-    """Gradients of ``outputs`` w.r.t. ``inputs``, returned rather than accumulated (``torch.autograd.grad``)."""
-    if create_graph:
-        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs)
-    _check_roots(outputs)
-    for i in inputs:
-        if not i.requires_grad:
-            raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = [_grad_array(t, g) for t, g in zip(outputs, grad_outputs)]
-    cap = run_backward([t._grad_node() for t in outputs], grads, builtins.bool(retain_graph),
-                       {i._grad_node(): None for i in inputs})
-    result = []
-    for i in inputs:
-        g = cap[i._grad_node()]
-        if g is None and not allow_unused:
-            raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                               "Set allow_unused=True if this is the desired behavior.")
-        result.append(None if g is None else Tensor._wrap(g))
-    return tuple(result)
 
 
 # ---- creation -----------------------------------------------------------------------------------------
