@@ -20,9 +20,13 @@ from .rmsprop import RMSprop  # noqa: E402
 from .rprop import Rprop  # noqa: E402
 from .nadam import NAdam  # noqa: E402
 from .radam import RAdam  # noqa: E402
+from .lbfgs import LBFGS  # noqa: E402
+from .sparse_adam import SparseAdam  # noqa: E402
+from .adafactor import Adafactor  # noqa: E402
+from .muon import Muon  # noqa: E402
 from . import lr_scheduler  # noqa: E402
 from . import swa_utils  # noqa: E402
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD",
-           "RMSprop", "Rprop", "NAdam", "RAdam",
+           "RMSprop", "Rprop", "NAdam", "RAdam", "LBFGS", "SparseAdam", "Adafactor", "Muon",
            "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook", "lr_scheduler", "swa_utils"]
