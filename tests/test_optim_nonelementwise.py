@@ -274,3 +274,41 @@ def test_muon_errors():
     c.grad = ag.tensor(np.ones((2, 3), dtype=np.complex64))
     with pytest.raises(RuntimeError, match="Muon does not support complex parameters"):
         optim.Muon([c]).step()
+
+
+# ---------------------------------------------------------------------------------------------------
+# CUDA (CuPy): the same numbers as on the CPU; skipped without a GPU
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_cuda_matches_cpu(cls):
+    pytest.importorskip("cupy")
+    if not ag.cuda.is_available():
+        pytest.skip("no usable GPU")
+    rng = np.random.default_rng(11)
+    init = [rng.normal(size=(4, 3)), rng.normal(size=(3, 5))]
+    results = []
+    for dev in ("cpu", "cuda"):
+        ps = [ag.tensor(a, device=dev, requires_grad=True) for a in init]
+        opt = cls(ps, **({"line_search_fn": "strong_wolfe", "max_iter": 5} if cls is optim.LBFGS else {}))
+        grng = np.random.default_rng(12)
+        for _ in range(4):
+            if cls is optim.LBFGS:
+                def closure(ps=ps, opt=opt, dev=dev):
+                    opt.zero_grad()
+                    loss = sum(((p - 1.0) ** 2 * (1 + p * p)).sum() for p in ps)
+                    loss.backward()
+                    return loss
+                opt.step(closure)
+                continue
+            for p in ps:
+                if cls is optim.SparseAdam:
+                    ind, val, shape = _sparse_grad(grng, np.float64, *p.shape)
+                    p.grad = ag.sparse_coo_tensor(ind, val, shape, device=dev)
+                else:
+                    p.grad = ag.tensor(grng.normal(size=p.shape), device=dev)
+            opt.step()
+        assert all(p.device == dev or str(p.device).startswith(dev) for p in ps)
+        results.append([p.numpy() for p in ps])
+    atol = 1e-3 * 2 ** -6 if cls is optim.Muon else 1e-10  # Muon: bf16 ties may round apart (cuBLAS order)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=0 if cls is optim.Muon else 1e-9, atol=atol)
