@@ -136,6 +136,47 @@ def run(device="cpu", sizes=((10_000_000, 100), (1_000_000, 1000)), optimizers=(
     return {"device": device, "bandwidth_GBps": bw / 1e9, "rows": rows}
 
 
+def mlp_step(batch=64, hidden=64, repeat=50):
+    """One training step (forward, backward, AdamW step) of the README's MLP: ours vs torch, in ms."""
+    import autograd as ag
+    import autograd.nn as nn
+    import autograd.nn.functional as F
+    import minitorch_optim as optim
+
+    from .cli import build_model
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((batch, 2)).astype(np.float32), rng.integers(0, 3, batch)
+    model = build_model(nn, hidden)
+    opt = optim.AdamW(model.parameters(), lr=1e-3)
+    X, Y = ag.tensor(x), ag.tensor(y)
+
+    def ours():
+        opt.zero_grad()
+        F.cross_entropy(model(X), Y).backward()
+        opt.step()
+
+    out = {"ours_ms": _median_time(ours, repeat) * 1e3}
+    try:
+        import torch
+    except ImportError:
+        return out
+    tnn = torch.nn
+    tm = tnn.Sequential(tnn.Linear(2, hidden), tnn.BatchNorm1d(hidden), tnn.ReLU(), tnn.Linear(hidden, hidden),
+                        tnn.BatchNorm1d(hidden), tnn.ReLU(), tnn.Linear(hidden, 3))
+    topt = torch.optim.AdamW(tm.parameters(), lr=1e-3)
+    tx, ty = torch.tensor(x), torch.tensor(y)
+
+    def theirs():
+        topt.zero_grad()
+        tnn.functional.cross_entropy(tm(tx), ty).backward()
+        topt.step()
+
+    out["torch_ms"] = _median_time(theirs, repeat) * 1e3
+    out["ratio"] = out["ours_ms"] / out["torch_ms"]
+    return out
+
+
 def _table(res):
     lines = [f"device {res['device']}, measured in-place bandwidth {res['bandwidth_GBps']:.1f} GB/s"]
     hdr = f"{'optimizer':9} {'params':>9} {'tensors':>7} {'path':9} {'ms':>8} {'floor':>7} {'x floor':>7}"
@@ -167,6 +208,8 @@ def main(argv=None):
     ap.add_argument("--optimizers", default="adam,sgd,adamw,rmsprop")
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--mlp", action="store_true",
+                    help="also time one training step of the README's MLP (batch 64), ours vs torch")
     a = ap.parse_args(argv)
     try:
         sizes = [tuple(int(v) for v in s.lower().split("x")) for s in a.sizes.split(",")]
@@ -181,7 +224,14 @@ def main(argv=None):
     if a.repeat < 1:
         ap.error("--repeat must be >= 1")
     res = run(a.device, sizes, opts, a.repeat)
-    print(json.dumps(res, indent=1) if a.json else _table(res))
+    if a.mlp:
+        res["mlp_step"] = mlp_step()
+    text = _table(res)
+    if a.mlp:
+        m = res["mlp_step"]
+        text += f"\nMLP training step (batch 64): ours {m['ours_ms']:.3f} ms" + (
+            f", torch {m['torch_ms']:.3f} ms, ratio {m['ratio']:.2f}" if "torch_ms" in m else "")
+    print(json.dumps(res, indent=1) if a.json else text)
 
 
 if __name__ == "__main__":
