@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from autograd import Tensor, grad_mode
 
-from ._flat import FlatGroup, run_chunked
+from ._flat import FlatGroup, SparseGradientError, run_chunked
 from ._ops import TENSOR_OPS, ops_for
 from .optimizer import Optimizer, closure_loss, device_key, scalar
 
@@ -35,21 +35,50 @@ class ElementwiseOptimizer(Optimizer):
         raise NotImplementedError
 
     # ---- path choice ---------------------------------------------------------------------------------
-    @staticmethod
-    def _path(group):
+    _fused_supported = False    # set by algorithms that have fused kernels (kernels/)
+
+    def _path(self, group):
+        """Which path steps ``group``: "differentiable", "fused", "forloop", "foreach" or "auto".
+
+        Explicit flags win. With ``foreach`` and ``fused`` both left at None the default is "auto": the
+        fused Numba kernel when every parameter of the group is a float32/float64 CPU array, Numba is
+        installed and the algorithm has a kernel (it is bitwise equal to the foreach path, and 2-3x
+        faster: one pass over memory instead of one per operation), otherwise the flat foreach path.
+        (On CUDA the default stays foreach.) Whether a kernel exists is looked up once per class; the
+        dtype/device check is made per step on the cached flat groups (``_step_auto``). See docs/paths.md.
+        """
         if group.get("differentiable"):
             return "differentiable"
         if group.get("fused"):
             return "fused"
         if group.get("foreach") is False:
             return "forloop"
+        if group.get("foreach") is None and group.get("fused") is None and self._fused_default():
+            return "auto"
         return "foreach"
+
+    def _fused_default(self):
+        ok = type(self).__dict__.get("_fused_cpu_ok")
+        if ok is None:
+            ok = False
+            if self._fused_supported:
+                from .kernels import supported  # noqa: PLC0415 - optional machinery
+
+                ok = supported(type(self).__name__, on_cpu=True)
+            type(self)._fused_cpu_ok = ok
+        return ok
 
     def _check_flags(self, foreach, fused, differentiable):
         if fused and foreach:
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
         if fused and differentiable:
             raise RuntimeError("`fused` does not support `differentiable`")
+        if fused and not self._fused_default() and any(
+                device_key(p)[0] == "cpu" for g in self.param_groups for p in g["params"]):
+            name = type(self).__name__
+            why = ("the CPU fused kernels need Numba (pip install numba, or the [fast] extra)"
+                   if self._fused_supported else "there is no fused kernel for it")
+            raise RuntimeError(f"`fused=True` is not available for {name} on the CPU: {why}")
 
     def _sparse_error(self):
         name = type(self).__name__
@@ -85,6 +114,8 @@ class ElementwiseOptimizer(Optimizer):
                         self._step_loop(group, differentiable=False)
                     elif path == "fused":
                         self._step_fused(group)
+                    elif path == "auto":
+                        self._step_auto(group)
                     else:
                         self._step_flat(group)
         return loss
@@ -93,6 +124,22 @@ class ElementwiseOptimizer(Optimizer):
         from .kernels import fused_step  # noqa: PLC0415 - optional machinery
 
         fused_step(self, group)
+
+    def _step_auto(self, group):
+        """Default path: fused where the CPU kernels take the group's flat buffers, else foreach."""
+        if self._sparse_ok and any(p.grad is not None and getattr(p.grad, "is_sparse", False)
+                                   for p in group["params"]):
+            return self._step_flat(group)
+        from .kernels import fused_step  # noqa: PLC0415 - optional machinery
+        from .kernels._cpu import supports_dtype  # noqa: PLC0415
+
+        flats = self._flat_groups(group)
+        if not all(f.on_cpu and supports_dtype(f.param.dtype) for f in flats.values()):
+            return self._step_flat(group)
+        try:
+            fused_step(self, group)
+        except SparseGradientError:
+            raise self._sparse_error() from None
 
     def _advance(self, group, st, lr):
         s = {name: scalar(st[name]) for name in self._scalar_state(group)}
@@ -128,6 +175,13 @@ class ElementwiseOptimizer(Optimizer):
     def _flat_groups(self, group):
         """The FlatGroups of ``group`` (one per device+dtype), rebuilt when params or state changed."""
         cache = self.__dict__.setdefault("_flat_cache", {})
+        entry = cache.get(id(group))
+        if entry is not None and entry[0] is group and len(entry[1]) == 1:
+            # the usual case, one device+dtype: a valid FlatGroup holds the very arrays (so device and
+            # dtype) of the group's params, no need to key every param again
+            flats = entry[1]
+            if next(iter(flats.values())).valid(group["params"], self.state):
+                return flats
         by_key = {}
         for p in group["params"]:
             by_key.setdefault(device_key(p), []).append(p)

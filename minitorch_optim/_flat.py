@@ -1,7 +1,8 @@
 """Flat storage: the parameters of one group+device+dtype live in one contiguous array.
 
 Each ``param._data`` becomes a view into ``FlatGroup.param``; each gradient lands in a view of
-``FlatGroup.grad`` (the autograd engine writes a fresh gradient straight into ``param._grad_buf``);
+``FlatGroup.grad`` (the autograd engine writes a fresh gradient straight into ``param._grad_buf``; a
+gradient Tensor set by hand is copied in once and, when it owned its memory, re-pointed at that view);
 optimizer state buffers are flat too and ``optimizer.state[p][name]`` are Tensor views into them. One
 update then runs over the whole buffer, in cache-sized chunks split over threads, with no gather or
 scatter per step. Per-parameter scalar state (``step``, ``mu_product``, ...) lives in one small array
@@ -10,6 +11,7 @@ per name, so advancing it is one vector op.
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -17,7 +19,11 @@ import numpy as np
 from autograd import Tensor
 from autograd.backend import array_module
 
-CHUNK = 32768          # elements per chunk: a handful of float32 chunks stay in a 2 MiB L2
+# elements per chunk. Measured on the 2-core box (Adam, foreach, 10M params / 1M params in 1000 tensors):
+# 32K -> 32 / 3.5 ms, 128K -> 23 / 2.3 ms, 256K -> 23 / 2.3 ms. Small chunks lose to the per-call cost of
+# ~12 NumPy calls per chunk and to GIL hand-offs between the two threads; a chunk's working set (a few
+# 512 KiB float32 arrays) still sits in L2/L3. Values do not depend on it (the update is elementwise).
+CHUNK = 131072
 _POOL = None
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 
@@ -50,6 +56,10 @@ def run_chunked(fn, lo, hi, on_cpu):
     work(starts[:per])
     for f in futs:
         f.result()
+
+
+class SparseGradientError(RuntimeError):
+    """A sparse gradient met on a flat path (only the for-loop path takes them)."""
 
 
 class FlatGroup:
@@ -125,22 +135,41 @@ class FlatGroup:
     def collect(self, state):
         """Indices of params with a gradient; gradients not yet in the flat buffer are copied in."""
         idx = []
-        self.fresh = set()
-        for i, p in enumerate(self.params):
+        self.fresh = fresh = set()
+        stateful = bool(self.buffers or self.scalars)
+        sdicts = self.sdicts
+        for i, (p, gv) in enumerate(zip(self.params, self.gviews)):   # hot loop: ~0.2 us per param
             g = p.grad
             if g is None:
                 continue
-            if getattr(g, "is_sparse", False):
-                raise RuntimeError("sparse gradients are not supported by this path")
-            gv = self.gviews[i]
-            if g._data is not gv:
-                gv[...] = g._data    # a gradient the engine could not write in place (someone holds the old one)
-            if self.sdicts[i] is None and (self.buffers or self.scalars):
+            if getattr(g, "_data", None) is not gv:
+                if getattr(g, "is_sparse", False):
+                    raise SparseGradientError("sparse gradients are not supported by this path")
+                self._adopt(p, g, gv)
+            if stateful and sdicts[i] is None:
                 state[p] = state.get(p) or {}
                 self._register(i, state)
-                self.fresh.add(i)
+                fresh.add(i)
             idx.append(i)
         return idx
+
+    @staticmethod
+    def _adopt(p, g, gv):
+        """Copy the gradient ``g`` (set by hand, or one the engine could not write in place) into ``gv``.
+
+        A gradient Tensor still held by the user and living in ``gv`` first gets its own copy (its values
+        stay as they were). When ``g`` owned its memory it is then re-pointed at ``gv`` and registered as
+        the buffer's tenant for the engine (``_grad_ref``), so later steps need no copy.
+        """
+        d = g._data
+        ref = p.__dict__.get("_grad_ref")
+        old = ref() if ref is not None else None
+        if old is not None and old is not g and old._data is gv:
+            old._data = gv.copy()
+        gv[...] = d
+        if d.base is None and d.dtype == gv.dtype and d.shape == gv.shape:
+            g._data = gv
+            p.__dict__["_grad_ref"] = weakref.ref(g)
 
     def runs(self, idx):
         """Split ``idx`` into runs of consecutive params with equal scalar state: (i0, i1, lo, hi)."""

@@ -44,8 +44,10 @@ class Adadelta(ElementwiseOptimizer):
     State: ``step``, ``square_avg`` (:math:`v`), ``acc_delta`` (:math:`u`).
     """
 
+    _fused_supported = True
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
-                 maximize=False, differentiable=False):
+                 maximize=False, differentiable=False, fused=None):
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= lr:
@@ -58,8 +60,10 @@ class Adadelta(ElementwiseOptimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
+        if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
+            defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, None, differentiable)
+        self._check_flags(foreach, fused, differentiable)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -60,6 +60,8 @@ class Adagrad(ElementwiseOptimizer):
     gradient have their sum and value updated. ``weight_decay`` cannot be combined with them.
     """
 
+    _fused_supported = True
+
     _sparse_ok = True
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,

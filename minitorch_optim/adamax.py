@@ -36,8 +36,10 @@ class Adamax(ElementwiseOptimizer):
     State: ``step``, ``exp_avg`` (:math:`m`), ``exp_inf`` (:math:`u`).
     """
 
+    _fused_supported = True
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
-                 maximize=False, differentiable=False, capturable=False):
+                 maximize=False, differentiable=False, capturable=False, fused=None):
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= lr:
@@ -52,8 +54,10 @@ class Adamax(ElementwiseOptimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, capturable=capturable)
+        if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
+            defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, None, differentiable)
+        self._check_flags(foreach, fused, differentiable)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -56,8 +56,10 @@ class ASGD(ElementwiseOptimizer):
     ``step``, ``eta`` and ``mu`` (0-d float32, as in torch) and ``ax``.
     """
 
+    _fused_supported = True
+
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
-                 maximize=False, differentiable=False, capturable=False):
+                 maximize=False, differentiable=False, capturable=False, *, fused=None):
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= lr:
@@ -66,8 +68,10 @@ class ASGD(ElementwiseOptimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
+        if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
+            defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, None, differentiable)
+        self._check_flags(foreach, fused, differentiable)
 
     def __setstate__(self, state):
         super().__setstate__(state)

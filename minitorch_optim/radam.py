@@ -65,9 +65,11 @@ class RAdam(ElementwiseOptimizer):
     (:math:`m`), ``exp_avg_sq`` (:math:`v`).
     """
 
+    _fused_supported = True
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False):
+                 differentiable=False, fused=None):
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= lr:
@@ -83,8 +85,10 @@ class RAdam(ElementwiseOptimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         foreach=foreach, capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
                         differentiable=differentiable)
+        if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
+            defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, None, differentiable)
+        self._check_flags(foreach, fused, differentiable)
 
     def _buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}

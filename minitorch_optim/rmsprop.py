@@ -61,8 +61,10 @@ class RMSprop(ElementwiseOptimizer):
     ``momentum > 0``) and ``grad_avg`` (:math:`\bar g`, when ``centered``).
     """
 
+    _fused_supported = True
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False, differentiable=False):
+                 capturable=False, foreach=None, maximize=False, differentiable=False, *, fused=None):
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= lr:
@@ -78,8 +80,10 @@ class RMSprop(ElementwiseOptimizer):
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach, maximize=maximize,
                         differentiable=differentiable)
+        if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
+            defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, None, differentiable)
+        self._check_flags(foreach, fused, differentiable)
 
     def _buffers(self, group):
         b = {"square_avg": 0.0}
