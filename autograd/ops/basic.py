@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import threading
 
 import numpy as np
 
@@ -131,9 +132,33 @@ def inplace(self, result):
         except ValueError:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                f"{list(result.shape)}") from None
+    if getattr(_cow, "on", False):
+        # copy-on-write: an earlier graph node may have saved self's array; leave it intact
+        if out is self._data or not getattr(out, "flags", None) or not out.flags.owndata or out.dtype != self.dtype:
+            out = out.astype(self.dtype, copy=True)
+        self._data = out
+        return self
     if out is not self._data:
         self._data[...] = out
     return self
+
+
+_cow = threading.local()
+
+
+class copy_on_write:
+    """Within this block, in-place ops that are not recorded rebind the tensor to a new array instead of
+    writing into its storage, so arrays saved for backward by earlier graph nodes stay intact (torch would
+    raise "modified by an inplace operation" there). ``differentiable=True`` optimizer steps run under it."""
+
+    def __enter__(self):
+        self._prev = getattr(_cow, "on", False)
+        _cow.on = True
+        return self
+
+    def __exit__(self, *exc):
+        _cow.on = self._prev
+        return False
 
 
 def _to(t, dev, dt, copy):
