@@ -12,6 +12,7 @@ differentiable path on Tensors with grad mode on.
 from __future__ import annotations
 
 from autograd import Tensor, grad_mode
+from autograd.ops.basic import copy_on_write
 
 from ._flat import FlatGroup, SparseGradientError, run_chunked
 from ._ops import TENSOR_OPS, ops_for
@@ -75,9 +76,11 @@ class ElementwiseOptimizer(Optimizer):
             raise RuntimeError("`fused` does not support `differentiable`")
         if fused and not self._fused_default() and any(
                 device_key(p)[0] == "cpu" for g in self.param_groups for p in g["params"]):
+            from .kernels._cpu import available  # noqa: PLC0415
+
             name = type(self).__name__
             why = ("the CPU fused kernels need Numba (pip install numba, or the [fast] extra)"
-                   if self._fused_supported else "there is no fused kernel for it")
+                   if self._fused_supported and not available() else "there is no fused kernel for it")
             raise RuntimeError(f"`fused=True` is not available for {name} on the CPU: {why}")
 
     def _sparse_error(self):
@@ -106,7 +109,7 @@ class ElementwiseOptimizer(Optimizer):
         for group in self.param_groups:
             path = self._path(group)
             if path == "differentiable":
-                with grad_mode.enable_grad():
+                with grad_mode.enable_grad(), copy_on_write():
                     self._step_loop(group, differentiable=True)
             else:
                 with grad_mode.no_grad():

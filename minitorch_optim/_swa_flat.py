@@ -146,6 +146,11 @@ def _run(a, b, rule):
 
 def lerp(a, b, weight):
     """``a.lerp_(b, weight)`` with torch's two-sided formula."""
+    from .kernels._cpu import lerp_flat  # noqa: PLC0415 - one Numba pass on the CPU when available
+
+    if lerp_flat(a, b, weight):
+        return
+
     def rule(x, y, ct):
         w = ct.type(weight)
         d = y - x

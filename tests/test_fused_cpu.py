@@ -267,3 +267,49 @@ def test_hand_set_gradient_is_adopted_and_held_gradients_stay_intact(path):
     opt.step()
     assert kept.tolist() == [3.0, 3.0] and p.grad.tolist() == [5.0, 5.0]
     np.testing.assert_allclose(p.numpy(), [1.0 - 0.8, 2.0 - 0.8])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight", [0.001, 1 / 3, 0.5, 0.9])
+def test_swa_lerp_kernel_matches_numpy_chunks(monkeypatch, dtype, weight):
+    from minitorch_optim import _swa_flat
+    from minitorch_optim.kernels import _cpu
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(300_001).astype(dtype)
+    b = rng.standard_normal(300_001).astype(dtype)
+    fused = a.copy()
+    _swa_flat.lerp(fused, b, weight)
+    monkeypatch.setattr(_cpu, "kernels", lambda: None)     # the NumPy chunked path
+    ref = a.copy()
+    _swa_flat.lerp(ref, b, weight)
+    assert not np.array_equal(ref, a) and np.array_equal(fused, ref)
+
+
+def test_averaged_model_ema_uses_the_kernel_and_matches_torch(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from minitorch_optim.kernels import _cpu
+    from minitorch_optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    used = []
+    real = _cpu.lerp_flat
+    monkeypatch.setattr(_cpu, "lerp_flat", lambda a, b, w: used.append(real(a, b, w)) or used[-1])
+
+    rng = np.random.default_rng(2)
+    w0, steps = rng.standard_normal((7, 5)).astype(np.float32), [rng.standard_normal((7, 5)).astype(np.float32)
+                                                                  for _ in range(3)]
+    ours = ag.nn.Linear(5, 7, bias=False)
+    theirs = torch.nn.Linear(5, 7, bias=False)
+    ours.weight._data[...] = w0
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(w0))
+    avg = AveragedModel(ours, multi_avg_fn=get_ema_multi_avg_fn(0.9))
+    tavg = torch.optim.swa_utils.AveragedModel(theirs, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.9))
+    for s in steps:
+        ours.weight._data[...] = s
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(s))
+        avg.update_parameters(ours)
+        tavg.update_parameters(theirs)
+    np.testing.assert_allclose(avg.module.weight.numpy(), tavg.module.weight.detach().numpy(), rtol=1e-6, atol=1e-7)
+    assert used and all(used)

@@ -204,3 +204,24 @@ def _unscale_detached_grads(flat, entries):
             g = flat.params[i].grad
             if g is not None and g._data is not flat.gviews[i]:
                 g._data[...] = flat.gviews[i]
+
+
+def lerp_flat(a, b, weight):
+    """``a <- lerp(a, b, weight)`` with the Numba kernel when it applies; returns False when it does not.
+
+    Used by ``_swa_flat.lerp`` (AveragedModel's EMA/SWA update over flat arrays). It applies to two 1-D
+    C-contiguous NumPy arrays of one float32/float64 dtype; the weight and its complement are rounded to
+    that dtype first and ``1 - w`` is taken in it, exactly as the NumPy code there does.
+    """
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+            and a.dtype in _FLOATS and a.ndim == 1 and a.shape == b.shape and a.flags.c_contiguous
+            and b.flags.c_contiguous and a.size):
+        return False
+    k = kernels()
+    if k is None:
+        return False
+    c = a.dtype.type
+    w = c(weight)
+    with _threads(a.size):
+        k.lerp_avg(a, b, w, c(1) - w, bool(abs(w) < 0.5))
+    return True

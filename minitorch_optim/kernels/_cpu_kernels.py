@@ -282,3 +282,13 @@ def radam(p, g, m, v, lo, hi, scale, maximize, wd_mode, wd, dec, w, omw, small, 
         if rect is not None:
             upd = (upd * (bc2s / (np.sqrt(vi) + eps))) * rect
         P[i] = pi - upd
+
+
+@njit(**_JIT)
+def lerp_avg(a, b, w, omw, small):
+    """``a.lerp_(b, w)`` over flat arrays (AveragedModel's EMA/SWA step), as ``_swa_flat.lerp`` computes it."""
+    for i in prange(a.shape[0]):
+        x = a[i]
+        y = b[i]
+        d = y - x
+        a[i] = x + d * w if small else y - d * omw
