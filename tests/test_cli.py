@@ -76,3 +76,15 @@ def test_checkpoint_round_trip_keeps_tuples_and_refuses_pickles(tmp_path):
     np.savez(obj, meta=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ckpt.CheckpointError):
         ckpt.load(obj)
+
+
+def test_bench_subcommand_reports_ratios(capsys):
+    main(["bench", "--sizes", "2000x4", "--optimizers", "adam,sgd", "--repeat", "1", "--json"])
+    import json
+
+    res = json.loads(capsys.readouterr().out)
+    paths = {(r["optimizer"], r["path"]) for r in res["rows"]}
+    assert {("Adam", "for-loop"), ("Adam", "foreach"), ("SGD", "default")} <= paths
+    assert all(r["ms"] > 0 and r["floor_ms"] > 0 and r["vs_floor"] > 0 for r in res["rows"])
+    with pytest.raises(SystemExit):
+        main(["bench", "--optimizers", "nope"])
