@@ -117,7 +117,15 @@ class Adam(ElementwiseOptimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter); ``weight_decay`` defaults to 1e-2."""
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter); ``weight_decay`` defaults to 1e-2.
+
+    The decay shrinks the parameter before the Adam step instead of being added to the gradient:
+
+    .. math::
+        \theta_{t-1} \leftarrow \theta_{t-1}(1 - \gamma\lambda),\quad
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2,\quad
+        \theta_t = \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\,\frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t}+\epsilon}
+    """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
