@@ -4,6 +4,7 @@ from __future__ import annotations
 from autograd import Tensor
 
 from ._elementwise import ElementwiseOptimizer
+from .optimizer import check_args
 
 
 def adadelta_update(o, p, g, st, *, lr, rho, eps, weight_decay, maximize):
@@ -48,28 +49,16 @@ class Adadelta(ElementwiseOptimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False, fused=None):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_args(lr=lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_args(eps=eps, weight_decay=weight_decay)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
         self._check_flags(foreach, fused, differentiable)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for k, v in (("foreach", None), ("maximize", False), ("differentiable", False), ("capturable", False)):
-                group.setdefault(k, v)
 
     def _buffers(self, group):
         return {"square_avg": 0.0, "acc_delta": 0.0}

@@ -89,13 +89,6 @@ class Adam(ElementwiseOptimizer):
         super().__init__(params, defaults)
         self._check_flags(foreach, fused, differentiable)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for k, v in (("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
-                         ("differentiable", False), ("decoupled_weight_decay", False), ("fused", None)):
-                group.setdefault(k, v)
-
     def _buffers(self, group):
         b = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
         if group["amsgrad"]:

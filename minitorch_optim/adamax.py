@@ -1,11 +1,10 @@
 """Adamax: Adam with the second moment replaced by an exponentially weighted infinity norm."""
 from __future__ import annotations
 
-from autograd import Tensor
 
 from ._elementwise import ElementwiseOptimizer
 from .adagrad import _py, tensor_lr_scalar
-from .optimizer import scalar
+from .optimizer import check_args, scalar
 
 
 def adamax_update(o, p, g, st, *, beta1, beta2, eps, weight_decay, maximize, clr):
@@ -40,30 +39,13 @@ class Adamax(ElementwiseOptimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False, fused=None):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_args(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, capturable=capturable)
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
         self._check_flags(foreach, fused, differentiable)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for k, v in (("foreach", None), ("maximize", False), ("differentiable", False), ("capturable", False)):
-                group.setdefault(k, v)
 
     def _buffers(self, group):
         return {"exp_avg": 0.0, "exp_inf": 0.0}

@@ -7,7 +7,7 @@ from autograd import Tensor
 
 from ._elementwise import ElementwiseOptimizer
 from .adagrad import tensor_lr_scalar
-from .optimizer import scalar
+from .optimizer import check_args, scalar
 
 
 def asgd_update(o, p, g, st, *, eta, mu, lambd, weight_decay, maximize):
@@ -60,24 +60,13 @@ class ASGD(ElementwiseOptimizer):
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
                  maximize=False, differentiable=False, capturable=False, *, fused=None):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_args(lr=lr, weight_decay=weight_decay)
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
         self._check_flags(foreach, fused, differentiable)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for k, v in (("foreach", None), ("maximize", False), ("differentiable", False), ("capturable", False)):
-                group.setdefault(k, v)
 
     def _buffers(self, group):
         return {"ax": 0.0}

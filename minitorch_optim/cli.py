@@ -6,7 +6,6 @@ import argparse
 import sys
 import time
 
-import numpy as np
 
 from . import checkpoint as ckpt
 

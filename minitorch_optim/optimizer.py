@@ -273,6 +273,7 @@ class Optimizer:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
     def __setstate__(self, state):
+        # groups from older state dicts get the keys they lack (torch does this per class with fixed values)
         for g in state.get("param_groups", []):
             for k, v in getattr(self, "defaults", {}).items():
                 if v is not required:
@@ -289,6 +290,24 @@ class Optimizer:
                     lines.append(f"    {k}: {g[k]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def check_args(**values):
+    """torch's constructor checks, in the order given: ``lr`` (a Tensor must have one element), ``betas``
+    (each in [0, 1)), and every other value >= 0; ValueErrors with torch's messages."""
+    for name, v in values.items():
+        if name == "betas":
+            for i, b in enumerate(v[:2]):
+                if not 0.0 <= b < 1.0:
+                    raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+            continue
+        if name == "lr" and isinstance(v, Tensor) and v.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= v:
+            raise ValueError(f"Invalid {_LABELS.get(name, name + ' value')}: {v}")
 
 
 def closure_loss(closure):

@@ -1,10 +1,9 @@
 """Rprop: per-element step sizes adapted from the sign agreement of successive gradients."""
 from __future__ import annotations
 
-from autograd import Tensor
 
 from ._elementwise import ElementwiseOptimizer
-from .optimizer import scalar
+from .optimizer import check_args, scalar
 
 
 def rprop_update(o, p, g, st, *, lr, etaminus, etaplus, step_size_min, step_size_max, maximize, first):
@@ -52,10 +51,7 @@ class Rprop(ElementwiseOptimizer):
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False,
                  foreach=None, maximize=False, differentiable=False, fused=None):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_args(lr=lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach, maximize=maximize,
