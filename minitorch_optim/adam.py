@@ -7,9 +7,9 @@ from ._elementwise import ElementwiseOptimizer
 from .optimizer import scalar
 
 
-def adam_update(o, p, g, st, *, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled,
-                step_size, bias_correction2_sqrt):
-    """One Adam/AdamW step in torch's operation order; the bias corrections come from ``adam_scalars``."""
+def adam_moments(o, p, g, st, *, lr, beta1, beta2, weight_decay, decoupled, maximize):
+    """The part Adam, AdamW, NAdam and RAdam share: sign and weight decay of the gradient (L2 into the
+    gradient, or decoupled: shrink the parameter), then both moment updates. Returns ``(g, m, v)``."""
     if maximize:
         g = o.neg(g)
     if weight_decay != 0:
@@ -21,6 +21,14 @@ def adam_update(o, p, g, st, *, lr, beta1, beta2, eps, weight_decay, amsgrad, ma
     o.lerp_(m, g, 1 - beta1)
     o.mul_(v, beta2)
     o.addcmul_(v, g, g, value=1 - beta2)
+    return g, m, v
+
+
+def adam_update(o, p, g, st, *, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled,
+                step_size, bias_correction2_sqrt):
+    """One Adam/AdamW step in torch's operation order; the bias corrections come from ``adam_scalars``."""
+    g, m, v = adam_moments(o, p, g, st, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
+                           decoupled=decoupled, maximize=maximize)
     if amsgrad:
         vmax = st["max_exp_avg_sq"]
         o.maximum_(vmax, v)

@@ -5,23 +5,15 @@ import numpy as np
 
 
 from ._elementwise import ElementwiseOptimizer
+from .adam import adam_moments
 from .optimizer import check_args, scalar
 
 
 def nadam_update(o, p, g, st, *, lr, beta1, beta2, eps, weight_decay, decoupled, maximize,
                  bias_correction2, grad_coef, avg_coef):
     """One NAdam step on ``p`` (torch's per-parameter operation order); coefficients from ``nadam_scalars``."""
-    if maximize:
-        g = o.neg(g)
-    if weight_decay != 0:
-        if decoupled:
-            o.mul_(p, 1 - lr * weight_decay)
-        else:
-            g = o.add(g, p, alpha=weight_decay)
-    m, v = st["exp_avg"], st["exp_avg_sq"]
-    o.lerp_(m, g, 1 - beta1)
-    o.mul_(v, beta2)
-    o.addcmul_(v, g, g, value=1 - beta2)
+    g, m, v = adam_moments(o, p, g, st, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
+                           decoupled=decoupled, maximize=maximize)
     denom = o.div(v, bias_correction2)
     o.sqrt_(denom)
     o.add_scalar_(denom, eps)

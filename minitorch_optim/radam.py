@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from ._elementwise import ElementwiseOptimizer
+from .adam import adam_moments
 from .optimizer import check_args
 
 
@@ -13,17 +14,8 @@ def radam_update(o, p, g, st, *, lr, beta1, beta2, eps, weight_decay, decoupled,
     ``rect`` is the rectification factor when the variance is tractable (:math:`\\rho_t > 5`), else None:
     the step is then plain bias-corrected momentum.
     """
-    if maximize:
-        g = o.neg(g)
-    if weight_decay != 0:
-        if decoupled:
-            o.mul_(p, 1 - lr * weight_decay)
-        else:
-            g = o.add(g, p, alpha=weight_decay)
-    m, v = st["exp_avg"], st["exp_avg_sq"]
-    o.lerp_(m, g, 1 - beta1)
-    o.mul_(v, beta2)
-    o.addcmul_(v, g, g, value=1 - beta2)
+    g, m, v = adam_moments(o, p, g, st, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
+                           decoupled=decoupled, maximize=maximize)
     upd = o.mul(o.div(m, bias_correction1), lr)
     if rect is not None:
         denom = o.sqrt(v)
