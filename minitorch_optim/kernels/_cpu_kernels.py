@@ -57,6 +57,24 @@ def _grad(G, i, scale, maximize):
     return -g if maximize else g
 
 
+@njit
+def _adam_moments(P, G, M, V, i, scale, maximize, wd_mode, wd, dec, w, omw, small, b2, omb2):
+    """Element ``i`` of ``adam_moments`` (Adam, NAdam, RAdam): gradient sign/scale, L2 or decoupled decay,
+    both moments stored; returns the gradient, the (decayed) parameter and the new moments."""
+    gi = _grad(G, i, scale, maximize)
+    pi = P[i]
+    if wd_mode == 1:
+        gi = gi + pi * wd
+    elif wd_mode == 2:
+        pi = pi * dec
+    mi = _lerp(M[i], gi, w, omw, small)
+    M[i] = mi
+    vi = V[i] * b2
+    vi = vi + (gi * omb2) * gi
+    V[i] = vi
+    return gi, pi, mi, vi
+
+
 @njit(**_JIT)
 def adam(p, g, m, v, vmax, lo, hi, scale, maximize, wd_mode, wd, dec, w, omw, small, b2, omb2, bc2s, eps,
          nss):
@@ -68,17 +86,7 @@ def adam(p, g, m, v, vmax, lo, hi, scale, maximize, wd_mode, wd, dec, w, omw, sm
     if vmax is not None:
         VM = vmax[lo:hi]
     for i in prange(hi - lo):
-        gi = _grad(G, i, scale, maximize)
-        pi = P[i]
-        if wd_mode == 1:
-            gi = gi + pi * wd
-        elif wd_mode == 2:
-            pi = pi * dec
-        mi = _lerp(M[i], gi, w, omw, small)
-        M[i] = mi
-        vi = V[i] * b2
-        vi = vi + (gi * omb2) * gi
-        V[i] = vi
+        gi, pi, mi, vi = _adam_moments(P, G, M, V, i, scale, maximize, wd_mode, wd, dec, w, omw, small, b2, omb2)
         if vmax is not None:
             vi = _max(VM[i], vi)
             VM[i] = vi
@@ -242,17 +250,7 @@ def nadam(p, g, m, v, lo, hi, scale, maximize, wd_mode, wd, dec, w, omw, small, 
     M = m[lo:hi]
     V = v[lo:hi]
     for i in prange(hi - lo):
-        gi = _grad(G, i, scale, maximize)
-        pi = P[i]
-        if wd_mode == 1:
-            gi = gi + pi * wd
-        elif wd_mode == 2:
-            pi = pi * dec
-        mi = _lerp(M[i], gi, w, omw, small)
-        M[i] = mi
-        vi = V[i] * b2
-        vi = vi + (gi * omb2) * gi
-        V[i] = vi
+        gi, pi, mi, vi = _adam_moments(P, G, M, V, i, scale, maximize, wd_mode, wd, dec, w, omw, small, b2, omb2)
         den = np.sqrt(vi / bc2) + eps
         pi = pi + (gi * gcoef) / den
         P[i] = pi + (mi * acoef) / den
@@ -267,17 +265,7 @@ def radam(p, g, m, v, lo, hi, scale, maximize, wd_mode, wd, dec, w, omw, small, 
     M = m[lo:hi]
     V = v[lo:hi]
     for i in prange(hi - lo):
-        gi = _grad(G, i, scale, maximize)
-        pi = P[i]
-        if wd_mode == 1:
-            gi = gi + pi * wd
-        elif wd_mode == 2:
-            pi = pi * dec
-        mi = _lerp(M[i], gi, w, omw, small)
-        M[i] = mi
-        vi = V[i] * b2
-        vi = vi + (gi * omb2) * gi
-        V[i] = vi
+        gi, pi, mi, vi = _adam_moments(P, G, M, V, i, scale, maximize, wd_mode, wd, dec, w, omw, small, b2, omb2)
         upd = (mi / bc1) * lr
         if rect is not None:
             upd = (upd * (bc2s / (np.sqrt(vi) + eps))) * rect
