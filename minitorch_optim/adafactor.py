@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import Tensor, grad_mode
+from autograd import Tensor
 
 from ._fma import axpy_, lerp_, torch_scalar
 from ._ops import ops_for
-from .optimizer import Optimizer, closure_loss, scalar
+from .optimizer import GroupwiseOptimizer, scalar
 
 
 def _norm(xp, x):
@@ -47,7 +47,7 @@ def adafactor_update(p, g, st, *, lr, step, beta2_decay, eps1, eps2, d, weight_d
     axpy_(p, -alpha / clip, update)
 
 
-class Adafactor(Optimizer):
+class Adafactor(GroupwiseOptimizer):
     r"""Adafactor as in ``torch.optim.Adafactor`` (2.13).
 
     .. math::
@@ -106,24 +106,8 @@ class Adafactor(Optimizer):
                 st["variance"] = Tensor._wrap(xp.zeros_like(g))
         return st
 
-    def step(self, closure=None):
-        """One Adafactor update of every parameter that has a gradient."""
-        loss = closure_loss(closure)
-        with grad_mode.no_grad():
-            for group in self.param_groups:
-                self._step_group(group)
-        return loss
-
     def _step_group(self, group):
-        active = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.is_complex():
-                raise RuntimeError("Adafactor does not support complex parameters")
-            if getattr(p.grad, "is_sparse", False):
-                raise RuntimeError("Adafactor does not support sparse gradients")
-            active.append((p, self._state_for(p, p.grad._data)))
+        active = [(p, self._state_for(p, p.grad._data)) for p in self._dense_grad_params(group)]
         lr = torch_scalar(group["lr"])
         eps1, eps2 = group["eps"]
         for p, st in active:

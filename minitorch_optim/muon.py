@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 
-from autograd import Tensor, grad_mode
+from autograd import Tensor
 
 from ._fma import axpy_, lerp_, torch_scalar
 from ._ops import ops_for
-from .optimizer import Optimizer, closure_loss
+from .optimizer import GroupwiseOptimizer
 
 DEFAULT_NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 DEFAULT_NS_STEPS = 5
@@ -84,7 +84,7 @@ def muon_update(p, g, buf, *, lr, weight_decay, momentum, nesterov, ns_coefficie
     axpy_(p, -step_lr, ortho)
 
 
-class Muon(Optimizer):
+class Muon(GroupwiseOptimizer):
     r"""Muon (Jordan et al.) as in ``torch.optim.Muon`` (2.13), for 2-D parameters.
 
     .. math::
@@ -122,23 +122,9 @@ class Muon(Optimizer):
                     raise ValueError("Muon only supports 2D parameters whereas we found a parameter with size: "
                                      f"{p.size()}")
 
-    def step(self, closure=None):
-        """One Muon update of every parameter that has a gradient."""
-        loss = closure_loss(closure)
-        with grad_mode.no_grad():
-            for group in self.param_groups:
-                self._step_group(group)
-        return loss
-
     def _step_group(self, group):
         active = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.is_complex():
-                raise RuntimeError("Muon does not support complex parameters")
-            if getattr(p.grad, "is_sparse", False):
-                raise RuntimeError("Muon does not support sparse gradients")
+        for p in self._dense_grad_params(group):
             st = self.state[p]
             if "momentum_buffer" not in st:
                 st["momentum_buffer"] = Tensor._wrap(p.xp.zeros_like(p.grad._data))

@@ -292,6 +292,35 @@ class Optimizer:
         return "\n".join(lines)
 
 
+class GroupwiseOptimizer(Optimizer):
+    """Base of the for-loop-only optimizers (SparseAdam, Adafactor, Muon): ``step`` evaluates the closure
+    and runs the subclass's ``_step_group(group)`` for every group with grad mode off."""
+
+    def step(self, closure=None):
+        loss = closure_loss(closure)
+        with grad_mode.no_grad():
+            for group in self.param_groups:
+                self._step_group(group)
+        return loss
+
+    def _step_group(self, group):
+        raise NotImplementedError
+
+    def _dense_grad_params(self, group):
+        """The params of ``group`` that have a gradient; complex params and sparse gradients are refused."""
+        name = type(self).__name__
+        out = []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.is_complex():
+                raise RuntimeError(f"{name} does not support complex parameters")
+            if getattr(p.grad, "is_sparse", False):
+                raise RuntimeError(f"{name} does not support sparse gradients")
+            out.append(p)
+        return out
+
+
 _LABELS = {"lr": "learning rate", "eps": "epsilon value"}
 
 

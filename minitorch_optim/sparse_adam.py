@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import math
 
-from autograd import Tensor, grad_mode
+from autograd import Tensor
 from autograd.backend import array_module
 from autograd.sparse import SparseTensor
 
 from ._fma import torch_scalar
-from .optimizer import Optimizer, closure_loss, scalar
+from .optimizer import GroupwiseOptimizer, scalar
 
 
 def sparse_adam_update(p, exp_avg, exp_avg_sq, index, values, *, beta1, beta2, eps, step_size):
@@ -47,7 +47,7 @@ def _sparse_param_positions(params):
     return found, params
 
 
-class SparseAdam(Optimizer):
+class SparseAdam(GroupwiseOptimizer):
     r"""Adam for parameters whose gradients are sparse COO tensors (e.g. ``nn.Embedding(sparse=True)``).
 
     Only the moments and parameter entries present in the gradient are updated:
@@ -83,14 +83,6 @@ class SparseAdam(Optimizer):
         if complex_params:
             raise ValueError(f"Complex params at indices {complex_params}: SparseAdam does not support complex "
                              "parameters")
-
-    def step(self, closure=None):
-        """One SparseAdam update of every parameter that has a (sparse) gradient."""
-        loss = closure_loss(closure)
-        with grad_mode.no_grad():
-            for group in self.param_groups:
-                self._step_group(group)
-        return loss
 
     def _step_group(self, group):
         beta1, beta2 = (scalar(b) for b in group["betas"])
