@@ -72,6 +72,22 @@ template <typename M> MT_HD M mt_lerp(M x, M y, double w) {
     return (w < 0.5 && w > -0.5) ? x + d * (M)w : y - d * (M)(1.0 - w);
 }
 
+// What Adam, NAdam and RAdam share (adam_moments in adam.py): gradient sign, L2 or decoupled weight
+// decay, then both moments. Updates x (decoupled decay), m and v in place; returns the gradient used.
+template <typename M>
+MT_HD M mt_adam_moments(M& x, M gr, M& m, M& v, bool maximize, bool has_wd, bool decoupled, M c_decay, M c_wd,
+                        double beta1, M c_b2, M c_1mb2) {
+    M gg = maximize ? -gr : gr;
+    if (has_wd) {
+        if (decoupled) x = x * c_decay;
+        else gg = gg + x * c_wd;
+    }
+    m = mt_lerp(m, gg, 1.0 - beta1);
+    v = v * c_b2;
+    v = v + (gg * c_1mb2) * gg;
+    return gg;
+}
+
 template <typename T> struct alignas(4 * sizeof(T)) Vec4 { T v[4]; };
 
 #define MT_STEP_ARGS(T) T* p, T* g, T* b0, T* b1, T* b2, const long long* ent, int n_ent, const double* sc, \

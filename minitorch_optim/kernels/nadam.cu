@@ -38,14 +38,8 @@ __global__ void nadam_step(MT_STEP_ARGS(T)) {
         const M c_bc2 = (M)s[0], c_gc = (M)s[1], c_ac = (M)s[2];
         mt_for_row(p, g, b0, b1, b2, ent[3 * r], ent[3 * r + 1], grad_scale,
                    [&](M& x, M& gr, M& m, M& v, M&) {
-            M gg = maximize ? -gr : gr;
-            if (wd != 0.0) {
-                if (decoupled) x = x * c_decay;
-                else gg = gg + x * c_wd;
-            }
-            m = mt_lerp(m, gg, 1.0 - beta1);
-            v = v * c_b2;
-            v = v + (gg * c_1mb2) * gg;
+            M gg = mt_adam_moments(x, gr, m, v, maximize, wd != 0.0, decoupled, c_decay, c_wd, beta1, c_b2,
+                                   c_1mb2);
             M denom = sqrt(v / c_bc2) + c_eps;
             x = x + (gg * c_gc) / denom;
             x = x + (m * c_ac) / denom;
