@@ -35,8 +35,7 @@ __global__ void radam_step(MT_STEP_ARGS(T)) {
         const M c_bc1 = (M)s[0], c_bc2s = (M)pow(s[1], 0.5), c_rect = (M)s[2];
         mt_for_row(p, g, b0, b1, b2, ent[3 * r], ent[3 * r + 1], grad_scale,
                    [&](M& x, M& gr, M& m, M& v, M&) {
-            M gg = mt_adam_moments(x, gr, m, v, maximize, wd != 0.0, decoupled, c_decay, c_wd, beta1, c_b2,
-                                   c_1mb2);
+            mt_adam_moments(x, gr, m, v, maximize, wd != 0.0, decoupled, c_decay, c_wd, beta1, c_b2, c_1mb2);
             M upd = (m / c_bc1) * c_lr;
             if (rectify) {
                 M denom = sqrt(v) + c_eps;
