@@ -5,7 +5,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from ._elementwise import ElementwiseOptimizer
+from ._core.elementwise import ElementwiseOptimizer
 from .adagrad import tensor_lr_scalar
 from .optimizer import check_args, scalar
 

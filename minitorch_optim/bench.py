@@ -43,7 +43,7 @@ def measure_bandwidth(device="cpu", n=1 << 25, repeat=7):
     """Bytes per second of ``a += b`` (read a, b; write a) over ``n`` float32, split over all cores."""
     from autograd.backend import xp_for
 
-    from ._flat import run_chunked
+    from ._core.flat import run_chunked
 
     xp = xp_for(device)
     a, b = xp.ones(n, np.float32), xp.ones(n, np.float32)

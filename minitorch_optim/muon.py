@@ -7,8 +7,8 @@ import numpy as np
 
 from autograd import Tensor
 
-from ._fma import axpy_, lerp_, torch_scalar
-from ._ops import ops_for
+from ._core.fma import axpy_, lerp_, torch_scalar
+from ._core.ops import ops_for
 from .optimizer import GroupwiseOptimizer
 
 DEFAULT_NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)

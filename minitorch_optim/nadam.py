@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 
-from ._elementwise import ElementwiseOptimizer
+from ._core.elementwise import ElementwiseOptimizer
 from .adam import adam_moments
 from .optimizer import check_args, scalar
 

@@ -12,8 +12,8 @@ import numpy as np
 from autograd import Tensor, grad_mode
 from autograd.backend import device_of, to_device
 
-from . import _hooks
-from ._hooks import add_hook
+from ._core import hooks as _hooks
+from ._core.hooks import add_hook
 
 
 class _RequiredParameter:

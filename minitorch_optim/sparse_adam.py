@@ -7,7 +7,7 @@ from autograd import Tensor
 from autograd.backend import array_module
 from autograd.sparse import SparseTensor
 
-from ._fma import torch_scalar
+from ._core.fma import torch_scalar
 from .optimizer import GroupwiseOptimizer, scalar
 
 
