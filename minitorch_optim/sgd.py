@@ -36,6 +36,8 @@ class SGD(ElementwiseOptimizer):
         \theta_t = \theta_{t-1} - \gamma\,(g_t + \mu b_t \text{ if nesterov else } b_t)
     """
 
+    _filled_on_load = {"nesterov": False, "fused": False}  # torch's __setstate__
+
     _fused_supported = True
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,

@@ -227,6 +227,9 @@ def _nd1(a):
 
 
 def _np_scalar(v):
+    """Per-parameter 0-d state (``step``, ``mu_product``, ...) in the default dtype, as torch keeps it."""
     import numpy as np
 
-    return np.array(v, dtype=np.float32)
+    from autograd import get_default_dtype
+
+    return np.array(v, dtype=get_default_dtype())
