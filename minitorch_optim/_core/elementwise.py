@@ -35,22 +35,67 @@ class Run:
         self.i0, self.i1, self.lo, self.hi, self.update, self.new = i0, i1, lo, hi, update, new
 
 
+_HOOKS = (("_buffers", "state_buffers"), ("_scalar_state", "scalar_state"), ("_scalars", "step_scalars"),
+          ("_update", "update"))
+
+
 class ElementwiseOptimizer(Optimizer):
+    """Base of the elementwise optimizers (public as ``minitorch_optim.elementwise.ElementwiseOptimizer``).
+
+    A subclass defines ``state_buffers``, ``step_scalars`` and ``update`` (and ``scalar_state`` when its
+    per-parameter scalar state is more than ``step``); see docs/src/extending.md. The built-in algorithms
+    spell the same hooks with a leading underscore (``_buffers``, ``_scalar_state``, ``_scalars``,
+    ``_update``); whichever spelling a class's MRO defines first is used, so a subclass of a built-in may
+    override either.
+    """
+
     _sparse_ok = False     # algorithms that take sparse grads on the for-loop path override _sparse_step
     _fused_supported = True   # the update can be traced into a fused kernel (kernels/); False opts out
 
-    # ---- to be given by the algorithm ------------------------------------------------------------------
-    def _buffers(self, group):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for private, public in _HOOKS:
+            for k in cls.__mro__:
+                if public in k.__dict__ and k is not ElementwiseOptimizer:
+                    setattr(cls, private, ElementwiseOptimizer.__dict__[private])   # delegate to the public hook
+                    break
+                if private in k.__dict__:
+                    break
+
+    def __init__(self, params, defaults):
+        super().__init__(params, defaults)
+        self._check_flags(defaults.get("foreach"), defaults.get("fused"), defaults.get("differentiable"))
+
+    # ---- the algorithm's hooks (public spelling; see the class docstring) -------------------------------
+    def state_buffers(self, group):
+        """``{name: fill value}`` of the parameter-shaped state buffers, in a fixed order."""
         raise NotImplementedError
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
+        """``{name: initial value}`` of the per-parameter 0-d state (torch's default dtype)."""
         return {"step": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, state):
+        """``(scalars, new_state)`` from the scalar state ``state`` (Python floats): the per-step scalars
+        ``update`` reads, and the advanced scalar state."""
         raise NotImplementedError
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, state, group, scalars):
+        """The elementwise update of ``p`` with gradient ``g`` and state buffers ``state``, written with the
+        op vocabulary ``o`` (in place on ``p`` and the buffers; never on ``g``)."""
         raise NotImplementedError
+
+    def _buffers(self, group):
+        return self.state_buffers(group)
+
+    def _scalar_state(self, group):
+        return self.scalar_state(group)
+
+    def _scalars(self, group, lr, s):
+        return self.step_scalars(group, lr, s)
+
+    def _update(self, o, p, g, st, group, sc):
+        return self.update(o, p, g, st, group, sc)
 
     # ---- path choice ---------------------------------------------------------------------------------
     def _path(self, group):
