@@ -190,6 +190,8 @@ class ElementwiseOptimizer(Optimizer):
         if any(p.grad is not None and getattr(p.grad, "is_sparse", False) for p in params):
             if not self._sparse_ok:
                 raise self._sparse_error()
+            if path == "fused":     # torch: "`fused` does not support sparse grad"
+                raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients")
             return "forloop"
         if len({id(p) for p in params}) != len(params):
             return "forloop"        # a parameter listed twice is stepped twice, one after the other

@@ -88,6 +88,7 @@ class TraceXP:
     multiply, divide, add, subtract = _op("mul"), _op("div"), _op("add"), _op("sub")
     maximum, minimum, sqrt, negative = _op("max"), _op("min"), _op("sqrt"), _op("neg")
     abs, sign = _op("abs"), _op("sign")
+    traced_sign = sign  # ArrayOps.sign's torch rule, recorded as the `sign` primitive
 
     def where(self, c, a, b):
         return self.tr.emit("where", (c, a, b))
