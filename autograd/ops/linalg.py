@@ -43,7 +43,7 @@ def matmul(a, b):
             gb = unbroadcast(gb, B2.shape).reshape(B.shape)
         return ga, gb
 
-    return record(out, (a, b), bw, "MatMul")
+    return record(out, (a, b), bw, "MatMul", saved=(b,) * na + (a,) * nb)
 
 
 Tensor.__rmatmul__ = lambda self, o: matmul(o, self)

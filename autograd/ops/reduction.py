@@ -7,7 +7,7 @@ import collections
 
 from .. import backend
 from ..tensor import Tensor
-from .basic import record, register
+from .basic import OUT, record, register
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
@@ -47,7 +47,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     if X.dtype.kind in "bi" and dtype is None:
         out = out.astype("int64")
     return record(out, (x,), lambda g: (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim), X.shape),),
-                  "Sum")
+                  "Sum", saved=())
 
 
 @register("mean")
@@ -64,7 +64,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     def bw(g):
         return (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim) / n, X.shape),)
 
-    return record(out, (x,), bw, "Mean")
+    return record(out, (x,), bw, "Mean", saved=())
 
 
 @register("prod")
@@ -102,7 +102,8 @@ def _extreme(x, dim, keepdim, is_max):
         out = X.max() if is_max else X.min()
         mask = (X == out)
         cnt = mask.sum()
-        return record(xp.asarray(out), (x,), lambda g: (mask * (g / cnt),), "Max" if is_max else "Min")
+        return record(xp.asarray(out), (x,), lambda g: (mask * (g / cnt),), "Max" if is_max else "Min",
+                      saved=(x, OUT))
     d = _axes(X, dim)[0] if X.ndim else 0
     idx = (X.argmax if is_max else X.argmin)(axis=d) if X.ndim else xp.asarray(0)
     vals = xp.take_along_axis(X, xp.expand_dims(idx, d), d) if X.ndim else X.copy()
@@ -118,7 +119,7 @@ def _extreme(x, dim, keepdim, is_max):
         xp.put_along_axis(out, kidx, gk, d)
         return (out,)
 
-    v = record(vals, (x,), bw, "Max" if is_max else "Min")
+    v = record(vals, (x,), bw, "Max" if is_max else "Min", saved=())
     i = Tensor._wrap((kidx if keepdim else idx).astype("int64"))
     return MaxMin(v, i)
 
@@ -219,7 +220,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
             safe = xp.where(o == 0, 1, o)
             return (_expand_back(g, X.shape, ax, keepdim) * X / safe * (o != 0),)
 
-        return record(xp.asarray(out), (x,), bw, "Norm")
+        return record(xp.asarray(out), (x,), bw, "Norm", saved=(x, OUT))
     if p in (float("inf"), "inf"):
         return amax(_abs(x), dim, keepdim)
     if p in (float("-inf"),):
@@ -241,7 +242,8 @@ def logsumexp(x, dim, keepdim=False):
     s = xp.exp(X - m).sum(axis=ax, keepdims=True)
     lse = xp.log(s) + m
     out = lse if keepdim else lse.squeeze(ax)
-    return record(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * xp.exp(X - lse),), "LogSumExp")
+    return record(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * xp.exp(X - lse),), "LogSumExp",
+                  saved=(x, OUT))
 
 
 @register("softmax")
@@ -250,7 +252,7 @@ def softmax(x, dim):
     xp = backend.array_module(X)
     e = xp.exp(X - X.max(axis=dim, keepdims=True))
     Y = e / e.sum(axis=dim, keepdims=True)
-    return record(Y, (x,), lambda g: (Y * (g - (g * Y).sum(axis=dim, keepdims=True)),), "Softmax")
+    return record(Y, (x,), lambda g: (Y * (g - (g * Y).sum(axis=dim, keepdims=True)),), "Softmax", saved=(OUT,))
 
 
 @register("log_softmax")
@@ -260,7 +262,8 @@ def log_softmax(x, dim):
     m = X.max(axis=dim, keepdims=True)
     sh = X - m
     Y = sh - xp.log(xp.exp(sh).sum(axis=dim, keepdims=True))
-    return record(Y, (x,), lambda g: (g - xp.exp(Y) * g.sum(axis=dim, keepdims=True),), "LogSoftmax")
+    return record(Y, (x,), lambda g: (g - xp.exp(Y) * g.sum(axis=dim, keepdims=True),), "LogSoftmax",
+                  saved=(OUT,))
 
 
 @register("all")
@@ -278,4 +281,4 @@ def cumsum(x, dim):
     X = x._data
     xp = backend.array_module(X)
     return record(xp.cumsum(X, axis=dim), (x,), lambda g: (xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim),),
-                  "Cumsum")
+                  "Cumsum", saved=())
