@@ -98,10 +98,9 @@ class Tensor:
     # ---- basic properties -------------------------------------------------------------------------
     @property
     def data(self):
-        """A detached Tensor sharing this one's storage and version counter (as in torch)."""
-        t = Tensor._wrap(self._data)
-        t._ctr = self._counter()
-        return t
+        """A detached Tensor sharing this one's storage but not its version counter (as in torch: writes
+        through ``.data`` are invisible to autograd's checks; prefer ``.detach()``)."""
+        return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value):
@@ -384,7 +383,7 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs)
 
 
-def _refresh_view(t):
+def _refresh_view(t):  # replaced by autograd.views.refresh when that module loads
     from .views import refresh
 
     refresh(t)
@@ -397,6 +396,10 @@ def _typename(x):
 
 def _check_grad(t, value):
     """torch's checks on ``t.grad = value``: a Tensor (or sparse tensor) of t's shape, dtype and device."""
+    if isinstance(value, Tensor):
+        a, b = value._data, t._data
+        if a.dtype == b.dtype and a.shape == b.shape and type(a) is type(b) and type(a) is np.ndarray:
+            return
     if not isinstance(value, Tensor) and not getattr(value, "is_sparse", False):
         raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {_typename(value)}")
     if value.dtype != t.dtype:

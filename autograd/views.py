@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend, grad_mode
+from . import tensor as _tensor
 from .function import Node
+from .tensor import Tensor
 
 
 class ViewInfo:
@@ -42,8 +44,6 @@ def increment_version(tensors):
     """Record that ``tensors`` (a Tensor or an iterable of them) were written in place behind autograd's back
     (e.g. by an optimizer kernel working on the raw arrays), as ``torch.autograd.graph.increment_version``:
     a graph that saved them will refuse to backward through the old values."""
-    from .tensor import Tensor
-
     if isinstance(tensors, Tensor):
         bump(tensors)
         return
@@ -65,9 +65,7 @@ def make_view(x, out, fwd, bw1, name, always=False, multi=None):
 
     ``bw1(g)`` maps the gradient of the result to the gradient of ``x``.
     """
-    from .ops.basic import record
-
-    t = record(out, (x,), lambda g: (bw1(g),), name, saved=())
+    t = _record(out, (x,), lambda g: (bw1(g),), name, saved=())
     if always or _is_view_of(out, x._data):
         xi = x._view
         c = x._counter()
@@ -80,6 +78,12 @@ def make_view(x, out, fwd, bw1, name, always=False, multi=None):
         t._ctr = c
         t._view = info
     return t
+
+
+def _record(*a, **k):  # autograd.ops.basic.record (bound when that module loads)
+    from .ops.basic import record
+
+    return record(*a, **k)
 
 
 def refresh(v):
@@ -158,8 +162,12 @@ def write(self, result):
             _check_view_inplace(self, info)
         elif self.requires_grad and self._node is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    elif self.requires_grad and self._node is None and info is None and grad_mode.is_grad_enabled():
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    elif grad_mode.is_grad_enabled():
+        if info is None:
+            if self.requires_grad and self._node is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        elif info.nograd and info.base.requires_grad:
+            _check_view_inplace(self, info)
     dst = self._data
     out = result._data
     if out.shape != dst.shape:
@@ -201,8 +209,6 @@ def protect(self, args):
     """Before a recorded in-place op: a stand-in for ``self`` holding a copy of its value (same graph node),
     so the op's backward keeps the old value that the write is about to overwrite; ``args`` with ``self``
     replaced by it. Returns ``(self, args)`` unchanged when nothing will be recorded."""
-    from .tensor import Tensor
-
     if not grad_mode.is_grad_enabled():
         return self, args
     if self._view is not None:
@@ -222,3 +228,6 @@ def _cow_on():
     from .ops.basic import _cow
 
     return getattr(_cow, "on", False)
+
+
+_tensor._refresh_view = refresh

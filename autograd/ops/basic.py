@@ -26,30 +26,34 @@ def record(out, parents, backward_fn, name, saved=None):
     if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars; keep arrays everywhere
         out = np.asarray(out)
     t = Tensor._wrap(out)
-    if grad_mode.is_grad_enabled() and out.dtype.kind in "fc":  # integer/bool results never require grad
-        req = False
-        for p in parents:
+    if out.dtype.kind in "fc" and grad_mode.is_grad_enabled():  # integer/bool results never require grad
+        inputs = None
+        for i, p in enumerate(parents):
             if isinstance(p, Tensor):
                 if p._view is not None:
                     refresh(p)
                 if p.requires_grad:
-                    req = True
-        if req:
+                    if inputs is None:
+                        inputs = [None] * len(parents)
+                    inputs[i] = p._node or p._grad_node()
+        if inputs is not None:
             t.requires_grad = True
-            node = t._node = Node(backward_fn, tuple(q._grad_node() if isinstance(q, Tensor) and q.requires_grad
-                                                     else None for q in parents), name)
-            entries = []
-            for s in (parents if saved is None else saved):
-                if s is OUT:
-                    c = t._ctr = [0]
-                    entries.append((c, 0, t, node))
-                elif isinstance(s, Tensor):
-                    c = s._ctr
-                    if c is None:
-                        c = s._ctr = [0]
-                    entries.append((c, c[0], s, s._node))
-            if entries:
-                node.saved = tuple(entries)
+            node = t._node = Node(backward_fn, inputs, name)
+            if saved is None:
+                saved = parents
+            if saved:
+                entries = []
+                for s in saved:
+                    if s is OUT:
+                        c = t._ctr = [0]
+                        entries.append((c, 0, t, node))
+                    elif isinstance(s, Tensor):
+                        c = s._ctr
+                        if c is None:
+                            c = s._ctr = [0]
+                        entries.append((c, c[0], s, s._node))
+                if entries:
+                    node.saved = entries
     return t
 
 
@@ -179,6 +183,7 @@ def _inplace_cow(self, result):
 
 
 _cow = threading.local()
+_views._record = record
 
 
 class copy_on_write:

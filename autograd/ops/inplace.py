@@ -105,12 +105,3 @@ def normal_(self, mean=0.0, std=1.0, generator=None):
     g = generator or default_generator
     return copy_(self, Tensor._wrap(np.asarray(g.rng.normal(mean, std, self.shape), dtype=self.dtype)))
 
-
-@register("masked_fill_")
-def masked_fill_(self, mask, value):
-    return inplace(self, ew.where(mask, value, self))
-
-
-@register("masked_fill")
-def masked_fill(self, mask, value):
-    return ew.where(mask, value, self)
