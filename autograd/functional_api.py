@@ -12,7 +12,7 @@ from .ops.selection import aminmax, argsort, cumprod, fmod, median, msort, nan_t
 from .ops.shape_more import (diagonal, flip, fliplr, flipud, movedim, narrow, repeat_interleave,  # noqa: F401
                              roll, tile, tril, triu, unflatten)
 from .ops.elementwise import floor_divide  # noqa: F401
-from .ops.linalg import matmul, outer  # noqa: F401
+from .ops.linalg import bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, log_softmax, max, mean,  # noqa: F401,A004
                             min, norm, prod, softmax, std, sum, var)
 from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select, permute, reshape, split,  # noqa: F401
@@ -21,7 +21,6 @@ from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select
 for _n in _ew.UNARY_NAMES:
     globals()[_n] = getattr(_ew, _n)
 clip = clamp
-mm = bmm = dot = mv = matmul
 concat = concatenate = cat
 subtract, multiply, divide, true_divide, negative, absolute = sub, mul, div, div, neg, abs
 preserve_format = contiguous_format = "preserve_format"

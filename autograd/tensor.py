@@ -439,7 +439,8 @@ def _looks_like_dtype(a):
 
 # ---- creation -----------------------------------------------------------------------------------------
 def _infer_dtype(data):
-    if isinstance(data, builtins.bool) or (isinstance(data, (list, tuple)) and _all_kind(data, builtins.bool)):
+    if isinstance(data, builtins.bool) or (isinstance(data, (list, tuple)) and _has_leaf(data)
+                                           and _all_kind(data, builtins.bool)):
         return dtypes.bool
     arr = np.asarray(data)
     if arr.dtype.kind == "f" and not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
@@ -447,6 +448,11 @@ def _infer_dtype(data):
     if arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
         return dtypes.int64
     return arr.dtype
+
+
+def _has_leaf(seq):
+    """Whether a nested list holds any scalar (``[]`` and ``[[]]`` hold none: default float, as torch)."""
+    return builtins.any(not isinstance(x, (list, tuple)) or _has_leaf(x) for x in seq)
 
 
 def _all_kind(seq, kind):

@@ -320,15 +320,23 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _bce_logits(input, target, weight, _legacy_reduction(size_average, reduce, reduction), pos_weight)
 
 
+def _xlogx(t):
+    """``t * log(t)`` (0 where t <= 0), differentiable: ``log(t) + 1``."""
+    T = t._data
+    xp = backend.array_module(T)
+    pos = T > 0
+    safe = xp.where(pos, T, 1)
+    L = xp.log(safe)
+    return record(xp.where(pos, T * L, 0).astype(T.dtype, copy=False), (t,), lambda g: (g * xp.where(pos, L + 1, 0),),
+                  "XLogX", saved=(t,))
+
+
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: A002
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if log_target:
         loss = _ew.exp(target) * (target - input)
     else:
-        T = target._data
-        xp = backend.array_module(T)
-        safe = Tensor._wrap(xp.where(T > 0, T, 1))
-        loss = target * (_ew.log(safe) - input)
+        loss = _xlogx(target) - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     if reduction == "mean":

@@ -198,6 +198,7 @@ def minimum(a, b, *, out=None):
 def atan2(a, b):
     A, B, dt, xp = _operands(a, b, float_out=True)
     den = A * A + B * B
+    den = xp.where(den == 0, 1, den)  # atan2(0, 0): gradient 0, as torch
     return record(_as(xp.arctan2(A, B), dt, xp), (a, b), lambda g: (_red(g * B / den, a), _red(-g * A / den, b)),
                   "Atan2")
 
@@ -218,6 +219,10 @@ def _unary(name, fwd, dfn):
         xp = backend.array_module(X)
         if float_out and X.dtype.kind not in "fc":
             X = X.astype(dtypes.get_default_dtype())
+        elif X.dtype.kind == "b" and name in _BOOL_AS:
+            if _BOOL_AS[name] is None:
+                return Tensor._wrap(X.copy())  # sign/abs of bool: itself
+            X = X.astype(_BOOL_AS[name])
         Y = fwd(xp, X)
         if Y.dtype != X.dtype:
             Y = Y.astype(X.dtype)
@@ -277,6 +282,7 @@ UNARY_NAMES = tuple(_UNARY)
 # what each backward reads (torch's saved tensors): the result, or nothing
 _SAVES_OUT = {"exp", "expm1", "sqrt", "rsqrt", "tan", "tanh", "sigmoid", "relu", "reciprocal"}
 _SAVES_NONE = {"neg", "sign", "floor", "ceil", "round", "trunc"}
+_BOOL_AS = {"square": "int64", "sign": None}  # torch: square(bool) is int64 (pow), sign(bool) bool
 
 for _name, (_f, _d) in _UNARY.items():
     globals()[_name] = register(_name)(_unary(_name, _f, _d))
@@ -305,7 +311,7 @@ def clamp(x, min=None, max=None, *, out=None):  # noqa: A002 - torch's names
             keep = keep & (X <= hi)
         g_lo = g_hi = None
         if isinstance(min, Tensor):
-            g_lo = g * ((X < lo) if hi is None else (X < lo) & (lo <= hi))
+            g_lo = g * ((X < lo) if hi is None else (X < lo) & (lo < hi))
         if isinstance(max, Tensor):
             g_hi = g * ((X > hi) if lo is None else (xp.maximum(X, lo) > hi))
         return _red(g * keep, x), _red(g_lo, min), _red(g_hi, max)
