@@ -167,7 +167,10 @@ for _name, _fn in (("scatter_", scatter), ("scatter_add_", scatter_add), ("index
 def masked_fill(x, mask, value):
     M = mask._data if isinstance(mask, Tensor) else arr(mask, x._data)
     if M.dtype.kind != "b":
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {M.dtype}")
+        from .. import dtypes
+
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{dtypes.torch_name(M.dtype).lower()}")
     if isinstance(value, Tensor) and value.ndim:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")

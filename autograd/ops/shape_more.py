@@ -46,8 +46,6 @@ def _diag_view(a, offset, d1, d2):
 @register("diagonal")
 def diagonal(x, offset=0, dim1=0, dim2=1):
     """A view of the diagonal of ``dim1`` x ``dim2``, moved to the last dimension (as torch)."""
-    if x.ndim < 2:
-        raise RuntimeError(f"diagonal dimensions requires ndim larger than 1, but got ndim {x.ndim}")
     d1, d2 = _dim(dim1, x.ndim), _dim(dim2, x.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
