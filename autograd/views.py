@@ -178,11 +178,14 @@ def write(self, result):
         if bshape != dst.shape:
             raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
                                f"{list(bshape)}")
-    check_writable(self)
-    if isinstance(dst, np.ndarray) and not dst.flags.writeable:
+    if info is not None:
+        check_writable(self)
+    if _overlapping(dst) or (isinstance(dst, np.ndarray) and not dst.flags.writeable):
+        # not a view but a broadcast/read-only array an op produced: give it storage of its own (checked by
+        # strides, not flags: CuPy arrays have no flags.writeable)
         if info is not None:
             raise ValueError("assignment destination is read-only")
-        dst = self._data = dst.copy()  # our own read-only artefact (never a user's alias)
+        dst = self._data = dst.copy()
     if out is not dst:
         dst[...] = out
     c = self._ctr

@@ -9,7 +9,8 @@ from collections import OrderedDict, defaultdict
 
 import numpy as np
 
-from autograd import Tensor, grad_mode, increment_version
+from autograd import Tensor, grad_mode
+from autograd.views import bump as bump_version
 from autograd.backend import device_of, to_device
 
 from . import _hooks
@@ -50,7 +51,10 @@ def _wrap_step(step):
         out = step(*args, **kwargs)
         # every path writes the parameters' arrays directly: count one in-place write per updated parameter,
         # so a graph that saved them refuses to backward through the old values (as torch)
-        increment_version(p for g in self.param_groups for p in g["params"] if p.grad is not None)
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p._grad is not None:
+                    bump_version(p)
         for hook in itertools.chain(self._optimizer_step_post_hooks.values(), _hooks.global_post_hooks.values()):
             hook(self, args, kwargs)
         return out
