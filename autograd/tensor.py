@@ -331,6 +331,8 @@ class Tensor:
         return t
 
     def detach_(self):
+        if self._view is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._node = None
         self.requires_grad = False
         return self

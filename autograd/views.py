@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import backend, grad_mode
@@ -77,6 +79,13 @@ def make_view(x, out, fwd, bw1, name, always=False, multi=None):
                             xi.nograd or not grad_mode.is_grad_enabled())
         t._ctr = c
         t._view = info
+        base = info.base
+        if not base.requires_grad and out.dtype.kind in "fc":
+            # if the base comes to require grad by an in-place op, this view must say so too (as torch)
+            vs = base.__dict__.get("_plain_views")
+            if vs is None:
+                vs = base.__dict__["_plain_views"] = weakref.WeakSet()
+            vs.add(t)
     return t
 
 
@@ -199,13 +208,24 @@ def write(self, result):
     if info is None:
         self._node = node
         self.requires_grad = True
+        if "_plain_views" in self.__dict__:
+            _wake_views(self)
         return self
     base = info.base
     base._node = _copy_slices(info, node)
     base.requires_grad = True
     info.ver = -1
     refresh(self)
+    _wake_views(base)
     return self
+
+
+def _wake_views(base):
+    """The views taken while ``base`` did not require grad now do (their nodes follow lazily)."""
+    vs = base.__dict__.pop("_plain_views", None)
+    if vs:
+        for v in list(vs):
+            refresh(v)
 
 
 def protect(self, args):

@@ -180,7 +180,7 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
         gx[src] = g[dst]
         return (gx,)
 
-    return record(out, (input,), bw, "ConstantPad")
+    return record(out, (input,), bw, "ConstantPad", saved=())
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002

@@ -175,7 +175,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
             gw[padding_idx] = 0
         return (gw,)
 
-    return record(out, (weight,), bw, "Embedding")
+    return record(out, (weight,), bw, "Embedding", saved=())
 
 
 def _scatter_add_rows(xp, out, idx, rows):
