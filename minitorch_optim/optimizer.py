@@ -10,6 +10,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 
 from autograd import Tensor, grad_mode
+from autograd.views import bump as bump_version
 from autograd.backend import device_of, to_device
 
 from ._core import hooks as _hooks
@@ -49,6 +50,12 @@ def _wrap_step(step):
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
                                        f"{result}.")
         out = step(*args, **kwargs)
+        # every path writes the parameters' arrays directly: count one in-place write per updated parameter,
+        # so a graph that saved them refuses to backward through the old values (as torch)
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p._grad is not None:
+                    bump_version(p)
         for hook in itertools.chain(self._optimizer_step_post_hooks.values(), _hooks.global_post_hooks.values()):
             hook(self, args, kwargs)
         return out
