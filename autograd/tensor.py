@@ -319,6 +319,17 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         return self._add_hook(hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after backward accumulated into this leaf's ``.grad`` (as torch)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not self.is_leaf:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        table = self.__dict__.setdefault("_post_acc_hooks", {})
+        key = object()
+        table[key] = hook
+        return _RemovableHook(table, key)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         backward(self, gradient, retain_graph, create_graph, inputs)
 
