@@ -17,7 +17,7 @@ import numpy as np
 _FAIL_TAG, _ACK_TAG = 7301, 7302
 
 
-class DistBackendError(RuntimeError):
+class DistBackendError(RuntimeError):  # shown as autograd.distributed.DistBackendError
     """A collective could not complete (a peer failed, or the timeout passed): torch's ``DistBackendError``."""
 
 
@@ -71,6 +71,7 @@ class MPIBackend:
     # ---- waiting, failure detection -----------------------------------------------------------------
     def wait(self, req, what="collective"):
         deadline = time.monotonic() + self.timeout
+        self.check_peers(what)
         n = 0
         while not req.Test():
             n += 1
@@ -170,3 +171,6 @@ class MPIBackend:
     def close(self):
         for c in (self.comm, self.ctl):
             c.Free()
+
+
+DistBackendError.__module__ = "autograd.distributed"

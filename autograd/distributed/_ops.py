@@ -37,11 +37,16 @@ def _contig(arr):
     """A C-contiguous array to hand to the backend and a function that writes it back into ``arr``."""
     if arr.flags.c_contiguous:
         return arr, None
-    tmp = array_module(arr).ascontiguousarray(arr)
+    tmp = arr.copy(order="C")
 
     def back():
         arr[...] = tmp
     return tmp, back
+
+
+def _c(arr):
+    """``arr`` if C-contiguous, else a C-contiguous copy (0-d stays 0-d, unlike ``ascontiguousarray``)."""
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")
 
 
 def _chain(*fns):
@@ -94,7 +99,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     outs = [_array(t, "all_gather") for t in tensor_list]
     _same(outs, src, "all_gather")
     xp = array_module(src)
-    send = xp.ascontiguousarray(src)
+    send = _c(src)
     recv = xp.empty((be.size,) + send.shape, send.dtype)
 
     def scatter():
@@ -111,7 +116,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
         raise ValueError("all_gather_into_tensor: output tensor size must be equal to world_size times the input "
                          "tensor size, with the same dtype")
     recv, back = _contig(out)
-    return _finish(be, be.allgather(array_module(src).ascontiguousarray(src), recv), async_op, back)
+    return _finish(be, be.allgather(_c(src), recv), async_op, back)
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
@@ -137,7 +142,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
         raise ValueError("reduce_scatter_tensor: input tensor must be world_size times the output tensor size, "
                          "with the same dtype")
     recv, back = _contig(out)
-    return _finish(be, be.reduce_scatter(array_module(src).ascontiguousarray(src), recv, _op(op)), async_op, back)
+    return _finish(be, be.reduce_scatter(_c(src), recv, _op(op)), async_op, back)
 
 
 def barrier(group=None, async_op=False, device_ids=None):

@@ -25,7 +25,8 @@ def encode(obj):
 
     def enc(x):
         if isinstance(x, Tensor) or isinstance(x, np.ndarray) or type(x).__module__.startswith("cupy"):
-            a = np.ascontiguousarray(_host(x._data if isinstance(x, Tensor) else x))
+            a = _host(x._data if isinstance(x, Tensor) else x)
+            a = a if a.flags.c_contiguous else a.copy(order="C")
             arrays.append(a)
             return {"__a": len(arrays) - 1, "dtype": a.dtype.str, "shape": list(a.shape),
                     "tensor": isinstance(x, Tensor)}
