@@ -55,6 +55,63 @@ class Work:
         return True
 
 
+_RING_MIN_BYTES = 1 << 20  # from here on the ring (below, MPI's own non-blocking all-reduce: fewer messages)
+
+
+class _Ring:
+    """A non-blocking ring all-reduce (reduce-scatter, then all-gather) over point-to-point messages, driven
+    by ``Test()`` like an MPI request. Open MPI's own non-blocking all-reduce is ~1.7x slower than its
+    blocking one on large buffers; this keeps non-blocking semantics (overlap, failure detection, timeouts)
+    at the blocking speed. Every chunk is reduced on one rank and then copied, so all ranks get the same
+    bits."""
+
+    def __init__(self, comm, buf, ufunc, tag):
+        self.comm, self.buf, self.ufunc, self.tag = comm, buf.reshape(-1), ufunc, tag
+        self.p, self.r = comm.Get_size(), comm.Get_rank()
+        n = self.buf.size
+        self.bounds = [n * k // self.p for k in range(self.p + 1)]
+        self.tmp = array_module_of(buf).empty(max(self.bounds[k + 1] - self.bounds[k] for k in range(self.p)),
+                                              buf.dtype)
+        self.step, self.reqs = 0, None
+        self._post()
+
+    def _chunk(self, k):
+        k %= self.p
+        return self.buf[self.bounds[k]:self.bounds[k + 1]]
+
+    def _post(self):
+        p, r, s = self.p, self.r, self.step
+        right, left = (r + 1) % p, (r - 1) % p
+        if s < p - 1:  # reduce-scatter: pass chunk r - s on, receive chunk r - s - 1 to add into ours
+            send, recv = self._chunk(r - s), self.tmp[:self._chunk(r - s - 1).size]
+        else:  # all-gather: pass the finished chunk r + 1 - s' on, receive chunk r - s' in place
+            g = s - (p - 1)
+            send, recv = self._chunk(r + 1 - g), self._chunk(r - g)
+        self.reqs = [self.comm.Irecv(recv, source=left, tag=self.tag), self.comm.Isend(send, dest=right, tag=self.tag)]
+
+    def Test(self):
+        if self.reqs is None:
+            return True
+        if not all([q.Test() for q in self.reqs]):  # a list: test (and progress) both
+            return False
+        p, s = self.p, self.step
+        if s < p - 1:
+            mine = self._chunk(self.r - s - 1)
+            self.ufunc(mine, self.tmp[:mine.size], out=mine)
+        self.step += 1
+        if self.step == 2 * (p - 1):
+            self.reqs = None
+            return True
+        self._post()
+        return False
+
+
+def array_module_of(arr):
+    from ..backend import array_module
+
+    return array_module(arr)
+
+
 class MPIBackend:
     name = "mpi"
 
@@ -63,6 +120,8 @@ class MPIBackend:
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD.Dup()
         self.ctl = MPI.COMM_WORLD.Dup()  # failure notices travel here, apart from the data
+        self.p2p = MPI.COMM_WORLD.Dup()  # the ring all-reduce's messages
+        self._ring_seq = 0
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.timeout = float(timeout)
         self._ops = {"sum": MPI.SUM, "avg": MPI.SUM, "product": MPI.PROD, "max": MPI.MAX, "min": MPI.MIN}
@@ -135,7 +194,14 @@ class MPIBackend:
 
     def allreduce(self, arr, op, what="all_reduce"):
         buf, back = self._host(arr)
-        req = self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self._ops[op])
+        if self.size > 1 and buf.nbytes >= _RING_MIN_BYTES and buf.size >= self.size and buf.dtype.kind in "fiub":
+            self._ring_seq = (self._ring_seq + 1) % 30000
+            xp = array_module_of(buf)
+            ufunc = {"sum": xp.add, "avg": xp.add, "product": xp.multiply, "max": xp.maximum,
+                     "min": xp.minimum}[op]
+            req = _Ring(self.p2p, buf, ufunc, self._ring_seq)
+        else:
+            req = self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self._ops[op])
 
         def finish():
             if op == "avg":
@@ -169,7 +235,7 @@ class MPIBackend:
         return Work(self, self.comm.Ibarrier(), None, "barrier")
 
     def close(self):
-        for c in (self.comm, self.ctl):
+        for c in (self.comm, self.ctl, self.p2p):
             c.Free()
 
 

@@ -9,6 +9,8 @@ writes the averages into ``.grad``. As torch, gradients are scaled by ``1/world_
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 
 import numpy as np
 
@@ -33,6 +35,31 @@ class _Bucket:
             n += p._data.size
         self.buffer = xp.zeros(n, dtype=params[0]._data.dtype)
         self.pending, self.work = len(params), None
+
+
+class _Progress(threading.Thread):
+    """Polls the outstanding reductions while the main thread computes the rest of backward (NumPy releases
+    the GIL in its kernels), so MPI moves them along in the meantime: MPI progresses a non-blocking
+    collective only inside MPI calls."""
+
+    def __init__(self, ddp):
+        super().__init__(daemon=True, name="ddp-progress")
+        self.ddp, self.halt = ddp, threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            with self.ddp._lock:
+                if self.ddp._poll():
+                    return
+            self.halt.wait(0.0002)
+
+
+def _threaded_progress_ok():
+    try:
+        be = dist._state.get()
+        return be.name == "mpi" and be.size > 1 and be.MPI.Query_thread() == be.MPI.THREAD_MULTIPLE
+    except Exception:
+        return False
 
 
 class DistributedDataParallel(Module):
@@ -70,6 +97,10 @@ class DistributedDataParallel(Module):
         self._callback_queued = False
         self._next_launch = 0
         self._used = set()
+        self._timeline = None  # a list: (event, time, bucket) records for bench --distributed
+        self._lock = threading.Lock()
+        self._thread = None
+        self._threaded = _threaded_progress_ok()
 
     # ---- construction ---------------------------------------------------------------------------------
     def _build_buckets(self, params, first_cap):
@@ -107,6 +138,7 @@ class DistributedDataParallel(Module):
         return out
 
     def _arm(self):
+        self._stop_thread()
         for b in self._buckets:
             b.pending, b.work = len(b.params), None
         self._next_launch = 0
@@ -152,6 +184,11 @@ class DistributedDataParallel(Module):
             b = self._buckets[self._next_launch]
             b.work = self._allreduce(b.buffer)
             self._next_launch += 1
+            if self._timeline is not None:
+                self._timeline.append(("launch", time.perf_counter(), b.index))
+            if self._threaded and self._thread is None and b.work is not None:
+                self._thread = _Progress(self)
+                self._thread.start()
 
     def _allreduce(self, buf):
         if self.world_size == 1:
@@ -160,12 +197,29 @@ class DistributedDataParallel(Module):
         return be.allreduce(buf, "sum", f"DistributedDataParallel gradient bucket of {buf.size} elements")
 
     def _progress(self):
+        with self._lock:
+            self._poll()
+
+    def _poll(self):
+        """Test the launched reductions (lets MPI move them along); True when all buckets are done."""
         for b in self._buckets[:self._next_launch]:
-            if b.work is not None:
-                b.work.is_completed()  # lets MPI move the outstanding reductions along
+            if b.work is not None and not b.work._done:
+                if b.work.is_completed() and self._timeline is not None:
+                    self._timeline.append(("done", time.perf_counter(), b.index))
+        return self._next_launch == len(self._buckets) and all(
+            b.work is None or b.work._done for b in self._buckets)
+
+    def _stop_thread(self):
+        if self._thread is not None:
+            self._thread.halt.set()
+            self._thread.join()
+            self._thread = None
 
     def _finalize(self):
         self._callback_queued = False
+        if self._timeline is not None:
+            self._timeline.append(("finalize", time.perf_counter(), None))
+        self._stop_thread()
         if not self._armed:
             return
         self._armed = False
@@ -185,8 +239,10 @@ class DistributedDataParallel(Module):
                 b.pending -= 1
             self._launch_ready()
         for b in self._buckets:
-            if b.work is not None:
+            if b.work is not None and not b.work._done:
                 b.work.wait()
+                if self._timeline is not None:
+                    self._timeline.append(("done", time.perf_counter(), b.index))
             for p, off in zip(b.params, b.offsets):
                 if used_anywhere is not None and not used_anywhere[self._index(p)]:
                     continue  # unused on every rank: the gradient stays as it was (torch)
