@@ -188,7 +188,8 @@ class Tensor:
         memo[id(self)] = new
         if self.grad is not None:
             new.grad = copy.deepcopy(self.grad, memo)
-        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        new.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "_post_acc_hooks"},
+                                          memo))  # hooks stay with the original (as torch's Parameter)
         return new
 
     def __getstate__(self):

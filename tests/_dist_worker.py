@@ -396,6 +396,10 @@ def main(mode, outdir):
         json.dump(results, f)
     dist.destroy_process_group()
     run_docs_recipe()
+    from minitorch_optim.app.main import main as cli_main
+
+    print("---- cli ----", flush=True)
+    cli_main(["train", "--distributed", "--zero", "--epochs", "2", "--samples", "100", "--no-progress"])
 
 
 def run_docs_recipe():

@@ -67,6 +67,12 @@ def test_docs_mpi_recipe_runs_as_written(launch):
     assert "['0.bias', '0.weight'] 6 parameter states" in text
 
 
+def test_cli_train_distributed_zero_prints_one_table(launch):
+    text = launch[2].stdout.decode(errors="replace").split("---- cli ----", 1)[-1]
+    assert text.count("model   val loss") == 1 and text.count("epoch   2  train loss") == 1, text[-2000:]
+    assert "2 ranks, ZeRO-1 shards of AdamW" in text
+
+
 def test_zero_state_saved_on_two_ranks_reloads_on_one(launch):
     """The state consolidated on 2 ranks loads into a plain Adam and into a world-size-1 ZeRO in one process,
     and both continue as the 2-rank run did (float64, 1e-12)."""
