@@ -115,3 +115,35 @@ def test_docs_recipes_compile_and_import():
                     if alias.name.split(".")[0] in ("autograd", "minitorch_optim"):
                         importlib.import_module(alias.name)
     assert any('backend="nccl"' in b for b in blocks) and any('backend="mpi"' in b for b in blocks)
+
+
+def test_post_accumulate_grad_hook_and_final_callback_as_torch():
+    """The two engine hooks DDP uses: ``register_post_accumulate_grad_hook`` sees the accumulated ``.grad``
+    (as torch), and ``queue_callback`` runs once after the whole backward (torch's execution-engine callback)."""
+    torch = pytest.importorskip("torch")
+    from autograd import function
+
+    seen, tseen = [], []
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    order = []
+
+    def hook(p):
+        seen.append(p.grad.numpy().copy())
+        order.append("hook")
+        if len(order) == 1:
+            function.queue_callback(lambda: order.append("final"))
+    w.register_post_accumulate_grad_hook(hook)
+    tw.register_post_accumulate_grad_hook(lambda p: tseen.append(p.grad.numpy().copy()))
+    for _ in range(2):  # the second backward accumulates: the hook sees the sum
+        ((w * w).sum() + w.sum()).backward()
+        ((tw * tw).sum() + tw.sum()).backward()
+    assert [s.tolist() for s in seen] == [s.tolist() for s in tseen]
+    assert order == ["hook", "final", "hook"]
+    with pytest.raises(RuntimeError, match="Final callbacks can only be installed during backward pass"):
+        function.queue_callback(lambda: None)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(hook)
+    import copy
+
+    assert "_post_acc_hooks" not in copy.deepcopy(ag.nn.Parameter(w.detach())).__dict__
