@@ -190,7 +190,3 @@ class ZeroRedundancyOptimizer(Optimizer):
                 d = getattr(v, "_data", v)
                 n += getattr(d, "nbytes", 0)
         return n
-
-    def __repr__(self):
-        return f"ZeroRedundancyOptimizer(rank {self.rank} of {self.world_size}, {self.optim!r})"
-

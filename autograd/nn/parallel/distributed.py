@@ -163,6 +163,9 @@ class DistributedDataParallel(Module):
         if not self._callback_queued:
             function.queue_callback(self._finalize)
             self._callback_queued = True
+        if getattr(p.grad, "is_sparse", False):
+            raise RuntimeError("DistributedDataParallel: sparse gradients (Embedding(sparse=True)) are not "
+                               "supported; use dense gradients")
         self._used.add(id(p))
         b, i = self._slot[id(p)]
         self._copy_in(b, i, p.grad._data if p.grad is not None else None)
