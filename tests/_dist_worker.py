@@ -280,6 +280,27 @@ def c_zero_adam(r, w, outdir):
     check(zero2.state_nbytes() == mine, "reloaded shard size")
 
 
+def c_zero_reduce_gradients(r, w):
+    """ZeRO(reduce_gradients=True) on a model without DDP == unsharded; and the torch-named dist.reduce."""
+    t = ag.tensor(np.array([1.0, 2.0]) * (r + 1))
+    dist.reduce(t, dst=1, op=dist.ReduceOp.SUM)
+    s = sum(range(1, w + 1))
+    check(t.numpy().tolist() == ([s, 2.0 * s] if r == 1 else [r + 1.0, 2.0 * (r + 1)]), "reduce")
+    X, Y = data(seed=13)
+    ref, model = mlp(), mlp()
+    o_ref = optim.Adam(ref.parameters(), lr=0.01)
+    zero = ZeroRedundancyOptimizer(model.parameters(), optim.Adam, lr=0.01, reduce_gradients=True)
+    h = BATCH // w
+    for s in range(STEPS):
+        x, y = ag.tensor(X[s]), ag.tensor(Y[s])
+        o_ref.zero_grad(), zero.zero_grad()
+        ((ref(x) - y) ** 2).mean().backward()
+        ((model(x[r * h:(r + 1) * h]) - y[r * h:(r + 1) * h]) ** 2).mean().backward()
+        o_ref.step(), zero.step()
+    d = maxdiff(ref.parameters(), model.parameters())
+    check(d < 1e-12, f"ZeRO(reduce_gradients=True) differs from unsharded by {d}")
+
+
 def c_zero_groups(r, w):
     X, Y = data(seed=7)
     for cls, kw in ((optim.SGD, {"lr": 0.05, "momentum": 0.9}), (optim.Adagrad, {"lr": 0.05})):
@@ -351,7 +372,8 @@ def c_sampler(r, w):
 
 
 CHECKS = [c_collectives, c_ddp_sgd, c_ddp_sgd_no_sync, c_ddp_adamw, c_ddp_adamw_no_sync, c_ddp_unused,
-          c_ddp_batchnorm_vs_torch, c_zero_adam, c_zero_groups, c_zero_contrib, c_sampler]
+          c_ddp_batchnorm_vs_torch, c_zero_adam, c_zero_reduce_gradients, c_zero_groups, c_zero_contrib,
+          c_sampler]
 
 
 def single(outdir):

@@ -47,7 +47,8 @@ def launch(tmp_path_factory):
 
 
 CHECKS = ["c_collectives", "c_ddp_sgd", "c_ddp_sgd_no_sync", "c_ddp_adamw", "c_ddp_adamw_no_sync", "c_ddp_unused",
-          "c_ddp_batchnorm_vs_torch", "c_zero_adam", "c_zero_groups", "c_zero_contrib", "c_sampler"]
+          "c_ddp_batchnorm_vs_torch", "c_zero_adam", "c_zero_reduce_gradients", "c_zero_groups", "c_zero_contrib",
+          "c_sampler"]
 
 
 @pytest.mark.parametrize("rank", [0, 1])

@@ -12,7 +12,7 @@ import sys
 
 from ._mpi import DistBackendError
 from ._ops import (ReduceOp, all_gather, all_gather_into_tensor, all_reduce, barrier, broadcast,  # noqa: F401
-                   reduce_scatter, reduce_scatter_tensor)
+                   reduce, reduce_scatter, reduce_scatter_tensor)
 from . import _state
 
 
@@ -115,5 +115,5 @@ group = _Group()
 
 __all__ = ["DistBackendError", "ReduceOp", "all_gather", "all_gather_into_tensor", "all_reduce", "barrier",
            "broadcast", "destroy_process_group", "get_backend", "get_rank", "get_world_size", "init_process_group",
-           "is_available", "is_initialized", "is_mpi_available", "is_nccl_available", "reduce_scatter",
+           "is_available", "is_initialized", "is_mpi_available", "is_nccl_available", "reduce", "reduce_scatter",
            "reduce_scatter_tensor"]

@@ -219,6 +219,21 @@ class MPIBackend:
         rbuf, back = self._host(recv)
         return Work(self, self.comm.Iallgather(sbuf, rbuf), back, "all_gather")
 
+    def reduce(self, arr, dst, op):
+        buf, back = self._host(arr)
+        if self.rank == dst:
+            req = self.comm.Ireduce(self.MPI.IN_PLACE, buf, op=self._ops[op], root=dst)
+        else:
+            req = self.comm.Ireduce(buf, None, op=self._ops[op], root=dst)
+            back = None  # only the destination's tensor changes (torch leaves the others unspecified)
+
+        def finish():
+            if self.rank == dst and op == "avg":
+                np.divide(buf, self.size, out=buf, casting="unsafe")
+            if back:
+                back()
+        return Work(self, req, finish, "reduce")
+
     def reduce_scatter(self, send, recv, op):
         sbuf, _ = self._host(send)
         rbuf, back = self._host(recv)

@@ -101,6 +101,14 @@ class NCCLBackend:
         self.comm.broadcast(arr.data.ptr, arr.data.ptr, arr.size, t, src, s)
         return self._work()
 
+    def reduce(self, arr, dst, op):
+        t = self._check(arr)
+        s = self.cupy.cuda.get_current_stream().ptr
+        self.comm.reduce(arr.data.ptr, arr.data.ptr, arr.size, t, self._ops[op], dst, s)
+        if self.rank == dst:
+            self._avg(op, arr)
+        return self._work()
+
     def allgather(self, send, recv):
         t = self._check(send, recv)
         s = self.cupy.cuda.get_current_stream().ptr

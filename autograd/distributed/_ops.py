@@ -73,6 +73,15 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     return _finish(be, be.allreduce(arr, _op(op)), async_op, back)
 
 
+def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
+    """Reduce ``tensor`` over all ranks into ``tensor`` of rank ``dst`` (the others' stay as they were)."""
+    be = _state.get()
+    if not 0 <= int(dst) < be.size:
+        raise ValueError(f"Invalid dst rank {dst} for a group of size {be.size}")
+    arr, back = _contig(_array(tensor, "reduce"))
+    return _finish(be, be.reduce(arr, int(dst), _op(op)), async_op, back if be.rank == int(dst) else None)
+
+
 def broadcast(tensor, src, group=None, async_op=False):
     """Copy ``tensor`` of rank ``src`` into ``tensor`` on every rank."""
     be = _state.get()

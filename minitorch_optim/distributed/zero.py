@@ -4,7 +4,9 @@ Parameters are partitioned across ranks like torch (per group, largest first, ea
 fewest elements so far). Every rank builds ``optimizer_class`` over its shard only, so it holds only that
 shard's state; ``step`` runs the local optimizer and then broadcasts each rank's updated parameters from it
 (one flat buffer per owner and dtype). Gradients must already be averaged (wrap the model in
-``DistributedDataParallel``), as torch requires. The local optimizer is driven only through the public
+``DistributedDataParallel``), as torch requires, unless ``reduce_gradients=True`` (not in torch): then
+``step`` first averages each gradient onto the rank that owns its parameter (a reduce per owner, the
+ZeRO-1 way), so the model needs no DDP. The local optimizer is driven only through the public
 Optimizer API (``step``, ``param_groups``, ``state_dict``/``load_state_dict``), so any optimizer of ours works,
 contrib ones included.
 
@@ -13,6 +15,9 @@ parameters, so it reloads at any world size, into a plain optimizer too.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from autograd import Tensor
 from autograd.backend import array_module
 from autograd.distributed import _state
 
@@ -22,7 +27,7 @@ from . import _wire
 
 class ZeroRedundancyOptimizer(Optimizer):
     def __init__(self, params, optimizer_class, process_group=None, parameters_as_bucket_view=False,
-                 overlap_with_ddp=False, **defaults):
+                 overlap_with_ddp=False, reduce_gradients=False, **defaults):
         if overlap_with_ddp:
             raise NotImplementedError("ZeroRedundancyOptimizer(overlap_with_ddp=True) is not supported: call "
                                       "step() after backward")
@@ -32,6 +37,7 @@ class ZeroRedundancyOptimizer(Optimizer):
         self.world_size, self.rank = self._be.size, self._be.rank
         self.process_group = process_group
         self.parameters_as_bucket_view = parameters_as_bucket_view  # parameters stay the user's tensors
+        self.reduce_gradients = reduce_gradients
         self._optim_defaults = defaults
         self._optim_constructor = optimizer_class
         self._partition_cache = None
@@ -86,11 +92,48 @@ class ZeroRedundancyOptimizer(Optimizer):
     # ---- step ---------------------------------------------------------------------------------------
     def step(self, closure=None, **kwargs):
         """Step this rank's shard, then give every rank the updated parameters."""
+        if self.reduce_gradients and self.world_size > 1:
+            self._reduce_gradients()
         self._sync_param_groups(self.param_groups, self.optim.param_groups)
         loss = self.optim.step(**kwargs) if closure is None else self.optim.step(closure=closure, **kwargs)
         self._sync_param_groups(self.optim.param_groups, self.param_groups)
         self._sync_params()
         return loss
+
+    def _reduce_gradients(self):
+        """Average each parameter's gradient onto the rank that owns it (one reduce per owner and dtype);
+        a gradient that is None on every rank stays None."""
+        params = self._index_to_param()
+        for p in params:
+            if getattr(p.grad, "is_sparse", False):
+                raise RuntimeError("ZeroRedundancyOptimizer(reduce_gradients=True) needs dense gradients")
+        has = np.array([p.grad is not None for p in params], dtype=np.int32)
+        self._be.allreduce(has, "max", "ZeroRedundancyOptimizer gradient map").wait()
+        owner = self._param_to_rank
+        jobs = []
+        for r in range(self.world_size):
+            by_dtype = {}
+            for k, p in enumerate(params):
+                if has[k] and owner[id(p)] == r:
+                    by_dtype.setdefault((str(p._data.dtype), type(p._data).__module__), []).append(p)
+            for key in sorted(by_dtype):
+                ps = by_dtype[key]
+                xp = array_module(ps[0]._data)
+                flat = xp.concatenate([(p.grad._data if p.grad is not None else xp.zeros_like(p._data)).reshape(-1)
+                                       for p in ps])
+                jobs.append((r, ps, flat, self._be.reduce(flat, r, "avg")))
+        for r, ps, flat, work in jobs:
+            work.wait()
+            if r != self.rank:
+                continue
+            off = 0
+            for p in ps:
+                g = flat[off:off + p._data.size].reshape(p._data.shape)
+                off += p._data.size
+                if p.grad is None:
+                    p.grad = Tensor._wrap(g.copy())
+                else:
+                    p.grad._data[...] = g
 
     def _sync_params(self):
         if self.world_size == 1:
