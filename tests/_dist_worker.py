@@ -45,9 +45,9 @@ def check(cond, msg):
 # ---- collectives ------------------------------------------------------------------------------------
 def c_collectives(r, w):
     base = np.arange(6.0).reshape(2, 3)
-    expect = {dist.ReduceOp.SUM: sum(base + k for k in range(w)), dist.ReduceOp.AVG: sum(base + k for k in range(w)) / w,
-              dist.ReduceOp.MAX: base + w - 1, dist.ReduceOp.MIN: base, dist.ReduceOp.PRODUCT: np.prod(
-                  [base + k for k in range(w)], axis=0)}
+    total = sum(base + k for k in range(w))
+    expect = {dist.ReduceOp.SUM: total, dist.ReduceOp.AVG: total / w, dist.ReduceOp.MAX: base + w - 1,
+              dist.ReduceOp.MIN: base, dist.ReduceOp.PRODUCT: np.prod([base + k for k in range(w)], axis=0)}
     for op, want in expect.items():
         t = ag.tensor(base + r)
         dist.all_reduce(t, op=op)

@@ -18,7 +18,8 @@ import numpy as np
 
 def _parse(argv):
     p = argparse.ArgumentParser(prog="minitorch-optim bench --distributed",
-                                description="all-reduce bandwidth and backward/communication overlap (run under mpirun)")
+                                description="all-reduce bandwidth and backward/communication overlap "
+                                            "(run under mpirun)")
     p.add_argument("--mb", type=float, default=100.0, help="all-reduce buffer size in MB (default 100)")
     p.add_argument("--repeat", type=int, default=5, help="interleaved repetitions (default 5)")
     p.add_argument("--batch", type=int, default=256, help="MLP batch size per rank (default 256)")

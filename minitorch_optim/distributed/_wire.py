@@ -7,7 +7,6 @@ import json
 import numpy as np
 
 from autograd import Tensor
-from autograd.backend import array_module
 
 
 def _host(arr):
@@ -103,5 +102,3 @@ def recv(src, be):
 def _host_comm(be):
     return be.mpi.comm if hasattr(be, "mpi") else be.comm
 
-
-__all__ = ["encode", "decode", "send", "recv", "array_module"]
