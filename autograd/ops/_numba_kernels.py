@@ -280,7 +280,7 @@ def coalesce_rows(idx, values):
     np.not_equal(s[1:], s[:-1], out=flag[1:])
     starts = np.flatnonzero(flag)
     uniq = s[starts]
-    vals2 = values.reshape(values.shape[0], -1)
+    vals2 = values.reshape(values.shape[0], math.prod(values.shape[1:]))
     if enabled(xp) and vals2.dtype.kind == "f":
         out = np.empty((starts.size, vals2.shape[1]), dtype=vals2.dtype)
         sum_sorted_rows(order, starts, np.ascontiguousarray(vals2), out)
