@@ -142,45 +142,33 @@ if _numba is not None:
                                 gx[n, c, h, w] += v
 
     # ---- GELU ---------------------------------------------------------------------------------------------
-    # float64: libm's erf (matches torch to rounding). float32: an erf built from arithmetic only, so that
-    # LLVM vectorises the loop (no vector erf/exp without SVML): Abramowitz & Stegun 7.1.26 (|error| <=
-    # 1.5e-7, below float32's resolution of 1 + erf) evaluated in float64, with exp(y) = e(y / 32)^32 from
-    # a degree-10 Taylor polynomial on [-0.5, 0] (relative error < 1e-9).
+    # float64: libm's erf/tanh (matches torch to rounding). float32: erf and tanh built from arithmetic
+    # only, so that LLVM vectorises the loop (there is no vector erf/exp without SVML), evaluated in float64:
+    # erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7, below float32's resolution of 1 + erf), and
+    # exp(y) = e(y / 256)^256 with e a degree-11 Taylor polynomial (relative error < 1e-13 for |y| <= 88).
     @_jit_fast
-    def _exp_neg(y):
-        """exp(y) for -16 <= y <= 0, arithmetic only."""
-        r = y * 0.03125
+    def _exp_f32(y):
+        """exp(y), arithmetic only; ``y`` is clamped to [-88, 88] (beyond float32's range either way)."""
+        r = max(min(y, 88.0), -88.0) * 0.00390625
         p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
-            1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800))))))))))
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        return p * p
+            1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
+                1.0 / 3628800 + r * (1.0 / 39916800)))))))))))
+        for _ in range(8):
+            p = p * p
+        return p
 
     @_jit_fast
     def _erf_f32(z):
         a = min(abs(z), 4.0)
         t = 1.0 / (1.0 + 0.3275911 * a)
         y = 1.0 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) \
-            * _exp_neg(-a * a)
+            * _exp_f32(-a * a)
         return math.copysign(y, z)
 
     @_jit_fast
-    def _exp_sym(y):
-        """exp(y) for |y| <= 20, arithmetic only: e(y / 64)^64 from a degree-11 Taylor polynomial."""
-        r = y * 0.015625
-        p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
-            1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
-                1.0 / 3628800 + r * (1.0 / 39916800)))))))))))
-        for _ in range(6):
-            p = p * p
-        return p
-
-    @_jit_fast
     def _tanh_f32(u):
-        u = max(min(u, 10.0), -10.0)
-        return 1.0 - 2.0 / (_exp_sym(2.0 * u) + 1.0)
+        u = max(min(u, 20.0), -20.0)  # tanh(20) is 1 in float64
+        return 1.0 - 2.0 / (_exp_f32(2.0 * u) + 1.0)
 
     _S2 = 0.7071067811865476       # 1 / sqrt(2)
     _ISQ2PI = 0.3989422804014327   # 1 / sqrt(2 pi)
@@ -211,7 +199,7 @@ if _numba is not None:
         for i in range(x.size):
             v = np.float64(x[i])
             cdf = 0.5 * (1.0 + _erf_f32(v * _S2))
-            out[i] = g[i] * (cdf + v * _ISQ2PI * _exp_neg(max(-0.5 * v * v, -16.0)))
+            out[i] = g[i] * (cdf + v * _ISQ2PI * _exp_f32(-0.5 * v * v))
 
     @_jit
     def gelu_tanh_f64(x, out):
