@@ -54,8 +54,18 @@ if _numba is not None:
 
     # ---- pooling ----------------------------------------------------------------------------------------
     @_jit
+    def _tap_range(j, s, p, d, n_out, size):
+        """Output positions ``o`` whose tap ``j`` (at ``o * s - p + j * d``) lies inside [0, size)."""
+        off = j * d - p
+        lo = 0 if off >= 0 else (-off + s - 1) // s
+        hi = (size - 1 - off) // s + 1 if size - 1 - off >= 0 else 0
+        return lo, max(lo, min(hi, n_out))
+
+    @_jit
     def max_pool_fwd(x, out, idx, kh, kw, sh, sw, dh, dw, ph, pw):
-        """torch's max pooling: NaN wins (the last NaN), ties keep the first; ``idx`` gets the flat ``h * W + w`` index."""
+        """torch's max pooling: per output, taps in row-major order, ``v > best or isnan(v)`` takes the tap
+        (so ties keep the first, NaN wins and the last NaN is reported); ``idx`` gets the flat ``h * W + w``.
+        Loops run tap by tap over a whole output row, so the inner loop has no bounds tests."""
         N, C, H, W = x.shape
         OH, OW = out.shape[2], out.shape[3]
         for n in range(N):
@@ -65,31 +75,38 @@ if _numba is not None:
                     h1 = min(h0 + (kh - 1) * dh + 1, H)
                     while h0 < 0:
                         h0 += dh
+                    best = out[n, c, oh]
+                    bi = idx[n, c, oh]
                     for ow in range(OW):
                         w0 = ow * sw - pw
-                        w1 = min(w0 + (kw - 1) * dw + 1, W)
                         while w0 < 0:
                             w0 += dw
-                        best = -np.inf
-                        bi = h0 * W + w0
-                        for h in range(h0, h1, dh):
-                            for w in range(w0, w1, dw):
-                                v = x[n, c, h, w]
-                                if v > best or np.isnan(v):
-                                    best = v
-                                    bi = h * W + w
-                        out[n, c, oh, ow] = best
-                        idx[n, c, oh, ow] = bi
+                        best[ow] = -np.inf
+                        bi[ow] = h0 * W + w0
+                    for h in range(h0, h1, dh):
+                        row = x[n, c, h]
+                        for j in range(kw):
+                            lo, hi = _tap_range(j, sw, pw, dw, OW, W)
+                            base = j * dw - pw
+                            for ow in range(lo, hi):
+                                w = ow * sw + base
+                                v = row[w]
+                                if v > best[ow] or v != v:
+                                    best[ow] = v
+                                    bi[ow] = h * W + w
 
     @_jit
     def max_pool_bwd(g, idx, gx):
         """Scatter-add ``g`` into ``gx`` (zeroed, (N, C, H*W)) at the saved indices."""
         N, C, OH, OW = g.shape
+        HW = gx.shape[2]
         for n in range(N):
             for c in range(C):
                 for oh in range(OH):
                     for ow in range(OW):
-                        gx[n, c, idx[n, c, oh, ow]] += g[n, c, oh, ow]
+                        i = idx[n, c, oh, ow]
+                        if 0 <= i < HW:  # a dilated window can miss the input entirely (output -inf)
+                            gx[n, c, i] += g[n, c, oh, ow]
 
     @_jit
     def _avg_window(o, s, p, k, size):
