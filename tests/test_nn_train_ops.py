@@ -311,3 +311,26 @@ def test_bench_models_one_step_match_torch(name):
         tg = q.grad.to_dense() if q.grad.is_sparse else q.grad
         np.testing.assert_allclose(g.numpy(), tg.numpy(), atol=1e-9, rtol=1e-7, err_msg=k)
         np.testing.assert_allclose(p.numpy(), q.detach().numpy(), atol=1e-9, rtol=1e-7, err_msg=k)
+
+
+# ---- saved tensors: what torch's linear/conv backward checks ----------------------------------------------------
+@pytest.mark.skipif(not __import__("autograd.ops.nn_linear", fromlist=["_HAS_SAVED"])._HAS_SAVED,
+                    reason="record() without version-checked saved tensors")
+@pytest.mark.parametrize("op", ["linear", "conv2d"])
+def test_inplace_change_after_forward_matches_torch(op):
+    def run(lib, F_, which):
+        x = lib.tensor(R(2, 3, 5, 5) if op == "conv2d" else R(2, 5, 3), requires_grad=True)
+        w = lib.tensor(R(4, 3, 3, 3) if op == "conv2d" else R(4, 3), requires_grad=True)
+        b = lib.tensor(R(4), requires_grad=True)
+        xx, ww, bb = x * 1, w * 1, b * 1
+        y = getattr(F_, op)(xx, ww, bb)
+        with (lib.no_grad()):
+            {"x": xx, "w": ww, "b": bb}[which].add_(1.0)
+        try:
+            y.sum().backward()
+            return "ok"
+        except RuntimeError:
+            return "error"
+
+    for which in "xwb":
+        assert run(ag, F, which) == run(torch, TF, which), which

@@ -14,6 +14,7 @@ from .. import backend
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from .basic import check_same_device, needs, record
+from .nn_linear import record_saving
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -176,7 +177,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             gb = g2.reshape(O, N * L).sum(axis=1)
         return gx, gw, gb
 
-    return record(out, (input, weight, bias), bw, "Convolution")
+    return record_saving(out, (input, weight, bias), bw, "Convolution", (input, weight))  # as torch: not bias
 
 
 def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):

@@ -7,10 +7,21 @@ an optimizer reading ``weight.grad`` needs no transposing copy.
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 from .. import backend, dtypes
 from .basic import check_same_device, needs, record
+
+# The autograd-semantics work adds ``record(..., saved=)`` (the tensors whose versions backward checks); pass
+# torch's saved set where it exists, so that an in-place change of a bias (never saved) is allowed as in torch.
+_HAS_SAVED = "saved" in inspect.signature(record).parameters
+
+
+def record_saving(out, parents, backward_fn, name, saved):
+    if _HAS_SAVED:
+        return record(out, parents, backward_fn, name, saved=saved)
+    return record(out, parents, backward_fn, name)
 
 
 def _name(dt):
@@ -49,7 +60,8 @@ def linear(input, weight, bias=None):  # noqa: A002
             gb = g2.sum(axis=0)
         return gx, gw, gb
 
-    return record(out, (input, weight, bias), bw, "Addmm")
+    # torch saves the input for the weight's gradient and the weight for the input's; never the bias
+    return record_saving(out, (input, weight, bias), bw, "Addmm", (weight,) * nx + (input,) * nw)
 
 
 __all__ = ["linear"]
