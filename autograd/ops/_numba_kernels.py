@@ -32,27 +32,7 @@ if _numba is not None:
     _jit = njit(cache=True, nogil=True, error_model="numpy")
     _jit_fast = njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 
-    # ---- convolution: col2im --------------------------------------------------------------------------
-    @_jit
-    def col2im(gcols, gx, sh, sw, dh, dw, pt, pl):
-        """Adjoint of im2col. ``gcols`` (C, kh, kw, N, OH, OW) scatters-adds into ``gx`` (N, C, H, W), which
-        must be zeroed; taps that fall into the padding are dropped."""
-        C, kh, kw, N, OH, OW = gcols.shape
-        H, W = gx.shape[2], gx.shape[3]
-        for n in range(N):
-            for c in range(C):
-                for i in range(kh):
-                    for j in range(kw):
-                        for oh in range(OH):
-                            h = oh * sh - pt + i * dh
-                            if h < 0 or h >= H:
-                                continue
-                            for ow in range(OW):
-                                w = ow * sw - pl + j * dw
-                                if 0 <= w < W:
-                                    gx[n, c, h, w] += gcols[c, i, j, n, oh, ow]
-
-    # ---- pooling ----------------------------------------------------------------------------------------
+    # ---- shared: which outputs a kernel tap reaches --------------------------------------------------------
     @_jit
     def _tap_range(j, s, p, d, n_out, size):
         """Output positions ``o`` whose tap ``j`` (at ``o * s - p + j * d``) lies inside [0, size)."""
@@ -61,6 +41,27 @@ if _numba is not None:
         hi = (size - 1 - off) // s + 1 if size - 1 - off >= 0 else 0
         return lo, max(lo, min(hi, n_out))
 
+    # ---- convolution: col2im --------------------------------------------------------------------------
+    @_jit
+    def col2im(gcols, gx, sh, sw, dh, dw, pt, pl):
+        """Adjoint of im2col. ``gcols`` (C, kh, kw, N, OH, OW) scatters-adds into ``gx`` (N, C, H, W), which
+        must be zeroed; taps that fall into the padding are dropped (the loops cover only in-range ones)."""
+        C, kh, kw, N, OH, OW = gcols.shape
+        H, W = gx.shape[2], gx.shape[3]
+        for n in range(N):
+            for c in range(C):
+                for i in range(kh):
+                    olo, ohi = _tap_range(i, sh, pt, dh, OH, H)
+                    for j in range(kw):
+                        lo, hi = _tap_range(j, sw, pl, dw, OW, W)
+                        base = j * dw - pl
+                        for oh in range(olo, ohi):
+                            src = gcols[c, i, j, n, oh]
+                            dst = gx[n, c, oh * sh - pt + i * dh]
+                            for ow in range(lo, hi):
+                                dst[ow * sw + base] += src[ow]
+
+    # ---- pooling ----------------------------------------------------------------------------------------
     @_jit
     def max_pool_fwd(x, out, idx, kh, kw, sh, sw, dh, dw, ph, pw):
         """torch's max pooling: per output, taps in row-major order, ``v > best or isnan(v)`` takes the tap
