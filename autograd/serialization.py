@@ -50,7 +50,9 @@ class _Writer:
         a = backend.to_device(a, "cpu") if not isinstance(a, np.ndarray) else a
         if a.dtype.name not in _DTYPES:
             raise TypeError(f"cannot save an array of dtype {a.dtype}")
-        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        a = np.asarray(a, dtype=a.dtype.newbyteorder("<"))   # (ascontiguousarray would make 0-d 1-d)
+        if not a.flags.c_contiguous:
+            a = a.copy(order="C")
         pad = (-self.size) % _ALIGN
         if pad:
             self.chunks.append(b"\0" * pad)
@@ -78,9 +80,9 @@ class _Writer:
         if isinstance(obj, int):
             return ["i", int(obj)]
         if isinstance(obj, float):
-            return ["f", float.hex(obj)]
+            return ["f", _fbits(obj)]
         if isinstance(obj, complex):
-            return ["c", float.hex(obj.real), float.hex(obj.imag)]
+            return ["c", _fbits(obj.real), _fbits(obj.imag)]
         if isinstance(obj, str):
             return ["s", obj]
         if isinstance(obj, bytes):
@@ -118,6 +120,15 @@ class _Writer:
         return ["P" if isinstance(obj, Parameter) else "T",
                 {"data": self.array(obj._data), "device": str(obj.device),
                  "requires_grad": bool(obj.requires_grad)}]
+
+
+def _fbits(x):
+    """A float as the hex of its 8 bytes: exact for every value, NaN payloads and -0.0 included."""
+    return struct.pack("<d", x).hex()
+
+
+def _bitsf(h):
+    return struct.unpack("<d", bytes.fromhex(h))[0]
 
 
 def _encode(obj) -> bytes:
@@ -225,9 +236,9 @@ class _Reader:
         if tag == "i":
             return int(args[0])
         if tag == "f":
-            return float.fromhex(args[0])
+            return _bitsf(args[0])
         if tag == "c":
-            return complex(float.fromhex(args[0]), float.fromhex(args[1]))
+            return complex(_bitsf(args[0]), _bitsf(args[1]))
         if tag == "y":
             return bytes.fromhex(args[0])
         if tag == "D":
