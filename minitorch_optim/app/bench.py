@@ -167,7 +167,7 @@ def mlp_step(batch=64, hidden=64, repeat=50):
     import autograd.nn.functional as F
     import minitorch_optim as optim
 
-    from .cli import build_model
+    from .models import build_model
 
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((batch, 2)).astype(np.float32), rng.integers(0, 3, batch)
