@@ -220,6 +220,23 @@ def test_bench_subcommand_reports_ratios(capsys):
         main(["bench", "--optimizers", "nope"])
 
 
+def test_bench_table_labels_ratios_and_works_without_torch_or_numba(capsys, monkeypatch):
+    from minitorch_optim.app import bench
+
+    assert main(["bench", "--sizes", "4000x4", "--optimizers", "adam", "--repeat", "2"]) == 0
+    cap = capsys.readouterr()
+    assert "bench: [1/1] Adam, 4,000 params in 4 tensors" in cap.err          # progress while it runs
+    assert "ratio to floor" in cap.out and "floor: the bytes a step must move" in cap.out
+    assert "260 MiB" not in cap.out + (bench.__doc__ or "")
+    monkeypatch.setattr(bench, "_import_torch", lambda: None)
+    monkeypatch.setattr(bench, "_have_numba", lambda: False)
+    res = bench.run("cpu", [("sgd", (3000, 3))], repeat=1, progress=False)
+    assert {r["path"] for r in res["rows"]} == {"for-loop", "foreach", "default"}
+    assert not any(k.startswith("vs_torch") for r in res["rows"] for k in r)
+    assert any("Numba is not installed" in n for n in res["notes"]) and any("torch is not" in n for n in res["notes"])
+    assert "torch: not installed" in bench._table(res)
+
+
 @pytest.mark.parametrize("flag,mod", [("--train", "bench_train"), ("--distributed", "bench_distributed")])
 def test_bench_modes_dispatch_or_say_what_is_missing(flag, mod, capsys):
     if importlib.util.find_spec(f"minitorch_optim.app.{mod}") is not None:
