@@ -112,7 +112,7 @@ def test_help_shows_defaults_and_learning_rates():
     r = _cli("train", "--help")
     assert r.returncode == 0
     assert "(default: 20)" in r.stdout and "(default: adamw)" in r.stdout and "(default: cosine)" in r.stdout
-    assert "adadelta  1" in r.stdout and "lbfgs" in r.stdout and "muon" in r.stdout
+    assert "adadelta  10 " in r.stdout and "lbfgs" in r.stdout and "muon" in r.stdout
 
 
 def test_bad_flags_are_argparse_errors(capsys):

@@ -60,7 +60,7 @@ def add_train_arguments(p):
     p.add_argument("--weight-decay", type=_nonneg(float), default=None, help="(default: the optimizer's own)")
     p.add_argument("--scheduler", default=None, choices=SCHEDULERS, help="(default: cosine)")
     p.add_argument("--epochs", type=_positive(int), default=None, help="(default: 20)")
-    p.add_argument("--batch-size", type=_positive(int), default=None, help="(default: 64)")
+    p.add_argument("--batch-size", type=_positive(int), default=None, help="(default: 64; rprop 512)")
     p.add_argument("--hidden", type=_positive(int), default=None, help="hidden width (default: 64)")
     p.add_argument("--samples", type=_positive(int), default=None,
                    help="spirals: points per class (default 600); digits: images used (default: all 1797)")

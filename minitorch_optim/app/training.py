@@ -37,7 +37,7 @@ def make_optimizers(model, cfg):
 
     from .settings import optimizer_names
 
-    _, extra, _ = OPT_DEFAULTS[cfg["optimizer"]]
+    extra = OPT_DEFAULTS[cfg["optimizer"]][1]
     kw = {"lr": cfg["lr"], **extra}
     if cfg["weight_decay"] is not None:
         kw["weight_decay"] = cfg["weight_decay"]
