@@ -72,10 +72,8 @@ def _bandwidth_step(device, n):
     kernel = _numba_add()
     if kernel is not None:
         return (lambda: kernel(a, b)), (lambda: None)
-    try:
-        from minitorch_optim._core._flat import run_chunked
-    except ImportError:  # before the engine moved into _core
-        from minitorch_optim._flat import run_chunked
+    from minitorch_optim._core.flat import run_chunked
+
     return (lambda: run_chunked(lambda lo, hi: np.add(a[lo:hi], b[lo:hi], out=a[lo:hi]), 0, n, True)), (lambda: None)
 
 
