@@ -95,24 +95,27 @@ def test_resume_with_more_epochs_stretches_the_schedule(tmp_path, capsys):
     _one_line_error(_main(capsys, "train", "--no-progress", "--resume", path), "already at epoch 6 of 6", "--epochs")
 
 
-@pytest.mark.parametrize("name", ["lbfgs", "muon", "asgd", "rprop", "adadelta"])
+@pytest.mark.parametrize("name", ["lbfgs", "muon", "asgd", "rprop", "adadelta", "adafactor"])
 def test_lbfgs_muon_and_the_slow_optimizers_are_selectable_and_learn(name):
-    out = train(_args(*SMALL, "--epochs", "3", "--optimizer", name, "--swa-start", "0", "--ema", "0"), **QUIET)
-    h = out["history"]
-    assert h[-1]["val_loss"] < h[0]["val_loss"] and h[-1]["val_acc"] > 0.45, h   # chance: 1/3
+    # the digits (10 classes, chance 0.1) learn in a few epochs; the spirals need the full 20
+    extra = ("--batch-size", "200", "--epochs", "6") if name == "rprop" else ("--epochs", "3")
+    out = train(_args("--dataset", "digits", "--samples", "500", "--hidden", "32", "--optimizer", name,
+                      "--swa-start", "0", "--ema", "0", *extra), **QUIET)
+    assert out["results"]["plain"]["val_acc"] > 0.6, out["history"]
 
 
 def test_digits_with_a_cnn_learns():
-    out = train(_args("--dataset", "digits", "--model", "cnn", "--samples", "600", "--epochs", "3",
-                      "--hidden", "32", "--swa-start", "0", "--ema", "0"), **QUIET)
-    assert out["results"]["plain"]["val_acc"] > 0.5              # ten classes: chance is 0.1
+    out = train(_args("--dataset", "digits", "--model", "cnn", "--samples", "400", "--epochs", "3",
+                      "--batch-size", "32", "--hidden", "32", "--swa-start", "0", "--ema", "0"), **QUIET)
+    assert out["config"]["lr"] == pytest.approx(0.01)             # a third of AdamW's MLP default
+    assert out["results"]["plain"]["val_acc"] > 0.4              # ten classes: chance is 0.1
 
 
 def test_help_shows_defaults_and_learning_rates():
     r = _cli("train", "--help")
     assert r.returncode == 0
     assert "(default: 20)" in r.stdout and "(default: adamw)" in r.stdout and "(default: cosine)" in r.stdout
-    assert "adadelta  10 " in r.stdout and "lbfgs" in r.stdout and "muon" in r.stdout
+    assert "adadelta  10\n" in r.stdout and "adamw     0.03" in r.stdout and "lbfgs" in r.stdout and "muon" in r.stdout
 
 
 def test_bad_flags_are_argparse_errors(capsys):
@@ -183,7 +186,7 @@ def test_corrupted_and_tampered_checkpoints(tmp_path, capsys):
             c["state_keys"][0] = ckpt.state_keys(c["optimizers"][0])
             ag.save(c, tmp_path / "state2.pt")
         _one_line_error(_main(capsys, "train", "--no-progress", "--resume", str(tmp_path / name)), msgs[name])
-    with pytest.raises(ckpt.CheckpointError, match="does not match"):
+    with pytest.raises(ckpt.CheckpointError, match="no state for parameters \\[0\\]"):
         train(_args("--resume", str(tmp_path / "state2.pt")), **QUIET)
 
 

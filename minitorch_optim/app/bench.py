@@ -303,7 +303,8 @@ def main(argv=None):
     ap.add_argument("--sizes", default=None, help="comma-separated NxT (default: the issue-14 plan, see above)")
     ap.add_argument("--optimizers", default=None, help=f"comma-separated, from {sorted(OPTIMIZERS)}")
     ap.add_argument("--repeat", type=int, default=None, help="rounds (default: 15; 5 with --quick)")
-    ap.add_argument("--no-startup", action="store_true", help="skip the fresh-process figures")
+    ap.add_argument("--no-startup", action="store_true",
+                    help="skip the fresh-process figures (also skipped with --quick, --sizes or --optimizers)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--mlp", action="store_true",
                     help="also time one training step of the README's MLP (batch 64), ours vs torch")
@@ -319,7 +320,8 @@ def main(argv=None):
         m = res["mlp_step"] = mlp_step()
         text += (f"\n\nMLP training step (batch 64): ours {m['ours_ms']:.3f} ms" +
                  (f", torch {m['torch_ms']:.3f} ms, ratio ours/torch {m['ratio']:.2f}" if "torch_ms" in m else ""))
-    if not (a.quick or a.no_startup) and a.device == "cpu":
+    custom = a.sizes is not None or a.optimizers is not None
+    if not (a.quick or a.no_startup or custom) and a.device == "cpu":
         from .bench_startup import startup_figures, startup_table
 
         res["startup"] = startup_figures(_note)

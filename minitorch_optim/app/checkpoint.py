@@ -76,6 +76,11 @@ def read(path):
     for i, (sd, keys) in enumerate(zip(ck["optimizers"], ck["state_keys"])):
         if not isinstance(sd, dict) or not isinstance(sd.get("state"), dict):
             raise CheckpointError(f"checkpoint {path!r} is damaged: optimizer {i} has no state")
+        ids = [pid for g in sd.get("param_groups") or [] if isinstance(g, dict) for pid in g.get("params", [])]
+        if sd["state"] and set(sd["state"]) != set(ids):   # every parameter gets a gradient every step here
+            missing = sorted(set(ids) - set(sd["state"]), key=str)
+            raise CheckpointError(f"checkpoint {path!r} is damaged: optimizer {i}'s state is incomplete "
+                                  f"(no state for parameters {missing}); it cannot resume exactly")
         if state_keys(sd) != keys:
             raise CheckpointError(f"checkpoint {path!r} is damaged: optimizer {i}'s state is incomplete "
                                   f"(has {state_keys(sd)}, saved with {keys}); it cannot resume exactly")

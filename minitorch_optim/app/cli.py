@@ -48,7 +48,8 @@ def _unit(kind):
 def add_train_arguments(p):
     """The ``train`` options. Options left out take their default, or on ``--resume`` the checkpoint's value."""
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.epilog = ("default learning rates (tuned on the default run):\n" + describe_lrs() +
+    p.epilog = ("default learning rates (tuned on the default run; a third of these with --model cnn):\n" +
+                describe_lrs() +
                 "\n\n--resume continues a run saved with --save: leave the other options out to keep the\n"
                 "checkpoint's settings; --epochs and --swa-start may change (the schedule is stretched).")
     p.add_argument("--dataset", choices=DATASETS, default=None, help="spirals (2-D, 3 classes) or digits "
@@ -66,7 +67,7 @@ def add_train_arguments(p):
                    help="spirals: points per class (default 600); digits: images used (default: all 1797)")
     p.add_argument("--swa-start", type=_nonneg(int), default=None,
                    help="average weights (SWA) from this epoch on; 0 = no SWA (default: the last 40%% of epochs)")
-    p.add_argument("--swa-lr", type=_positive(float), default=None, help="SWALR target (default: 0.75 lr)")
+    p.add_argument("--swa-lr", type=_positive(float), default=None, help="SWALR target (default: lr/2)")
     p.add_argument("--ema", type=_unit(float), default=None,
                    help="EMA decay per step; 0 = no EMA (default: 0.95, about a 20-step window)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:n] (default: cpu)")

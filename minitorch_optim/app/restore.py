@@ -53,5 +53,6 @@ def restore(ck, cfg, model, opts, scheds, swa_scheds, swa_model, ema_model, gen)
     except CheckpointError:
         raise
     except (KeyError, RuntimeError, ValueError, TypeError, IndexError, AttributeError) as e:
-        raise CheckpointError(f"checkpoint does not match this model/optimizer: {e}") from None
+        one_line = " ".join(str(e).split())
+        raise CheckpointError(f"checkpoint does not match this model/optimizer: {one_line}") from None
     return epoch, list(history)

@@ -33,6 +33,10 @@ OPT_DEFAULTS = {
 }
 
 
+# the CNN trains best at about a third of the MLP's learning rate (AdamW on digits: 0.01 vs 0.03)
+CNN_LR_FACTOR = 1 / 3
+
+
 class UsageError(Exception):
     """A bad combination of options: reported as a one-line error, exit status 2."""
 
@@ -85,7 +89,7 @@ def resolve(args, saved, warn):
     else:
         opt = given.get("optimizer", DEFAULTS["optimizer"])
         cfg = {**DEFAULTS, **OPT_DEFAULTS[opt][3], **given}
-        cfg.setdefault("lr", OPT_DEFAULTS[opt][0])
+        cfg.setdefault("lr", OPT_DEFAULTS[opt][0] * (CNN_LR_FACTOR if cfg["model"] == "cnn" else 1.0))
         cfg.setdefault("samples", 600 if cfg["dataset"] == "spirals" else 1797)
         cfg.setdefault("swa_start", default_swa_start(cfg["epochs"]))
         cfg.setdefault("swa_lr", None)

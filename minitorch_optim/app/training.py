@@ -77,7 +77,7 @@ def make_schedulers(opts, cfg, steps_per_epoch):
     scheds = [one(o) for o in opts]
     swa = []
     if cfg["swa_start"]:
-        ratio = (cfg["swa_lr"] / cfg["lr"]) if cfg["swa_lr"] else 0.75
+        ratio = (cfg["swa_lr"] / cfg["lr"]) if cfg["swa_lr"] else 0.5
         swa = [SWALR(o, swa_lr=o.defaults["lr"] * ratio, anneal_epochs=2) for o in opts]
     return scheds, swa, name == "onecycle"
 
