@@ -78,6 +78,9 @@ def add_train_arguments(p):
                    help="stop after N epochs of this run (the checkpoint stays resumable)")
     p.add_argument("--plot", metavar="PNG", help="draw loss, accuracy and learning rate per epoch (needs matplotlib)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of mpirun (DistributedDataParallel; output from rank 0)")
+    p.add_argument("--zero", action="store_true", help="with --distributed: shard the optimizer state (ZeRO-1)")
     return p
 
 
@@ -112,6 +115,14 @@ def train(args, log=print, warn=None):
     from . import datasets, models
 
     warn = warn or (lambda m: print(f"minitorch-optim: warning: {m}", file=sys.stderr))
+    ddp = None
+    if getattr(args, "distributed", False) or getattr(args, "zero", False):
+        from minitorch_optim.distributed._cli import Session
+
+        ddp = Session(args)
+        log = ddp.log(log)
+        if ddp.rank != 0:
+            warn = lambda m: None  # noqa: E731 - one rank speaks
     saved = ckpt.read(args.resume) if args.resume else None   # before anything is built
     cfg = resolve(args, saved, warn)
     dev = _check_device(args.device)
@@ -129,9 +140,11 @@ def train(args, log=print, warn=None):
     except ValueError as e:
         raise UsageError(str(e)) from None
     Xt, yt, Xv, yv = (ag.tensor(a, device=dev) for a in (Xt, yt, Xv, yv))
-    opts = make_optimizers(model, cfg)
+    net = model if ddp is None else ddp.wrap(model)
+    opts = make_optimizers(model, cfg, build=None if ddp is None else ddp.optimizer)
     gen = ag.Generator().manual_seed(cfg["seed"])
-    loader = DataLoader(TensorDataset(Xt, yt), batch_size=cfg["batch_size"], shuffle=True, generator=gen)
+    loader = (DataLoader(TensorDataset(Xt, yt), batch_size=cfg["batch_size"], shuffle=True, generator=gen)
+              if ddp is None else ddp.loader(TensorDataset(Xt, yt), cfg["batch_size"], cfg["seed"]))
     scheds, swa_scheds, per_batch = make_schedulers(opts, cfg, len(loader))
     swa_model = AveragedModel(model) if cfg["swa_start"] else None
     ema_model = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg["ema"]), use_buffers=True)
@@ -145,7 +158,7 @@ def train(args, log=print, warn=None):
     n_params = sum(p.numel() for p in model.parameters())
     log(f"training a {n_params}-parameter {cfg['model'].upper()} on {len(yt)} {cfg['dataset']} samples "
         f"({'+'.join(type(o).__name__ for o in opts)}, lr={cfg['lr']:g}, {cfg['scheduler']} schedule, "
-        f"{cfg['epochs']} epochs, {dev})")
+        f"{cfg['epochs']} epochs, {dev}{'' if ddp is None else ddp.describe(opts[0])})")
     t0 = time.perf_counter()
     end = cfg["epochs"] if args.stop_after is None else min(cfg["epochs"], start + args.stop_after)
     lbfgs = cfg["optimizer"] == "lbfgs"
@@ -156,11 +169,13 @@ def train(args, log=print, warn=None):
             bar = Progress(len(loader), f"epoch {epoch}", not args.no_progress)
             total, n = 0.0, 0
             in_swa = swa_model is not None and epoch >= cfg["swa_start"]
+            if ddp is not None:
+                ddp.set_epoch(epoch)
             for xb, yb in loader:
                 def closure():
                     for o in opts:
                         o.zero_grad()
-                    out = F.cross_entropy(model(xb), yb)
+                    out = F.cross_entropy(net(xb), yb)
                     out.backward()
                     return out
                 if lbfgs:
@@ -187,8 +202,9 @@ def train(args, log=print, warn=None):
                     s.step()
             vl, va = evaluate(model, Xv, yv)
             lr = opts[0].param_groups[0]["lr"]
-            history.append({"epoch": epoch, "train_loss": total / n, "val_loss": vl, "val_acc": va, "lr": lr})
-            log(f"epoch {epoch:3d}  train loss {total / n:.4f}  val loss {vl:.4f}  val acc {va:.3f}  lr {lr:.2e}")
+            tl = total / n if ddp is None else ddp.mean(total, n)
+            history.append({"epoch": epoch, "train_loss": tl, "val_loss": vl, "val_acc": va, "lr": lr})
+            log(f"epoch {epoch:3d}  train loss {tl:.4f}  val loss {vl:.4f}  val acc {va:.3f}  lr {lr:.2e}")
             if args.save:
                 ckpt.write(args.save, {"epoch": epoch, "config": {k: cfg[k] for k in CONFIG_KEYS}, "history": history,
                                        "model": model.state_dict(), "optimizers": [o.state_dict() for o in opts],
@@ -223,7 +239,9 @@ def train(args, log=print, warn=None):
         results[name] = {"val_loss": vl, "val_acc": va, "train_acc": ta}
         log(f"{name:6} {vl:9.4f} {va:8.3f} {ta:9.3f}")
     log(f"\n{end - start} epochs in {elapsed:.1f}s")
-    if args.plot:
+    if ddp is not None:
+        ddp.close()
+    if args.plot and (ddp is None or ddp.rank == 0):
         from .plot import plot_history
 
         plot_history(history, args.plot, title=f"{cfg['model']} on {cfg['dataset']}, {cfg['optimizer']}")

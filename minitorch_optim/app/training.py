@@ -31,8 +31,9 @@ class Progress:
             sys.stderr.flush()
 
 
-def make_optimizers(model, cfg):
-    """The run's optimizers: one, or for Muon, Muon on the hidden 2-D weights plus AdamW on the rest."""
+def make_optimizers(model, cfg, build=None):
+    """The run's optimizers: one, or for Muon, Muon on the hidden 2-D weights plus AdamW on the rest.
+    ``build(cls, params, kwargs)`` makes each (default ``cls(params, **kwargs)``; ZeRO wraps it)."""
     import minitorch_optim as optim
 
     from .settings import optimizer_names
@@ -42,8 +43,9 @@ def make_optimizers(model, cfg):
     if cfg["weight_decay"] is not None:
         kw["weight_decay"] = cfg["weight_decay"]
     cls = getattr(optim, optimizer_names()[cfg["optimizer"]])
+    build = build or (lambda c, params, kwargs: c(params, **kwargs))
     if cfg["optimizer"] != "muon":
-        return [cls(model.parameters(), **kw)]
+        return [build(cls, model.parameters(), kw)]
     weights = [p for n, p in model.named_parameters() if p.ndim == 2]
     hidden = weights[1:-1]                 # first and last layers stay with AdamW, as Muon's authors advise
     ids = {id(p) for p in hidden}
@@ -51,7 +53,7 @@ def make_optimizers(model, cfg):
     aux = {"lr": cfg["lr"] / 2}
     if cfg["weight_decay"] is not None:
         aux["weight_decay"] = cfg["weight_decay"]
-    return [cls(hidden, **kw), optim.AdamW(rest, **aux)]
+    return [build(cls, hidden, kw), build(optim.AdamW, rest, aux)]
 
 
 def make_schedulers(opts, cfg, steps_per_epoch):
