@@ -214,8 +214,6 @@ class ContribOptimizer(ElementwiseOptimizer):
             if not st:
                 self.state[p] = st
             self._extra_state(group, p, st)
-            if not st:
-                del self.state[p]
         return st
 
     def step(self, closure=None):
@@ -228,6 +226,10 @@ class ContribOptimizer(ElementwiseOptimizer):
         self._before_step()
         for group in self.param_groups:
             group["step"] = group.get("step", 0) + 1
+            if not self._buffers(group) and not self._scalar_state(group):
+                for p in group["params"]:          # the reference opens an (empty) entry per stepped param
+                    if p.grad is not None:
+                        self.state[p]               # noqa: B018 - defaultdict entry
             path = self._path(group)
             if path == "differentiable":
                 with grad_mode.enable_grad(), copy_on_write():
