@@ -23,8 +23,8 @@ import numpy as np
 from autograd import Tensor, grad_mode
 from autograd.ops.basic import copy_on_write
 
-from .._elementwise import ElementwiseOptimizer, _nd1
-from .._ops import TENSOR_OPS, ops_for
+from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.ops import TENSOR_OPS, ops_for
 from ..optimizer import closure_loss, scalar
 
 
