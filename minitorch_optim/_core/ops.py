@@ -156,11 +156,13 @@ class TensorOps:
     def sub_(self, x, y):
         return x.sub_(y)
 
+    # (value * a) first, then b, in ArrayOps' (and torch's kernel) order, so the differentiable path rounds
+    # as the for-loop path does
     def addcmul_(self, x, a, b, value=1):
-        return x.addcmul_(a, b, value=value)
+        return x.add_((a if _is_one(value) else a * value) * b)
 
     def addcdiv_(self, x, a, b, value=1):
-        return x.addcdiv_(a, b, value=value)
+        return x.add_((a if _is_one(value) else a * value) / b)
 
     def lerp_(self, x, y, w):
         return x.lerp_(y, w)
@@ -241,6 +243,10 @@ class TensorOps:
 
     def norm(self, x):
         return x.norm()
+
+
+def _is_one(v):
+    return not hasattr(v, "shape") and v == 1
 
 
 NUMPY_OPS = ArrayOps(np)

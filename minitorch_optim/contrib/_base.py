@@ -169,6 +169,7 @@ class ContribOptimizer(ElementwiseOptimizer):
 
     _per_tensor_options = ()     # group keys that, when truthy, need the per-tensor path
     _always_per_tensor = False
+    _counts_group_steps = True   # MADGRAD's reference opens group["step"] = 0 and never advances it
 
     def __init__(self, params, defaults, *, maximize=False, foreach=None, differentiable=False, fused=None):
         self.maximize = maximize
@@ -225,7 +226,7 @@ class ContribOptimizer(ElementwiseOptimizer):
                     raise self._sparse_error()
         self._before_step()
         for group in self.param_groups:
-            group["step"] = group.get("step", 0) + 1
+            group["step"] = group.get("step", 0) + (1 if self._counts_group_steps else 0)
             if not self._buffers(group) and not self._scalar_state(group):
                 for p in group["params"]:          # the reference opens an (empty) entry per stepped param
                     if p.grad is not None:

@@ -54,12 +54,14 @@ class MADGRAD(ContribOptimizer):
     with :math:`c = 1 - \text{momentum}` (:math:`\theta_k = z_k` without momentum, :math:`x_0` then
     recomputed from the current point). As the reference, the learning rate used is ``lr + eps``
     (``0`` when ``lr`` is 0), and the step counter ``k`` is optimizer-wide: ``state["k"]``, a (1,)
-    int64 tensor, advanced once per ``step()``. The reference also takes sparse gradients (momentum 0,
+    int64 tensor, advanced once per ``step()`` (``group["step"]`` stays 0, as in the reference). The reference also takes sparse gradients (momentum 0,
     no coupled decay); we do not (``NoSparseGradientError``).
 
     State: ``grad_sum_sq``, ``s`` (and ``x0``, the starting point, with momentum); ``state["k"]``.
     Paths: for-loop, foreach, differentiable (and fused where the kernel generator provides it).
     """
+
+    _counts_group_steps = False
 
     def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0.0, weight_decouple=False, eps=1e-6,
                  maximize=False, foreach=None, *, differentiable=False, fused=None, **kwargs):
@@ -79,8 +81,12 @@ class MADGRAD(ContribOptimizer):
         return b
 
     def _before_step(self):
-        if "k" not in self.state:
+        k = self.state.get("k")
+        if k is None:
             self.state["k"] = Tensor._wrap(np.zeros((1,), dtype=np.int64))
+        elif not isinstance(k, Tensor):      # loaded from a torch state dict (a torch tensor) or a number
+            self.state["k"] = Tensor._wrap(np.array(k.tolist() if hasattr(k, "tolist") else k,
+                                                    dtype=np.int64).reshape(1))
 
     def _after_step(self):
         self.state["k"]._data += 1

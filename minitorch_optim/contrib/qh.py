@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd import Tensor
+
 from ._base import (ContribOptimizer, validate_betas, validate_learning_rate, validate_non_negative,
                     validate_nus, validate_range, weight_decay_)
 from .lion import add_scaled_
@@ -68,6 +70,15 @@ class QHAdam(ContribOptimizer):
 
     def _scalar_state(self, group):
         return {"beta1_weight": 0.0, "beta2_weight": 0.0}
+
+    def load_state_dict(self, state_dict):
+        """As the base; the reference's (1,)-shaped beta weights become our 0-d ones."""
+        super().load_state_dict(state_dict)
+        for st in self.state.values():
+            for name in ("beta1_weight", "beta2_weight"):
+                v = st.get(name) if isinstance(st, dict) else None
+                if isinstance(v, Tensor) and v.ndim:
+                    st[name] = Tensor._wrap(v._data.reshape(()))
 
     def _buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}

@@ -122,8 +122,10 @@ class LaProp(ContribOptimizer):
     bias correction that stays right when the learning rate changes). ``centered`` subtracts the squared
     EMA of :math:`g` once ``steps_before_using_centered`` steps have passed; ``ams_bound`` as in AMSGrad.
 
-    Matches the reference's default (foreach) path: the step size :math:`-1/c_t` is rounded to float32
-    (its for-loop path keeps float64; the two differ by that rounding on float64 parameters).
+    Matches the reference's default (foreach) path on every path here: the step size :math:`-1/c_t` is
+    rounded to float32 (the reference's ``foreach=False`` path keeps float64; on float64 parameters the two
+    differ by that rounding). With ``cautious`` the reference has only its per-parameter path, and so the
+    float64 step size; so do we.
     Reference bug kept: weight decay is applied after the step, so with ``weight_decouple=False`` it has
     no effect (the reference adds it to a gradient that is no longer used); decoupled decay works.
     ``exp_avg_lr_1`` / ``exp_avg_lr_2`` are Python floats in the state, as in the reference, so every
@@ -173,8 +175,8 @@ class LaProp(ContribOptimizer):
         st["exp_avg_lr_2"] = st["exp_avg_lr_2"] * b2 + (1.0 - b2)
         bc1 = st["exp_avg_lr_1"] / lr if lr != 0.0 else 1.0
         step_size = -1.0 / bc1
-        if isinstance(step_size, float):
-            step_size = f32(step_size)
+        if isinstance(step_size, float) and not group.get("cautious"):
+            step_size = f32(step_size)       # the reference's foreach path (its default) holds it in float32
         return {"lr": lr, "step_size": step_size, "bias_correction2_sq": math.sqrt(debias(b2, group["step"])),
                 "use_centered": group["step"] > self.steps_before_using_centered}
 
