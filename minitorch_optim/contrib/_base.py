@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import Tensor, grad_mode
-from autograd.ops.basic import copy_on_write
+from autograd import Tensor
 
 from .._core.elementwise import ElementwiseOptimizer, _nd1
 from .._core.ops import TENSOR_OPS, ops_for
@@ -218,7 +217,11 @@ class ContribOptimizer(ElementwiseOptimizer):
         return st
 
     def step(self, closure=None):
-        """One step for every group (``closure`` re-evaluates the loss, with grad mode on)."""
+        """One step for every group (``closure`` re-evaluates the loss, with grad mode on).
+
+        The group step counts and the optimizer-wide scalars are advanced here; the paths are the base
+        class's (its plan and executors), with the per-tensor loop below as its for-loop executor.
+        """
         loss = closure_loss(closure)
         for group in self.param_groups:       # refuse before anything changes
             for p in group["params"]:
@@ -231,25 +234,13 @@ class ContribOptimizer(ElementwiseOptimizer):
                 for p in group["params"]:          # the reference opens an (empty) entry per stepped param
                     if p.grad is not None:
                         self.state[p]               # noqa: B018 - defaultdict entry
-            path = self._path(group)
-            if path == "differentiable":
-                with grad_mode.enable_grad(), copy_on_write():
-                    self._step_tensors(group, differentiable=True)
-                continue
-            with grad_mode.no_grad():
-                if path == "forloop":
-                    self._step_tensors(group, differentiable=False)
-                elif path == "fused":
-                    self._step_fused(group)
-                elif path == "auto":
-                    self._step_auto(group)
-                else:
-                    self._step_flat(group)
+        _BASE_STEP(self, None)
         self._after_step()
         return loss
 
-    def _step_tensors(self, group, differentiable):
-        """The per-tensor loop: the update on each parameter's own arrays (or Tensors), all state given."""
+    def _step_loop(self, group, differentiable):
+        """The per-tensor loop: the update on each parameter's own arrays (or Tensors), all state given
+        (also the entries the flat buffers do not hold: nested dicts, Python floats, small tensors)."""
         lr = group["lr"] if differentiable else scalar(group["lr"])
         for p in group["params"]:
             if p.grad is None:
@@ -269,6 +260,10 @@ class ContribOptimizer(ElementwiseOptimizer):
         for name, v in new.items():
             st[name]._data[...] = v
         return sc
+
+
+# the base class's step without its hook wrapper (our ``step`` is wrapped already)
+_BASE_STEP = getattr(ElementwiseOptimizer.step, "__wrapped__", ElementwiseOptimizer.step)
 
 
 def _arrays(st):

@@ -106,7 +106,7 @@ class AdaBelief(ContribOptimizer):
 
     def _scalars(self, group, lr, s):
         b1, b2 = group["betas"]
-        t = group["step"]
+        t = group.get("step", 1)
         step_size, n_sma = rectify_step_size(group["rectify"], t, lr, b2, self.n_sma_threshold,
                                              self.degenerated_to_sgd)
         if not group.get("adam_debias", False):
@@ -175,7 +175,7 @@ class Yogi(ContribOptimizer):
 
     def _scalars(self, group, lr, s):
         b1, b2 = group["betas"]
-        t = group["step"]
+        t = group.get("step", 1)
         step_size = lr if group.get("adam_debias", False) else lr / debias(b1, t)
         return {"lr": lr, "step_size": step_size, "bias_correction2_sq": math.sqrt(debias(b2, t))}, {}
 

@@ -115,8 +115,8 @@ class Adan(ContribOptimizer):
 
     def _scalars(self, group, lr, s):
         b1, b2, b3 = group["betas"]
-        t = group["step"]
-        return {"lr": lr, "clip": self._clip, "step_size": lr / debias(b1, t),
+        t = group.get("step", 1)
+        return {"lr": lr, "clip": getattr(self, "_clip", 1.0), "step_size": lr / debias(b1, t),
                 "diff_step_size": lr * b2 / debias(b2, t), "bias_correction3_sq": math.sqrt(debias(b3, t))}, {}
 
     def _update(self, o, p, g, st, group, sc):

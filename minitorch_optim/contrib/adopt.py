@@ -69,7 +69,7 @@ class ADOPT(ContribOptimizer):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
     def _scalars(self, group, lr, s):
-        t = group["step"]
+        t = group.get("step", 1)
         clip = self.clip_lambda(t) if self.clip_lambda is not None and t > 1 else None
         return {"lr": lr, "first_step": t == 1, "clip": clip}, {}
 
@@ -158,7 +158,7 @@ class AdEMAMix(ContribOptimizer):
 
     def _scalars(self, group, lr, s):
         b1, b2, b3 = group["betas"]
-        t = group["step"]
+        t = group.get("step", 1)
         return {"lr": lr, "bias_correction1": debias(b1, t), "bias_correction2_sq": math.sqrt(debias(b2, t)),
                 "alpha_t": schedule_alpha(group["t_alpha_beta3"], t, group["alpha"]),
                 "beta3_t": schedule_beta3(group["t_alpha_beta3"], t, b1, b3)}, {}

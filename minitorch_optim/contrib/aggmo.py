@@ -35,6 +35,7 @@ class AggMo(ContribOptimizer):
     """
 
     _always_per_tensor = True
+    _fused_supported = False
 
     def __init__(self, params, lr=1e-3, betas=(0.0, 0.9, 0.99), weight_decay=0.0, weight_decouple=False,
                  fixed_decay=False, maximize=False, foreach=None, *, differentiable=False, fused=None, **kwargs):

@@ -62,6 +62,7 @@ class MADGRAD(ContribOptimizer):
     """
 
     _counts_group_steps = False
+    _fused_supported = False     # the cube root (o.pow) is not in the kernel tracer's op set yet
 
     def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0.0, weight_decouple=False, eps=1e-6,
                  maximize=False, foreach=None, *, differentiable=False, fused=None, **kwargs):
@@ -93,7 +94,9 @@ class MADGRAD(ContribOptimizer):
 
     def _scalars(self, group, lr, s):
         lr = lr + group["eps"] if lr != 0.0 else 0.0
-        return {"lr": lr, "lamb": lr * math.pow(int(self.state["k"]._data.reshape(-1)[0]) + 1, 0.5)}, {}
+        k = self.state.get("k")
+        k = int(k._data.reshape(-1)[0]) if isinstance(k, Tensor) else 0
+        return {"lr": lr, "lamb": lr * math.pow(k + 1, 0.5)}, {}
 
     def _update(self, o, p, g, st, group, sc):
         madgrad_update(o, p, g, st, lr=sc["lr"], lamb=sc["lamb"], momentum=group["momentum"], eps=group["eps"],

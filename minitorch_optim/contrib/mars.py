@@ -75,6 +75,7 @@ class MARS(ContribOptimizer):
     """
 
     _always_per_tensor = True
+    _fused_supported = False
 
     def __init__(self, params, lr=3e-3, betas=(0.95, 0.99), gamma=0.025, mars_type="adamw", optimize_1d=False,
                  lr_1d=3e-3, betas_1d=(0.9, 0.95), weight_decay=0.0, weight_decay_1d=0.1, weight_decouple=True,
@@ -110,7 +111,7 @@ class MARS(ContribOptimizer):
     def _update(self, o, p, g, st, group, sc):
         mixed = bool(group["optimize_1d"]) or p.ndim >= 2
         b1, b2 = group["betas"] if mixed else group["betas_1d"]
-        t = group["step"]
+        t = group.get("step", 1)
         lr = sc["lr"] if mixed else sc["lr"] * group["lr_1d_factor"]
         mars_update(o, p, g, st, lr=lr, beta1=b1, beta2=b2, gamma_coef=group["gamma"] * b1 / (1.0 - b1),
                     mars_type=group["mars_type"], mixed=mixed, eps=group["eps"],

@@ -48,6 +48,7 @@ class StableAdamW(ContribOptimizer):
     """
 
     _always_per_tensor = True
+    _fused_supported = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.99), kahan_sum=True, weight_decay=1e-2, weight_decouple=True,
                  eps=1e-8, foreach=None, maximize=False, *, differentiable=False, fused=None, **kwargs):
@@ -70,7 +71,7 @@ class StableAdamW(ContribOptimizer):
 
     def _scalars(self, group, lr, s):
         b1, b2 = group["betas"]
-        t = group["step"]
+        t = group.get("step", 1)
         return {"lr": lr, "beta1_comp": 1.0 - debias_beta(b1, t), "beta2_hat": debias_beta(b2, t)}, {}
 
     def _update(self, o, p, g, st, group, sc):
@@ -137,6 +138,7 @@ class LaProp(ContribOptimizer):
     """
 
     _always_per_tensor = True
+    _fused_supported = False
 
     def __init__(self, params, lr=4e-4, betas=(0.9, 0.999), centered=False, steps_before_using_centered=10,
                  weight_decay=0.0, weight_decouple=True, fixed_decay=False, ams_bound=False, eps=1e-15,
@@ -244,7 +246,7 @@ class Grams(ContribOptimizer):
 
     def _scalars(self, group, lr, s):
         b1, b2 = group["betas"]
-        t = group["step"]
+        t = group.get("step", 1)
         return {"lr": lr, "bias_correction1": debias(b1, t), "bias_correction2_sq": math.sqrt(debias(b2, t))}, {}
 
     def _update(self, o, p, g, st, group, sc):
