@@ -271,3 +271,42 @@ def test_sparse_gradient_refused_before_anything_changes():
 def test_mars_shampoo_is_refused_clearly():
     with pytest.raises(NotImplementedError, match="shampoo"):
         contrib.MARS([ag.zeros((2, 2), requires_grad=True)], mars_type="shampoo")
+
+
+@pytest.mark.parametrize("gc_conv_only", [False, True])
+def test_centralize_gradient_as_reference(gc_conv_only):
+    rng = np.random.default_rng(5)
+    for shape in [(3,), (3, 4), (2, 3, 4), (2, 3, 2, 2), ()]:
+        a = rng.standard_normal(shape)
+        t, o = torch.tensor(a), ag.tensor(a)
+        po.centralize_gradient(t, gc_conv_only=gc_conv_only)
+        contrib.centralize_gradient(o, gc_conv_only=gc_conv_only)
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-15)
+    ts = [torch.tensor(rng.standard_normal((2, 3))) for _ in range(2)]
+    os_ = [ag.tensor(t.numpy().copy()) for t in ts]
+    po.centralize_gradient(ts, gc_conv_only=False)
+    contrib.centralize_gradient(os_, gc_conv_only=False)
+    for t, o in zip(ts, os_):
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_agc_as_reference():
+    rng = np.random.default_rng(6)
+    for shape in [(4,), (3, 4), (2, 3, 4), (2, 3, 2, 2), (2, 2, 2, 2, 2)]:
+        p = rng.standard_normal(shape)
+        for scale in (1e-3, 1.0, 1e3):       # clipped, partly clipped, untouched
+            g = rng.standard_normal(shape) * scale
+            ref = po.agc(torch.tensor(p), torch.tensor(g), agc_eps=1e-3, agc_clip_val=1e-2)
+            g_t = ag.tensor(g)
+            ours = contrib.agc(ag.tensor(p), g_t, agc_eps=1e-3, agc_clip_val=1e-2)
+            np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-12, atol=1e-15)
+            np.testing.assert_array_equal(g_t.numpy(), g)      # the gradient given is not changed
+
+
+def test_complex_parameter_refused():
+    p = ag.tensor(np.array([1 + 1j, 2 - 1j]), requires_grad=True)
+    opt = contrib.Adan([p])
+    p.grad = ag.tensor(np.array([1 + 0j, 1j]))
+    with pytest.raises(contrib.NoComplexParameterError, match="Adan does not support complex parameter"):
+        opt.step()
+    assert not opt.state

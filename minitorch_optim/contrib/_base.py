@@ -225,8 +225,12 @@ class ContribOptimizer(ElementwiseOptimizer):
         loss = closure_loss(closure)
         for group in self.param_groups:       # refuse before anything changes
             for p in group["params"]:
-                if p.grad is not None and getattr(p.grad, "is_sparse", False):
+                if p.grad is None:
+                    continue
+                if getattr(p.grad, "is_sparse", False):
                     raise self._sparse_error()
+                if p.is_complex():   # the reference steps most classes on view_as_real; we do not
+                    raise NoComplexParameterError(str(self))
         self._before_step()
         for group in self.param_groups:
             group["step"] = group.get("step", 0) + (1 if self._counts_group_steps else 0)
