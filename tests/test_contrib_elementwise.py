@@ -331,3 +331,15 @@ def test_fused_equals_foreach_bitwise(case, dtype):
     flat, _, _ = _run_ours(name, kw, dtype, {"foreach": True})
     for a, b in zip(fused, flat):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fused_refused_for_per_tensor_options():
+    p = ag.tensor([1.0, 2.0], requires_grad=True)
+    q = ag.tensor([1.0, 2.0], requires_grad=True)
+    opt = contrib.Lion([{"params": [p]}], lr=0.1, fused=False)
+    opt.add_param_group({"params": [q], "cautious": True, "fused": True})
+    p.grad, q.grad = ag.tensor([1.0, 1.0]), ag.tensor([1.0, 1.0])
+    with pytest.raises(RuntimeError, match="`fused=True` is not available for Lion with cautious"):
+        opt.step()
+    np.testing.assert_array_equal(p.numpy(), [1.0, 2.0])     # refused before any group was stepped
+    assert not opt.state

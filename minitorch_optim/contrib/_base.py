@@ -197,6 +197,11 @@ class ContribOptimizer(ElementwiseOptimizer):
 
     def _path(self, group):
         path = super()._path(group)
+        if path == "fused" and (self._per_tensor(group) or not type(self)._fused_supported):
+            opts = [k for k in self._per_tensor_options if group.get(k)]
+            why = f"with {', '.join(opts)} " if opts and not self._always_per_tensor else ""
+            raise RuntimeError(f"`fused=True` is not available for {self} {why}(its update needs per-tensor "
+                               "reductions or state the kernels do not hold)")
         if path != "differentiable" and self._per_tensor(group):
             return "forloop"
         return path
@@ -231,6 +236,7 @@ class ContribOptimizer(ElementwiseOptimizer):
                     raise self._sparse_error()
                 if p.is_complex():   # the reference steps most classes on view_as_real; we do not
                     raise NoComplexParameterError(str(self))
+            self._path(group)                 # a path the group cannot take raises here, not half-way
         self._before_step()
         for group in self.param_groups:
             group["step"] = group.get("step", 0) + (1 if self._counts_group_steps else 0)
