@@ -343,3 +343,17 @@ def test_fused_refused_for_per_tensor_options():
         opt.step()
     np.testing.assert_array_equal(p.numpy(), [1.0, 2.0])     # refused before any group was stepped
     assert not opt.state
+
+
+def test_load_state_dict_checks_the_extra_state():
+    p = ag.tensor([1.0, 2.0], requires_grad=True)
+    opt = contrib.LaProp([p])
+    p.grad = ag.tensor([1.0, 1.0])
+    opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    del sd["state"][0]["exp_avg_lr_1"]
+    q = ag.tensor([1.0, 2.0], requires_grad=True)
+    opt2 = contrib.LaProp([q])
+    with pytest.raises(KeyError, match="exp_avg_lr_1"):
+        opt2.load_state_dict(sd)
+    assert not opt2.state

@@ -192,6 +192,16 @@ class ContribOptimizer(ElementwiseOptimizer):
     def _extra_state(self, group, p, st):
         """Add state entries beyond the param-shaped buffers and 0-d scalars (per-tensor path)."""
 
+    def _extra_spec(self, group):
+        """``{name: "param" | "scalar"}`` for the ``_extra_state`` entries ``load_state_dict`` should check."""
+        return {"exp_grad_adanorm": "scalar"} if group.get("adanorm") else {}
+
+    def _state_spec(self, param, group):
+        spec = super()._state_spec(param, group)
+        if spec is not None:
+            spec.update(self._extra_spec(group))
+        return spec
+
     def _per_tensor(self, group):
         return self._always_per_tensor or any(group.get(k) for k in self._per_tensor_options)
 

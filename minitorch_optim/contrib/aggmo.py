@@ -54,6 +54,9 @@ class AggMo(ContribOptimizer):
         st["momentum_buffer"] = {b: Tensor._wrap(p.xp.zeros(p._data.shape, dtype=p._data.dtype))
                                  for b in group["betas"]}
 
+    def _state_spec(self, param, group):
+        return None      # a nested {beta: buffer} dict: the load checks do not describe it
+
     def _scalars(self, group, lr, s):
         return {"lr": lr, "step_size": -lr / len(group["betas"])}, {}
 

@@ -171,6 +171,9 @@ class LaProp(ContribOptimizer):
                 st["exp_avg_lr_1"] = 0.0
                 st["exp_avg_lr_2"] = 0.0
 
+    def _extra_spec(self, group):
+        return {"exp_avg_lr_1": "scalar", "exp_avg_lr_2": "scalar"}
+
     def _advance(self, group, st, lr):
         b1, b2 = group["betas"]
         st["exp_avg_lr_1"] = st["exp_avg_lr_1"] * b1 + (1.0 - b1) * lr
