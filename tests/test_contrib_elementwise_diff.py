@@ -1,5 +1,6 @@
 """differentiable=True on the contrib elementwise optimizers: hypergradients (d loss / d lr, d loss / d x0)
-through three steps against float64 central differences."""
+through three steps against float64 central differences; and hypothesis over shapes (0-d, empty) and
+hyper-parameters against the reference."""
 from __future__ import annotations
 
 import math
@@ -64,3 +65,36 @@ def test_differentiable_matches_finite_differences(name, kw):
         d[i] = eps
         num = (f(x=x0 + d) - f(x=x0 - d)) / (2 * eps)
         assert math.isclose(leaf.grad.numpy()[i], num, rel_tol=1e-5, abs_tol=1e-7), (i, leaf.grad.numpy()[i], num)
+
+
+# ---- hypothesis: shapes (0-d, empty, views), hyper-parameters, against the reference ---------------------
+hyp = pytest.importorskip("hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+torch = pytest.importorskip("torch")
+po = pytest.importorskip("pytorch_optimizer")
+
+HYP_CLASSES = ["Lion", "Tiger", "SignSGD", "Adan", "AdaBelief", "Yogi", "QHAdam", "QHM", "AggMo", "MADGRAD",
+               "ADOPT", "AdEMAMix", "StableAdamW", "LaProp", "Grams", "MARS"]
+
+
+@hyp.settings(deadline=None, max_examples=40)
+@hyp.given(name=st.sampled_from(HYP_CLASSES),
+           shapes=st.lists(st.sampled_from([(), (0,), (1,), (3,), (2, 3), (3, 1, 2)]), min_size=1, max_size=3),
+           lr=st.floats(1e-4, 0.1), wd=st.sampled_from([0.0, 0.05]), decouple=st.booleans(),
+           maximize=st.booleans(), foreach=st.sampled_from([False, True, None]), seed=st.integers(0, 2**16))
+def test_hypothesis_against_reference(name, shapes, lr, wd, decouple, maximize, foreach, seed):
+    rng = np.random.default_rng(seed)
+    x0 = [rng.standard_normal(s) for s in shapes]
+    kw = dict(lr=lr, weight_decay=wd, maximize=maximize, weight_decouple=decouple)
+    tp = [torch.tensor(a.copy(), requires_grad=True) for a in x0]
+    op = [ag.tensor(a.copy(), requires_grad=True) for a in x0]
+    ref = getattr(po, name)(tp, **kw)
+    ours = getattr(contrib, name)(op, foreach=foreach, **kw)
+    for i in range(5):
+        gs = [rng.standard_normal(s) for s in shapes]
+        for t, o, g in zip(tp, op, gs):
+            t.grad, o.grad = torch.tensor(g), ag.tensor(g)
+        ref.step()
+        ours.step()
+    for t, o in zip(tp, op):
+        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-9, atol=1e-11)
