@@ -78,7 +78,10 @@ CASES = [
     ("MARS", dict(mars_type="lion", ams_bound=True, cautious=True, weight_decay=0.1, weight_decouple=False)),
     ("MARS", dict(optimize_1d=True, ams_bound=True, weight_decay=0.1, maximize=True)),
     ("MARS", dict(weight_decay=0.1, fixed_decay=True, gamma=0.1)),
+    ("MARS", dict(mars_type="shampoo")),
+    ("MARS", dict(mars_type="shampoo", optimize_1d=True, cautious=True, weight_decay=0.1)),
 ]
+NO_DIFF = {i for i, (n, k) in enumerate(CASES) if k.get("mars_type") == "shampoo"}
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
 LR = {"Lion": 1e-3, "Tiger": 1e-3, "SignSGD": 1e-3, "MADGRAD": 1e-2, "QHM": 1e-2, "AggMo": 1e-2, "Yogi": 1e-2}
 # the global clipping factor goes through torch's float32 sqrt, which is not always correctly rounded
@@ -176,7 +179,12 @@ def test_matches_reference_on_every_path(case, dtype):
     loop, loop_opt, _ = _run_ours(name, kw, dtype, {"foreach": False})
     flat, _, _ = _run_ours(name, kw, dtype, {"foreach": True})
     auto, _, _ = _run_ours(name, kw, dtype, {"foreach": None})
-    diff, _, _ = _run_ours(name, kw, dtype, {"differentiable": True})
+    if case in NO_DIFF:
+        with pytest.raises(RuntimeError, match="no differentiable path"):
+            _run_ours(name, kw, dtype, {"differentiable": True})
+        diff = loop
+    else:
+        diff, _, _ = _run_ours(name, kw, dtype, {"differentiable": True})
     loose = case in LOOSE
     for r, a, b, c, d in zip(ref, loop, flat, auto, diff):
         np.testing.assert_array_equal(a, b)        # foreach == for-loop, bitwise
@@ -268,9 +276,14 @@ def test_sparse_gradient_refused_before_anything_changes():
     assert not opt.state and "step" not in opt.param_groups[0]
 
 
-def test_mars_shampoo_is_refused_clearly():
-    with pytest.raises(NotImplementedError, match="shampoo"):
-        contrib.MARS([ag.zeros((2, 2), requires_grad=True)], mars_type="shampoo")
+def test_mars_shampoo_refuses_differentiable_before_anything_changes():
+    p = ag.tensor(np.ones((2, 2)), requires_grad=True)
+    opt = contrib.MARS([p], mars_type="adamw", differentiable=True)
+    opt.param_groups[0]["mars_type"] = "shampoo"
+    p.grad = ag.tensor(np.ones((2, 2)))
+    with pytest.raises(RuntimeError, match="no differentiable path"):
+        opt.step()
+    assert not opt.state and "step" not in opt.param_groups[0]
 
 
 @pytest.mark.parametrize("gc_conv_only", [False, True])

@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ..muon import newton_schulz, round_bf16
 from ._base import (ContribOptimizer, cautious_, debias, validate_betas, validate_learning_rate,
                     validate_non_negative, validate_options, weight_decay_)
 from .lion import add_scaled_
+
+NS_WEIGHTS = (3.4445, -4.7750, 2.0315)
 
 
 def _adam_step(o, update, c, v, vmax, *, beta2, eps, bias_correction1, bias_correction2_sq):
@@ -20,6 +25,18 @@ def _adam_step(o, update, c, v, vmax, *, beta2, eps, bias_correction1, bias_corr
     o.div_(de, bias_correction2_sq)
     o.mul_(de, bias_correction1)
     return o.div_(update, de)
+
+
+def _orthogonalised(o, update, shape, *, beta1, eps):
+    """The "shampoo" update: Newton-Schulz (bfloat16, the reference's 5 quintic steps) of the momentum as a
+    matrix of its first dim by the rest, scaled by sqrt(max(1, rows/cols)). Arrays only (for-loop path)."""
+    if o.xp is None:
+        raise RuntimeError("MARS(mars_type='shampoo') has no differentiable path (Newton-Schulz in bfloat16)")
+    xp = o.xp
+    o.mul_(update, 1.0 / (1.0 - beta1))
+    x = newton_schulz(xp, update.reshape(shape[0], -1), NS_WEIGHTS, 5, eps)
+    x = round_bf16(xp, x * np.float32(math.sqrt(max(1.0, shape[0] / shape[1]))))
+    return x.reshape(shape).astype(update.dtype)
 
 
 def mars_update(o, p, g, st, *, lr, beta1, beta2, gamma_coef, mars_type, mixed, eps, weight_decay,
@@ -44,6 +61,8 @@ def mars_update(o, p, g, st, *, lr, beta1, beta2, gamma_coef, mars_type, mixed, 
         cautious_(o, update, g)
     if mixed and mars_type == "lion":
         update = o.sign(update)
+    elif mixed and mars_type == "shampoo" and g.ndim >= 2:
+        update = _orthogonalised(o, update, g.shape, beta1=beta1, eps=eps)
     else:
         update = _adam_step(o, update, c, v, vmax, beta2=beta2, eps=eps, bias_correction1=bias_correction1,
                             bias_correction2_sq=bias_correction2_sq)
@@ -54,7 +73,7 @@ def mars_update(o, p, g, st, *, lr, beta1, beta2, gamma_coef, mars_type, mixed, 
 
 
 class MARS(ContribOptimizer):
-    r"""MARS (Yuan et al., 2024), as pytorch_optimizer's, with ``mars_type`` "adamw" or "lion".
+    r"""MARS (Yuan et al., 2024), as pytorch_optimizer's, with ``mars_type`` "adamw", "lion" or "shampoo".
 
     .. math::
         c_t = g_t + \gamma\frac{\beta_1}{1-\beta_1}(g_t - g_{t-1}),\quad
@@ -63,15 +82,17 @@ class MARS(ContribOptimizer):
     then an AdamW step on :math:`m_t` with :math:`v_t = \mathrm{EMA}_{\beta_2}(\tilde c_t^2)` ("adamw") or
     :math:`\mathrm{sign}(m_t)` ("lion"). Tensors with fewer than 2 dims (unless ``optimize_1d``) take a plain
     AdamW step with ``lr_1d`` (as ``lr * lr_1d_factor``, the reference's product), ``betas_1d`` and
-    ``weight_decay_1d``. The correction's coefficient is computed as the reference's default foreach
-    path does, :math:`(\gamma\beta_1)/(1-\beta_1)`. With ``weight_decouple=False`` the reference adds the
+    ``weight_decay_1d``. The correction's coefficient is rounded as the reference's default foreach path
+    computes it, :math:`(\gamma\beta_1)/(1-\beta_1)` (for "shampoo", which the reference steps per
+    parameter, as :math:`\gamma(\beta_1/(1-\beta_1))`). With ``weight_decouple=False`` the reference adds the
     decay to the gradient after the update was computed (no effect on this step) and remembers that decayed
-    gradient as ``last_grad``; we match it. ``mars_type="shampoo"`` (Newton-Schulz on bfloat16) is not
-    implemented here (``NotImplementedError``).
+    gradient as ``last_grad``; we match it. ``mars_type="shampoo"`` orthogonalises the momentum of tensors
+    of 2+ dims by the reference's five bfloat16 Newton-Schulz steps (emulated in float32 with bfloat16
+    rounding, as :class:`~minitorch_optim.Muon`); it has no differentiable path (``RuntimeError``).
 
     The norm clipping is a per-tensor reduction, so every path runs per tensor (no fused kernel).
     State: ``exp_avg``, ``exp_avg_sq``, ``last_grad`` (and ``max_exp_avg_sq`` with ``ams_bound``).
-    Paths: for-loop, foreach (per tensor), differentiable.
+    Paths: for-loop, foreach (per tensor), differentiable (not for "shampoo").
     """
 
     _always_per_tensor = True
@@ -90,14 +111,20 @@ class MARS(ContribOptimizer):
         validate_non_negative(weight_decay, "weight_decay")
         validate_non_negative(weight_decay_1d, "weight_decay_1d")
         validate_non_negative(eps, "eps")
-        if mars_type == "shampoo":
-            raise NotImplementedError("MARS(mars_type='shampoo') is not implemented here; use 'adamw' or 'lion'")
         defaults = dict(lr=lr, lr_1d=lr_1d, lr_1d_factor=lr_1d / lr, betas=betas, betas_1d=betas_1d,
                         mars_type=mars_type, gamma=gamma, optimize_1d=optimize_1d, weight_decay=weight_decay,
                         weight_decay_1d=weight_decay_1d, weight_decouple=weight_decouple, fixed_decay=fixed_decay,
                         ams_bound=ams_bound, cautious=cautious, eps=eps, foreach=foreach, **kwargs)
+        if differentiable and mars_type == "shampoo":
+            raise RuntimeError("MARS(mars_type='shampoo') has no differentiable path (Newton-Schulz in bfloat16)")
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
+
+    def _path(self, group):
+        path = super()._path(group)
+        if path == "differentiable" and group["mars_type"] == "shampoo":
+            raise RuntimeError("MARS(mars_type='shampoo') has no differentiable path (Newton-Schulz in bfloat16)")
+        return path
 
     def _buffers(self, group):
         b = {"exp_avg": 0.0, "exp_avg_sq": 0.0, "last_grad": 0.0}
@@ -113,7 +140,11 @@ class MARS(ContribOptimizer):
         b1, b2 = group["betas"] if mixed else group["betas_1d"]
         t = group.get("step", 1)
         lr = sc["lr"] if mixed else sc["lr"] * group["lr_1d_factor"]
-        mars_update(o, p, g, st, lr=lr, beta1=b1, beta2=b2, gamma_coef=group["gamma"] * b1 / (1.0 - b1),
+        # the reference's foreach path (its default for adamw/lion) and its per-parameter path (shampoo)
+        # round the correction's coefficient differently
+        coef = (group["gamma"] * (b1 / (1.0 - b1)) if group["mars_type"] == "shampoo"
+                else group["gamma"] * b1 / (1.0 - b1))
+        mars_update(o, p, g, st, lr=lr, beta1=b1, beta2=b2, gamma_coef=coef,
                     mars_type=group["mars_type"], mixed=mixed, eps=group["eps"],
                     weight_decay=group["weight_decay"] if mixed else group["weight_decay_1d"],
                     weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"],
