@@ -274,13 +274,6 @@ class ContribOptimizer(ElementwiseOptimizer):
             else:
                 self._update(ops_for(p._data), _nd1(p._data), _nd1(p.grad._data), _arrays(st), group, sc)
 
-    def _advance(self, group, st, lr):
-        s = {name: scalar(st[name]) for name in self._scalar_state(group)}
-        sc, new = self._scalars(group, lr, s)
-        for name, v in new.items():
-            st[name]._data[...] = v
-        return sc
-
 
 # the base class's step without its hook wrapper (our ``step`` is wrapped already)
 _BASE_STEP = getattr(ElementwiseOptimizer.step, "__wrapped__", ElementwiseOptimizer.step)
