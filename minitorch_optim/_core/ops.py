@@ -116,6 +116,31 @@ class ArrayOps:
     def lt(self, x, s):
         return x < s
 
+    # added for minitorch_optim.contrib (issue 12): powers, equality, casts, per-tensor reductions.
+    # Reductions return 0-d arrays and are only used on the per-tensor paths (never on flat chunks).
+    def pow(self, x, e):
+        return self.xp.power(x, e)
+
+    def eq(self, x, s):
+        return x == s
+
+    def cast(self, c, like):
+        """``c`` (e.g. a comparison's booleans) in ``like``'s dtype."""
+        return c.astype(like.dtype)
+
+    def numel(self, x):
+        return x.size
+
+    def sum(self, x):
+        return self.xp.asarray(x.sum())
+
+    def mean(self, x, dims=None):
+        """The mean of all of ``x``, or over ``dims`` keeping them (for broadcasting back)."""
+        return self.xp.asarray(x.mean(axis=dims, keepdims=dims is not None))
+
+    def norm(self, x):
+        return self.xp.sqrt(self.xp.asarray((x * x).sum()))
+
 
 class TensorOps:
     """The same vocabulary as recorded Tensor ops (gradients flow through the update)."""
@@ -134,11 +159,13 @@ class TensorOps:
     def sub_(self, x, y):
         return x.sub_(y)
 
+    # (value * a) first, then b, in ArrayOps' (and torch's kernel) order, so the differentiable path rounds
+    # as the for-loop path does
     def addcmul_(self, x, a, b, value=1):
-        return x.addcmul_(a, b, value=value)
+        return x.add_((a if _is_one(value) else a * value) * b)
 
     def addcdiv_(self, x, a, b, value=1):
-        return x.addcdiv_(a, b, value=value)
+        return x.add_((a if _is_one(value) else a * value) / b)
 
     def lerp_(self, x, y, w):
         return x.lerp_(y, w)
@@ -198,6 +225,31 @@ class TensorOps:
 
     def lt(self, x, s):
         return x < s
+
+    def pow(self, x, e):
+        return x ** e
+
+    def eq(self, x, s):
+        return x == s
+
+    def cast(self, c, like):
+        return c.to(like.dtype)
+
+    def numel(self, x):
+        return x.numel()
+
+    def sum(self, x):
+        return x.sum()
+
+    def mean(self, x, dims=None):
+        return x.mean() if dims is None else x.mean(dim=dims, keepdim=True)
+
+    def norm(self, x):
+        return x.norm()
+
+
+def _is_one(v):
+    return not hasattr(v, "shape") and v == 1
 
 
 NUMPY_OPS = ArrayOps(np)
