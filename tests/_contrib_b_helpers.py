@@ -31,10 +31,12 @@ def targets(shapes=SHAPES, seed=1):
     return [rng.standard_normal(s) for s in shapes]
 
 
-def grad_of(x, t, i):
-    """Gradient of a smooth, non-quadratic loss: sum((i+1)(x-t)^2 + 0.1 x^4 + 0.3 sin(3x))."""
+def grad_of(x, t, i, k=0):
+    """Gradient of a smooth, non-quadratic loss sum((i+1)(x-t)^2 + 0.1 x^4 + 0.3 sin(3x)) plus a
+    step-dependent linear term (a different gradient at every step, also where the params did not move)."""
     x64 = np.asarray(x, dtype=np.float64)
-    return (2 * (i + 1) * (x64 - t) + 0.4 * x64 ** 3 + 0.9 * np.cos(3 * x64)).astype(x.dtype)
+    drift = 0.5 * np.sin(k + np.arange(x64.size).reshape(x64.shape))
+    return (2 * (i + 1) * (x64 - t) + 0.4 * x64 ** 3 + 0.9 * np.cos(3 * x64) + drift).astype(x.dtype)
 
 
 def groups_of(ps, two_groups, group_kw=None):
@@ -56,16 +58,18 @@ class Pair:
         self.tp = [torch.tensor(a.copy(), dtype=tdt, requires_grad=True) for a in init]
         self.op = [ag.nn.Parameter(ag.tensor(a.copy())) for a in init]
         kw = kw or {}
+        self.k = 0
         self.ref = ref_cls(groups_of(self.tp, two_groups, group_kw), **{**kw, **(ref_kw or {})})
         self.ours = ours_cls(groups_of(self.op, two_groups, group_kw), **kw)
 
     def set_grads(self, skip=None):
+        self.k += 1
         for i, (tp, op) in enumerate(zip(self.tp, self.op)):
             if skip is not None and i == skip:
                 tp.grad, op.grad = None, None
                 continue
-            g = grad_of(op.numpy(), self.t[i], i)
-            tg = grad_of(tp.detach().numpy(), self.t[i], i)
+            g = grad_of(op.numpy(), self.t[i], i, self.k)
+            tg = grad_of(tp.detach().numpy(), self.t[i], i, self.k)
             tp.grad = self.torch.tensor(tg)
             op.grad = ag.tensor(g)
 
