@@ -163,6 +163,6 @@ class AdamP(LoopOptimizer):
 
 
 def _lerp_(x, y, w):
-    from .._fma import lerp_
+    from .._core.fma import lerp_
 
     return lerp_(x, y, w)

@@ -11,7 +11,7 @@ import math
 
 from autograd.backend import array_module
 
-from .._fma import axpy_, lerp_
+from .._core.fma import axpy_, lerp_
 from ._common_b import (LoopOptimizer, norm, scalar_tensor, validate_betas, validate_learning_rate,
                         validate_non_negative, weight_decay_)
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from autograd import grad_mode
 
-from .._elementwise import ElementwiseOptimizer, _nd1
-from .._ops import ops_for
+from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.ops import ops_for
 from ..optimizer import closure_loss
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from autograd.backend import array_module
 
-from .._fma import lerp_
+from .._core.fma import lerp_
 from ._common_b import (LoopOptimizer, validate_learning_rate, validate_non_negative, validate_range,
                         validate_step, weight_decay_, wrap)
 

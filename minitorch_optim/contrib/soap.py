@@ -15,7 +15,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.backend import array_module
 
-from .._fma import lerp_
+from .._core.fma import lerp_
 from ._common_b import (LoopOptimizer, debias, validate_betas, validate_learning_rate, validate_non_negative,
                         validate_positive, wrap)
 

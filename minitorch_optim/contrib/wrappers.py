@@ -13,7 +13,7 @@ import numpy as np
 from autograd import Tensor, grad_mode
 from autograd.backend import array_module
 
-from .._fma import lerp_
+from .._core.fma import lerp_
 from ..optimizer import Optimizer
 from ._common_b import NoClosureError, norm, validate_non_negative, validate_options, validate_positive, \
     validate_range, wrap
