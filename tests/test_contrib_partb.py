@@ -1,0 +1,193 @@
+"""contrib part B against pytorch_optimizer 4.1.0 / schedulefree 1.4.1: 12 steps on a deterministic problem,
+two param groups, float32 and float64, the flag combinations of each constructor; state_dict resume;
+constructor errors; schedule-free for-loop vs foreach bitwise; wrappers; schedulers; helpers."""
+import copy
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import minitorch_optim as mo
+from minitorch_optim import contrib as C
+from _contrib_b_helpers import DTYPES, TOL, Pair, as_np, grad_of, init_arrays, targets, torch  # noqa: F401
+
+LOOSE = {np.float64: dict(rtol=2e-6, atol=1e-8), np.float32: TOL[np.float32]}
+
+CASES = [
+    ("Lamb", {}), ("Lamb", dict(foreach=False)), ("Lamb", dict(rectify=True)),
+    ("Lamb", dict(rectify=True, degenerated_to_sgd=True)), ("Lamb", dict(pre_norm=True, weight_decay=0.1)),
+    ("Lamb", dict(weight_decouple=False, weight_decay=0.1, maximize=True)),
+    ("Lamb", dict(adam=True, grad_averaging=False, fixed_decay=True, weight_decay=0.1, adam_debias=True)),
+    ("LARS", {}), ("LARS", dict(foreach=False, weight_decay=0.1, nesterov=True, dampening=0.1)),
+    ("LARS", dict(momentum=0.0, maximize=True)), ("LARS", dict(lr=0.1, trust_coefficient=0.1)),
+    ("NovoGrad", {}), ("NovoGrad", dict(foreach=False, weight_decay=0.1)),
+    ("NovoGrad", dict(weight_decay=0.1, weight_decouple=True, grad_averaging=True)),
+    ("NovoGrad", dict(maximize=True, adam_debias=True, fixed_decay=True, weight_decay=0.01, weight_decouple=True)),
+    ("AdamP", {}), ("AdamP", dict(nesterov=True, weight_decay=0.1)),
+    ("AdamP", dict(weight_decouple=False, weight_decay=0.1, maximize=True)),
+    ("AdamP", dict(cautious=True, use_gc=True, nesterov=True, delta=0.9)),
+    ("AdamP", dict(delta=1.0, wd_ratio=0.5, weight_decay=0.1, fixed_decay=True, foreach=True)),
+    ("SGDP", {}), ("SGDP", dict(momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("SGDP", dict(momentum=0.5, dampening=0.2, delta=1.0, weight_decay=0.1, maximize=True)),
+    ("Prodigy", {}), ("Prodigy", dict(bias_correction=True, safeguard_warmup=True, weight_decay=0.1)),
+    ("Prodigy", dict(eps=None, d_coef=0.5, growth_rate=1.02, beta3=0.9, maximize=True)),
+    ("Prodigy", dict(weight_decouple=False, weight_decay=0.1, fixed_decay=True, foreach=False)),
+    ("DAdaptAdam", {}), ("DAdaptAdam", dict(bias_correction=True, weight_decay=0.1)),
+    ("DAdaptAdam", dict(weight_decouple=True, weight_decay=0.1, growth_rate=1.05, maximize=True)),
+    ("DAdaptAdam", dict(fixed_decay=True, weight_decay=0.1, weight_decouple=True, d0=1e-3)),
+    ("CAME", {}), ("CAME", dict(ams_bound=True, weight_decay=0.1, lr=1e-2)),
+    ("CAME", dict(weight_decouple=False, weight_decay=0.1, clip_threshold=0.5, maximize=True, lr=1e-2)),
+    ("CAME", dict(fixed_decay=True, weight_decay=0.1, betas=(0.8, 0.99, 0.999))),
+    # matrix_eps well above float32 resolution: with 1e-6 the inverse roots of the rank-deficient statistics of
+    # vectors amplify rounding noise (the reference's numbers there depend on the LAPACK build)
+    ("Shampoo", dict(matrix_eps=1e-2)), ("Shampoo", dict(momentum=0.5, weight_decay=0.1, lr=1e-2, matrix_eps=1e-2)),
+    ("Shampoo", dict(weight_decouple=True, weight_decay=0.1, preconditioning_compute_steps=3, maximize=True,
+                     lr=0.05, matrix_eps=1e-2)),
+    ("SOAP", {}), ("SOAP", dict(precondition_frequency=3, normalize_gradient=True)),
+    ("SOAP", dict(merge_dims=True, max_precondition_dim=3, shampoo_beta=0.9, correct_bias=False, maximize=True)),
+    ("SOAP", dict(weight_decay=0.0, betas=(0.9, 0.99), lr=1e-2, precondition_frequency=2)),
+]
+# float64 runs whose float32 internals (accumulators, float32 QR) limit agreement to float32 rounding
+_F32_INSIDE = {"SOAP", "Prodigy", "DAdaptAdam"}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name,kw", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_matches_pytorch_optimizer(torch, name, kw, dtype):
+    po = pytest.importorskip("pytorch_optimizer")
+    pr = Pair(torch, getattr(C, name), getattr(po, name), dtype, kw)
+    tol = LOOSE[dtype] if name in _F32_INSIDE or kw.get("pre_norm") else TOL[dtype]
+    if name == "SOAP":          # the reference's QR refresh runs in float32 for every dtype
+        tol = TOL[np.float32]
+    if name == "Shampoo" and dtype == np.float32:   # float32 SVDs of statistics with condition ~1e4
+        tol = dict(rtol=2e-3, atol=1e-4)
+    for s in range(12):
+        pr.step()
+        for i, (tp, op) in enumerate(zip(pr.tp, pr.op)):
+            np.testing.assert_allclose(as_np(op), as_np(tp), **tol, err_msg=f"{name} step {s} param {i}")
+    ref_st, our_st = pr.ref.state[pr.tp[0]], pr.ours.state[pr.op[0]]
+    for k, v in ref_st.items():
+        if hasattr(v, "shape") and k not in ("p0",):
+            assert k in our_st, k
+            np.testing.assert_allclose(as_np(our_st[k]), as_np(v), **(tol if name in ("SOAP", "Shampoo") else
+                                                                         LOOSE[dtype]), err_msg=k)
+    assert pr.ref.param_groups[0]["step"] == pr.ours.param_groups[0]["step"]
+
+
+SF_CASES = [("AdamWScheduleFree", {}), ("AdamWScheduleFree", dict(weight_decay=0.1, warmup_steps=3, r=0.5)),
+            ("RAdamScheduleFree", {}), ("RAdamScheduleFree", dict(weight_decay=0.1, silent_sgd_phase=False, r=0.5)),
+            ("SGDScheduleFree", dict(lr=0.1)), ("SGDScheduleFree", dict(lr=0.1, weight_decay=0.1, warmup_steps=3,
+                                                                        weight_lr_power=1.0))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("name,kw", SF_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SF_CASES)])
+def test_schedule_free_matches_reference(torch, name, kw, dtype, foreach):
+    sf = pytest.importorskip("schedulefree")
+    pr = Pair(torch, getattr(C, name), getattr(sf, name), dtype, dict(kw, foreach=foreach))
+    pr.ref.train()
+    pr.ours.train()
+    for s in range(12):
+        pr.step()
+        if s in (4, 9):     # eval point x, then back to y
+            pr.ref.eval()
+            pr.ours.eval()
+            pr.assert_close(f"eval {s}")
+            pr.ref.train()
+            pr.ours.train()
+        pr.assert_close(f"step {s}")
+    for key in ("k", "weight_sum", "lr_max", "scheduled_lr"):
+        assert pr.ours.param_groups[1][key] == pytest.approx(pr.ref.param_groups[1][key], rel=1e-12)
+
+
+@pytest.mark.parametrize("name,kw", SF_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SF_CASES)])
+def test_schedule_free_foreach_equals_forloop_bitwise(name, kw):
+    runs = []
+    for foreach in (True, False):
+        ps = [ag.nn.Parameter(ag.tensor(a)) for a in init_arrays(np.float32)]
+        t = targets()
+        opt = getattr(C, name)([{"params": ps[:2]}, {"params": ps[2:]}], **kw, foreach=foreach)
+        opt.train()
+        for s in range(12):
+            for i, p in enumerate(ps):
+                p.grad = ag.tensor(grad_of(p.numpy(), t[i], i, s))
+            opt.step()
+        opt.eval()
+        runs.append([p.numpy().copy() for p in ps])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_schedule_free_needs_train_mode():
+    opt = C.AdamWScheduleFree([ag.nn.Parameter(ag.ones(2))])
+    with pytest.raises(Exception, match="not in train mode"):
+        opt.step()
+
+
+# ---- state_dict resume ------------------------------------------------------------------------------------------
+RESUME = [("Lamb", {}), ("LARS", {}), ("NovoGrad", {}), ("AdamP", dict(nesterov=True)), ("SGDP", dict(momentum=0.9)),
+          ("Prodigy", {}), ("DAdaptAdam", {}), ("CAME", {}), ("Shampoo", dict(momentum=0.5)),
+          ("SOAP", dict(precondition_frequency=3)), ("AdamWScheduleFree", {}), ("SGDScheduleFree", dict(lr=0.1)),
+          ("RAdamScheduleFree", dict(foreach=False))]
+
+
+@pytest.mark.parametrize("name,kw", RESUME, ids=[n for n, _ in RESUME])
+def test_state_dict_resume_continues_exactly(name, kw):
+    init, t = init_arrays(np.float64), targets()
+
+    def run(n_steps, start=None, sd=None):
+        ps = [ag.nn.Parameter(ag.tensor((start or init)[i].copy())) for i in range(len(init))]
+        opt = getattr(C, name)([{"params": ps[:2]}, {"params": ps[2:], "lr": 0.5 * kw.get("lr", 1e-3)
+                                                     if name not in ("Prodigy", "DAdaptAdam") else 1.0}], **kw)
+        if hasattr(opt, "train"):
+            opt.train()
+        if sd is not None:
+            opt.load_state_dict(sd)
+        k0 = 0 if sd is None else 6
+        for s in range(n_steps):
+            for i, p in enumerate(ps):
+                p.grad = ag.tensor(grad_of(p.numpy(), t[i], i, k0 + s))
+            opt.step()
+        return ps, opt
+
+    full, _ = run(12)
+    half, opt = run(6)
+    sd = copy.deepcopy(opt.state_dict())
+    rest, _ = run(6, start=[p.numpy() for p in half], sd=sd)
+    for a, b in zip(full, rest):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# ---- constructor errors -------------------------------------------------------------------------------------------
+ERRORS = [("Lamb", dict(lr=-1.0), C.NegativeLRError), ("Lamb", dict(betas=(1.0, 0.9)), ValueError),
+          ("Lamb", dict(eps=-1.0), ValueError), ("LARS", dict(momentum=1.0), ValueError),
+          ("LARS", dict(dampening=-0.1), ValueError), ("NovoGrad", dict(weight_decay=-1), ValueError),
+          ("AdamP", dict(wd_ratio=1.0), ValueError), ("SGDP", dict(eps=-1e-8), ValueError),
+          ("Prodigy", dict(beta3=1.5), ValueError), ("DAdaptAdam", dict(lr=-0.1), C.NegativeLRError),
+          ("CAME", dict(eps1=-1.0), ValueError), ("Shampoo", dict(preconditioning_compute_steps=0),
+                                                   C.NegativeStepError),
+          ("SOAP", dict(precondition_frequency=0), ValueError), ("SGDScheduleFree", dict(momentum=0.0), ValueError),
+          ("SGDScheduleFree", dict(lr=-1.0), ValueError), ("Lamb", dict(adanorm=True), NotImplementedError)]
+
+
+@pytest.mark.parametrize("name,kw,err", ERRORS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ERRORS)])
+def test_constructor_errors(name, kw, err):
+    with pytest.raises(err):
+        getattr(C, name)([ag.nn.Parameter(ag.ones(2))], **kw)
+
+
+def test_sparse_gradient_refused():
+    p = ag.nn.Parameter(ag.ones(3))
+    p.grad = ag.sparse_coo_tensor(np.array([[0]]), np.array([1.0]), (3,))
+    with pytest.raises(C.NoSparseGradientError, match="does not support sparse gradient"):
+        C.Lamb([p]).step()
+
+
+def test_gradients_are_not_modified():
+    p = ag.nn.Parameter(ag.tensor(np.arange(6.0).reshape(2, 3)))
+    g = np.ones((2, 3))
+    for name in ("Lamb", "LARS", "NovoGrad", "AdamP", "Prodigy", "CAME", "Shampoo"):
+        p.grad = ag.tensor(g.copy())
+        getattr(C, name)([p], maximize=True).step()
+        np.testing.assert_array_equal(p.grad.numpy(), g)
