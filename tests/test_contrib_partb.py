@@ -191,3 +191,63 @@ def test_gradients_are_not_modified():
         p.grad = ag.tensor(g.copy())
         getattr(C, name)([p], maximize=True).step()
         np.testing.assert_array_equal(p.grad.numpy(), g)
+
+
+# ---- differentiable (schedule-free's extension) ----------------------------------------------------------------
+@pytest.mark.parametrize("name,kw", [("AdamWScheduleFree", dict(lr=0.1, weight_decay=0.1, warmup_steps=2)),
+                                     ("RAdamScheduleFree", dict(lr=0.1, silent_sgd_phase=False)),
+                                     ("SGDScheduleFree", dict(lr=0.1, weight_decay=0.05))])
+def test_schedule_free_hypergradients_match_finite_differences(name, kw):
+    import math
+
+    rng = np.random.default_rng(7)
+    x0 = rng.standard_normal(4)
+    gs = [rng.standard_normal(4) for _ in range(3)]
+
+    def final(x_init, grads):
+        leaf = ag.tensor(x_init, requires_grad=True)
+        g_ts = [ag.tensor(g, requires_grad=True) for g in grads]
+        p = leaf.clone()
+        opt = getattr(C, name)([p], differentiable=True, **kw)
+        opt.train()
+        for g in g_ts:
+            p.grad = g
+            opt.step()
+        opt.eval()
+        return (p * p * p).sum(), leaf, g_ts
+
+    loss, leaf, g_ts = final(x0, gs)
+    loss.backward()
+    eps = 1e-6
+
+    def f(x=x0, grads=gs):
+        with ag.no_grad():
+            return float(final(x, grads)[0])
+
+    for i in range(4):
+        d = np.zeros(4)
+        d[i] = eps
+        num = (f(x=x0 + d) - f(x=x0 - d)) / (2 * eps)
+        assert math.isclose(leaf.grad.numpy()[i], num, rel_tol=1e-5, abs_tol=1e-8)
+        num_g = (f(grads=[gs[0] + d] + gs[1:]) - f(grads=[gs[0] - d] + gs[1:])) / (2 * eps)
+        assert math.isclose(g_ts[0].grad.numpy()[i], num_g, rel_tol=1e-5, abs_tol=1e-7)
+
+
+def test_schedule_free_differentiable_equals_forloop():
+    init = init_arrays(np.float64)
+    t = targets()
+    out = []
+    for diff in (False, True):
+        ps = [ag.tensor(a.copy(), requires_grad=diff) for a in init]
+        ps = [p.clone() if diff else ag.nn.Parameter(p) for p in ps]
+        opt = C.AdamWScheduleFree(ps, lr=0.05, foreach=False, differentiable=diff)
+        opt.train()
+        for s in range(6):
+            for i, p in enumerate(ps):
+                p.grad = ag.tensor(grad_of(p.detach().numpy(), t[i], i, s))
+            opt.step()
+        opt.eval()
+        out.append([p.detach().numpy().copy() for p in ps])
+    # not bitwise: autograd's Tensor.addcmul_ rounds value * (a * b), the array ops (value * a) * b as torch
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-16)

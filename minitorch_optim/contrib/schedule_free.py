@@ -12,7 +12,9 @@ where ``u`` is the gradient (SGD) or the Adam-normalised gradient ``g / (sqrt(v 
 ``weight_decay * y``. The per-group scalars (warm-up / RAdam rectification, ``lr_max``, ``weight_sum``,
 ``k``) live in the param groups as in the reference; the elementwise part is ONE update function,
 ``schedule_free_update``, run by the ElementwiseOptimizer driver: for-loop (``foreach=False``) and the flat
-multi-tensor path (``foreach=True``, the reference's default), bitwise equal to each other.
+multi-tensor path (``foreach=True``, the reference's default), bitwise equal to each other, and (an
+extension) ``differentiable=True``: the same function on recorded Tensor ops, so hypergradients flow
+through steps and ``eval()``.
 
 BatchNorm: the running statistics a BatchNorm layer collected during training belong to ``y``, not to the
 evaluation point ``x``. Before evaluating, recompute them at ``x``: ``model.train(); optimizer.eval()``, run
@@ -22,9 +24,10 @@ this). Call ``optimizer.train()`` (and ``model.train()``) before training contin
 from __future__ import annotations
 
 from autograd import grad_mode
+from autograd.ops.basic import copy_on_write
 
 from .._core.elementwise import ElementwiseOptimizer, _nd1
-from .._core.ops import ops_for
+from .._core.ops import TENSOR_OPS, ops_for
 from ..optimizer import closure_loss
 
 
@@ -97,18 +100,22 @@ class _ScheduleFree(ElementwiseOptimizer):
                              normalize=sc.get("normalize", True))
 
     def _switch(self, to_train):
-        with grad_mode.no_grad():
-            for group in self.param_groups:
-                if group["train_mode"] == to_train:
+        for group in self.param_groups:
+            if group["train_mode"] == to_train:
+                continue
+            b1 = self._beta1(group)
+            w = 1 - b1 if to_train else 1 - 1 / b1
+            for p in group["params"]:
+                st = self.state.get(p)
+                if not (st and "z" in st):
                     continue
-                b1 = self._beta1(group)
-                w = 1 - b1 if to_train else 1 - 1 / b1
-                for p in group["params"]:
-                    st = self.state.get(p)
-                    if st and "z" in st:
-                        o = ops_for(p._data)
-                        o.lerp_(_nd1(p._data), _nd1(st["z"]._data), w)
-                group["train_mode"] = to_train
+                if group.get("differentiable"):        # recorded, so hypergradients flow through x
+                    with grad_mode.enable_grad(), copy_on_write():
+                        TENSOR_OPS.lerp_(p, st["z"], w)
+                else:
+                    with grad_mode.no_grad():
+                        ops_for(p._data).lerp_(_nd1(p._data), _nd1(st["z"]._data), w)
+            group["train_mode"] = to_train
 
     def eval(self):
         """Move the parameters to the averaged point ``x`` (for evaluation and checkpoints of the model)."""
@@ -125,10 +132,11 @@ class AdamWScheduleFree(_ScheduleFree):
     Paths: for-loop and foreach (flat multi-tensor), bitwise equal (see the module docstring)."""
 
     def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, warmup_steps=0, r=0.0,
-                 weight_lr_power=2.0, foreach=True):
+                 weight_lr_power=2.0, foreach=True, *, differentiable=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, r=r, k=0, warmup_steps=warmup_steps, train_mode=False,
                         weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0, weight_lr_power=weight_lr_power,
                         weight_decay=weight_decay, foreach=foreach)
+        _differentiable(defaults, differentiable)
         super().__init__(params, defaults)
 
     def _group_scalars(self, group):
@@ -147,10 +155,11 @@ class RAdamScheduleFree(_ScheduleFree):
     State: ``z``, ``exp_avg_sq``. Paths: for-loop and foreach, bitwise equal."""
 
     def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, r=0.0,
-                 weight_lr_power=2.0, foreach=True, silent_sgd_phase=True):
+                 weight_lr_power=2.0, foreach=True, silent_sgd_phase=True, *, differentiable=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, r=r, k=0, train_mode=False, weight_sum=0.0, lr_max=-1.0,
                         scheduled_lr=0.0, weight_lr_power=weight_lr_power, weight_decay=weight_decay,
                         foreach=foreach, silent_sgd_phase=silent_sgd_phase)
+        _differentiable(defaults, differentiable)
         super().__init__(params, defaults)
 
     def _group_scalars(self, group):
@@ -176,7 +185,7 @@ class SGDScheduleFree(_ScheduleFree):
     linear ``warmup_steps``. State: ``z``. Paths: for-loop and foreach, bitwise equal."""
 
     def __init__(self, params, lr=1.0, momentum=0.9, weight_decay=0, warmup_steps=0, r=0.0, weight_lr_power=2,
-                 foreach=True):
+                 foreach=True, *, differentiable=False):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if weight_decay < 0.0:
@@ -186,6 +195,7 @@ class SGDScheduleFree(_ScheduleFree):
         defaults = dict(lr=lr, momentum=momentum, r=r, k=0, warmup_steps=warmup_steps, train_mode=False,
                         weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0, weight_lr_power=weight_lr_power,
                         weight_decay=weight_decay, foreach=foreach)
+        _differentiable(defaults, differentiable)
         super().__init__(params, defaults)
 
     def _beta1(self, group):
@@ -200,6 +210,13 @@ class SGDScheduleFree(_ScheduleFree):
         lr = group["lr"] * sched
         ckp1 = self._weights(group, lr, k)
         return dict(lr=lr, ckp1=ckp1, y_lr=lr * (group["momentum"] * (1 - ckp1) - 1))
+
+
+def _differentiable(defaults, differentiable):
+    """``differentiable=True`` (an extension; the reference has no such path) steps with recorded Tensor ops;
+    the key enters the groups only when set, so the groups otherwise match the reference's."""
+    if differentiable:
+        defaults["differentiable"] = True
 
 
 def bn_update_schedule_free(model, optimizer, batches, num_batches=50):
