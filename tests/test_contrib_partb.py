@@ -26,9 +26,10 @@ CASES = [
     ("AdamP", {}), ("AdamP", dict(nesterov=True, weight_decay=0.1)),
     ("AdamP", dict(weight_decouple=False, weight_decay=0.1, maximize=True)),
     ("AdamP", dict(cautious=True, use_gc=True, nesterov=True, delta=0.9)),
-    ("AdamP", dict(delta=1.0, wd_ratio=0.5, weight_decay=0.1, fixed_decay=True, foreach=True)),
+    ("AdamP", dict(delta=2.0, wd_ratio=0.5, weight_decay=0.1, fixed_decay=True, foreach=True)),
+    ("AdamP", dict(delta=2.0, nesterov=True, cautious=True, weight_decay=0.1)),  # delta=2: projections happen
     ("SGDP", {}), ("SGDP", dict(momentum=0.9, nesterov=True, weight_decay=0.1)),
-    ("SGDP", dict(momentum=0.5, dampening=0.2, delta=1.0, weight_decay=0.1, maximize=True)),
+    ("SGDP", dict(momentum=0.5, dampening=0.2, delta=2.0, weight_decay=0.1, maximize=True)),
     ("Prodigy", {}), ("Prodigy", dict(bias_correction=True, safeguard_warmup=True, weight_decay=0.1)),
     ("Prodigy", dict(eps=None, d_coef=0.5, growth_rate=1.02, beta3=0.9, maximize=True)),
     ("Prodigy", dict(weight_decouple=False, weight_decay=0.1, fixed_decay=True, foreach=False)),

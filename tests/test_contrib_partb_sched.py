@@ -183,3 +183,40 @@ def test_multisteps_equals_one_step_on_the_mean(opt_name):
     sd = copy.deepcopy(acc.state_dict())
     assert sd["mini_step"] == 0
     acc.load_state_dict(sd)
+
+
+@pytest.mark.parametrize("which", ["Lookahead", "SAM", "MultiSteps"])
+def test_wrapper_state_dict_resume_continues_exactly(which):
+    init, t = init_arrays(np.float64), targets()
+
+    def build(ps):
+        if which == "Lookahead":
+            return C.Lookahead(mo.SGD(ps, lr=0.05, momentum=0.9), k=4, pullback_momentum="pullback")
+        if which == "SAM":
+            return C.SAM(ps, mo.Adam, lr=0.01, rho=0.1)
+        return C.MultiSteps(mo.Adam(ps, lr=0.01), every_k_schedule=4)
+
+    def run(n, start=None, sd=None, k0=0):
+        ps = [ag.nn.Parameter(ag.tensor((start or init)[i].copy())) for i in range(len(init))]
+        opt = build(ps)
+        if sd is not None:
+            opt.load_state_dict(sd)
+
+        def setg(s):
+            for i, p in enumerate(ps):
+                p.grad = ag.tensor(grad_of(p.numpy(), t[i], i, s))
+
+        for s in range(k0, k0 + n):
+            setg(s)
+            if which == "SAM":
+                opt.step(lambda s=s: setg(s + 100))
+            else:
+                opt.step()
+        return ps, opt
+
+    full, _ = run(14)
+    half, opt = run(6)
+    sd = copy.deepcopy(opt.state_dict())
+    rest, _ = run(8, start=[p.numpy() for p in half], sd=sd, k0=6)
+    for a, b in zip(full, rest):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
