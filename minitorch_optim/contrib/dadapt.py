@@ -1,15 +1,23 @@
 """Learning-rate-free Adam variants: Prodigy (Mishchenko & Defazio) and DAdaptAdam (Defazio & Mishchenko),
 as pytorch_optimizer 4.1.0 implements them.
 
-Both estimate the distance to the solution ``d`` from sums over *all* parameters of all groups (so a step is
-two passes: statistics and moments, then the update with the new ``d``). The accumulators are float32
-1-element tensors as in the reference (``group['d_numerator']`` for Prodigy, ``group['numerator_weighted']``
-for DAdaptAdam, shared by all groups), so float64 runs accumulate their statistics in float32 too.
-Reference details kept: the hyper-parameters ``lr``, ``betas``, ``beta3``, ``d``, ``d0``, ``bias_correction``
-and the step count come from the first group, ``d_coef``, ``d_max`` and ``growth_rate`` from the last one;
-with ``weight_decouple=False`` Prodigy adds the L2 term to the gradient after it was used (no effect).
+Both estimate the distance to the solution ``d`` from sums over *all* parameters of all groups, so a step
+has two elementwise phases with a global reduction between them:
 
-Paths: for-loop only (the two passes with a global reduction between them); ``foreach`` is accepted.
+1. ``*_moments``: the moment and ``s`` updates (one update function in the op vocabulary),
+2. the statistics (dot products and ``||s||_1``, per tensor, accumulated in float32 like the reference's
+   1-element float32 tensors ``group['d_numerator']`` / ``group['numerator_weighted']``), then the new ``d``,
+3. ``*_apply``: the parameter update with the new ``d`` (a second update function).
+
+The elementwise phases run on the ElementwiseOptimizer driver: for-loop (``foreach=False``) and the flat
+multi-tensor path (``foreach=None/True``), bitwise equal to each other. No ``differentiable`` path (the
+``d`` estimate is a float computed between the phases).
+
+Reference details kept: the hyper-parameters ``lr``, ``betas``, ``beta3``, ``d``, ``d0``,
+``bias_correction`` and the step count come from the first group, ``d_coef``, ``d_max`` and ``growth_rate``
+from the last one (the reference reads them after its loop); float64 runs accumulate the statistics in
+float32 too; with ``weight_decouple=False`` Prodigy adds the L2 term to the gradient after it was used, so
+it has no effect (the reference does the same).
 """
 from __future__ import annotations
 
@@ -17,53 +25,141 @@ import math
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, grad_mode
 from autograd.backend import array_module
 
-from ._common_b import (LoopOptimizer, NoComplexParameterError, debias, validate_betas, validate_learning_rate,
-                        validate_non_negative, weight_decay_)
+from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.ops import ops_for
+from ..optimizer import closure_loss
+from ._common_b import (NoComplexParameterError, NoSparseGradientError, debias, validate_betas,
+                        validate_learning_rate, validate_non_negative)
 
 
+# ---- the elementwise parts ------------------------------------------------------------------------------------
+def prodigy_moments(o, p, g, st, *, first, maximize, beta1, beta2, beta3, alpha_m, alpha_v, alpha_s):
+    """Prodigy phase 1: ``p0`` (first step), ``m``, ``v`` and ``s`` (``alpha_*`` carry ``d``, ``d_lr``)."""
+    if first:
+        o.copy_(st["p0"], p)
+    if maximize:
+        g = o.neg(g)
+    m, v, s = st["exp_avg"], st["exp_avg_sq"], st["s"]
+    o.mul_(m, beta1)
+    o.add_(m, g, alpha=alpha_m)
+    o.mul_(v, beta2)
+    o.addcmul_(v, g, g, value=alpha_v)
+    o.mul_(s, beta3)
+    o.add_(s, g, alpha=alpha_s)
+
+
+def prodigy_apply(o, p, g, st, *, decay, d_eps, d_lr):
+    """Prodigy phase 2: decoupled decay ``p *= decay`` (1 for none) then ``p -= d_lr m / (sqrt(v) + d eps)``."""
+    if decay != 1.0:
+        o.mul_(p, decay)
+    denom = o.sqrt(st["exp_avg_sq"])
+    o.add_scalar_(denom, d_eps)
+    o.addcdiv_(p, st["exp_avg"], denom, value=-d_lr)
+
+
+def dadapt_adam_moments(o, p, g, st, *, maximize, l2, beta1, beta2, beta2_sq, alpha_m, alpha_s):
+    """DAdaptAdam phase 1: (L2 term into the gradient), ``m``, ``v`` and ``s``."""
+    if maximize:
+        g = o.neg(g)
+    if l2 != 0.0:
+        g = o.add(g, p, alpha=l2)
+    m, v, s = st["exp_avg"], st["exp_avg_sq"], st["s"]
+    o.mul_(m, beta1)
+    o.add_(m, g, alpha=alpha_m)
+    o.mul_(v, beta2)
+    o.addcmul_(v, g, g, value=1.0 - beta2)
+    o.mul_(s, beta2_sq)
+    o.add_(s, g, alpha=alpha_s)
+
+
+def dadapt_adam_apply(o, p, g, st, *, decay, eps):
+    """DAdaptAdam phase 2: decoupled decay, then ``p -= m / (sqrt(v) + eps)`` (``m`` already holds ``d_lr``)."""
+    denom = o.sqrt(st["exp_avg_sq"])
+    o.add_scalar_(denom, eps)
+    if decay != 1.0:
+        o.mul_(p, decay)
+    o.addcdiv_(p, st["exp_avg"], denom, value=-1.0)
+
+
+# ---- float32 statistics ----------------------------------------------------------------------------------------
 def _acc32(acc, value, alpha=1.0):
-    """``acc += alpha * value`` on a float32 accumulator (a 1-element array), as a float32 tensor add_."""
-    # torch's CPU add with alpha is a fused multiply-add: one rounding (float64 holds the exact product)
+    """``acc += alpha * value`` on a float32 1-element accumulator, rounded once as torch's fused add_."""
     acc[...] = np.float32(float(acc[0]) + float(np.float32(alpha)) * float(np.float32(value)))
-
-
-def _f32_tensor(v=0.0):
-    return Tensor._wrap(np.array([v], dtype=np.float32))
 
 
 def _host(x):
     return float(x) if array_module(x) is np else float(x.get())
 
 
-class _DAdaptBase(LoopOptimizer):
-    def _active_all(self):
-        out = []
+def _l1(a):
+    xp = array_module(a)
+    return _host(xp.sum(xp.abs(a), dtype=a.dtype))
+
+
+def _decay(group, lr):
+    """The decoupled weight-decay factor (1.0 when there is none)."""
+    if group["weight_decay"] == 0.0 or not group["weight_decouple"]:
+        return 1.0
+    return 1.0 - group["weight_decay"] * (1.0 if group["fixed_decay"] else lr)
+
+
+class _TwoPhase(ElementwiseOptimizer):
+    """Runs the driver twice per step (``self._phase`` selects the update function)."""
+
+    def _scalar_state(self, group):
+        return {}
+
+    def _scalars(self, group, lr, s):
+        return dict(self._sc[id(group)]), {}
+
+    def __str__(self):
+        return type(self).__name__
+
+    def _check(self):
+        active = []
         for group in self.param_groups:
-            act = self._active(group)
-            for p in act:
+            act = []
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if getattr(p.grad, "is_sparse", False):
+                    raise NoSparseGradientError(str(self))
                 if p.is_complex():
                     raise NoComplexParameterError(str(self))
-            out.append(act)
-        return out
+                act.append(p)
+            active.append(act)
+        return active
+
+    def _run(self, phase, scalars):
+        self._phase, self._sc = phase, scalars
+        ElementwiseOptimizer.step.__wrapped__(self)    # the driver's paths, without running the hooks again
 
     def _ensure_acc(self, group, name):
-        if name not in group or not isinstance(group[name], Tensor):
-            group[name] = _f32_tensor(0.0)
+        if not isinstance(group.get(name), Tensor):
+            group[name] = Tensor._wrap(np.zeros(1, dtype=np.float32))
         return group[name]
 
+    def step(self, closure=None):
+        loss = closure_loss(closure)
+        with grad_mode.no_grad():
+            self._step_all(self._check())
+        return loss
 
-class Prodigy(_DAdaptBase):
+
+class Prodigy(_TwoPhase):
     r"""Prodigy: Adam whose moments are scaled by the running estimate ``d``.
 
-    ``d_numerator = beta3 * d_numerator + (d / d0) * d_lr * <g, p0 - p>``, ``s = beta3 s + (d/d0) d_lr g``
-    (``d`` instead of ``d_lr`` with ``safeguard_warmup``), ``d_hat = d_coef * d_numerator / ||s||_1``,
-    ``d = min(max(d_max, d_hat), d * growth_rate)``; update ``p -= d_lr m / (sqrt(v) + d eps)`` (``atan2``
-    when ``eps=None``), ``d_lr = d lr`` (divided by ``bc1 / sqrt(bc2)`` with ``bias_correction``).
-    State: ``s``, ``p0``, ``exp_avg``, ``exp_avg_sq``; groups carry ``d``, ``d0``, ``d_max``, ``d_hat``,
-    ``d_numerator``, ``d_de_nom``, ``step`` (starts at 1, as the reference). Paths: for-loop.
+    ``d_numerator = beta3 d_numerator + (d / d0) d_lr <g, p0 - p>``, ``s = beta3 s + (d/d0) d_lr g``
+    (``d`` instead of ``d_lr`` with ``safeguard_warmup``), ``d_hat = d_coef d_numerator / ||s||_1``,
+    ``d = min(max(d_max, d_hat), d growth_rate)`` (and ``max(d, d_hat)`` while ``d == d0``); update
+    ``p -= d_lr m / (sqrt(v) + d eps)`` (``atan2(m, sqrt(v))`` when ``eps=None``), ``d_lr = d lr`` (divided by
+    ``bc1 / sqrt(bc2)`` with ``bias_correction``). State: ``s``, ``p0``, ``exp_avg``, ``exp_avg_sq``; groups
+    carry ``d``, ``d0``, ``d_max``, ``d_hat``, ``d_numerator``, ``d_de_nom``, ``step`` (starts at 1, as the
+    reference). Paths: for-loop and foreach (flat), bitwise equal; ``eps=None`` (``atan2``, not in the op
+    vocabulary) steps its update per tensor on arrays.
     """
 
     def __init__(self, params, lr=1.0, betas=(0.9, 0.999), beta3=None, d0=1e-6, d_coef=1.0,
@@ -80,16 +176,18 @@ class Prodigy(_DAdaptBase):
                         step=1, foreach=foreach, eps=eps)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):  # the whole step is global: no per-group _step_group
-        from ..optimizer import closure_loss  # noqa: PLC0415
-        from autograd import grad_mode  # noqa: PLC0415
+    def _buffers(self, group):
+        return {"s": 0.0, "p0": 0.0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-        loss = closure_loss(closure)
-        with grad_mode.no_grad():
-            self._step_all()
-        return loss
+    def _update(self, o, p, g, st, group, sc):
+        if self._phase == "moments":
+            prodigy_moments(o, p, g, st, first=sc["first"], maximize=self.maximize, beta1=sc["beta1"],
+                            beta2=sc["beta2"], beta3=sc["beta3"], alpha_m=sc["alpha_m"], alpha_v=sc["alpha_v"],
+                            alpha_s=sc["alpha_s"])
+        else:
+            prodigy_apply(o, p, g, st, decay=sc["decay"], d_eps=sc["d_eps"], d_lr=sc["d_lr"])
 
-    def _step_all(self):
+    def _step_all(self, actives):
         g0 = self.param_groups[0]
         beta1, beta2 = g0["betas"]
         beta3 = g0["beta3"] if g0["beta3"] is not None else math.sqrt(beta2)
@@ -98,31 +196,23 @@ class Prodigy(_DAdaptBase):
         d_lr = d * g0["lr"] / bc
         d_num = self._ensure_acc(g0, "d_numerator")._data
         d_num[...] = np.float32(d_num[0] * np.float32(beta3))
-        d_den = np.zeros(1, dtype=np.float32)
-        actives = self._active_all()
-        for group, active in zip(self.param_groups, actives):
+        for p in (p for act in actives for p in act):    # <g, p0 - p> before the moments (p unchanged by them)
+            st = self.state.get(p)
+            if st:
+                x, g = p._data, p.grad._data
+                dot = _host(array_module(x).vdot(g.reshape(-1), (st["p0"]._data - x).reshape(-1)))
+                _acc32(d_num, -dot if self.maximize else dot, d / d0 * d_lr)
+        scalars = {}
+        for group in self.param_groups:
             group.setdefault("step", 0)
-            for p in active:
-                st = self.state[p]
-                if len(st) == 0:
-                    st["s"] = self._zeros(p)
-                    st["p0"] = Tensor._wrap(p._data.copy())
-                    st["exp_avg"] = self._zeros(p)
-                    st["exp_avg_sq"] = self._zeros(p)
             group["step"] += 1
-            for p in active:
-                st = self.state[p]
-                x, g = p._data, self._grad(p, self.maximize)
-                xp = array_module(x)
-                _acc32(d_num, _host(xp.vdot(g.reshape(-1), (st["p0"]._data - x).reshape(-1))), d / d0 * d_lr)
-                m, v, s = st["exp_avg"]._data, st["exp_avg_sq"]._data, st["s"]._data
-                m *= beta1
-                m += g * (d * (1.0 - beta1))
-                v *= beta2
-                v += (g * g) * (d * d * (1.0 - beta2))
-                s *= beta3
-                s += g * (d / d0 * (d if group["safeguard_warmup"] else d_lr))
-                _acc32(d_den, _host(xp.sum(xp.abs(s), dtype=s.dtype)))
+            scalars[id(group)] = dict(beta1=beta1, beta2=beta2, beta3=beta3, alpha_m=d * (1.0 - beta1),
+                                      alpha_v=d * d * (1.0 - beta2),
+                                      alpha_s=d / d0 * (d if group["safeguard_warmup"] else d_lr))
+        self._run("moments", scalars)
+        d_den = np.zeros(1, dtype=np.float32)
+        for p in (p for act in actives for p in act):
+            _acc32(d_den, _l1(self.state[p]["s"]._data))
         if d_den[0] == 0:
             return
         last = self.param_groups[-1]
@@ -131,30 +221,35 @@ class Prodigy(_DAdaptBase):
             d = max(d, d_hat)
         d_max = max(last["d_max"], d_hat)
         d = min(d_max, d * last["growth_rate"])
-        num_t, den_t = self.param_groups[0]["d_numerator"], Tensor._wrap(d_den)
-        for group, active in zip(self.param_groups, actives):
+        num_t, den_t = g0["d_numerator"], Tensor._wrap(d_den)
+        scalars = {}
+        for group in self.param_groups:
             group.update(d_numerator=num_t, d_de_nom=den_t, d=d, d_max=d_max, d_hat=d_hat)
-            for p in active:
-                st = self.state[p]
-                x = p._data
-                xp = array_module(x)
-                weight_decay_(x, None, lr=d_lr, weight_decay=group["weight_decay"],
-                              weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"])
-                m, denom = st["exp_avg"]._data, xp.sqrt(st["exp_avg_sq"]._data)
+            scalars[id(group)] = dict(decay=_decay(group, d_lr), d_lr=d_lr,
+                                      d_eps=d * group["eps"] if group["eps"] is not None else 0.0)
+        if all(group["eps"] is not None for group in self.param_groups):
+            return self._run("apply", scalars)
+        for group, act in zip(self.param_groups, actives):   # eps=None (atan2): per tensor on arrays
+            sc = scalars[id(group)]
+            for p in act:
+                st, x = self.state[p], p._data
+                bufs = {k: _nd1(st[k]._data) for k in ("exp_avg", "exp_avg_sq")}
                 if group["eps"] is not None:
-                    denom += d * group["eps"]
-                    x -= d_lr * (m / denom)
-                else:
-                    x -= d_lr * xp.arctan2(m, denom)
+                    prodigy_apply(ops_for(x), _nd1(x), None, bufs, decay=sc["decay"], d_eps=sc["d_eps"], d_lr=d_lr)
+                    continue
+                xp = array_module(x)
+                if sc["decay"] != 1.0:
+                    x *= sc["decay"]
+                x -= d_lr * xp.arctan2(bufs["exp_avg"], xp.sqrt(bufs["exp_avg_sq"])).reshape(x.shape)
 
 
-class DAdaptAdam(_DAdaptBase):
-    r"""D-Adaptation Adam: the moments absorb ``d_lr = d * lr``; ``s = sqrt(beta2) s + (1 - sqrt(beta2)) d_lr g``,
-    ``numerator_weighted = lerp(numerator_weighted, sum <g, s / (sqrt(v) + eps)> d_lr, 1 - sqrt(beta2))``,
-    ``d = max(d, min(numerator_weighted / ((1 - sqrt(beta2)) ||s||_1), d * growth_rate))`` (when ``lr > 0``);
-    update ``p -= m / (sqrt(v) + eps)``. ``bias_correction=True`` divides ``d_lr`` by ``bc1 / sqrt(bc2)``.
-    State: ``s``, ``exp_avg``, ``exp_avg_sq``; groups carry ``d``, ``numerator_weighted``, ``step``.
-    Paths: for-loop.
+class DAdaptAdam(_TwoPhase):
+    r"""D-Adaptation Adam: the moments absorb ``d_lr = d lr``; ``s = sqrt(beta2) s + (1 - sqrt(beta2)) d_lr g``,
+    ``numerator_weighted = lerp(numerator_weighted, sum d_lr <g, s / (sqrt(v) + eps)>, 1 - sqrt(beta2))``
+    (with the previous ``s`` and ``v``), ``d = max(d, min(numerator_weighted / ((1 - sqrt(beta2)) ||s||_1),
+    d growth_rate))`` when ``lr > 0``; update ``p -= m / (sqrt(v) + eps)``. ``bias_correction=True`` divides
+    ``d_lr`` by ``bc1 / sqrt(bc2)``. State: ``s``, ``exp_avg``, ``exp_avg_sq``; groups carry ``d``,
+    ``numerator_weighted``, ``step``. Paths: for-loop and foreach (flat), bitwise equal.
     """
 
     def __init__(self, params, lr=1.0, betas=(0.9, 0.999), d0=1e-6, growth_rate=float("inf"), weight_decay=0.0,
@@ -170,45 +265,51 @@ class DAdaptAdam(_DAdaptBase):
                         step=0, foreach=foreach, eps=eps)
         super().__init__(params, defaults)
 
-    step = Prodigy.step
+    def _buffers(self, group):
+        return {"s": 0.0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _step_all(self):
+    def _update(self, o, p, g, st, group, sc):
+        if self._phase == "moments":
+            dadapt_adam_moments(o, p, g, st, maximize=self.maximize, l2=sc["l2"], beta1=sc["beta1"],
+                                beta2=sc["beta2"], beta2_sq=sc["beta2_sq"], alpha_m=sc["alpha_m"],
+                                alpha_s=sc["alpha_s"])
+        else:
+            dadapt_adam_apply(o, p, g, st, decay=sc["decay"], eps=group["eps"])
+
+    def _step_all(self, actives):
         g0 = self.param_groups[0]
         beta1, beta2 = g0["betas"]
         beta2_sq = math.sqrt(beta2)
         d, lr = g0["d"], g0["lr"]
         bc = (1.0 - beta1 ** (g0["step"] + 1)) / math.sqrt(1.0 - beta2 ** (g0["step"] + 1))
         d_lr = d * lr if not g0["bias_correction"] else d * lr / bc
-        sk_l1 = np.zeros(1, dtype=np.float32)
-        num_acc = np.zeros(1, dtype=np.float32)
         num_w = self._ensure_acc(g0, "numerator_weighted")._data
-        actives = self._active_all()
-        for group, active in zip(self.param_groups, actives):
-            group.setdefault("step", 0)
-            for p in active:
-                st = self.state[p]
-                if len(st) == 0:
-                    st["s"] = self._zeros(p)
-                    st["exp_avg"] = self._zeros(p)
-                    st["exp_avg_sq"] = self._zeros(p)
-            group["step"] += 1
-            for p in active:
-                st = self.state[p]
-                x, g = p._data, self._grad(p, self.maximize)
+        num_acc = np.zeros(1, dtype=np.float32)
+        for group, act in zip(self.param_groups, actives):   # <g, s / (sqrt(v) + eps)> with the previous s, v
+            l2 = 0.0 if group["weight_decouple"] else group["weight_decay"]
+            for p in act:
+                st = self.state.get(p)
+                if not st:
+                    continue        # s = 0 on the first step: the product is 0
+                x, g = p._data, p.grad._data
                 xp = array_module(x)
-                m, v, s = st["exp_avg"]._data, st["exp_avg_sq"]._data, st["s"]._data
-                if not group["weight_decouple"]:
-                    g = weight_decay_(x, g, lr=d_lr, weight_decay=group["weight_decay"], weight_decouple=False,
-                                      fixed_decay=group["fixed_decay"])
-                denom = xp.sqrt(v) + group["eps"]
-                _acc32(num_acc, _host(xp.vdot(g.reshape(-1), (s / denom).reshape(-1))), d_lr)
-                m *= beta1
-                m += g * (d_lr * (1.0 - beta1))
-                v *= beta2
-                v += (g * g) * (1.0 - beta2)
-                s *= beta2_sq
-                s += g * (d_lr * (1.0 - beta2_sq))
-                _acc32(sk_l1, _host(xp.sum(xp.abs(s), dtype=s.dtype)))
+                if self.maximize:
+                    g = -g
+                if l2 != 0.0:
+                    g = g + l2 * x
+                denom = xp.sqrt(st["exp_avg_sq"]._data) + group["eps"]
+                _acc32(num_acc, _host(xp.vdot(g.reshape(-1), (st["s"]._data / denom).reshape(-1))), d_lr)
+        scalars = {}
+        for group in self.param_groups:
+            group.setdefault("step", 0)
+            group["step"] += 1
+            scalars[id(group)] = dict(l2=0.0 if group["weight_decouple"] else group["weight_decay"], beta1=beta1,
+                                      beta2=beta2, beta2_sq=beta2_sq, alpha_m=d_lr * (1.0 - beta1),
+                                      alpha_s=d_lr * (1.0 - beta2_sq))
+        self._run("moments", scalars)
+        sk_l1 = np.zeros(1, dtype=np.float32)
+        for p in (p for act in actives for p in act):
+            _acc32(sk_l1, _l1(self.state[p]["s"]._data))
         if sk_l1[0] == 0:
             return
         w = np.float32(1.0 - beta2_sq)
@@ -219,15 +320,9 @@ class DAdaptAdam(_DAdaptBase):
         if lr > 0.0:
             d_hat = float(num_w[0] / np.float32(np.float32(1.0 - beta2_sq) * sk_l1[0]))
             d = max(d, min(d_hat, d * last["growth_rate"]))
-        num_t = g0["numerator_weighted"]
-        for group, active in zip(self.param_groups, actives):
-            group["numerator_weighted"] = num_t
+        scalars = {}
+        for group in self.param_groups:
+            group["numerator_weighted"] = g0["numerator_weighted"]
             group["d"] = d
-            for p in active:
-                st = self.state[p]
-                x = p._data
-                xp = array_module(x)
-                denom = xp.sqrt(st["exp_avg_sq"]._data) + group["eps"]
-                weight_decay_(x, None, lr=d_lr, weight_decay=group["weight_decay"],
-                              weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"])
-                x -= st["exp_avg"]._data / denom
+            scalars[id(group)] = dict(decay=_decay(group, d_lr))
+        self._run("apply", scalars)
