@@ -116,7 +116,7 @@ def refuse_extras(name, kwargs, supported=()):
 def norm(x):
     """L2 norm of an array as a 0-d array of its dtype."""
     xp = array_module(x)
-    return xp.sqrt(xp.sum(x * x, dtype=x.dtype)).astype(x.dtype)
+    return xp.sqrt(xp.asarray(xp.vdot(x.reshape(-1), x.reshape(-1)), dtype=x.dtype))   # BLAS dot: no temporary
 
 
 def wrap(arr):
