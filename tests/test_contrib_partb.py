@@ -258,3 +258,18 @@ def test_schedule_free_differentiable_equals_forloop():
     # not bitwise: autograd's Tensor.addcmul_ rounds value * (a * b), the array ops (value * a) * b as torch
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-16)
+
+
+@pytest.mark.parametrize("name", ["Lamb", "LARS", "NovoGrad", "AdamP", "SGDP", "Prodigy", "DAdaptAdam", "CAME",
+                                  "Shampoo", "SOAP"])
+def test_params_without_gradient_are_skipped_as_reference(torch, name):
+    po = pytest.importorskip("pytorch_optimizer")
+    kw = dict(matrix_eps=1e-2) if name == "Shampoo" else {}
+    pr = Pair(torch, getattr(C, name), getattr(po, name), np.float64, kw)
+    tol = TOL[np.float32] if name == "SOAP" else LOOSE[np.float64]
+    for s in range(10):
+        pr.set_grads(skip=1 if 2 <= s < 5 else (0 if s == 0 else None))
+        pr.ref.step()
+        pr.ours.step()
+        for i, (tp, op) in enumerate(zip(pr.tp, pr.op)):
+            np.testing.assert_allclose(as_np(op), as_np(tp), **tol, err_msg=f"{name} step {s} param {i}")
