@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import autograd as ag
-import minitorch_optim as mo
 from minitorch_optim import contrib as C
 from _contrib_b_helpers import DTYPES, TOL, Pair, as_np, grad_of, init_arrays, targets, torch  # noqa: F401
 
@@ -103,7 +102,8 @@ def test_schedule_free_matches_reference(torch, name, kw, dtype, foreach):
 
 
 BITWISE = SF_CASES + [("Prodigy", {}), ("Prodigy", dict(weight_decay=0.1, safeguard_warmup=True)),
-                      ("DAdaptAdam", dict(weight_decay=0.1)), ("DAdaptAdam", dict(weight_decay=0.1, weight_decouple=True))]
+                      ("DAdaptAdam", dict(weight_decay=0.1)),
+                      ("DAdaptAdam", dict(weight_decay=0.1, weight_decouple=True))]
 
 
 @pytest.mark.parametrize("name,kw", BITWISE, ids=[f"{n}-{i}" for i, (n, _) in enumerate(BITWISE)])

@@ -134,7 +134,7 @@ def test_sam_matches_reference(torch, dtype, kw):
         ours.step()
 
 
-# ---- helpers ----------------------------------------------------------------------------------------------------------
+# ---- helpers ---------------------------------------------------------------------------------------------------
 def test_get_optimizer_parameters_matches_reference(torch):
     po = pytest.importorskip("pytorch_optimizer")
     tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4), torch.nn.Linear(4, 2))

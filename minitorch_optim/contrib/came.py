@@ -13,7 +13,7 @@ from autograd.backend import array_module
 
 from .._core.fma import axpy_, lerp_
 from ._common_b import (LoopOptimizer, norm, scalar_tensor, validate_betas, validate_learning_rate,
-                        validate_non_negative, weight_decay_)
+                        validate_non_negative, weight_decay_, wrap)
 
 
 def approximate_sq_grad(row, col):
@@ -68,7 +68,7 @@ class CAME(LoopOptimizer):
         if self.get_options(shape):
             for name, s in (("exp_avg_sq_row", shape[:-1]), ("exp_avg_sq_col", shape[:-2] + shape[-1:]),
                             ("exp_avg_res_row", shape[:-1]), ("exp_avg_res_col", shape[:-2] + shape[-1:])):
-                st[name] = _wrap(xp.zeros(s, dtype=dt))
+                st[name] = wrap(xp.zeros(s, dtype=dt))
         else:
             st["exp_avg_sq"] = self._zeros(p)
         if group["ams_bound"]:
@@ -121,11 +121,4 @@ class CAME(LoopOptimizer):
             else:
                 update = m
             axpy_(x, -group["lr"], update)
-
-
-def _wrap(a):
-    from ._common_b import wrap
-
-    return wrap(a)
-
 

@@ -31,7 +31,8 @@ def get_optimizer_parameters(model_or_parameter, weight_decay, wd_ban_list=DEFAU
     module class name or ``Class.param`` contains an entry of ``wd_ban_list`` (with a Module; with a list of
     ``(name, param)`` pairs names only). Empty groups are dropped."""
     banned, named = _banned_ids(model_or_parameter, wd_ban_list)
-    groups = [{"params": [p for _, p in named if p.requires_grad and id(p) not in banned], "weight_decay": weight_decay},
+    groups = [{"params": [p for _, p in named if p.requires_grad and id(p) not in banned],
+               "weight_decay": weight_decay},
               {"params": [p for _, p in named if p.requires_grad and id(p) in banned], "weight_decay": 0.0}]
     return [g for g in groups if g["params"]]
 

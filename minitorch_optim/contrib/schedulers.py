@@ -68,7 +68,8 @@ class LinearScheduler(_LinearWarmupScheduler):
     """Linear warm-up, then linear decay from ``max_lr`` to ``min_lr`` at ``t_max``."""
 
     def _step(self, t):
-        return self.max_lr + (self.min_lr - self.max_lr) * (t - self.warmup_steps) / (self.total_steps - self.warmup_steps)
+        span = self.total_steps - self.warmup_steps
+        return self.max_lr + (self.min_lr - self.max_lr) * (t - self.warmup_steps) / span
 
 
 class CosineScheduler(_LinearWarmupScheduler):

@@ -53,7 +53,8 @@ class Shampoo(LoopOptimizer):
             if group["momentum"] > 0.0:
                 st["momentum_buffer"] = wrap(g.copy())
             for i, dim in enumerate(g.shape):
-                st[f"pre_cond_{i}"] = wrap(xp.eye(dim, dtype=np.float32).astype(g.dtype) * g.dtype.type(group["matrix_eps"]))
+                eye = xp.eye(dim, dtype=np.float32).astype(g.dtype)
+                st[f"pre_cond_{i}"] = wrap(eye * g.dtype.type(group["matrix_eps"]))
                 st[f"inv_pre_cond_{i}"] = wrap(xp.zeros((dim, dim), dtype=g.dtype))
         return st
 

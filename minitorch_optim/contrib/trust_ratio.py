@@ -14,7 +14,7 @@ import numpy as np
 from autograd.backend import array_module
 
 from ._common_b import (LoopOptimizer, debias, norm, refuse_extras, scalar_tensor, validate_betas,
-                        validate_learning_rate, validate_non_negative, validate_range, weight_decay_)
+                        validate_learning_rate, validate_non_negative, validate_range, weight_decay_, wrap)
 
 
 def rectify_step_size(is_rectify, step, lr, beta2, n_sma_threshold, degenerated_to_sgd):
@@ -254,7 +254,7 @@ class NovoGrad(LoopOptimizer):
             g = weight_decay_(x, g, lr=group["lr"], weight_decay=group["weight_decay"],
                               weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"])
             if first:
-                st["moments"] = self._wrap_copy(g)
+                st["moments"] = wrap(g.copy())
             else:
                 if group["grad_averaging"]:
                     g = g * (1.0 - beta1)
@@ -262,9 +262,3 @@ class NovoGrad(LoopOptimizer):
                 mo *= beta1
                 mo += g
             x -= step_size * st["moments"]._data
-
-    @staticmethod
-    def _wrap_copy(a):
-        from ._common_b import wrap
-
-        return wrap(a.copy())
