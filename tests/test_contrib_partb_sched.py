@@ -220,3 +220,31 @@ def test_wrapper_state_dict_resume_continues_exactly(which):
     rest, _ = run(8, start=[p.numpy() for p in half], sd=sd, k0=6)
     for a, b in zip(full, rest):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_lookahead_class_form_backup_and_errors():
+    ps = [ag.nn.Parameter(ag.tensor(a)) for a in init_arrays(np.float64)]
+    la = C.Lookahead(C.Lamb, params=ps, k=2)
+    assert isinstance(la.optimizer, C.Lamb) and la.param_groups is la.optimizer.param_groups
+    t = targets()
+    for s in range(3):
+        for i, p in enumerate(ps):
+            p.grad = ag.tensor(grad_of(p.numpy(), t[i], i, s))
+        la.step()
+    fast = [p.numpy().copy() for p in ps]
+    la.backup_and_load_cache()
+    for p in ps:
+        np.testing.assert_array_equal(p.numpy(), la.state[p]["slow_params"].numpy())
+    la.clear_and_load_backup()
+    for p, a in zip(ps, fast):
+        np.testing.assert_array_equal(p.numpy(), a)
+    with pytest.raises(ValueError):
+        C.Lookahead(mo.SGD(ps, lr=0.1), k=0)
+    with pytest.raises(ValueError):
+        C.Lookahead(mo.SGD(ps, lr=0.1), pullback_momentum="bad")
+    with pytest.raises(ValueError):
+        C.Lookahead(mo.SGD)
+    sched = mo.lr_scheduler.StepLR(la, step_size=1, gamma=0.5)      # schedulers drive the wrapped groups
+    la.step()
+    sched.step()
+    assert la.optimizer.param_groups[0]["lr"] == pytest.approx(0.5e-3)
