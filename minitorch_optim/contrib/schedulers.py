@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 
 from ..lr_scheduler import LambdaLR, LRScheduler
+from ..lr_scheduler.base import _warn_get_lr_called_within_step
 from ._common_b import NegativeLRError, NegativeStepError
 
 
@@ -57,11 +58,13 @@ class _LinearWarmupScheduler(LRScheduler):
     def _step(self, t):
         raise NotImplementedError
 
-    def get_lr(self):
+    def _get_closed_form_lr(self):
         v = self.min_lr if self.last_epoch <= 0 else self.value(self.last_epoch - 1)
         return [v for _ in self.optimizer.param_groups]
 
-    _get_closed_form_lr = get_lr
+    def get_lr(self):
+        _warn_get_lr_called_within_step(self)
+        return self._get_closed_form_lr()
 
 
 class LinearScheduler(_LinearWarmupScheduler):
