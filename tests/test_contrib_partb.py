@@ -273,3 +273,24 @@ def test_params_without_gradient_are_skipped_as_reference(torch, name):
         pr.ours.step()
         for i, (tp, op) in enumerate(zip(pr.tp, pr.op)):
             np.testing.assert_allclose(as_np(op), as_np(tp), **tol, err_msg=f"{name} step {s} param {i}")
+
+
+CASES_4D = [("SOAP", dict(merge_dims=True, data_format="channels_last", max_precondition_dim=4)),
+            ("SOAP", dict(merge_dims=True, max_precondition_dim=4)), ("SOAP", dict(max_precondition_dim=3)),
+            ("CAME", dict(ams_bound=True)), ("Shampoo", dict(matrix_eps=1e-2)), ("AdamP", dict(delta=2.0)),
+            ("Lamb", dict(pre_norm=True, max_grad_norm=0.0)), ("Lamb", dict(rectify=True, n_sma_threshold=4))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name,kw", CASES_4D, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES_4D)])
+def test_conv_shaped_params_match_reference(torch, name, kw, dtype):
+    """A 4-d (conv-like) parameter: SOAP's merged / channels_last dims, factored CAME, 4-way Shampoo."""
+    po = pytest.importorskip("pytorch_optimizer")
+    pr = Pair(torch, getattr(C, name), getattr(po, name), dtype, kw, shapes=[(3, 2, 2, 4), (2, 3), (5,)])
+    tol = TOL[np.float32] if name == "SOAP" else TOL[dtype]
+    if name == "Shampoo" and dtype == np.float32:
+        tol = dict(rtol=1e-2, atol=1e-3)
+    for s in range(12):
+        pr.step()
+        for i, (tp, op) in enumerate(zip(pr.tp, pr.op)):
+            np.testing.assert_allclose(as_np(op), as_np(tp), **tol, err_msg=f"{name} step {s} param {i}")
