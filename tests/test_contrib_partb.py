@@ -294,3 +294,30 @@ def test_conv_shaped_params_match_reference(torch, name, kw, dtype):
         pr.step()
         for i, (tp, op) in enumerate(zip(pr.tp, pr.op)):
             np.testing.assert_allclose(as_np(op), as_np(tp), **tol, err_msg=f"{name} step {s} param {i}")
+
+
+LOAD = [("Lamb", {}), ("Prodigy", {}), ("DAdaptAdam", {}), ("CAME", {}), ("SOAP", dict(precondition_frequency=3)),
+        ("Shampoo", dict(matrix_eps=1e-2)), ("NovoGrad", {}), ("AdamP", {}), ("LARS", {}), ("SGDP", dict(momentum=0.9)),
+        ("AdamWScheduleFree", {}), ("RAdamScheduleFree", {}), ("SGDScheduleFree", dict(lr=0.1))]
+
+
+@pytest.mark.parametrize("name,kw", LOAD, ids=[n for n, _ in LOAD])
+def test_reference_state_dict_loads_and_continues(torch, name, kw):
+    """A checkpoint of the reference (torch tensors inside) loads into ours and both continue alike."""
+    lib = pytest.importorskip("schedulefree" if "ScheduleFree" in name else "pytorch_optimizer")
+    pr = Pair(torch, getattr(C, name), getattr(lib, name), np.float64, kw)
+    if hasattr(pr.ref, "train"):
+        pr.ref.train()
+        pr.ours.train()
+    pr.step(6)
+    sd = copy.deepcopy(pr.ref.state_dict())
+    fresh = getattr(C, name)([{"params": pr.op[:2]}, {"params": pr.op[2:]}], **kw)
+    for p, tp in zip(pr.op, pr.tp):
+        p._data[...] = tp.detach().numpy()
+    fresh.load_state_dict(sd)
+    pr.ours = fresh
+    tol = TOL[np.float32] if name == "SOAP" else LOOSE[np.float64]
+    for s in range(6):
+        pr.step()
+        for i, (tp, op) in enumerate(zip(pr.tp, pr.op)):
+            np.testing.assert_allclose(as_np(op), as_np(tp), **tol, err_msg=f"{name} step {s} param {i}")

@@ -138,9 +138,17 @@ class _TwoPhase(ElementwiseOptimizer):
         ElementwiseOptimizer.step.__wrapped__(self)    # the driver's paths, without running the hooks again
 
     def _ensure_acc(self, group, name):
-        if not isinstance(group.get(name), Tensor):
-            group[name] = Tensor._wrap(np.zeros(1, dtype=np.float32))
-        return group[name]
+        """The float32 1-element accumulator ``group[name]`` (created at 0; one loaded from a reference
+        state_dict as a torch tensor or an array is converted)."""
+        v = group.get(name)
+        if not isinstance(v, Tensor):
+            if v is None:
+                arr = np.zeros(1, dtype=np.float32)
+            else:
+                arr = v.detach().cpu().numpy() if hasattr(v, "detach") else v
+                arr = np.array(arr, dtype=np.float32).reshape(1)
+            v = group[name] = Tensor._wrap(arr)
+        return v
 
     def step(self, closure=None):
         loss = closure_loss(closure)
