@@ -19,22 +19,34 @@ from ..optimizer import GroupwiseOptimizer
 
 
 # ---- errors (pytorch_optimizer.base.exception) ---------------------------------------------------------
-class NoSparseGradientError(Exception):
-    """The optimizer got a sparse gradient it cannot handle."""
+# One class per error for the whole of contrib: part A (contrib/_base.py) defines the three both parts
+# raise; they are defined here only while part A is absent (same names, same messages).
+try:
+    from ._base import NegativeLRError, NoComplexParameterError, NoSparseGradientError
+except ImportError:
+    class NoSparseGradientError(Exception):
+        """The optimizer got a sparse gradient it cannot handle."""
 
-    def __init__(self, optimizer_name, note=""):
-        self.note = " " if not note else f" w/ {note} "
-        self.message = f"{optimizer_name}{self.note}does not support sparse gradient."
-        super().__init__(self.message)
+        def __init__(self, optimizer_name, note=""):
+            self.note = " " if not note else f" w/ {note} "
+            self.message = f"{optimizer_name}{self.note}does not support sparse gradient."
+            super().__init__(self.message)
 
+    class NoComplexParameterError(Exception):
+        """The optimizer got a complex parameter it cannot handle."""
 
-class NoComplexParameterError(Exception):
-    """The optimizer got a complex parameter it cannot handle."""
+        def __init__(self, optimizer_name, note=""):
+            self.note = " " if not note else f" w/ {note} "
+            self.message = f"{optimizer_name}{self.note}does not support complex parameter."
+            super().__init__(self.message)
 
-    def __init__(self, optimizer_name, note=""):
-        self.note = " " if not note else f" w/ {note} "
-        self.message = f"{optimizer_name}{self.note}does not support complex parameter."
-        super().__init__(self.message)
+    class NegativeLRError(Exception):
+        """A learning rate below zero."""
+
+        def __init__(self, lr, lr_type=""):
+            self.note = lr_type if lr_type else "learning rate"
+            self.message = f"{self.note} must be positive. ({lr} > 0)"
+            super().__init__(self.message)
 
 
 class NoClosureError(Exception):
@@ -42,15 +54,6 @@ class NoClosureError(Exception):
 
     def __init__(self, optimizer_name, note=""):
         self.message = f"{optimizer_name} requires closure.{note}"
-        super().__init__(self.message)
-
-
-class NegativeLRError(Exception):
-    """A learning rate below zero."""
-
-    def __init__(self, lr, lr_type=""):
-        self.note = lr_type if lr_type else "learning rate"
-        self.message = f"{self.note} must be positive. ({lr} > 0)"
         super().__init__(self.message)
 
 
