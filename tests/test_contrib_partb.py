@@ -321,3 +321,19 @@ def test_reference_state_dict_loads_and_continues(torch, name, kw):
         pr.step()
         for i, (tp, op) in enumerate(zip(pr.tp, pr.op)):
             np.testing.assert_allclose(as_np(op), as_np(tp), **tol, err_msg=f"{name} step {s} param {i}")
+
+
+@pytest.mark.parametrize("name", ["Lamb", "LARS", "NovoGrad", "AdamP", "SGDP", "Prodigy", "DAdaptAdam", "CAME",
+                                  "Shampoo", "SOAP", "AdamWScheduleFree", "SGDScheduleFree", "RAdamScheduleFree"])
+def test_tensor_lr_reads_as_its_value(name):
+    res = []
+    for lr in (float(np.float32(0.01)), ag.tensor(0.01, dtype=np.float32)):
+        p = ag.nn.Parameter(ag.tensor(np.arange(6.0).reshape(2, 3)))
+        opt = getattr(C, name)([p], lr=lr)
+        if hasattr(opt, "train"):
+            opt.train()
+        for s in range(4):
+            p.grad = ag.tensor(np.sin(np.arange(6.0) + s).reshape(2, 3))
+            opt.step()
+        res.append(p.numpy().copy())
+    np.testing.assert_array_equal(*res)

@@ -175,3 +175,9 @@ class LoopOptimizer(GroupwiseOptimizer):
 
     def _zeros(self, p):
         return wrap(array_module(p._data).zeros_like(p._data))
+
+
+def lr_of(group):
+    """The group's lr as a Python float (an lr given as a 0-d Tensor is read, as the references read it)."""
+    lr = group["lr"]
+    return float(lr._data) if isinstance(lr, Tensor) else lr

@@ -17,7 +17,7 @@ import math
 
 from autograd.backend import array_module
 
-from ._common_b import (LoopOptimizer, debias, refuse_extras, validate_betas, validate_learning_rate,
+from ._common_b import (debias, LoopOptimizer, lr_of, refuse_extras, validate_betas, validate_learning_rate,
                         validate_non_negative, validate_range, weight_decay_)
 
 
@@ -94,10 +94,10 @@ class SGDP(LoopOptimizer):
             ratio = 1.0
             if x.ndim > 1:
                 ratio = projection(x, g, d_p, group["delta"], group["wd_ratio"], group["eps"])
-            weight_decay_(x, g, lr=group["lr"], weight_decay=group["weight_decay"],
+            weight_decay_(x, g, lr=lr_of(group), weight_decay=group["weight_decay"],
                           weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"],
                           ratio=ratio / (1.0 - mom))
-            x -= group["lr"] * d_p
+            x -= lr_of(group) * d_p
 
 
 class AdamP(LoopOptimizer):
@@ -131,7 +131,7 @@ class AdamP(LoopOptimizer):
         group["step"] += 1
         beta1, beta2 = group["betas"]
         bc2_sq = math.sqrt(debias(beta2, group["step"]))
-        step_size = group["lr"] if group.get("adam_debias", False) else group["lr"] / debias(beta1, group["step"])
+        step_size = lr_of(group) if group.get("adam_debias", False) else lr_of(group) / debias(beta1, group["step"])
         for p in active:
             x, g = p._data, self._grad(p, self.maximize)
             xp = array_module(x)
@@ -157,7 +157,7 @@ class AdamP(LoopOptimizer):
             ratio = 1.0
             if x.ndim > 1:
                 ratio = projection(x, g, perturb, group["delta"], group["wd_ratio"], group["eps"])
-            weight_decay_(x, g, lr=group["lr"], weight_decay=group["weight_decay"],
+            weight_decay_(x, g, lr=lr_of(group), weight_decay=group["weight_decay"],
                           weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"], ratio=ratio)
             x -= step_size * perturb
 

@@ -12,7 +12,7 @@ import math
 from autograd.backend import array_module
 
 from .._core.fma import axpy_, lerp_
-from ._common_b import (LoopOptimizer, norm, scalar_tensor, validate_betas, validate_learning_rate,
+from ._common_b import (LoopOptimizer, lr_of, norm, scalar_tensor, validate_betas, validate_learning_rate,
                         validate_non_negative, weight_decay_, wrap)
 
 
@@ -87,7 +87,7 @@ class CAME(LoopOptimizer):
             xp = array_module(x)
             factored = self.get_options(g.shape)
             st["RMS"] = scalar_tensor(self.get_rms(x), x.dtype)
-            g = weight_decay_(x, g, lr=group["lr"], weight_decay=group["weight_decay"],
+            g = weight_decay_(x, g, lr=lr_of(group), weight_decay=group["weight_decay"],
                               weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"])
             update = g * g + x.dtype.type(self.eps1)
             if factored:
@@ -120,5 +120,5 @@ class CAME(LoopOptimizer):
                 update = approximate_sq_grad(rrow, rcol) * m
             else:
                 update = m
-            axpy_(x, -group["lr"], update)
+            axpy_(x, -lr_of(group), update)
 

@@ -31,7 +31,7 @@ from autograd.backend import array_module
 from .._core.elementwise import ElementwiseOptimizer, _nd1
 from .._core.ops import ops_for
 from ..optimizer import closure_loss
-from ._common_b import (NoComplexParameterError, NoSparseGradientError, debias, validate_betas,
+from ._common_b import (debias, lr_of, NoComplexParameterError, NoSparseGradientError, validate_betas,
                         validate_learning_rate, validate_non_negative)
 
 
@@ -201,7 +201,7 @@ class Prodigy(_TwoPhase):
         beta3 = g0["beta3"] if g0["beta3"] is not None else math.sqrt(beta2)
         bc = debias(beta1, g0["step"]) / math.sqrt(debias(beta2, g0["step"])) if g0["bias_correction"] else 1.0
         d, d0 = g0["d"], g0["d0"]
-        d_lr = d * g0["lr"] / bc
+        d_lr = d * lr_of(g0) / bc
         d_num = self._ensure_acc(g0, "d_numerator")._data
         d_num[...] = np.float32(d_num[0] * np.float32(beta3))
         for p in (p for act in actives for p in act):    # <g, p0 - p> before the moments (p unchanged by them)
@@ -288,7 +288,7 @@ class DAdaptAdam(_TwoPhase):
         g0 = self.param_groups[0]
         beta1, beta2 = g0["betas"]
         beta2_sq = math.sqrt(beta2)
-        d, lr = g0["d"], g0["lr"]
+        d, lr = g0["d"], lr_of(g0)
         bc = (1.0 - beta1 ** (g0["step"] + 1)) / math.sqrt(1.0 - beta2 ** (g0["step"] + 1))
         d_lr = d * lr if not g0["bias_correction"] else d * lr / bc
         num_w = self._ensure_acc(g0, "numerator_weighted")._data

@@ -29,6 +29,7 @@ from autograd.ops.basic import copy_on_write
 from .._core.elementwise import ElementwiseOptimizer, _nd1
 from .._core.ops import TENSOR_OPS, ops_for
 from ..optimizer import closure_loss
+from ._common_b import lr_of
 
 
 def schedule_free_update(o, p, g, st, *, first, lr, ckp1, y_lr, weight_decay, beta2=None, bias_correction2=1.0,
@@ -143,7 +144,7 @@ class AdamWScheduleFree(_ScheduleFree):
         beta1, beta2 = group["betas"]
         k = group["k"]
         sched = (k + 1) / group["warmup_steps"] if k < group["warmup_steps"] else 1.0
-        lr = group["lr"] * sched
+        lr = lr_of(group) * sched
         ckp1 = self._weights(group, lr, k)
         return dict(lr=lr, ckp1=ckp1, y_lr=lr * (beta1 * (1 - ckp1) - 1), beta2=beta2,
                     bias_correction2=1 - beta2 ** (k + 1))
@@ -174,7 +175,7 @@ class RAdamScheduleFree(_ScheduleFree):
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         else:
             rect = float(not group["silent_sgd_phase"])
-        lr = group["lr"] * rect
+        lr = lr_of(group) * rect
         ckp1 = self._weights(group, lr, k)
         return dict(lr=lr, ckp1=ckp1, y_lr=lr * (beta1 * (1 - ckp1) - 1), beta2=beta2, bias_correction2=bc2,
                     normalize=rho_t > 4.0)
@@ -207,7 +208,7 @@ class SGDScheduleFree(_ScheduleFree):
     def _group_scalars(self, group):
         k = group["k"]
         sched = (k + 1) / group["warmup_steps"] if k < group["warmup_steps"] else 1.0
-        lr = group["lr"] * sched
+        lr = lr_of(group) * sched
         ckp1 = self._weights(group, lr, k)
         return dict(lr=lr, ckp1=ckp1, y_lr=lr * (group["momentum"] * (1 - ckp1) - 1))
 

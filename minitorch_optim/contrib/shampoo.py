@@ -9,7 +9,7 @@ import numpy as np
 from autograd.backend import array_module
 
 from .._core.fma import lerp_
-from ._common_b import (LoopOptimizer, validate_learning_rate, validate_non_negative, validate_range,
+from ._common_b import (LoopOptimizer, lr_of, validate_learning_rate, validate_non_negative, validate_range,
                         validate_step, weight_decay_, wrap)
 
 
@@ -71,7 +71,7 @@ class Shampoo(LoopOptimizer):
             g = self._grad(p, self.maximize).copy()
             if mom > 0.0:
                 lerp_(g, st["momentum_buffer"]._data, mom)
-            g = weight_decay_(x, g, lr=group["lr"], weight_decay=group["weight_decay"],
+            g = weight_decay_(x, g, lr=lr_of(group), weight_decay=group["weight_decay"],
                               weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"])
             order, original = g.ndim, g.shape
             stats = g
@@ -89,4 +89,4 @@ class Shampoo(LoopOptimizer):
                 else:
                     g = (inv @ g).reshape(transposed)
             st["momentum_buffer"] = wrap(g)
-            x -= group["lr"] * g
+            x -= lr_of(group) * g

@@ -16,7 +16,7 @@ from autograd import Tensor
 from autograd.backend import array_module
 
 from .._core.fma import lerp_
-from ._common_b import (LoopOptimizer, debias, validate_betas, validate_learning_rate, validate_non_negative,
+from ._common_b import (debias, LoopOptimizer, lr_of, validate_betas, validate_learning_rate, validate_non_negative,
                         validate_positive, wrap)
 
 
@@ -178,7 +178,7 @@ class SOAP(LoopOptimizer):
         if group["step"] == 1:
             return
         step = group["step"] - 1
-        step_size = group["lr"]
+        step_size = lr_of(group)
         if group["correct_bias"]:
             step_size *= math.sqrt(debias(beta2, step)) / debias(beta1, step)
         md, mx = group["merge_dims"], group["max_precondition_dim"]
@@ -198,7 +198,7 @@ class SOAP(LoopOptimizer):
                 upd = upd / (xp.sqrt(xp.mean(upd * upd)) + group["eps"])
             x -= step_size * upd
             if group["weight_decay"] != 0.0:
-                x *= 1.0 - group["weight_decay"] * group["lr"]
+                x *= 1.0 - group["weight_decay"] * lr_of(group)
             self._update_pre_conditioner(g, st, step, group)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from autograd.backend import array_module
 
-from ._common_b import (LoopOptimizer, debias, norm, refuse_extras, scalar_tensor, validate_betas,
+from ._common_b import (debias, LoopOptimizer, lr_of, norm, refuse_extras, scalar_tensor, validate_betas,
                         validate_learning_rate, validate_non_negative, validate_range, weight_decay_, wrap)
 
 
@@ -99,7 +99,7 @@ class Lamb(LoopOptimizer):
         group["step"] += 1
         beta1, beta2 = group["betas"]
         beta3 = 1.0 - beta1 if group["grad_averaging"] else 1.0
-        step_size, n_sma = rectify_step_size(group["rectify"], group["step"], group["lr"], beta2,
+        step_size, n_sma = rectify_step_size(group["rectify"], group["step"], lr_of(group), beta2,
                                              self.n_sma_threshold, self.degenerated_to_sgd)
         if not group.get("adam_debias", False):
             step_size = step_size / debias(beta1, group["step"])
@@ -120,7 +120,7 @@ class Lamb(LoopOptimizer):
         m += g * beta3 if beta3 != 1.0 else g
         v *= beta2
         v += (g * g) * (1.0 - beta2)
-        weight_decay_(x, None, lr=group["lr"], weight_decay=wd, weight_decouple=group["weight_decouple"],
+        weight_decay_(x, None, lr=lr_of(group), weight_decay=wd, weight_decouple=group["weight_decouple"],
                       fixed_decay=group["fixed_decay"])
         if group["rectify"] and step_size <= 0:
             return
@@ -206,7 +206,7 @@ class LARS(LoopOptimizer):
                     g += mom * buf
                 else:
                     g[...] = buf
-            x -= group["lr"] * g
+            x -= lr_of(group) * g
 
 
 class NovoGrad(LoopOptimizer):
@@ -235,7 +235,7 @@ class NovoGrad(LoopOptimizer):
         active = self._active(group)
         group["step"] += 1
         beta1, beta2 = group["betas"]
-        step_size = group["lr"]
+        step_size = lr_of(group)
         if group.get("adam_debias", False):
             step_size = step_size * math.sqrt(debias(beta2, group["step"]))
         for p in active:
@@ -251,7 +251,7 @@ class NovoGrad(LoopOptimizer):
                 ema = st["grads_ema"]._data
                 ema[...] = ema + (1.0 - beta2) * (g2 - ema) if (1.0 - beta2) < 0.5 else g2 - (g2 - ema) * beta2
             g = g / (xp.sqrt(st["grads_ema"]._data) + group["eps"])
-            g = weight_decay_(x, g, lr=group["lr"], weight_decay=group["weight_decay"],
+            g = weight_decay_(x, g, lr=lr_of(group), weight_decay=group["weight_decay"],
                               weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"])
             if first:
                 st["moments"] = wrap(g.copy())
