@@ -103,6 +103,12 @@ class MultiSteps(Optimizer):
     def state(self):
         return self.optimizer.state
 
+    def __getstate__(self):
+        return dict(self.__dict__)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
     def zero_grad(self, set_to_none=True):
         self.optimizer.zero_grad(set_to_none=set_to_none)
 

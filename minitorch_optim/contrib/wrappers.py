@@ -30,6 +30,17 @@ def load_optimizer(optimizer, **kwargs):
     raise ValueError("need to pass `params` when you pass the `torch.optim.Optimizer` instance.")
 
 
+_HOOKS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+          "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+          "_optimizer_load_state_dict_post_hooks")
+
+
+def _empty_hooks(obj):
+    for name in _HOOKS:
+        if not isinstance(obj.__dict__.get(name), dict):
+            setattr(obj, name, OrderedDict())
+
+
 class Lookahead(Optimizer):
     r"""Lookahead: every ``k`` steps of the inner optimizer, ``slow = lerp(fast, slow, 1 - alpha)`` ... i.e.
     the fast weights move to ``fast + (1 - alpha)(slow - fast)`` and the slow weights take that value.
@@ -44,10 +55,7 @@ class Lookahead(Optimizer):
         validate_range(alpha, "alpha", 0.0, 1.0)
         validate_options(pullback_momentum, "pullback_momentum", ["none", "reset", "pullback"])
         self.optimizer = load_optimizer(optimizer, **kwargs)
-        for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
-                     "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
-                     "_optimizer_load_state_dict_post_hooks"):
-            setattr(self, name, OrderedDict())
+        _empty_hooks(self)
         self.alpha = alpha
         self.k = k
         self.pullback_momentum = pullback_momentum
@@ -67,6 +75,12 @@ class Lookahead(Optimizer):
     def __getstate__(self):
         return {"state": self.state, "optimizer": self.optimizer, "alpha": self.alpha, "k": self.k,
                 "pullback_momentum": self.pullback_momentum}
+
+    def __setstate__(self, state):           # copy / pickle: the reference's fields, hooks start empty
+        self.__dict__.update(state)
+        _empty_hooks(self)
+        self.defaults = {"lookahead_alpha": self.alpha, "lookahead_k": self.k,
+                         "lookahead_pullback_momentum": self.pullback_momentum, **self.optimizer.defaults}
 
     def zero_grad(self, set_to_none=True):
         self.optimizer.zero_grad(set_to_none=set_to_none)
@@ -178,6 +192,13 @@ class SAM(Optimizer):
 
     def __str__(self):
         return "SAM"
+
+    def __getstate__(self):                  # copy / pickle keep the base optimizer (shared groups and state)
+        return dict(self.__dict__)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        _empty_hooks(self)
 
     def _grad_norm(self):
         sq = np.float32(0.0)
