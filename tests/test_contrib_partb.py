@@ -337,3 +337,17 @@ def test_tensor_lr_reads_as_its_value(name):
             opt.step()
         res.append(p.numpy().copy())
     np.testing.assert_array_equal(*res)
+
+
+def test_schedule_free_sparse_gradient_refused_before_anything_moves():
+    p, q = ag.nn.Parameter(ag.ones(3)), ag.nn.Parameter(ag.ones(3))
+    opt = C.AdamWScheduleFree([{"params": [p]}, {"params": [q]}])
+    opt.train()
+    p.grad = ag.tensor(np.ones(3))
+    q.grad = ag.sparse_coo_tensor(np.array([[0]]), np.array([1.0]), (3,))
+    before = copy.deepcopy([{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups])
+    with pytest.raises(RuntimeError, match="sparse"):
+        opt.step()
+    assert [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups] == before
+    np.testing.assert_array_equal(p.numpy(), np.ones(3))
+    assert not opt.state

@@ -85,6 +85,9 @@ class _ScheduleFree(ElementwiseOptimizer):
             raise Exception("Optimizer was not in train mode when step is called. Please insert .train() and "
                             ".eval() calls on the optimizer. See documentation for details.")
         loss = closure_loss(closure)
+        for g in self.param_groups:            # refused before any group scalar moves
+            if any(p.grad is not None and getattr(p.grad, "is_sparse", False) for p in g["params"]):
+                raise self._sparse_error()
         self._sf = {id(g): self._group_scalars(g) for g in self.param_groups}
         ElementwiseOptimizer.step.__wrapped__(self)     # the driver's paths, without running the hooks twice
         for g in self.param_groups:
