@@ -23,3 +23,7 @@ __all__ = ELEMENTWISE + ["agc", "centralize_gradient", "NoSparseGradientError", 
                          "NoComplexParameterError"]
 
 # ---- i12b: the non-elementwise optimizers, wrappers, schedulers and helpers (imports and __all__ below) ----
+from ._part_b import *  # noqa: E402,F401,F403
+from ._part_b import __all__ as _all_b  # noqa: E402
+
+__all__ = __all__ + [n for n in _all_b if n not in __all__]
