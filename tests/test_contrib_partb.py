@@ -186,7 +186,7 @@ def test_constructor_errors(name, kw, err):
 
 def test_sparse_gradient_refused():
     p = ag.nn.Parameter(ag.ones(3))
-    p.grad = ag.sparse_coo_tensor(np.array([[0]]), np.array([1.0]), (3,))
+    p.grad = ag.sparse_coo_tensor(np.array([[0]]), np.array([1.0], np.float32), (3,))
     with pytest.raises(C.NoSparseGradientError, match="does not support sparse gradient"):
         C.Lamb([p]).step()
 
@@ -343,8 +343,8 @@ def test_schedule_free_sparse_gradient_refused_before_anything_moves():
     p, q = ag.nn.Parameter(ag.ones(3)), ag.nn.Parameter(ag.ones(3))
     opt = C.AdamWScheduleFree([{"params": [p]}, {"params": [q]}])
     opt.train()
-    p.grad = ag.tensor(np.ones(3))
-    q.grad = ag.sparse_coo_tensor(np.array([[0]]), np.array([1.0]), (3,))
+    p.grad = ag.tensor(np.ones(3, np.float32))
+    q.grad = ag.sparse_coo_tensor(np.array([[0]]), np.array([1.0], np.float32), (3,))
     before = copy.deepcopy([{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups])
     with pytest.raises(RuntimeError, match="sparse"):
         opt.step()
