@@ -361,7 +361,7 @@ class Tensor:
             else:
                 me.grad._data = me.grad._data + g._data
 
-        self._add_hook(_keep)
+        self.__dict__["_retain"] = (_keep, self._add_hook(_keep))
 
     @property
     def retains_grad(self):
