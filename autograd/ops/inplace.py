@@ -42,7 +42,6 @@ Tensor.__imul__ = Tensor.mul_
 Tensor.__itruediv__ = Tensor.div_
 Tensor.__ipow__ = Tensor.pow_
 Tensor.__imod__ = Tensor.remainder_
-Tensor.__ifloordiv__ = Tensor.floor_divide_ = _make_inplace(ew.floor_divide, "floor_divide_")
 
 
 @register("copy_")
