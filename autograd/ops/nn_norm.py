@@ -6,7 +6,6 @@ import numpy as np
 from .. import backend, grad_mode
 from ..function import SparseGrad
 from ..tensor import Tensor
-from ..views import increment_version
 from .basic import check_same_device, needs, record
 
 
@@ -54,7 +53,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 rm += m * mean.astype(rm.dtype, copy=False)
                 rv *= 1 - m
                 rv += m * unbiased.astype(rv.dtype, copy=False)
-                increment_version((running_mean, running_var))  # in-place writes, as torch counts them
     else:
         mean = running_mean._data.astype(X.dtype, copy=False)
         var = running_var._data.astype(X.dtype, copy=False)
