@@ -261,7 +261,10 @@ def _partial_overlap(a, b):
     if a.shape == b.shape and a.strides == b.strides and _ptr(a) == _ptr(b):
         return False
     if isinstance(a, np.ndarray):
-        return bool(np.shares_memory(a, b))
+        try:
+            return bool(np.shares_memory(a, b, max_work=10 ** 5))
+        except Exception:  # too hard to decide: torch gives up without an error too  # noqa: BLE001
+            return False
     return bool(backend.array_module(a).may_share_memory(a, b))  # pragma: no cover - GPU only
 
 
