@@ -135,7 +135,7 @@ def _hook_result(hook, before, res):
     from .tensor import Tensor, _typename
 
     if isinstance(before, SparseGrad):
-        return res
+        return res._data if isinstance(res, Tensor) else res
     if not isinstance(res, Tensor):
         raise TypeError(f"expected Variable, but hook returned '{_typename(res)}'")
     name = getattr(hook, "__name__", type(hook).__name__)
