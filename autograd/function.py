@@ -203,12 +203,42 @@ def _topo(roots):
     return deps
 
 
+def _run_post_accumulate_hooks(leaf):
+    hooks = leaf.__dict__.get("_post_acc_hooks")
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(leaf)
+
+
+_final_callbacks = None  # a list while a backward runs: torch's ``queue_callback``
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once the running backward has finished (torch's
+    ``Variable._execution_engine.queue_callback``); only valid during a backward."""
+    if _final_callbacks is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks.append(fn)
+
+
 def run_backward(roots, grads, retain_graph=False, capture=None):
-    """Propagate ``grads`` from ``roots`` through the graph.
+    """Propagate ``grads`` from ``roots`` through the graph, then run the queued final callbacks.
 
     With ``capture`` (a dict node -> None) the gradients reaching those nodes are returned instead of being
     accumulated into leaves (``autograd.grad``).
     """
+    global _final_callbacks
+    outer, _final_callbacks = _final_callbacks, []
+    try:
+        out = _run_backward(roots, grads, retain_graph, capture)
+        while _final_callbacks:
+            _final_callbacks.pop(0)()
+        return out
+    finally:
+        _final_callbacks = outer
+
+
+def _run_backward(roots, grads, retain_graph, capture):
     deps = _topo(roots)
     pending = {}
     for r, g in zip(roots, grads):
@@ -227,6 +257,7 @@ def run_backward(roots, grads, retain_graph=False, capture=None):
             if isinstance(node, AccumulateGrad):
                 if capture is None and grad is not None:
                     _accumulate_into_leaf(node, grad)
+                    _run_post_accumulate_hooks(node.tensor)
                 continue
             outs = node.apply(grad) if grad is not None else (None,) * len(node.inputs)
             visited.append(node)

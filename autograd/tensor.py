@@ -245,7 +245,8 @@ class Tensor:
         memo[id(self)] = new
         if self.grad is not None:
             new.grad = copy.deepcopy(self.grad, memo)
-        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        new.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "_post_acc_hooks"},
+                                          memo))  # hooks stay with the original (as torch's Parameter)
         return new
 
     def __getstate__(self):
@@ -380,6 +381,17 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         return self._add_hook(hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after backward accumulated into this leaf's ``.grad`` (as torch)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not self.is_leaf:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        table = self.__dict__.setdefault("_post_acc_hooks", {})
+        key = object()
+        table[key] = hook
+        return _RemovableHook(table, key)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         backward(self, gradient, retain_graph, create_graph, inputs)
