@@ -1,8 +1,10 @@
 """Graph nodes and the reverse-mode engine.
 
 A graph node lives apart from the Tensor it produced: a Tensor only points at the node that made its
-current value. An in-place op under grad mode makes a new node whose input is the old one and points the
-Tensor at it, so earlier uses of the Tensor keep differentiating through the value they saw.
+current value. An in-place op under grad mode writes the new value into the Tensor's storage and points the
+Tensor at a new node whose input is the old one (for a view, its base gets the new node: see
+:mod:`autograd.views`). A node's ``saved`` entries remember the version of every tensor its backward reads;
+:func:`check_saved` raises torch's error when one was written in place since.
 
 Backward functions work on raw arrays (NumPy or CuPy): ``backward_fn(grad) -> tuple`` with one entry per
 input (an array, a :class:`SparseGrad`, or ``None``).
@@ -133,7 +135,7 @@ def _hook_result(hook, before, res):
     from .tensor import Tensor, _typename
 
     if isinstance(before, SparseGrad):
-        return res
+        return res._data if isinstance(res, Tensor) else res
     if not isinstance(res, Tensor):
         raise TypeError(f"expected Variable, but hook returned '{_typename(res)}'")
     name = getattr(hook, "__name__", type(hook).__name__)

@@ -11,7 +11,7 @@ from .ops.scatter import (index_add, index_put, index_put_, masked_fill, masked_
 from .ops.selection import aminmax, argsort, cumprod, fmod, median, msort, nan_to_num, sort, topk  # noqa: F401
 from .ops.shape_more import (diagonal, flip, fliplr, flipud, movedim, narrow, repeat_interleave,  # noqa: F401
                              roll, tile, tril, triu, unflatten)
-from .ops.elementwise import floor_divide  # noqa: F401
+from .ops.selection import floor_divide  # noqa: F401
 from .ops.linalg import bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, log_softmax, max, mean,  # noqa: F401,A004
                             min, norm, prod, softmax, std, sum, var)

@@ -208,16 +208,32 @@ def write(self, result):
     if info is None:
         self._node = node
         self.requires_grad = True
-        if "_plain_views" in self.__dict__:
+        if self.__dict__:
             _wake_views(self)
+            _move_retain(self, True)
         return self
     base = info.base
     base._node = _copy_slices(info, node)
     base.requires_grad = True
     info.ver = -1
     refresh(self)
-    _wake_views(base)
+    if base.__dict__:
+        _wake_views(base)
+        _move_retain(base, True)
+    if self.__dict__:
+        _move_retain(self, False)  # torch drops a modified view's retained gradient
     return self
+
+
+def _move_retain(t, keep):
+    """``retain_grad()`` follows the tensor to its new node (hooks from ``register_hook`` stay, as torch)."""
+    r = t.__dict__.pop("_retain", None)
+    if r is None:
+        return
+    fn, handle = r
+    handle.remove()
+    if keep:
+        t.__dict__["_retain"] = (fn, t._add_hook(fn))
 
 
 def _wake_views(base):
@@ -228,10 +244,40 @@ def _wake_views(base):
             refresh(v)
 
 
+def check_overlap(self, args):
+    """torch refuses an in-place op whose input partly overlaps the written tensor (a full overlap, the
+    same elements in the same layout, is fine)."""
+    c = self._ctr
+    if c is None:
+        return
+    for a in args:
+        if isinstance(a, Tensor) and a._ctr is c and a is not self and _partial_overlap(a._data, self._data):
+            raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor "
+                               "refer to a single memory location. Please clone() the tensor before performing the "
+                               "operation.")
+
+
+def _partial_overlap(a, b):
+    if a.shape == b.shape and a.strides == b.strides and _ptr(a) == _ptr(b):
+        return False
+    if isinstance(a, np.ndarray):
+        try:
+            return bool(np.shares_memory(a, b, max_work=10 ** 5))
+        except Exception:  # too hard to decide: torch gives up without an error too  # noqa: BLE001
+            return False
+    return bool(backend.array_module(a).may_share_memory(a, b))  # pragma: no cover - GPU only
+
+
+def _ptr(a):
+    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+
+
 def protect(self, args):
     """Before a recorded in-place op: a stand-in for ``self`` holding a copy of its value (same graph node),
     so the op's backward keeps the old value that the write is about to overwrite; ``args`` with ``self``
-    replaced by it. Returns ``(self, args)`` unchanged when nothing will be recorded."""
+    replaced by it. Returns ``(self, args)`` unchanged when nothing will be recorded. Also refuses inputs
+    that partly overlap ``self`` (:func:`check_overlap`)."""
+    check_overlap(self, args)
     if not grad_mode.is_grad_enabled():
         return self, args
     if self._view is not None:

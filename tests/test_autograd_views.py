@@ -308,3 +308,43 @@ def test_views_inplace_later_uses_match_torch(view, view2, op, before, after, no
         return [b, v, x.grad, w.grad, u.grad]
 
     _same(fn)
+
+
+MORE = {
+    "stale_view_of_view": lambda L, x: (lambda b: (b.__setitem__(slice(None), b * 1), b[1:][1:].add_(x[:2]), b))(x * 1)[-1],
+    "own_element_overlap": lambda L, x: (lambda b: b.add_(b[0]))(x * 1),
+    "disjoint_sibling": lambda L, x: (lambda b: (b[2:].mul_(b[:2]), b)[-1])(x * 1),
+    "interleaved_no_overlap": lambda L, x: (lambda b: (b[::2].add_(b[1::2]), b)[-1])(x * 1),
+    "copy_overlap": lambda L, x: (lambda b: (b[1:].copy_(b[:-1]), b)[-1])(x * 1),
+    "advanced_setitem": lambda L, x: (lambda b: (b.__setitem__(L.tensor([0, 2]), 0.5), b.__setitem__(b > 3, 1.0),
+                                                 b)[-1])(x * 1),
+    "exp_then_view_write": lambda L, x: (lambda b: (b[1:].mul_(2), b)[-1])(x.exp()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MORE))
+def test_more_inplace_cases_match_torch(case):
+    def fn(lib):
+        x = _leaf(lib, [1.0, 2.0, 3.0, 4.0])
+        b = MORE[case](lib, x)
+        (b * b).sum().backward()
+        return [b, x.grad]
+
+    _same(fn)
+
+
+def test_retain_grad_follows_inplace_and_hooks_stay():
+    def fn(lib):
+        x = _leaf(lib, [1.0, 2.0, 3.0, 4.0])
+        b = x * 1
+        b.retain_grad()
+        seen = []
+        b.register_hook(lambda g: seen.append(g.clone()))
+        b.mul_(3)
+        c = x * 1
+        c.retain_grad()
+        c[1:3].mul_(2)
+        ((b * b).sum() + (c * c).sum()).backward()
+        return [b.grad, c.grad, seen[0], x.grad]
+
+    _same(fn)

@@ -82,16 +82,6 @@ def _out(res, out):
     return inplace(out, res)
 
 
-def _floor_div_backward(g):
-    raise RuntimeError("derivative for aten::floor_divide is not implemented")
-
-
-def floor_divide(a, b, *, out=None):
-    """``a // b`` (torch.floor_divide): no derivative, as torch."""
-    A, B, dt, xp = _operands(a, b)
-    return _out(record(_as(xp.floor_divide(A, B), dt, xp), (a, b), _floor_div_backward, "FloorDivide", saved=()),
-                out)
-
 
 # ---- binary ---------------------------------------------------------------------------------------------
 def add(a, b, *, alpha=1, out=None):
@@ -417,9 +407,6 @@ Tensor.__rmul__ = lambda self, o: mul(o, self)
 Tensor.__rtruediv__ = lambda self, o: div(o, self)
 Tensor.__rpow__ = lambda self, o: pow_(o, self)
 Tensor.__rmod__ = lambda self, o: remainder(o, self)
-Tensor.__floordiv__ = lambda self, o: floor_divide(self, o)
-Tensor.__rfloordiv__ = lambda self, o: floor_divide(o, self)
-register("floor_divide")(floor_divide)
 Tensor.__pos__ = lambda self: self
 Tensor.__and__ = Tensor.__rand__ = _bits(lambda a, b: a & b)
 Tensor.__or__ = Tensor.__ror__ = _bits(lambda a, b: a | b)

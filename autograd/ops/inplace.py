@@ -14,7 +14,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import elementwise as ew
-from ..views import protect, write
+from ..views import check_overlap, protect, write
 from .basic import _cow, _inplace_cow, arr, inplace, record, register, unbroadcast
 
 
@@ -42,7 +42,6 @@ Tensor.__imul__ = Tensor.mul_
 Tensor.__itruediv__ = Tensor.div_
 Tensor.__ipow__ = Tensor.pow_
 Tensor.__imod__ = Tensor.remainder_
-Tensor.__ifloordiv__ = Tensor.floor_divide_ = _make_inplace(ew.floor_divide, "floor_divide_")
 
 
 @register("copy_")
@@ -50,6 +49,7 @@ def copy_(self, src, non_blocking=False):
     """Copy ``src`` (broadcast, cast, moved across devices) into ``self``; differentiable w.r.t. ``src``."""
     xp = backend.array_module(self._data)
     if isinstance(src, Tensor):
+        check_overlap(self, (src,))
         s_dev, s_dtype, s_shape = src.device, src.dtype, src.shape
         moved = s_dev != self.device
         data = backend.to_device(src._data, self.device) if moved else src._data

@@ -8,7 +8,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
-from .elementwise import _as, _operands, _red
+from .elementwise import _as, _operands, _out, _red
 from .shape import _dim
 
 SortResult = collections.namedtuple("sort", ["values", "indices"])
@@ -151,6 +151,22 @@ def cumprod(x, dim, *, dtype=None):
 
 
 # ---- elementwise ------------------------------------------------------------------------------------------------
+def _floor_div_backward(g):
+    raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+@register("floor_divide")
+def floor_divide(a, b, *, out=None):
+    """``a // b`` (torch.floor_divide): no derivative, as torch."""
+    A, B, dt, xp = _operands(a, b)
+    return _out(record(_as(xp.floor_divide(A, B), dt, xp), (a, b), _floor_div_backward, "FloorDivide", saved=()),
+                out)
+
+
+Tensor.__floordiv__ = lambda self, o: floor_divide(self, o)
+Tensor.__rfloordiv__ = lambda self, o: floor_divide(o, self)
+
+
 @register("fmod")
 def fmod(a, b):
     """C's remainder (sign of the dividend); gradient ``-trunc(a / b)`` for ``b``."""
@@ -180,6 +196,15 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
                         neginf=fin.min if neginf is None else neginf)
     keep = xp.isfinite(X)
     return record(out.astype(X.dtype, copy=False), (x,), lambda g: (g * keep,), "NanToNum", saved=())
+
+
+@register("floor_divide_", "__ifloordiv__")
+def floor_divide_(a, b):
+    from ..views import protect
+    from .basic import inplace
+
+    src, (b,) = protect(a, (b,))
+    return inplace(a, floor_divide(src, b))
 
 
 @register("nan_to_num_")
