@@ -94,6 +94,12 @@ class Adafactor(GroupwiseOptimizer):
                 if st and not isinstance(st["step"], Tensor):
                     st["step"] = Tensor._wrap(np.array(float(st["step"]), dtype=np.float32))
 
+    def _state_spec(self, param, group):
+        shape = tuple(param.shape)
+        if len(shape) > 1:
+            return {"step": "scalar", "row_var": shape[:-1] + (1,), "col_var": shape[:-2] + (1,) + shape[-1:]}
+        return {"step": "scalar", "variance": "param"}
+
     def _state_for(self, p, g):
         st = self.state[p]
         if len(st) == 0:

@@ -122,6 +122,9 @@ class Muon(GroupwiseOptimizer):
                     raise ValueError("Muon only supports 2D parameters whereas we found a parameter with size: "
                                      f"{p.size()}")
 
+    def _state_spec(self, param, group):
+        return {"momentum_buffer": "param"}
+
     def _step_group(self, group):
         active = []
         for p in self._dense_grad_params(group):

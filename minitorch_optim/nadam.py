@@ -62,6 +62,8 @@ class NAdam(ElementwiseOptimizer):
     ``exp_avg_sq`` (:math:`v`).
     """
 
+    _filled_on_load = {"decoupled_weight_decay": False}  # torch's __setstate__
+
     _fused_supported = True
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,

@@ -62,6 +62,8 @@ class RMSprop(ElementwiseOptimizer):
     ``momentum > 0``) and ``grad_avg`` (:math:`\bar g`, when ``centered``).
     """
 
+    _filled_on_load = {"momentum": 0, "centered": False}  # torch's __setstate__
+
     _fused_supported = True
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,

@@ -84,6 +84,9 @@ class SparseAdam(GroupwiseOptimizer):
             raise ValueError(f"Complex params at indices {complex_params}: SparseAdam does not support complex "
                              "parameters")
 
+    def _state_spec(self, param, group):
+        return {"step": "scalar", "exp_avg": "param", "exp_avg_sq": "param"}
+
     def _step_group(self, group):
         beta1, beta2 = (scalar(b) for b in group["betas"])
         lr, eps = torch_scalar(group["lr"]), group["eps"]

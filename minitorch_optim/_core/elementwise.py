@@ -187,7 +187,12 @@ class ElementwiseOptimizer(Optimizer):
         if path in ("differentiable", "forloop"):
             return path
         plan = {}
-        flats = self._flat_groups(group)
+        try:
+            flats = self._flat_groups(group)
+        except SparseGradientError:        # sparse state left by sparse gradients: per tensor
+            if not self._sparse_ok or group.get("fused"):
+                raise self._sparse_error() from None
+            return "forloop"
         for key, flat in flats.items():
             if flat.duplicates:
                 return "forloop"    # a parameter listed twice is stepped twice, one after the other
@@ -223,8 +228,11 @@ class ElementwiseOptimizer(Optimizer):
             if getattr(g, "is_sparse", False):
                 if not self._sparse_ok:
                     raise self._sparse_error()
+                first = not self.state.get(p)
                 st = self._init_state(p, group, p._data)
-                self._sparse_step(p, g, st, group, self._advance(group, st, lr))
+                sc = self._advance(group, st, lr)
+                sc["first"] = first
+                self._sparse_step(p, g, st, group, sc)
                 continue
             first = not self.state.get(p)
             st = self._init_state(p, group, p._data)
@@ -264,7 +272,7 @@ class ElementwiseOptimizer(Optimizer):
         try:
             collected = [(key, flat, flat.collect(self.state)) for key, flat in flats.items()]
         except SparseGradientError:
-            if not self._sparse_ok:
+            if not self._sparse_ok or group.get("fused"):      # fused kernels take dense gradients (torch)
                 raise self._sparse_error() from None
             return self._step_loop(group, differentiable=False)    # sparse gradients: per tensor
         for key, flat, idx in collected:

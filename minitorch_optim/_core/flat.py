@@ -208,6 +208,8 @@ class StateEntry(dict):
 
 
 def _host_value(old):
+    if getattr(old, "is_sparse", False):
+        raise SparseGradientError("sparse optimizer state (from sparse gradients) is kept per tensor")
     arr = old._data if isinstance(old, Tensor) else old
     if type(arr).__module__.startswith("torch"):
         arr = arr.detach().cpu().numpy()
@@ -335,15 +337,15 @@ class FlatGroup:
                 if hold[i] is not None:
                     hold[i] = None
                 continue
-            d = g._data
+            d = getattr(g, "_data", None)
+            if d is None or getattr(g, "is_sparse", False):
+                raise SparseGradientError("sparse gradients are not supported by this path")
             if d is slots[i].view:
                 if not insl[i]:
                     gptr[i] = self.slot_ptr[i]
                     insl[i] = True
                     hold[i] = None
             elif d is not hold[i]:
-                if getattr(g, "is_sparse", False):
-                    raise SparseGradientError("sparse gradients are not supported by this path")
                 if d.dtype != self.dtype or d.shape != self.pviews[i].shape or not d.flags.c_contiguous:
                     c = self.xp.ascontiguousarray(self.xp.broadcast_to(d, self.pviews[i].shape), self.dtype)
                     gptr[i] = address(c)
