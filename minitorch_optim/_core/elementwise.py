@@ -190,8 +190,10 @@ class ElementwiseOptimizer(Optimizer):
         try:
             flats = self._flat_groups(group)
         except SparseGradientError:        # sparse state left by sparse gradients: per tensor
-            if not self._sparse_ok or group.get("fused"):
+            if not self._sparse_ok:
                 raise self._sparse_error() from None
+            if path == "fused":     # torch: "`fused` does not support sparse grad"
+                raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients") from None
             return "forloop"
         for key, flat in flats.items():
             if flat.duplicates:
@@ -272,8 +274,10 @@ class ElementwiseOptimizer(Optimizer):
         try:
             collected = [(key, flat, flat.collect(self.state)) for key, flat in flats.items()]
         except SparseGradientError:
-            if not self._sparse_ok or group.get("fused"):      # fused kernels take dense gradients (torch)
+            if not self._sparse_ok:
                 raise self._sparse_error() from None
+            if group.get("fused"):      # torch: "`fused` does not support sparse grad"
+                raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients") from None
             return self._step_loop(group, differentiable=False)    # sparse gradients: per tensor
         for key, flat, idx in collected:
             runs = []

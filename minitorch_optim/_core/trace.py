@@ -10,8 +10,8 @@ concrete values, so a trace is valid for the values it was made with; its ``key`
 scalars as numbered slots) names the kernel and ``scalars`` are that step's values for the slots.
 
 Statements are ``(target, op, operands)``: targets and operands are local names (``p``, ``g``, ``b0``..
-for the buffers, ``t0``.. for temporaries) or scalar slots ``s0``..; ops are ``mul div add sub bsub max
-min sqrt neg abs sign gt lt where copy`` (``bsub``: two booleans subtracted as floats). Backends turn them into code (kernels/codegen.py).
+for the buffers, ``t0``.. for temporaries) or scalar slots ``s0``..; ops are ``mul div add sub max min
+sqrt neg abs sign gt lt where copy``. Backends turn them into code (kernels/codegen.py).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numbers
 
 from .ops import ArrayOps
 
-OPS = {"mul": 2, "div": 2, "add": 2, "sub": 2, "bsub": 2, "max": 2, "min": 2, "gt": 2, "lt": 2, "sqrt": 1, "neg": 1,
+OPS = {"mul": 2, "div": 2, "add": 2, "sub": 2, "max": 2, "min": 2, "gt": 2, "lt": 2, "sqrt": 1, "neg": 1,
        "abs": 1, "sign": 1, "copy": 1, "where": 3}
 
 
@@ -85,17 +85,13 @@ class TraceXP:
         f.__name__ = name
         return f
 
-    multiply, divide, add = _op("mul"), _op("div"), _op("add")
+    multiply, divide, add, subtract = _op("mul"), _op("div"), _op("add"), _op("sub")
     maximum, minimum, sqrt, negative = _op("max"), _op("min"), _op("sqrt"), _op("neg")
     abs, sign = _op("abs"), _op("sign")
+    traced_sign = sign  # ArrayOps.sign's torch rule, recorded as the `sign` primitive
 
     def where(self, c, a, b):
         return self.tr.emit("where", (c, a, b))
-
-    def subtract(self, a, b, out=None, dtype=None):
-        if dtype is not None and all(isinstance(x, Sym) and x.kind == "b" for x in (a, b)):
-            return self.tr.emit("bsub", (a, b), out=out)    # bool - bool as floats (torch's sign)
-        return self.tr.emit("sub", (a, b), out=out)
 
 
 class Trace:

@@ -6,8 +6,8 @@ vectorisation, measured 24x slower); every scalar slot is rounded to the paramet
 dtype once at the top of a chunk (NumPy's rounding of a Python float meeting the array), so each
 statement is one IEEE operation in the parameter dtype, exactly as NumPy computes it (no contraction:
 Numba runs with ``fastmath=False``, NVRTC with ``--fmad=false``). The helpers they call are written once
-per backend: ``_max``/``_min`` (NumPy's NaN-propagating maximum/minimum) and ``sign`` (torch's: +-0 and NaN
-give +0). 16-bit CUDA storage types compute in float, as the other paths do not offer them.
+per backend: ``_max``/``_min`` (NumPy's NaN-propagating maximum/minimum) and ``sign`` (torch's: +-0 and
+NaN give +0). 16-bit CUDA storage types compute in float, as the other paths do not offer them.
 """
 from __future__ import annotations
 
@@ -15,12 +15,10 @@ PY_BIN = {"mul": "{0} * {1}", "div": "{0} / {1}", "add": "{0} + {1}", "sub": "{0
           "max": "_max({0}, {1})", "min": "_min({0}, {1})", "gt": "{0} > {1}", "lt": "{0} < {1}",
           "sqrt": "np.sqrt({0})", "neg": "-{0}", "abs": "np.abs({0})", "copy": "{0}",
           "sign": "(ONE if {0} > ZERO else (MONE if {0} < ZERO else ZERO))",
-          "bsub": "((ONE if {0} else ZERO) - (ONE if {1} else ZERO))",
           "where": "({1} if {0} else {2})"}
 CU_BIN = {"mul": "{0} * {1}", "div": "{0} / {1}", "add": "{0} + {1}", "sub": "{0} - {1}",
           "max": "mt_max({0}, {1})", "min": "mt_min({0}, {1})", "gt": "{0} > {1}", "lt": "{0} < {1}",
           "sqrt": "sqrt({0})", "neg": "-{0}", "abs": "fabs({0})", "copy": "{0}", "sign": "mt_sign({0})",
-          "bsub": "(C({0}) - C({1}))",
           "where": "({0} ? {1} : {2})"}
 
 

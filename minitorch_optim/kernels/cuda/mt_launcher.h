@@ -60,7 +60,8 @@ MT_HD void mt_store(double* a, long long i, double v) { a[i] = v; }
 MT_HD void mt_store(half_t* a, long long i, float v) { a[i].x = mt_f2h(v); }
 MT_HD void mt_store(bf16_t* a, long long i, float v) { a[i].x = mt_f2b(v); }
 
-// NumPy's maximum/minimum: NaN propagates, ties give the second argument; torch's sign: +-0 and NaN give +0
+// NumPy semantics: maximum/minimum propagate NaN and give the second argument on ties; torch's sign:
+// sign(+-0) = sign(NaN) = +0
 template <typename M> MT_HD M mt_max(M a, M b) { return (a > b || a != a) ? a : b; }
 template <typename M> MT_HD M mt_min(M a, M b) { return (a < b || a != a) ? a : b; }
 template <typename M> MT_HD M mt_sign(M a) { return a > M(0) ? M(1) : (a < M(0) ? M(-1) : M(0)); }
