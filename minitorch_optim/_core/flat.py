@@ -311,12 +311,25 @@ class FlatGroup:
         if self.stale or len(params) != len(self.params):
             return False
         get = state.get
-        for p, q, a, d in zip(params, self.params, self.pviews, self.sdicts):   # hot loop: ~0.5 us per param
-            if p is not q or p._data is not a:
+        for i, (p, q, a, d) in enumerate(zip(params, self.params, self.pviews, self.sdicts)):   # ~0.5 us per param
+            if p is not q:
+                return False
+            if p._data is not a and not self._rebind(i, p._data):
                 return False
             e = get(p)
             if e is not d and (e or d is not None):
                 return False
+        return True
+
+    def _rebind(self, i, arr):
+        """``p.data = t`` with the same shape and dtype: only the address table entry changes (the state
+        buffers and their views stay); anything else rebuilds the group."""
+        old = self.pviews[i]
+        if (arr.shape != old.shape or arr.dtype != old.dtype or array_module(arr) is not self.xp
+                or not arr.flags.c_contiguous or not self.contiguous):
+            return False
+        self.pviews[i] = arr
+        self.pptr[i] = address(arr)
         return True
 
     def collect(self, state):
