@@ -177,7 +177,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
         elif reduction == "sum":
             gl = g
         else:
-            gl = g / denom
+            gl = g / denom if float(denom) != 0 else xp.zeros_like(g)  # every target ignored: 0 (as torch)
         classes = xp.arange(C).reshape((1, C) + (1,) * (X2.ndim - 2))
         gx = (safe_t[:, None] == classes) * xp.broadcast_to(-w * gl, w.shape)[:, None]
         gx = gx.astype(X2.dtype, copy=False)

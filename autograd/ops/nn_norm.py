@@ -176,7 +176,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
             gw[padding_idx] = 0
         return (gw,)
 
-    return record(out, (weight,), bw, "Embedding")
+    return record(out, (weight,), bw, "Embedding", saved=())
 
 
 def _scatter_add_rows(xp, out, idx, rows):
@@ -229,7 +229,7 @@ def _masked(input, keep, p, inplace):  # noqa: A002
     X = input._data
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(X.dtype) * X.dtype.type(scale)
-    res = record(X * mask, (input,), lambda g: (g * mask,), "Dropout")
+    res = record(X * mask, (input,), lambda g: (g * mask,), "Dropout", saved=())
     if inplace:
         from .basic import inplace as _inplace
 
