@@ -116,14 +116,41 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, memor
                 requires_grad=requires_grad)
 
 
+_CHUNK = 1 << 16
+
+
+def fill_random(dst, draw):
+    """Fill the C-contiguous host array ``dst`` with ``draw(n)`` (float64 draws from a generator), a chunk of
+    ``n`` at a time, cast into ``dst``'s dtype.
+
+    NumPy's generators produce values one after another with no buffered state, so the chunks are exactly
+    the values of a single ``draw(dst.size)`` (the seeded streams are unchanged), while the peak memory is
+    ``dst`` plus one chunk instead of a float64 array of the full size and its cast copy.
+    """
+    flat = dst.reshape(-1)
+    for i in range(0, flat.size, _CHUNK):
+        n = min(_CHUNK, flat.size - i)
+        flat[i:i + n] = draw(n)
+    return dst
+
+
+def _random(shape, draw):
+    def make(xp, dt):
+        if dt == np.float64:
+            return draw(shape)  # already the result dtype: no cast, no copy
+        return fill_random(np.empty(shape, dt), draw)
+
+    return make
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     g = generator or default_generator
-    return _make(lambda xp, dt: g.rng.random(_shape(size)).astype(dt), dtype, device, requires_grad)
+    return _make(_random(_shape(size), g.rng.random), dtype, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     g = generator or default_generator
-    return _make(lambda xp, dt: g.rng.standard_normal(_shape(size)).astype(dt), dtype, device, requires_grad)
+    return _make(_random(_shape(size), g.rng.standard_normal), dtype, device, requires_grad)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None, device=None):

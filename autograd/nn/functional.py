@@ -12,6 +12,7 @@ from ..ops.basic import record
 from ..ops.nn_act import (binary_cross_entropy as _bce, binary_cross_entropy_with_logits as _bce_logits,
                           check_reduction, elu as _elu, gelu, hardtanh as _hardtanh, leaky_relu as _leaky_relu,
                           nll_loss as _nll, silu as _silu, softplus)
+from ..ops.nn_linear import linear as _linear
 from ..ops.nn_conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d as _max_pool2d
 from ..ops.nn_norm import batch_norm, dropout as _dropout, dropout2d as _dropout2d, embedding as _embedding
 from ..ops.nn_norm import layer_norm
@@ -36,6 +37,8 @@ def linear(input, weight, bias=None):  # noqa: A002
         lead = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({lead}x{input.shape[-1]} and "
                            f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim > 1 else 1})")
+    if weight.ndim == 2 and (bias is None or tuple(bias.shape) == (weight.shape[0],)):
+        return _linear(input, weight, bias)  # one 2-D GEMM; weight gradient in the weight's own layout
     out = input @ weight.t() if weight.ndim == 2 else input @ weight
     return out + bias if bias is not None else out
 

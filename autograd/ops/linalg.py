@@ -38,7 +38,10 @@ def matmul(a, b):
         if na:
             ga = xp.matmul(g2, xp.swapaxes(B2, -1, -2))
             ga = unbroadcast(ga, A2.shape).reshape(A.shape)
-        if nb:
+        if nb and B2.ndim == 2 and A2.ndim > 2:  # a matrix shared by a batch: one 2-D GEMM, contiguous result
+            k = A2.shape[-1]
+            gb = xp.matmul(A2.reshape(-1, k).T, g2.reshape(-1, g2.shape[-1])).reshape(B.shape)
+        elif nb:
             gb = xp.matmul(xp.swapaxes(A2, -1, -2), g2)
             gb = unbroadcast(gb, B2.shape).reshape(B.shape)
         return ga, gb
