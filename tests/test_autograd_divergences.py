@@ -236,8 +236,8 @@ def test_addcmul_addcdiv_round_as_torch_float32(value):
     x, a, b = (rng.standard_normal((64, 33)).astype(np.float32) for _ in range(3))
     for name in ("addcmul", "addcdiv"):
         want = getattr(torch.tensor(x), name)(torch.tensor(a), torch.tensor(b), value=value).numpy()
-        got = getattr(ag.tensor(x), name)(ag.tensor(a), ag.tensor(b), value=value).numpy()
+        got = getattr(A.tensor(x), name)(A.tensor(a), A.tensor(b), value=value).numpy()
         np.testing.assert_array_equal(got, want)
-        t = ag.tensor(x)
-        getattr(t, name + "_")(ag.tensor(a), ag.tensor(b), value=value)
+        t = A.tensor(x)
+        getattr(t, name + "_")(A.tensor(a), A.tensor(b), value=value)
         np.testing.assert_array_equal(t.numpy(), want)
