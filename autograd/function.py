@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import grad_mode
+from . import backend, grad_mode
 
 
 class SparseGrad:
@@ -134,7 +134,8 @@ def _fresh_grad(leaf, grad):
     from .tensor import Tensor
 
     buf = leaf.__dict__.get("_grad_buf")
-    if buf is not None and buf.shape == grad.shape and buf.dtype == grad.dtype:
+    if (buf is not None and buf.shape == grad.shape and buf.dtype == grad.dtype
+            and backend.device_of(buf) == backend.device_of(grad)):   # not after the model moved device
         ref = leaf.__dict__.get("_grad_ref")
         if ref is None or ref() is None:
             buf[...] = grad
@@ -181,6 +182,8 @@ def run_backward(roots, grads, retain_graph=False, capture=None):
             node = ready.pop()
             grad = pending.pop(node, None)
             if grad is not None:
+                if not isinstance(grad, SparseGrad):
+                    backend.use_device_of(grad)     # run this node's backward on its gradient's GPU
                 grad = _run_hooks(node, grad)
             if capture is not None and node in capture:
                 capture[node] = grad
