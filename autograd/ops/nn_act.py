@@ -126,7 +126,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
     C = X2.shape[1]
     valid = T2 != ignore_index
     safe_t = xp.where(valid, T2, 0)
-    if valid.any() and (int(safe_t.min()) < 0 or int(safe_t.max()) >= C):
+    # one host synchronisation on a GPU: an out-of-range target would silently wrap around in CuPy
+    if bool((valid & ((safe_t < 0) | (safe_t >= C))).any()):
         raise IndexError(f"Target {int(safe_t.max()) if int(safe_t.max()) >= C else int(safe_t.min())} is "
                          f"out of bounds.")
     if weight is not None:

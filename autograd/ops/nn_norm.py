@@ -215,11 +215,9 @@ def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):  # no
 
 
 def _bernoulli_keep(x, shape, p, generator):
-    from ..factory import default_generator
+    from ..factory import random_array
 
-    g = generator or default_generator
-    keep = g.rng.random(shape) >= p
-    return backend.to_device(keep, x.device)
+    return random_array("random", shape, np.float64, x.device, generator) >= p   # drawn on x's device
 
 
 def _masked(input, keep, p, inplace):  # noqa: A002

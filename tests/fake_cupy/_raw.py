@@ -343,6 +343,7 @@ class RawModule:
         self._compiled()
 
     def get_function(self, name):
+        S.counters["get_function"] += 1        # every call: a launch path should keep the Function it got
         if name in self._functions:
             return self._functions[name]
         if self.name_expressions and "<" in name and name not in self.name_expressions:
@@ -350,7 +351,6 @@ class RawModule:
         prog = self._compiled((name,))
         f = _Function(prog, name, prog.names.index(name))
         self._functions[name] = f
-        S.counters["get_function"] += 1
         return f
 
 
