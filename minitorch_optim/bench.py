@@ -129,6 +129,8 @@ def run(device="cpu", sizes=((10_000_000, 100), (1_000_000, 1000)), optimizers=(
         torch.set_num_threads(max(1, torch.get_num_threads()))
     except ImportError:
         torch = None
+    if torch is not None and str(device).startswith("cuda") and not torch.cuda.is_available():
+        torch = None          # a CPU-only torch: no reference column on the GPU
     rows, bws = [], {}
     for n, t in sizes:
         shapes = [(s,) for s in _split(n, t)]

@@ -16,13 +16,18 @@ import minitorch_optim as optim
 from autograd import backend
 
 
+from conftest import need_devices
+
+
 @pytest.fixture
-def fc(fake_cupy):
-    return fake_cupy
+def fc(cuda_env):
+    """The findings run on the stand-in, or on a real GPU where there is one."""
+    return cuda_env
 
 
 # ---- the stand-in refuses what CuPy refuses ---------------------------------------------------------------
-def test_standin_refuses_host_conversion_and_numpy_operands(fc):
+def test_standin_refuses_host_conversion_and_numpy_operands(fake_cupy):
+    fc = fake_cupy
     cp = fc.cupy
     a = cp.arange(6, dtype=cp.float32).reshape(2, 3)
     with pytest.raises(TypeError, match="Implicit conversion"):
@@ -44,8 +49,8 @@ def test_standin_refuses_host_conversion_and_numpy_operands(fc):
     np.testing.assert_array_equal(cp.arange(3)[cp.asarray([1, 3])].get(), [1, 0])   # out of bounds wraps
 
 
-def test_standin_devices(fc):
-    cp = fc.cupy
+def test_standin_devices(fake_cupy):
+    cp = fake_cupy.cupy
     x = cp.ones(3)
     with cp.cuda.Device(1):
         y = cp.ones(3)
@@ -61,7 +66,8 @@ def test_standin_devices(fc):
         cp.cuda.Device(7)
 
 
-def test_standin_raw_kernel_checks_arguments(fc):
+def test_standin_raw_kernel_checks_arguments(fake_cupy):
+    fc = fake_cupy
     cp = fc.cupy
     src = r'''extern "C" __global__ void axpy(float* y, const float* x, float a, long long n) {
         for (long long i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x)
@@ -146,6 +152,7 @@ def test_f1_gather_backward_on_cuda(fc):
 # ---- finding 2: the first backward after moving a model to another device --------------------------------
 @pytest.mark.parametrize("kw", [dict(foreach=True), dict(fused=True), dict(foreach=False)])
 def test_f2_backward_after_moving_the_model(fc, kw):
+    need_devices(2)
     A.manual_seed(0)
     model = nn.Linear(3, 2)
     x = A.ones(4, 3)
@@ -161,6 +168,7 @@ def test_f2_backward_after_moving_the_model(fc, kw):
 
 # ---- finding 3: cuda:1 ---------------------------------------------------------------------------------------
 def test_f3_ops_on_second_device(fc):
+    need_devices(2)
     rng = np.random.default_rng(1)
     a0, b0 = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
     want = None
@@ -182,6 +190,7 @@ def test_f3_ops_on_second_device(fc):
 
 @pytest.mark.parametrize("kw", [dict(foreach=False), dict(foreach=True), dict(fused=True)])
 def test_f3_optimizer_on_second_device(fc, kw):
+    need_devices(2)
     init = [np.linspace(-1, 1, 12).reshape(3, 4).astype(np.float32), np.ones(5, np.float32)]
     res = []
     for dev in ("cpu", "cuda:1"):
@@ -246,6 +255,7 @@ def test_f6_out_broadcast_view(fc):
 # ---- finding 8: pickling CUDA tensors -------------------------------------------------------------------------
 @pytest.mark.parametrize("dev", ["cuda", "cuda:1"])
 def test_f8_pickle_keeps_device(fc, dev):
+    need_devices(2 if dev == "cuda:1" else 1)
     t = A.tensor([1.0, 2.0], device=dev, requires_grad=True)
     p = nn.Parameter(A.tensor([3.0], device=dev))
     t2, p2 = pickle.loads(pickle.dumps((t, p)))
