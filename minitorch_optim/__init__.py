@@ -8,7 +8,7 @@ if not getattr(_autograd, "__minitorch__", False):  # pragma: no cover - depends
         "(`pip uninstall autograd`) or reinstall this project (`pip install -e .`) so ours comes first."
     )
 
-from ._hooks import register_optimizer_step_post_hook, register_optimizer_step_pre_hook  # noqa: E402
+from ._core.hooks import register_optimizer_step_post_hook, register_optimizer_step_pre_hook  # noqa: E402
 from .optimizer import Optimizer  # noqa: E402
 from .sgd import SGD  # noqa: E402
 from .adam import Adam, AdamW  # noqa: E402

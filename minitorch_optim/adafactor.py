@@ -5,8 +5,8 @@ import numpy as np
 
 from autograd import Tensor
 
-from ._fma import axpy_, lerp_, torch_scalar
-from ._ops import ops_for
+from ._core.fma import axpy_, lerp_, torch_scalar
+from ._core.ops import ops_for
 from .optimizer import GroupwiseOptimizer, scalar
 
 
@@ -93,6 +93,12 @@ class Adafactor(GroupwiseOptimizer):
                 st = self.state.get(p)
                 if st and not isinstance(st["step"], Tensor):
                     st["step"] = Tensor._wrap(np.array(float(st["step"]), dtype=np.float32))
+
+    def _state_spec(self, param, group):
+        shape = tuple(param.shape)
+        if len(shape) > 1:
+            return {"step": "scalar", "row_var": shape[:-1] + (1,), "col_var": shape[:-2] + (1,) + shape[-1:]}
+        return {"step": "scalar", "variance": "param"}
 
     def _state_for(self, p, g):
         st = self.state[p]

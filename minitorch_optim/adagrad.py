@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._elementwise import ElementwiseOptimizer
-from ._ops import ops_for
+from ._core.elementwise import ElementwiseOptimizer
+from ._core.ops import ops_for
 from .optimizer import check_args, scalar
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._elementwise import ElementwiseOptimizer
-from .optimizer import scalar
+from ._core.elementwise import ElementwiseOptimizer
+from .optimizer import check_two_betas, scalar
 
 
 def adam_moments(o, p, g, st, *, lr, beta1, beta2, weight_decay, decoupled, maximize):
@@ -58,6 +58,7 @@ def check_lr(lr, foreach=None, capturable=False):
 
 
 def check_betas(betas, foreach, capturable):
+    check_two_betas(betas)
     for i, b in enumerate(betas[:2]):
         if not 0.0 <= b < 1.0:
             raise ValueError(f"Invalid beta parameter at index {i}: {b}")
@@ -79,6 +80,8 @@ class Adam(ElementwiseOptimizer):
         m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2,\quad
         \theta_t = \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\,\frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t}+\epsilon}
     """
+
+    _filled_on_load = {"amsgrad": False, "decoupled_weight_decay": False}  # torch's __setstate__
 
     _fused_supported = True
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, get_default_dtype
 
-from ._elementwise import ElementwiseOptimizer
+from ._core.elementwise import ElementwiseOptimizer
 from .adagrad import tensor_lr_scalar
 from .optimizer import check_args, scalar
 
@@ -53,7 +53,7 @@ class ASGD(ElementwiseOptimizer):
         \mu_t = \frac{1}{\max(1,\; t - t_0)}
 
     with :math:`\eta_0 = \gamma` (``lr``), :math:`\mu_0 = 1`, :math:`\lambda` = ``lambd``. State:
-    ``step``, ``eta`` and ``mu`` (0-d float32, as in torch) and ``ax``.
+    ``step``, ``eta`` and ``mu`` (0-d, of the default dtype, as in torch) and ``ax``.
     """
 
     _fused_supported = True
@@ -85,13 +85,14 @@ class ASGD(ElementwiseOptimizer):
             # (in float64, so the value is exactly the stored one, used in double precision as torch does)
             expr = asgd_eta(lr.double(), lambd, alpha, done)
             eta = (expr - expr.detach()) + eta
-        # torch makes the next eta/mu with torch.as_tensor: a float32 value for a Python float lr (whatever the
-        # dtype of the state it is copied into), computed in the lr's own dtype for a Tensor lr
+        # torch makes the next eta/mu with torch.as_tensor: a value of the default dtype for a Python float lr
+        # (whatever the dtype of the state it is copied into), computed in the lr's own dtype for a Tensor lr
+        default = np.dtype(get_default_dtype()).type
         if isinstance(group["lr"], Tensor):
             new_eta = float(asgd_eta(tensor_lr_scalar(group, scalar(lr)), lambd, alpha, step))
         else:
-            new_eta = float(np.float32(asgd_eta(scalar(lr), lambd, alpha, step)))
-        new = {"step": step, "eta": new_eta, "mu": float(np.float32(asgd_mu(group["t0"], step)))}
+            new_eta = float(default(asgd_eta(scalar(lr), lambd, alpha, step)))
+        new = {"step": step, "eta": new_eta, "mu": float(default(asgd_mu(group["t0"], step)))}
         return {"eta": eta, "mu": s["mu"]}, new
 
     def _update(self, o, p, g, st, group, sc):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from autograd import Tensor, grad_mode
 from autograd.backend import array_module
 
-from ._fma import axpy_, torch_scalar
-from ._line_search import strong_wolfe
+from ._core.fma import axpy_, torch_scalar
+from ._core.line_search import strong_wolfe
 from .optimizer import Optimizer, closure_loss
 
 

@@ -7,8 +7,8 @@ import numpy as np
 
 from autograd import Tensor
 
-from ._fma import axpy_, lerp_, torch_scalar
-from ._ops import ops_for
+from ._core.fma import axpy_, lerp_, torch_scalar
+from ._core.ops import ops_for
 from .optimizer import GroupwiseOptimizer
 
 DEFAULT_NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
@@ -121,6 +121,9 @@ class Muon(GroupwiseOptimizer):
                 if p.ndim != 2:
                     raise ValueError("Muon only supports 2D parameters whereas we found a parameter with size: "
                                      f"{p.size()}")
+
+    def _state_spec(self, param, group):
+        return {"momentum_buffer": "param"}
 
     def _step_group(self, group):
         active = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 
-from ._elementwise import ElementwiseOptimizer
+from ._core.elementwise import ElementwiseOptimizer
 from .adam import adam_moments
 from .optimizer import check_args, scalar
 
@@ -58,6 +58,8 @@ class NAdam(ElementwiseOptimizer):
     State per parameter: ``step``, ``mu_product`` (:math:`\Pi_t`, 0-d float32), ``exp_avg`` (:math:`m`),
     ``exp_avg_sq`` (:math:`v`).
     """
+
+    _filled_on_load = {"decoupled_weight_decay": False}  # torch's __setstate__
 
     _fused_supported = True
 

@@ -12,8 +12,9 @@ import numpy as np
 from autograd import Tensor, grad_mode
 from autograd.backend import device_of, to_device
 
-from . import _hooks
-from ._hooks import add_hook
+from ._core import hooks as _hooks
+from ._core.hooks import add_hook
+from ._core.load_checks import check_group_keys, check_param_state, fill_group_defaults
 
 
 class _RequiredParameter:
@@ -245,6 +246,9 @@ class Optimizer:
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved)):
             raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
                              "optimizer's group")
+        for s in saved:
+            fill_group_defaults(self, s)
+        check_group_keys(self, saved)
         id_map = dict(zip(itertools.chain.from_iterable(s["params"] for s in saved),
                           itertools.chain.from_iterable(g["params"] for g in groups)))
         group_of = {}
@@ -255,6 +259,7 @@ class Optimizer:
         for k, v in state_dict["state"].items():
             if k in id_map:
                 s = group_of[k]
+                check_param_state(self, k, id_map[k], v, s)
                 special = bool(s.get("fused") or s.get("capturable"))
                 state[id_map[k]] = self._cast_state(id_map[k], v, None, special)
             else:
@@ -269,16 +274,23 @@ class Optimizer:
         for hook in self._optimizer_load_state_dict_post_hooks.values():
             hook(self)
 
+    def _state_spec(self, param, group):
+        """``{state name: "param" | "scalar"}`` that a step with ``group`` reads for ``param`` (checked by
+        ``load_state_dict``), or None where the class does not describe its state."""
+        buffers, scalars = getattr(self, "_buffers", None), getattr(self, "_scalar_state", None)
+        if buffers is None or scalars is None:
+            return None
+        spec = {name: "scalar" for name in scalars(group)}
+        spec.update((name, "param") for name in buffers(group))
+        return spec
+
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
     def __setstate__(self, state):
-        # groups from older state dicts get the keys they lack (torch does this per class with fixed values)
-        for g in state.get("param_groups", []):
-            for k, v in getattr(self, "defaults", {}).items():
-                if v is not required:
-                    g.setdefault(k, v)
         self.__dict__.update(state)
+        for g in self.param_groups:  # groups from older state dicts get the flags they lack, as in torch
+            fill_group_defaults(self, g)
         self._flat_cache = {}
 
     def __repr__(self):
@@ -329,6 +341,7 @@ def check_args(**values):
     (each in [0, 1)), and every other value >= 0; ValueErrors with torch's messages."""
     for name, v in values.items():
         if name == "betas":
+            check_two_betas(v)
             for i, b in enumerate(v[:2]):
                 if not 0.0 <= b < 1.0:
                     raise ValueError(f"Invalid beta parameter at index {i}: {b}")
@@ -337,6 +350,12 @@ def check_args(**values):
             raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= v:
             raise ValueError(f"Invalid {_LABELS.get(name, name + ' value')}: {v}")
+
+
+def check_two_betas(betas):
+    """torch indexes ``betas[1]`` in the constructor: a shorter sequence is an IndexError there, not at step."""
+    if len(betas) < 2:
+        raise IndexError(f"betas must hold two coefficients (beta1, beta2), but got {tuple(betas)!r}")
 
 
 def closure_loss(closure):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from ._elementwise import ElementwiseOptimizer
+from ._core.elementwise import ElementwiseOptimizer
 from .adam import adam_moments
 from .optimizer import check_args
 
@@ -56,6 +56,8 @@ class RAdam(ElementwiseOptimizer):
     The branch is chosen per step from Python scalars. State per parameter: ``step``, ``exp_avg``
     (:math:`m`), ``exp_avg_sq`` (:math:`v`).
     """
+
+    _filled_on_load = {"decoupled_weight_decay": False}  # torch's __setstate__
 
     _fused_supported = True
 

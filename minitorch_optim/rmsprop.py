@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._elementwise import ElementwiseOptimizer
+from ._core.elementwise import ElementwiseOptimizer
 from .optimizer import check_args
 
 
@@ -61,6 +61,8 @@ class RMSprop(ElementwiseOptimizer):
     State per parameter: ``step``, ``square_avg`` (:math:`v`), ``momentum_buffer`` (:math:`b`, when
     ``momentum > 0``) and ``grad_avg`` (:math:`\bar g`, when ``centered``).
     """
+
+    _filled_on_load = {"momentum": 0, "centered": False}  # torch's __setstate__
 
     _fused_supported = True
 

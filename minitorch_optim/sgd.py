@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._elementwise import ElementwiseOptimizer
+from ._core.elementwise import ElementwiseOptimizer
 from .optimizer import check_args
 
 
@@ -35,6 +35,8 @@ class SGD(ElementwiseOptimizer):
         b_t = \mu b_{t-1} + (1-\tau) g_t,\quad
         \theta_t = \theta_{t-1} - \gamma\,(g_t + \mu b_t \text{ if nesterov else } b_t)
     """
+
+    _filled_on_load = {"nesterov": False, "fused": False}  # torch's __setstate__
 
     _fused_supported = True
 

@@ -7,7 +7,7 @@ from autograd import Tensor
 from autograd.backend import array_module
 from autograd.sparse import SparseTensor
 
-from ._fma import torch_scalar
+from ._core.fma import torch_scalar
 from .optimizer import GroupwiseOptimizer, scalar
 
 
@@ -83,6 +83,9 @@ class SparseAdam(GroupwiseOptimizer):
         if complex_params:
             raise ValueError(f"Complex params at indices {complex_params}: SparseAdam does not support complex "
                              "parameters")
+
+    def _state_spec(self, param, group):
+        return {"step": "scalar", "exp_avg": "param", "exp_avg_sq": "param"}
 
     def _step_group(self, group):
         beta1, beta2 = (scalar(b) for b in group["betas"])

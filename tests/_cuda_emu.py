@@ -1,6 +1,6 @@
 """Build the CUDA kernel sources with the host C++ compiler (tests/cuda_shim/cuda_shim.h) and call them.
 
-``emu_lib()`` compiles every ``minitorch_optim/kernels/*.cu`` into one shared library (once per source
+``emu_lib()`` compiles every ``minitorch_optim/kernels/cuda/*.cu`` into one shared library (once per source
 hash, cached in the temp dir) with extern "C" wrappers that run all blocks and threads of a launch
 serially. ``EmuRunner`` has the interface of ``_cuda.CupyRunner`` over NumPy arrays, so
 ``_cuda.launch(..., runner=EmuRunner(...))`` runs the very same host packing and kernel code on the CPU.
@@ -16,7 +16,7 @@ import tempfile
 
 import numpy as np
 
-from minitorch_optim.kernels import _cuda
+from minitorch_optim.kernels.cuda import launch as _cuda
 
 SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_shim")
 SUFFIX = {"float": "f32", "double": "f64", "half_t": "f16", "bf16_t": "bf16"}

@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from minitorch_optim import checkpoint as ckpt
-from minitorch_optim.__main__ import main
-from minitorch_optim.cli import add_train_arguments, train
+from minitorch_optim.app import checkpoint as ckpt
+from minitorch_optim.app.main import main
+from minitorch_optim.app.cli import add_train_arguments, train
 
 
 def _args(*argv):

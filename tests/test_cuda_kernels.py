@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 import minitorch_optim as optim
 from autograd.nn import Parameter
-from minitorch_optim._ops import NUMPY_OPS
-from minitorch_optim.kernels import Entry, _cuda
+from minitorch_optim._core.ops import NUMPY_OPS
+from minitorch_optim.kernels import Entry
+from minitorch_optim.kernels.cuda import launch as _cuda
 
 _cuda_emu = pytest.importorskip("_cuda_emu")
 if _cuda_emu.compiler() is None:
@@ -231,7 +232,7 @@ def test_half_storage_is_float_math_rounded_once(name):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 @pytest.mark.parametrize("mode,value", [("lerp", 0.001), ("lerp", 0.75), ("blend", 0.9), ("divide", 4.0)])
 def test_avg_update_matches_swa_flat(dtype, mode, value):
-    from minitorch_optim import _swa_flat
+    from minitorch_optim._core import swa_flat as _swa_flat
 
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal(1001).astype(dtype), rng.standard_normal(1001).astype(dtype)

@@ -12,7 +12,7 @@ import minitorch_optim as optim
 from autograd import Tensor
 from autograd.nn import Parameter
 from minitorch_optim import kernels
-from minitorch_optim.kernels import _cuda
+from minitorch_optim.kernels.cuda import launch as _cuda
 
 _cuda_emu = pytest.importorskip("_cuda_emu")
 if _cuda_emu.compiler() is None:

@@ -11,7 +11,8 @@ import pytest
 
 import autograd
 import minitorch_optim as optim
-from minitorch_optim.kernels import Entry, _cuda
+from minitorch_optim.kernels import Entry
+from minitorch_optim.kernels.cuda import launch as _cuda
 
 if not autograd.cuda.is_available():
     pytest.skip("needs CuPy and a CUDA GPU", allow_module_level=True)

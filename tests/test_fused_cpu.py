@@ -231,7 +231,7 @@ def test_grad_scale_and_found_inf_like_torch_fused_cpu(name):
 
 
 def test_without_numba_fused_is_refused_and_default_falls_back(monkeypatch):
-    from minitorch_optim.kernels import _cpu
+    from minitorch_optim.kernels.numba import launch as _cpu
 
     monkeypatch.setattr(_cpu, "_kernels", None)
     monkeypatch.setattr(_cpu, "_tried", True)
@@ -272,8 +272,8 @@ def test_hand_set_gradient_is_adopted_and_held_gradients_stay_intact(path):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight", [0.001, 1 / 3, 0.5, 0.9])
 def test_swa_lerp_kernel_matches_numpy_chunks(monkeypatch, dtype, weight):
-    from minitorch_optim import _swa_flat
-    from minitorch_optim.kernels import _cpu
+    from minitorch_optim._core import swa_flat as _swa_flat
+    from minitorch_optim.kernels.numba import launch as _cpu
 
     rng = np.random.default_rng(1)
     a = rng.standard_normal(300_001).astype(dtype)
@@ -288,7 +288,7 @@ def test_swa_lerp_kernel_matches_numpy_chunks(monkeypatch, dtype, weight):
 
 def test_averaged_model_ema_uses_the_kernel_and_matches_torch(monkeypatch):
     torch = pytest.importorskip("torch")
-    from minitorch_optim.kernels import _cpu
+    from minitorch_optim.kernels.numba import launch as _cpu
     from minitorch_optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
     used = []

@@ -216,6 +216,12 @@ def _sigmoid(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def torch_sign(xp, x):
+    """torch's sign of a float: ``(x > 0) - (x < 0)``, so NaN and -0.0 give +0.0 (NumPy: NaN and -0.0)."""
+    if x.dtype.kind != "f":
+        return xp.sign(x)
+    return xp.subtract(x > 0, x < 0, dtype=x.dtype)
+
 _UNARY = {
     "neg": (lambda xp, x: -x, lambda x, y, xp: -1),
     "exp": (lambda xp, x: xp.exp(x), lambda x, y, xp: y),
@@ -226,8 +232,8 @@ _UNARY = {
     "log10": (lambda xp, x: xp.log10(x), lambda x, y, xp: 1 / (x * math.log(10))),
     "sqrt": (lambda xp, x: xp.sqrt(x), lambda x, y, xp: 0.5 / y),
     "rsqrt": (lambda xp, x: 1 / xp.sqrt(x), lambda x, y, xp: -0.5 * y * y * y),
-    "abs": (lambda xp, x: xp.abs(x), lambda x, y, xp: xp.sign(x)),
-    "sign": (lambda xp, x: xp.sign(x), lambda x, y, xp: 0 * x),
+    "abs": (lambda xp, x: xp.abs(x), lambda x, y, xp: torch_sign(xp, x)),
+    "sign": (lambda xp, x: torch_sign(xp, x), lambda x, y, xp: 0 * x),
     "sin": (lambda xp, x: xp.sin(x), lambda x, y, xp: xp.cos(x)),
     "cos": (lambda xp, x: xp.cos(x), lambda x, y, xp: -xp.sin(x)),
     "tan": (lambda xp, x: xp.tan(x), lambda x, y, xp: 1 + y * y),

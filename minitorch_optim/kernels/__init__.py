@@ -32,10 +32,10 @@ class Entry:
 
 def _backend(flat):
     if flat.on_cpu:
-        from . import _cpu
+        from .numba import launch as _cpu
 
         return _cpu
-    from . import _cuda
+    from .cuda import launch as _cuda
 
     return _cuda
 
@@ -44,9 +44,9 @@ def supported(opt_name, on_cpu=True):
     """Whether a fused kernel exists for this optimizer on that kind of device (and can be built here)."""
     try:
         if on_cpu:
-            from . import _cpu as mod
+            from .numba import launch as mod
         else:
-            from . import _cuda as mod
+            from .cuda import launch as mod
     except ImportError:
         return False
     return mod.supports(opt_name)

@@ -9,6 +9,7 @@ Scalars given to ``ArrayOps`` must be Python floats (NumPy float64 scalars would
 from __future__ import annotations
 
 import numpy as np
+from autograd.ops.elementwise import torch_sign
 
 
 class ArrayOps:
@@ -94,7 +95,7 @@ class ArrayOps:
         return self.xp.abs(x)
 
     def sign(self, x):
-        return self.xp.sign(x)
+        return torch_sign(self.xp, x)
 
     def maximum(self, x, y):
         return self.xp.maximum(x, y)

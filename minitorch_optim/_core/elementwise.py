@@ -14,9 +14,9 @@ from __future__ import annotations
 from autograd import Tensor, grad_mode
 from autograd.ops.basic import copy_on_write
 
-from ._flat import FlatGroup, SparseGradientError, run_chunked
-from ._ops import TENSOR_OPS, ops_for
-from .optimizer import Optimizer, closure_loss, device_key, scalar
+from .flat import FlatGroup, SparseGradientError, run_chunked
+from .ops import TENSOR_OPS, ops_for
+from ..optimizer import Optimizer, closure_loss, device_key, scalar
 
 
 class ElementwiseOptimizer(Optimizer):
@@ -63,7 +63,7 @@ class ElementwiseOptimizer(Optimizer):
         if ok is None:
             ok = False
             if self._fused_supported:
-                from .kernels import supported  # noqa: PLC0415 - optional machinery
+                from ..kernels import supported  # noqa: PLC0415 - optional machinery
 
                 ok = supported(type(self).__name__, on_cpu=True)
             type(self)._fused_cpu_ok = ok
@@ -76,7 +76,7 @@ class ElementwiseOptimizer(Optimizer):
             raise RuntimeError("`fused` does not support `differentiable`")
         if fused and not self._fused_default() and any(
                 device_key(p)[0] == "cpu" for g in self.param_groups for p in g["params"]):
-            from .kernels._cpu import available  # noqa: PLC0415
+            from ..kernels.numba.launch import available  # noqa: PLC0415
 
             name = type(self).__name__
             why = ("the CPU fused kernels need Numba (pip install numba, or the [fast] extra)"
@@ -124,7 +124,7 @@ class ElementwiseOptimizer(Optimizer):
         return loss
 
     def _step_fused(self, group):
-        from .kernels import fused_step  # noqa: PLC0415 - optional machinery
+        from ..kernels import fused_step  # noqa: PLC0415 - optional machinery
 
         fused_step(self, group)
 
@@ -133,8 +133,8 @@ class ElementwiseOptimizer(Optimizer):
         if self._sparse_ok and any(p.grad is not None and getattr(p.grad, "is_sparse", False)
                                    for p in group["params"]):
             return self._step_flat(group)
-        from .kernels import fused_step  # noqa: PLC0415 - optional machinery
-        from .kernels._cpu import supports_dtype  # noqa: PLC0415
+        from ..kernels import fused_step  # noqa: PLC0415 - optional machinery
+        from ..kernels.numba.launch import supports_dtype  # noqa: PLC0415
 
         flats = self._flat_groups(group)
         if not all(f.on_cpu and supports_dtype(f.param.dtype) for f in flats.values()):
@@ -227,6 +227,9 @@ def _nd1(a):
 
 
 def _np_scalar(v):
+    """Per-parameter 0-d state (``step``, ``mu_product``, ...) in the default dtype, as torch keeps it."""
     import numpy as np
 
-    return np.array(v, dtype=np.float32)
+    from autograd import get_default_dtype
+
+    return np.array(v, dtype=get_default_dtype())

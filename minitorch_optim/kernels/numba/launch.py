@@ -22,7 +22,7 @@ def kernels():
     if not _tried:
         _tried = True
         try:
-            from . import _cpu_kernels
+            from . import algos as _cpu_kernels
         except ImportError:
             _cpu_kernels = None
         _kernels = _cpu_kernels

@@ -18,7 +18,7 @@ import numpy as np
 from autograd import backend
 from autograd.backend import array_module, device_of
 
-from ._flat import run_chunked
+from .flat import run_chunked
 
 
 def _ptr(a):
@@ -146,7 +146,7 @@ def _run(a, b, rule):
 
 def lerp(a, b, weight):
     """``a.lerp_(b, weight)`` with torch's two-sided formula."""
-    from .kernels._cpu import lerp_flat  # noqa: PLC0415 - one Numba pass on the CPU when available
+    from ..kernels.numba.launch import lerp_flat  # noqa: PLC0415 - one Numba pass on the CPU when available
 
     if lerp_flat(a, b, weight):
         return

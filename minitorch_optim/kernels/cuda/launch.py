@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..optimizer import scalar
+from ...optimizer import scalar
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHUNK = 32768          # elements per launch-table row

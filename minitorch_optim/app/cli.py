@@ -106,7 +106,7 @@ def build_model(nn, hidden, classes=3):
 
 
 def _scheduler(name, opt, args, steps_per_epoch):
-    from . import lr_scheduler as S
+    from minitorch_optim import lr_scheduler as S
 
     if name == "none":
         return None, False
@@ -145,7 +145,7 @@ def train(args, log=print):
     from autograd.data import DataLoader, TensorDataset
 
     from .datasets import spirals, train_val_split
-    from .swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
+    from minitorch_optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
 
     if args.swa_start is None:
         args.swa_start = args.epochs - args.epochs // 4 + 1 if args.epochs >= 4 else 0

@@ -64,7 +64,8 @@ template <> MT_HD bf16_t from_math<bf16_t>(float v) { bf16_t r; r.x = mt_f2b(v);
 // NumPy semantics: maximum/minimum propagate NaN, sign(0) = 0, sign(NaN) = NaN
 template <typename M> MT_HD M mt_max(M a, M b) { return a != a ? a : (b != b ? b : (a < b ? b : a)); }
 template <typename M> MT_HD M mt_min(M a, M b) { return a != a ? a : (b != b ? b : (b < a ? b : a)); }
-template <typename M> MT_HD M mt_sign(M a) { return a > M(0) ? M(1) : (a < M(0) ? M(-1) : a); }
+// torch's sign: (a > 0) - (a < 0), so +-0 and NaN give +0
+template <typename M> MT_HD M mt_sign(M a) { return a > M(0) ? M(1) : (a < M(0) ? M(-1) : M(0)); }
 template <typename M> MT_HD M mt_abs(M a) { return a < M(0) ? -a : (a == M(0) ? M(0) : a); }
 // torch's two-sided lerp as ArrayOps.lerp_ does it (weight and 1 - weight rounded from double)
 template <typename M> MT_HD M mt_lerp(M x, M y, double w) {

@@ -236,8 +236,8 @@ def rprop(p, g, prev, size, lo, hi, scale, maximize, first, lr, etaminus, etaplu
         s = _min(_max(s, smin), smax)
         SZ[i] = s
         gi = zero if flip else gi
-        # addcmul_(p, sign(g), size, value=-1): (sign(g) * -1) * size, np.sign(+-0) = +0
-        ns = -one if gi > zero else (one if gi < zero else (gi if gi != gi else -zero))
+        # addcmul_(p, sign(g), size, value=-1): (sign(g) * -1) * size; torch's sign(+-0) = sign(NaN) = +0
+        ns = -one if gi > zero else (one if gi < zero else -zero)
         P[i] = P[i] + ns * s
         PV[i] = gi
 

@@ -1,0 +1,1 @@
+"""CUDA fused kernels (CuPy RawKernels compiled with NVRTC). ``launch`` holds the launcher and sources."""

@@ -1,0 +1,1 @@
+"""CPU fused kernels (Numba). ``launch`` holds the launcher; Numba is imported only when a kernel runs."""
