@@ -280,3 +280,30 @@ def test_f9_cuda_extra_pins_cupy_14():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     text = open(os.path.join(here, "pyproject.toml")).read()
     assert re.search(r'cuda\s*=\s*\[\s*"cupy-cuda13x>=14', text)
+
+
+# ---- finding 7: subnormal float32 values round as in NumPy (CuPy appends -ftz=true to RawModule options) ----
+def test_f7_standin_models_flush_to_zero(fake_cupy):
+    cp = fake_cupy.cupy
+    src = r'''extern "C" __global__ void half_of(float* y, const float* x) { y[threadIdx.x] = x[threadIdx.x] * 0.5f; }'''
+    x = cp.asarray(np.array([3e-39, 1e-30], np.float32))
+    y = cp.zeros(2, dtype=cp.float32)
+    cp.RawKernel(src, "half_of")((1,), (2,), (y, x))             # CuPy's option set: -ftz=true
+    assert y.get()[0] == 0.0 and y.get()[1] == np.float32(5e-31)
+    image, mapping = cp.cuda.compiler.compile_using_nvrtc(src, ("--fmad=false",), name_expressions=None)
+    assert mapping == {}
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(momentum=0.9)), ("Adam", {}), ("Adagrad", {})])
+def test_f7_fused_cuda_keeps_float32_subnormals(fc, name, kw):
+    init = np.array([3e-39, -2e-39, 1e-38, 0.5, 1e-44], np.float32)      # subnormal params and gradients
+    grads = np.array([2e-39, 5e-39, -1e-39, 1e-3, 3e-42], np.float32)
+    res = []
+    for fused in (False, True):
+        p = nn.Parameter(A.tensor(init, device="cuda"))
+        opt = getattr(optim, name)([p], lr=0.25, fused=fused, foreach=False if not fused else None, **kw)
+        for _ in range(3):
+            p.grad = A.tensor(grads, device="cuda")
+            opt.step()
+        res.append(p.numpy())
+    np.testing.assert_array_equal(res[1], res[0])

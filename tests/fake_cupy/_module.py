@@ -405,6 +405,9 @@ def _build():
         Device=Device, runtime=_runtime(), Stream=_Stream, MemoryPointer=MemoryPointer,
         get_current_stream=lambda device=None: _Stream(), is_available=lambda: True,
         get_device_id=S.current))
+    compiler = _Namespace("cupy.cuda.compiler", dict(compile_using_nvrtc=_raw.compile_using_nvrtc,
+                                                      CompileException=_raw.CompileException))
+    cuda.compiler = compiler
     random = _Namespace("cupy.random", dict(default_rng=default_rng, Generator=_Generator))
     for n in ("seed", "rand", "randn", "random", "uniform", "normal", "randint", "permutation", "random_sample",
               "standard_normal", "choice"):
@@ -432,7 +435,8 @@ def _build():
 
     cupyx = _Namespace("cupyx", dict(scipy=scipy_, scatter_add=scatter_add))
     cupyx.__path__ = []
-    return {"cupy": cp, "cupy.cuda": cuda, "cupy.cuda.runtime": cuda.runtime, "cupy.random": random,
+    return {"cupy": cp, "cupy.cuda": cuda, "cupy.cuda.runtime": cuda.runtime, "cupy.cuda.compiler": compiler,
+            "cupy.random": random,
             "cupy.linalg": linalg, "cupyx": cupyx, "cupyx.scipy": scipy_, "cupyx.scipy.special": special}
 
 

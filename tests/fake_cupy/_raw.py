@@ -56,7 +56,20 @@ class CUDADriverError(RuntimeError):
 
 
 def cupy_options(options):
-    return tuple(options) + ("-ftz=true", f"-arch=sm_{S.COMPUTE_CAPABILITY}", "--device-as-default-execution-space")
+    """What ``cupy.RawModule(code=..., options=options)`` hands NVRTC (CuPy 14.2: ``-ftz=true`` appended by
+    ``_compile_with_cache_cuda``, the arch and ``--device-as-default-execution-space`` by the NVRTC driver)."""
+    return tuple(options) + ("-ftz=true",) + nvrtc_driver_options(())
+
+
+def nvrtc_driver_options(options, arch=None):
+    """What ``cupy.cuda.compiler.compile_using_nvrtc(source, options)`` hands NVRTC (no ``-ftz=true``)."""
+    return tuple(options) + (f"-arch=sm_{arch or S.COMPUTE_CAPABILITY}", "--device-as-default-execution-space")
+
+
+def flushes_subnormals(effective):
+    """NVRTC takes the last ``-ftz`` option (checked on the PTX: ``.ftz`` instructions)."""
+    ftz = [o for o in effective if o.startswith(("-ftz=", "--ftz="))]
+    return bool(ftz) and ftz[-1].endswith("true")
 
 
 _NV = []
@@ -138,11 +151,12 @@ def _norm(t):
 class _Compiled:
     """One program: NVRTC-checked, built for the CPU, its kernels' parameter types."""
 
-    def __init__(self, code, options, names):
-        self.code, self.options, self.names = code, tuple(options), list(names)
+    def __init__(self, code, effective, names):
+        self.code, self.options, self.names = code, tuple(effective), list(names)
+        self.ftz = flushes_subnormals(self.options)
         self.params = {}
         nv = nvrtc()
-        key = hashlib.sha256(repr((code, cupy_options(options), self.names,
+        key = hashlib.sha256(repr((code, self.options, self.names,
                                    nv.getVersion() if nv else None)).encode()).hexdigest()[:24]
         os.makedirs(CACHE, exist_ok=True)
         meta = os.path.join(CACHE, key + ".json")
@@ -172,7 +186,7 @@ class _Compiled:
                 if "<" in n:
                     nv.addNameExpression(prog, n)
             try:
-                nv.compileProgram(prog, list(cupy_options(self.options)))
+                nv.compileProgram(prog, list(self.options))
             except nv.NVRTCError as e:
                 raise CompileException(f"{e}\n{nv.getProgramLog(prog)}") from None
             return {n: nv.getLoweredName(prog, n) for n in self.names if "<" in n}
@@ -180,14 +194,14 @@ class _Compiled:
             nv.destroyProgram(prog)
 
     def _build(self, key):
-        lines = ['#include "cuda_shim.h"', self.code, _LAUNCH]
+        lines = ['#include "cuda_shim.h"', "#include <xmmintrin.h>", self.code, _LAUNCH]
         for i, n in enumerate(self.names):
             ps = self.params[n]
             decl = ", ".join(f"{p} a{j}" for j, p in enumerate(ps))
             call = ", ".join(f"a{j}" for j in range(len(ps)))
-            lines.append(f'extern "C" void emu_k{i}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, '
-                         f'unsigned bz{", " + decl if decl else ""}) {{ emu_launch(gx, gy, gz, bx, by, bz, '
-                         f'[&] {{ {n}({call}); }}); }}')
+            lines.append(f'extern "C" void emu_k{i}(int ftz, unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
+                         f'unsigned by, unsigned bz{", " + decl if decl else ""}) {{ emu_launch(ftz, gx, gy, gz, bx, '
+                         f'by, bz, [&] {{ {n}({call}); }}); }}')
         unit = "\n".join(lines)
         with open(os.path.join(SHIM, "cuda_shim.h"), "rb") as fh:
             shim = fh.read()
@@ -210,14 +224,20 @@ class _Compiled:
 
 
 _LAUNCH = r"""
+// -ftz=true is modelled with the SSE flush-to-zero and denormals-are-zero bits (MXCSR 0x8040): float32
+// subnormal inputs and results of arithmetic become (signed) zero, as on the GPU. (On the host they also
+// apply to double arithmetic, which CUDA's -ftz does not touch; double subnormals are rare in these kernels.)
 template <typename F>
-static void emu_launch(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, F f) {
+static void emu_launch(int ftz, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, F f) {
+    unsigned int csr = _mm_getcsr();
+    if (ftz) _mm_setcsr(csr | 0x8040u);
     gridDim.x = gx; gridDim.y = gy; gridDim.z = gz; blockDim.x = bx; blockDim.y = by; blockDim.z = bz;
     for (unsigned z = 0; z < gz; ++z) for (unsigned y = 0; y < gy; ++y) for (unsigned x = 0; x < gx; ++x)
         for (unsigned tz = 0; tz < bz; ++tz) for (unsigned ty = 0; ty < by; ++ty) for (unsigned tx = 0; tx < bx; ++tx) {
             blockIdx.x = x; blockIdx.y = y; blockIdx.z = z; threadIdx.x = tx; threadIdx.y = ty; threadIdx.z = tz;
             f();
         }
+    _mm_setcsr(csr);
 }
 """
 
@@ -308,7 +328,7 @@ class _Function:
             vals.append(c_t(v.item() if isinstance(v, np.generic) else v))
         S.counters["launches"] += 1
         S.launches.append((self.name, g, b, cur))
-        self._fn(*(ctypes.c_uint(x) for x in g + b), *vals)
+        self._fn(ctypes.c_int(int(self.prog.ftz)), *(ctypes.c_uint(x) for x in g + b), *vals)
 
 
 class RawModule:
@@ -320,14 +340,24 @@ class RawModule:
         code, path = a.get("code"), a.get("path")
         if (code is None) == (path is None):
             raise TypeError("One of code or path should be given")
-        if path is not None:
-            raise NotImplementedError("the CuPy stand-in does not load cubin/ptx files")
         opts = a.get("options", ())
+        self._lowered = None
+        if path is not None:
+            with open(path, "rb") as fh:
+                blob = fh.read()
+            if not blob.startswith(_MAGIC):
+                raise NotImplementedError("the CuPy stand-in loads only modules from its compile_using_nvrtc")
+            meta = json.loads(blob[len(_MAGIC):].decode())
+            code, self._effective = meta["code"], tuple(meta["options"])
+            self._lowered = meta["mapping"]          # lowered (mangled) name -> name expression
+            a = dict(a, name_expressions=list(self._lowered.values()))
         if not isinstance(opts, tuple):
             raise TypeError(f"options must be a tuple, got {type(opts).__name__}")   # Cython: tuple options
         if a.get("backend", "nvrtc") != "nvrtc":
             raise NotImplementedError("the CuPy stand-in only models the nvrtc backend")
         self.code, self.options = code, opts
+        if path is None:
+            self._effective = cupy_options(opts)
         self.name_expressions = list(a.get("name_expressions") or ())
         self._prog = None
         self._functions = {}
@@ -336,7 +366,7 @@ class RawModule:
     def _compiled(self, extra=()):
         names = self.name_expressions or list(extra)
         if self._prog is None or any(n not in self._prog.names for n in extra):
-            self._prog = _program(self.code, self.options, sorted(set(names) | set(extra)))
+            self._prog = _program(self.code, self._effective, sorted(set(names) | set(extra)))
         return self._prog
 
     def compile(self, log_stream=None):
@@ -346,6 +376,12 @@ class RawModule:
         S.counters["get_function"] += 1        # every call: a launch path should keep the Function it got
         if name in self._functions:
             return self._functions[name]
+        if self._lowered is not None:                # a loaded cubin: functions go by their lowered names
+            if name not in self._lowered:
+                raise KeyError(f"no kernel {name} in the loaded module (has {sorted(self._lowered)})")
+            f = self.get_function(self._lowered[name])
+            self._functions[name] = f
+            return f
         if self.name_expressions and "<" in name and name not in self.name_expressions:
             raise KeyError(f"{name} is not in name_expressions {self.name_expressions}")
         prog = self._compiled((name,))
@@ -370,7 +406,7 @@ class RawKernel:
     @property
     def kernel(self):
         if self._fn is None:
-            prog = _program(self.code, self.options, [self.name])
+            prog = _program(self.code, cupy_options(self.options), [self.name])
             self._fn = _Function(prog, self.name, 0)
         return self._fn
 
@@ -383,3 +419,32 @@ class RawKernel:
 
     def __call__(self, grid, block, args, **kwargs):
         return self.kernel(grid, block, args, **kwargs)
+
+
+_MAGIC = b"FAKE-CUBIN\n"
+
+
+def compile_using_nvrtc(*args, **kwargs):
+    """``cupy.cuda.compiler.compile_using_nvrtc``: real NVRTC with exactly these options plus the arch
+    (no ``-ftz=true``: CuPy adds that only on the RawModule(code=...) path). Returns (image, mapping) where
+    the image is the stand-in's own format, loadable with ``RawModule(path=...)``."""
+    bound = S.check_call("functions", "cupy.cuda.compiler.compile_using_nvrtc", args, kwargs)
+    a = bound.arguments
+    opts = a.get("options", ())
+    if not isinstance(opts, tuple):
+        raise TypeError("options must be a tuple")
+    if a.get("method") not in (None, "cubin", "ptx"):
+        raise NotImplementedError(f"method={a.get('method')!r}")
+    names = list(a.get("name_expressions") or ())
+    effective = nvrtc_driver_options(opts, a.get("arch"))
+    prog = _program(a["source"], effective, names)
+    nv = nvrtc()
+    mapping = {}
+    if nv is not None and names:
+        key = hashlib.sha256(repr((a["source"], prog.options, prog.names, nv.getVersion())).encode()).hexdigest()[:24]
+        with open(os.path.join(CACHE, key + ".json")) as fh:
+            mapping = json.load(fh)
+    mapping = {n: mapping.get(n, n) for n in names}
+    blob = _MAGIC + json.dumps({"code": a["source"], "options": list(effective),
+                                "mapping": {v: k for k, v in mapping.items()}}).encode()
+    return blob, mapping

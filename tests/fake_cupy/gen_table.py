@@ -73,6 +73,7 @@ def signature(obj):
 
 def main():
     import cupy
+    import cupy.cuda.compiler
     import cupyx
     import cupyx.scipy.special
 
@@ -81,7 +82,7 @@ def main():
              "attributes": {}, "constants": {}}
     modules = {"cupy": cupy, "cupy.random": cupy.random, "cupy.linalg": cupy.linalg, "cupyx": cupyx,
                "cupyx.scipy.special": cupyx.scipy.special, "cupy.cuda": cupy.cuda,
-               "cupy.cuda.runtime": cupy.cuda.runtime}
+               "cupy.cuda.runtime": cupy.cuda.runtime, "cupy.cuda.compiler": cupy.cuda.compiler}
     for mname, mod in modules.items():
         for name in sorted(dir(mod)):
             if name.startswith("_"):
