@@ -169,3 +169,13 @@ def test_launch_grid_fills_the_device_for_small_tensors(fake_cupy, n):
     threads = grid[0] * block[0]
     assert threads >= min(n, sms * block[0]), (grid, block)     # every SM gets work once there is enough
     assert grid[0] <= max(1, -(-n // block[0]))                  # and no block without an element
+
+
+def test_embedding_lookup_checks_indices_with_one_sync(fake_cupy):
+    emb = nn.Embedding(10, 4).to("cuda")
+    idx = A.tensor([1, 9, 3], device="cuda")
+    fake_cupy.reset()
+    emb(idx).sum().backward()
+    assert fake_cupy.counters["syncs"] <= 1, _sites(fake_cupy)
+    with pytest.raises(IndexError, match="index out of range"):
+        emb(A.tensor([1, 10], device="cuda"))

@@ -151,7 +151,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
             padding_idx += num
         if not 0 <= padding_idx < num:
             raise AssertionError("Padding_idx must be within num_embeddings")
-    if I.size and (int(I.min()) < 0 or int(I.max()) >= num):
+    if I.size and bool(((I < 0) | (I >= num)).any()):     # one host sync on a GPU (CuPy would wrap around)
         raise IndexError("index out of range in self")
     if max_norm is not None:
         _renorm_rows(xp, Wt, I, max_norm, norm_type)
