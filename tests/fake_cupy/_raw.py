@@ -142,10 +142,10 @@ def _params_from_source(code, name):
 
 
 def _norm(t):
-    """``'long long const*'`` -> ('long long', True); ``'int'`` -> ('int', False)."""
+    """``'long long const*'`` -> ('long long', 1); ``'float* const*'`` -> ('float', 2); ``'int'`` -> ('int', 0)."""
     t = " ".join(t.replace("const", " ").replace("volatile", " ").replace("__restrict__", " ").split())
-    ptr = t.endswith("*")
-    return t.rstrip("*").strip(), ptr
+    depth = t.count("*")
+    return t.replace("*", " ").strip(), depth
 
 
 class _Compiled:
@@ -292,7 +292,8 @@ class _Function:
             where = f"{self.name} argument {j} ({p})"
             if ptr:
                 if isinstance(v, ndarray):
-                    want = POINTEE.get(base)
+                    # a table of device addresses (T**): 64-bit integers (the addresses themselves are not checked)
+                    want = POINTEE.get(base) if ptr == 1 else ("uint64" if v.dtype == np.uint64 else "int64")
                     if want is not None and want != "bfloat16" and v.dtype != np.dtype(want):
                         raise TypeError(f"{where}: array of dtype {v.dtype} passed for a {p} parameter")
                     if want == "bfloat16" and v.dtype.itemsize != 2:
