@@ -33,7 +33,7 @@ class Generator:
         if r is None:
             cp = backend.cupy()
             with cp.cuda.Device(dev.index):
-                r = cp.random.default_rng(np.random.SeedSequence([self._seed, dev.index]).generate_state(1)[0])
+                r = cp.random.default_rng(int(np.random.SeedSequence([self._seed, dev.index]).generate_state(1)[0]))
             self._gpu_rngs[dev.index] = r
         return r
 

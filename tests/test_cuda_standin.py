@@ -116,6 +116,11 @@ def test_f0_cuda_error_with_gpu_present_is_reported(monkeypatch):
     monkeypatch.setattr(backend, "_probe", None, raising=False)
     with pytest.raises(RuntimeError, match="no usable GPU"):
         backend.cupy()
+    assert A.cuda.is_available() is False and A.cuda.device_count() == 0
+    for make in (lambda: A.ones(2, device="cuda"), lambda: A.tensor([1.0], device="cuda:1"),
+                 lambda: A.ones(2).cuda(), lambda: A.randn(2, device="cuda")):
+        with pytest.raises(RuntimeError, match="CUDA device requested but no usable GPU"):
+            make()
 
 
 def test_f0_require_gpu_turns_gpu_skips_into_failures(tmp_path):
