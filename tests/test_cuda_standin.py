@@ -348,3 +348,18 @@ def test_standin_table_covers_every_cupy_name_the_library_uses():
         if f"cupy.{parts[0]}" not in known:
             missing.append(n)
     assert not missing, f"not in CuPy {table['cupy_version']}: {missing}"
+
+
+def test_f7_kernels_compiled_without_ftz_keep_subnormals(fc, tmp_path, monkeypatch):
+    from minitorch_optim.kernels.cuda import nvrtc
+
+    monkeypatch.setenv("MINITORCH_OPTIM_CACHE", str(tmp_path))
+    cp = backend.cupy()
+    src = r'''template <typename T> __global__ void half_of(T* y, const T* x) { y[threadIdx.x] = x[threadIdx.x] * (T)0.5; }'''
+    x = cp.asarray(np.array([3e-39, -1e-44, 1e-30], np.float32))
+    for _ in range(2):                                   # the second build comes from the disk cache
+        m = nvrtc.Module(src, ("--fmad=false",), ["half_of<float>"])
+        y = cp.zeros(3, dtype=cp.float32)
+        m.get_function("half_of<float>")((1,), (3,), (y, x))
+        np.testing.assert_array_equal(y.get(), np.array([3e-39, -1e-44, 1e-30], np.float32) * np.float32(0.5))
+    assert m.get_function("half_of<float>") is m.get_function("half_of<float>")

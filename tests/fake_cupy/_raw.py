@@ -380,8 +380,9 @@ class RawModule:
         if self._lowered is not None:                # a loaded cubin: functions go by their lowered names
             if name not in self._lowered:
                 raise KeyError(f"no kernel {name} in the loaded module (has {sorted(self._lowered)})")
-            f = self.get_function(self._lowered[name])
-            self._functions[name] = f
+            expr = self._lowered[name]
+            prog = self._compiled((expr,))
+            f = self._functions[name] = _Function(prog, expr, prog.names.index(expr))
             return f
         if self.name_expressions and "<" in name and name not in self.name_expressions:
             raise KeyError(f"{name} is not in name_expressions {self.name_expressions}")
