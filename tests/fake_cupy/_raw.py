@@ -294,7 +294,9 @@ class _Function:
                 if isinstance(v, ndarray):
                     # a table of device addresses (T**): 64-bit integers (the addresses themselves are not checked)
                     want = POINTEE.get(base) if ptr == 1 else ("uint64" if v.dtype == np.uint64 else "int64")
-                    if want is not None and want != "bfloat16" and v.dtype != np.dtype(want):
+                    same_int = (want is not None and want != "bfloat16" and v.dtype.kind in "iu"
+                                and np.dtype(want).kind in "iu" and v.dtype.itemsize == np.dtype(want).itemsize)
+                    if want is not None and want != "bfloat16" and v.dtype != np.dtype(want) and not same_int:
                         raise TypeError(f"{where}: array of dtype {v.dtype} passed for a {p} parameter")
                     if want == "bfloat16" and v.dtype.itemsize != 2:
                         raise TypeError(f"{where}: array of dtype {v.dtype} passed for a {p} parameter")
