@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from autograd import Tensor
+from autograd.sparse import SparseTensor
 
 from ._core.elementwise import ElementwiseOptimizer
-from .optimizer import check_args
+from ._core.fma import axpy_
+from ._core.sparse_ops import dense_add_sparse_, sparse_add, sparse_add_, sparse_mul_
+from .optimizer import check_args, scalar
 
 
 def sgd_update(o, p, g, st, *, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
@@ -59,6 +62,37 @@ class SGD(ElementwiseOptimizer):
 
     def _scalars(self, group, lr, s):
         return {"lr": lr}, {}
+
+    _sparse_ok = True
+
+    def _sparse_step(self, p, g, st, group, sc):
+        """SGD on a sparse COO gradient with torch's sparse arithmetic (``_core.sparse_ops``): the momentum
+        buffer of a parameter first stepped with a sparse gradient is itself sparse, as in torch."""
+        if group["weight_decay"] != 0:
+            raise RuntimeError("SGD: weight_decay is not supported with sparse gradients (torch: add(sparse, "
+                               "dense) is not supported. Use add(dense, sparse) instead.)")
+        if group["maximize"]:
+            g = SparseTensor(g._ind, -g._val, g._shape, g.is_coalesced())
+        momentum, lr = group["momentum"], scalar(sc["lr"])
+        if momentum != 0:
+            buf = st.get("momentum_buffer")
+            if sc["first"] or buf is None:
+                buf = st["momentum_buffer"] = g.clone()
+            elif isinstance(buf, SparseTensor):
+                sparse_add_(sparse_mul_(buf, momentum), g, 1 - group["dampening"])
+            else:
+                buf._data *= buf._data.dtype.type(momentum)
+                dense_add_sparse_(buf._data, g, 1 - group["dampening"])
+            if group["nesterov"]:
+                if not isinstance(buf, SparseTensor):
+                    raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+                g = sparse_add(g, buf, momentum)
+            else:
+                g = buf
+        if isinstance(g, SparseTensor):
+            dense_add_sparse_(p._data, g, -lr)
+        else:
+            axpy_(p._data, p._data.dtype.type(-lr), g._data)
 
     def _update(self, o, p, g, st, group, sc):
         sgd_update(o, p, g, st, lr=sc["lr"], momentum=group["momentum"], dampening=group["dampening"],

@@ -160,8 +160,11 @@ class ElementwiseOptimizer(Optimizer):
             if getattr(g, "is_sparse", False):
                 if not self._sparse_ok:
                     raise self._sparse_error()
+                first = not self.state.get(p)
                 st = self._init_state(p, group, p._data)
-                self._sparse_step(p, g, st, group, self._advance(group, st, lr))
+                sc = self._advance(group, st, lr)
+                sc["first"] = first
+                self._sparse_step(p, g, st, group, sc)
                 continue
             first = not self.state.get(p)
             st = self._init_state(p, group, p._data)
