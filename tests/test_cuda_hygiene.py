@@ -168,9 +168,9 @@ def test_launch_grid_fills_the_device_for_small_tensors(fake_cupy, n):
     launches = [ln for ln in fake_cupy.launches if ln[0].endswith("<float>")]
     assert launches, fake_cupy.launches
     name, grid, block, dev = max(launches, key=lambda ln: ln[1][0] * ln[2][0])   # the update kernel
-    threads = grid[0] * block[0]
-    assert threads >= min(n, sms * block[0]), (grid, block)     # every SM gets work once there is enough
-    assert grid[0] <= max(1, -(-n // block[0]))                  # and no block without an element
+    # every SM gets a block once there are 4 elements per thread for it; no block without an element
+    assert grid[0] >= min(sms, -(-n // (4 * block[0]))), (grid, block)
+    assert grid[0] <= max(1, -(-n // block[0]))
 
 
 def test_embedding_lookup_checks_indices_with_one_sync(fake_cupy):
