@@ -181,3 +181,31 @@ def test_embedding_lookup_checks_indices_with_one_sync(fake_cupy):
     assert fake_cupy.counters["syncs"] <= 1, _sites(fake_cupy)
     with pytest.raises(IndexError, match="index out of range"):
         emb(A.tensor([1, 10], device="cuda"))
+
+
+@pytest.mark.parametrize("kind", ["swa_lerp", "swa_divide", "ema_lerp", "ema_blend"])
+@pytest.mark.parametrize("dtype", [A.float32, A.float16, A.float64])
+def test_swa_utils_average_with_the_avg_kernel(fake_cupy, kind, dtype):
+    from minitorch_optim import swa_utils
+
+    rule = {"swa_lerp": dict(multi_avg_fn=swa_utils.get_swa_multi_avg_fn()),
+            "swa_divide": dict(avg_fn=swa_utils.get_swa_avg_fn()),
+            "ema_lerp": dict(multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.9)),
+            "ema_blend": dict(avg_fn=swa_utils.get_ema_avg_fn(0.9))}[kind]
+    res = []
+    for dev in ("cpu", "cuda"):
+        A.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(dtype=dtype).to(dev)
+        avg = swa_utils.AveragedModel(model, **rule)
+        fake_cupy.reset()
+        for step in range(3):
+            with A.no_grad():
+                for p in model.parameters():
+                    p.mul_(0.5).add_(0.25 * (step + 1))
+            avg.update_parameters(model)
+        if dev == "cuda":
+            names = [ln[0] for ln in fake_cupy.launches]
+            assert any(n.startswith("avg_update<") for n in names), names     # kernels/cuda/avg.cu is used
+        res.append([p.numpy() for p in avg.module.parameters()])
+    for a, b in zip(*res):
+        np.testing.assert_array_equal(a, b)          # the same arithmetic as the CPU path
