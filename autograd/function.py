@@ -129,19 +129,16 @@ def _accumulate_into_leaf(node, grad):
 
 
 def _fresh_grad(leaf, grad):
-    """A new ``.grad`` for ``leaf``. An optimizer's flat gradient buffer (``leaf._grad_buf``) is reused when
-    no one still holds the gradient Tensor that last lived in it, so a flat optimizer step needs no copy."""
+    """A new ``.grad`` for ``leaf``. An optimizer's gradient arena slot (``leaf._grad_slot``, see
+    minitorch_optim/_core/flat.py) is used when nothing still references it (``slot.take`` copies the gradient
+    in and returns the slot's array, or returns None); otherwise a new array, as torch allocates."""
     from .tensor import Tensor
 
-    buf = leaf.__dict__.get("_grad_buf")
-    if (buf is not None and buf.shape == grad.shape and buf.dtype == grad.dtype
-            and backend.device_of(buf) == backend.device_of(grad)):   # not after the model moved device
-        ref = leaf.__dict__.get("_grad_ref")
-        if ref is None or ref() is None:
-            buf[...] = grad
-            t = Tensor._wrap(buf)
-            leaf.__dict__["_grad_ref"] = weakref.ref(t)
-            return t
+    slot = leaf.__dict__.get("_grad_slot")
+    if slot is not None:
+        buf = slot.take(grad)
+        if buf is not None:
+            return Tensor._wrap(buf)
     return Tensor._wrap(_xp(grad).array(grad, copy=True))
 
 

@@ -1,9 +1,8 @@
 """ASGD: SGD with a decaying step size and a running (Polyak-Ruppert) average of the iterates."""
 from __future__ import annotations
 
-import numpy as np
-
-from autograd import Tensor, get_default_dtype
+from autograd import Tensor
+from autograd.dtypes import get_default_dtype
 
 from ._core.elementwise import ElementwiseOptimizer
 from .adagrad import tensor_lr_scalar
@@ -53,7 +52,7 @@ class ASGD(ElementwiseOptimizer):
         \mu_t = \frac{1}{\max(1,\; t - t_0)}
 
     with :math:`\eta_0 = \gamma` (``lr``), :math:`\mu_0 = 1`, :math:`\lambda` = ``lambd``. State:
-    ``step``, ``eta`` and ``mu`` (0-d, of the default dtype, as in torch) and ``ax``.
+    ``step``, ``eta`` and ``mu`` (0-d, in torch's default dtype, as in torch) and ``ax``.
     """
 
     _fused_supported = True
@@ -85,14 +84,13 @@ class ASGD(ElementwiseOptimizer):
             # (in float64, so the value is exactly the stored one, used in double precision as torch does)
             expr = asgd_eta(lr.double(), lambd, alpha, done)
             eta = (expr - expr.detach()) + eta
-        # torch makes the next eta/mu with torch.as_tensor: a value of the default dtype for a Python float lr
-        # (whatever the dtype of the state it is copied into), computed in the lr's own dtype for a Tensor lr
-        default = np.dtype(get_default_dtype()).type
+        # torch makes the next eta/mu with torch.as_tensor: a default-dtype value for a Python float lr (whatever the
+        # dtype of the state it is copied into), computed in the lr's own dtype for a Tensor lr
         if isinstance(group["lr"], Tensor):
             new_eta = float(asgd_eta(tensor_lr_scalar(group, scalar(lr)), lambd, alpha, step))
         else:
-            new_eta = float(default(asgd_eta(scalar(lr), lambd, alpha, step)))
-        new = {"step": step, "eta": new_eta, "mu": float(default(asgd_mu(group["t0"], step)))}
+            new_eta = float(get_default_dtype().type(asgd_eta(scalar(lr), lambd, alpha, step)))
+        new = {"step": step, "eta": new_eta, "mu": float(get_default_dtype().type(asgd_mu(group["t0"], step)))}
         return {"eta": eta, "mu": s["mu"]}, new
 
     def _update(self, o, p, g, st, group, sc):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 
+from autograd.dtypes import get_default_dtype
+
 from ._core.elementwise import ElementwiseOptimizer
 from .adam import adam_moments
 from .optimizer import check_args, scalar
@@ -26,12 +28,13 @@ def nadam_mu(beta1, momentum_decay, step):
     return beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
 
 
-def nadam_scalars(lr, beta1, beta2, momentum_decay, step, mu_product, mu_dtype=np.float32):
+def nadam_scalars(lr, beta1, beta2, momentum_decay, step, mu_product, mu_dtype=None):
     """Per-step scalars at ``step`` (1-based) given the previous ``mu_product``.
 
-    ``mu_product`` is stored in ``mu_dtype`` (float32 as torch creates it; the param's dtype after
-    ``load_state_dict``), and the product is rounded to it, as torch's in-place multiply does.
+    ``mu_product`` is stored in ``mu_dtype`` (torch's default dtype, as torch creates it, unless the state
+    was loaded in another dtype), and the product is rounded to it, as torch's in-place multiply does.
     """
+    mu_dtype = mu_dtype or get_default_dtype().type
     mu = nadam_mu(beta1, momentum_decay, step)
     mu_next = nadam_mu(beta1, momentum_decay, step + 1)
     mu_product = float(mu_dtype(mu_product) * mu_dtype(mu))
@@ -55,7 +58,7 @@ class NAdam(ElementwiseOptimizer):
         \theta_t &= \theta_{t-1} - \gamma\frac{1-\mu_t}{1-\Pi_t}\frac{g_t}{d_t}
                    - \gamma\frac{\mu_{t+1}}{1-\Pi_t\mu_{t+1}}\frac{m_t}{d_t}
 
-    State per parameter: ``step``, ``mu_product`` (:math:`\Pi_t`, 0-d float32), ``exp_avg`` (:math:`m`),
+    State per parameter: ``step``, ``mu_product`` (:math:`\Pi_t`, 0-d, torch's default dtype), ``exp_avg`` (:math:`m`),
     ``exp_avg_sq`` (:math:`v`).
     """
 
@@ -89,7 +92,7 @@ class NAdam(ElementwiseOptimizer):
             st[name]._data[...] = v
         return sc
 
-    def _scalars(self, group, lr, s, mu_dtype=np.float32):
+    def _scalars(self, group, lr, s, mu_dtype=None):
         step = s["step"] + 1
         beta1, beta2 = group["betas"]
         sc, mu_product = nadam_scalars(lr, beta1, beta2, group["momentum_decay"], step, s["mu_product"],

@@ -239,10 +239,7 @@ def test_asgd_tensor_lr_hypergradient_matches_finite_differences(float64_default
     assert lr_t.grad.item() == pytest.approx((f(0.05 + eps) - f(0.05 - eps)) / (2 * eps), rel=1e-7)
 
 
-_FLAT_F32 = pytest.mark.xfail(strict=True, reason="flat-buffer scalar state is float32 until the engine rewrite")
-
-
-@pytest.mark.parametrize("path", [PATHS[0]] + [pytest.param(p, marks=_FLAT_F32) for p in PATHS[1:]], ids=str)
+@pytest.mark.parametrize("path", PATHS, ids=str)
 def test_asgd_eta_and_mu_in_the_default_dtype_match_torch(float64_default, path):
     torch = pytest.importorskip("torch")
     old = torch.get_default_dtype()

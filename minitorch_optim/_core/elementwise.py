@@ -1,52 +1,110 @@
-"""Shared driver for elementwise optimizers: state init, path choice, and the three paths.
+"""Shared driver for elementwise optimizers: state init, the plan of a step, and its executors.
 
 A subclass gives:
   * ``_buffers(group)``: ordered ``{name: fill value}`` of param-shaped state (e.g. exp_avg: 0.0),
   * ``_scalar_state(group)``: ordered ``{name: initial value}`` of per-parameter 0-d state (e.g. step: 0.0),
   * ``_scalars(group, lr, s)``: given the scalar state ``s`` (Python floats) returns ``(sc, new_s)``: the
     per-step scalars for the update and the advanced scalar state,
-  * ``_update(o, p, g, st, group, sc)``: the one elementwise update, written with ``o`` (see ``_ops``).
-The for-loop path calls ``_update`` per parameter on arrays, the foreach path on flat chunks, the
-differentiable path on Tensors with grad mode on.
+  * ``_update(o, p, g, st, group, sc)``: the one elementwise update, written with ``o`` (see ``ops``).
+
+A step is planned once per group (``_plan``: which executor, decided here and nowhere else) and run by
+one executor: the per-tensor loop (for-loop path; also the differentiable path on Tensors with grad mode
+on, and any group holding a parameter twice, which torch steps twice), the multi-tensor NumPy/CuPy
+executor (foreach) or a generated fused kernel (kernels/). The executors get the runs of a ``FlatGroup``
+with one update closure per run; they never call back into the optimizer.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from autograd import Tensor, grad_mode
+from autograd.dtypes import get_default_dtype
 from autograd.ops.basic import copy_on_write
 
+from ..optimizer import Optimizer, closure_loss, device_key, scalar
 from .flat import FlatGroup, SparseGradientError, run_chunked
 from .ops import TENSOR_OPS, ops_for
-from ..optimizer import Optimizer, closure_loss, device_key, scalar
+
+
+class Run:
+    """Params ``[i0, i1)`` of a FlatGroup (elements ``[lo, hi)``) stepped with one set of scalars."""
+
+    __slots__ = ("i0", "i1", "lo", "hi", "update", "new")
+
+    def __init__(self, i0, i1, lo, hi, update, new):
+        self.i0, self.i1, self.lo, self.hi, self.update, self.new = i0, i1, lo, hi, update, new
+
+
+_HOOKS = (("_buffers", "state_buffers"), ("_scalar_state", "scalar_state"), ("_scalars", "step_scalars"),
+          ("_update", "update"))
 
 
 class ElementwiseOptimizer(Optimizer):
-    _sparse_ok = False     # algorithms that take sparse grads on the for-loop path override _sparse_step
+    """Base of the elementwise optimizers (public as ``minitorch_optim.elementwise.ElementwiseOptimizer``).
 
-    # ---- to be given by the algorithm ------------------------------------------------------------------
-    def _buffers(self, group):
+    A subclass defines ``state_buffers``, ``step_scalars`` and ``update`` (and ``scalar_state`` when its
+    per-parameter scalar state is more than ``step``); see docs/src/extending.md. The built-in algorithms
+    spell the same hooks with a leading underscore (``_buffers``, ``_scalar_state``, ``_scalars``,
+    ``_update``); whichever spelling a class's MRO defines first is used, so a subclass of a built-in may
+    override either.
+    """
+
+    _sparse_ok = False     # algorithms that take sparse grads on the for-loop path override _sparse_step
+    _fused_supported = True   # the update can be traced into a fused kernel (kernels/); False opts out
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for private, public in _HOOKS:
+            for k in cls.__mro__:
+                if public in k.__dict__ and k is not ElementwiseOptimizer:
+                    setattr(cls, private, ElementwiseOptimizer.__dict__[private])   # delegate to the public hook
+                    break
+                if private in k.__dict__:
+                    break
+
+    def __init__(self, params, defaults):
+        super().__init__(params, defaults)
+        self._check_flags(defaults.get("foreach"), defaults.get("fused"), defaults.get("differentiable"))
+
+    # ---- the algorithm's hooks (public spelling; see the class docstring) -------------------------------
+    def state_buffers(self, group):
+        """``{name: fill value}`` of the parameter-shaped state buffers, in a fixed order."""
         raise NotImplementedError
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
+        """``{name: initial value}`` of the per-parameter 0-d state (torch's default dtype)."""
         return {"step": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, state):
+        """``(scalars, new_state)`` from the scalar state ``state`` (Python floats): the per-step scalars
+        ``update`` reads, and the advanced scalar state."""
         raise NotImplementedError
+
+    def update(self, o, p, g, state, group, scalars):
+        """The elementwise update of ``p`` with gradient ``g`` and state buffers ``state``, written with the
+        op vocabulary ``o`` (in place on ``p`` and the buffers; never on ``g``)."""
+        raise NotImplementedError
+
+    def _buffers(self, group):
+        return self.state_buffers(group)
+
+    def _scalar_state(self, group):
+        return self.scalar_state(group)
+
+    def _scalars(self, group, lr, s):
+        return self.step_scalars(group, lr, s)
 
     def _update(self, o, p, g, st, group, sc):
-        raise NotImplementedError
+        return self.update(o, p, g, st, group, sc)
 
     # ---- path choice ---------------------------------------------------------------------------------
-    _fused_supported = False    # set by algorithms that have fused kernels (kernels/)
-
     def _path(self, group):
-        """Which path steps ``group``: "differentiable", "fused", "forloop", "foreach" or "auto".
+        """Which path the flags ask for: "differentiable", "fused", "forloop", "foreach" or "auto".
 
         Explicit flags win. With ``foreach`` and ``fused`` both left at None the default is "auto": the
-        fused Numba kernel when every parameter of the group is a float32/float64 CPU array, Numba is
-        installed and the algorithm has a kernel (it is bitwise equal to the foreach path, and 2-3x
-        faster: one pass over memory instead of one per operation), otherwise the flat foreach path.
-        (On CUDA the default stays foreach.) Whether a kernel exists is looked up once per class; the
-        dtype/device check is made per step on the cached flat groups (``_step_auto``). See docs/paths.md.
+        fused kernel where every parameter of a device+dtype is a contiguous float32/float64 CPU array and
+        Numba can be imported (bitwise equal to the foreach path, one pass over memory instead of one per
+        operation), otherwise foreach. (On CUDA the default stays foreach.) See docs/paths.md.
         """
         if group.get("differentiable"):
             return "differentiable"
@@ -59,15 +117,11 @@ class ElementwiseOptimizer(Optimizer):
         return "foreach"
 
     def _fused_default(self):
-        ok = type(self).__dict__.get("_fused_cpu_ok")
-        if ok is None:
-            ok = False
-            if self._fused_supported:
-                from ..kernels import supported  # noqa: PLC0415 - optional machinery
+        if not type(self)._fused_supported:
+            return False
+        from ..kernels.numba.launch import available  # noqa: PLC0415 - Numba is imported lazily
 
-                ok = supported(type(self).__name__, on_cpu=True)
-            type(self)._fused_cpu_ok = ok
-        return ok
+        return available()
 
     def _check_flags(self, foreach, fused, differentiable):
         if fused and foreach:
@@ -76,11 +130,11 @@ class ElementwiseOptimizer(Optimizer):
             raise RuntimeError("`fused` does not support `differentiable`")
         if fused and not self._fused_default() and any(
                 device_key(p)[0] == "cpu" for g in self.param_groups for p in g["params"]):
-            from ..kernels.numba.launch import available  # noqa: PLC0415
+            from ..kernels.numba.launch import unavailable_reason  # noqa: PLC0415
 
             name = type(self).__name__
-            why = ("the CPU fused kernels need Numba (pip install numba, or the [fast] extra)"
-                   if self._fused_supported and not available() else "there is no fused kernel for it")
+            why = (f"the CPU fused kernels need Numba, which cannot be imported here ({unavailable_reason()})"
+                   if type(self)._fused_supported else "its update is not traceable (_fused_supported = False)")
             raise RuntimeError(f"`fused=True` is not available for {name} on the CPU: {why}")
 
     def _sparse_error(self):
@@ -97,7 +151,7 @@ class ElementwiseOptimizer(Optimizer):
                 return st       # stateless (e.g. SGD without momentum): no entry, as in torch
             self.state[p] = st
             for name, v in self._scalar_state(group).items():
-                st[name] = Tensor._wrap(_np_scalar(v))
+                st[name] = Tensor._wrap(np.array(v, dtype=get_default_dtype()))
             xp = ops_for(like).xp
             for name, fill in self._buffers(group).items():
                 st[name] = Tensor._wrap(xp.full(like.shape, fill, dtype=like.dtype))
@@ -106,43 +160,56 @@ class ElementwiseOptimizer(Optimizer):
     # ---- step ---------------------------------------------------------------------------------------------
     def step(self, closure=None):
         loss = closure_loss(closure)
+        found_inf = getattr(self, "found_inf", None)
+        if found_inf is not None and float(_first(found_inf)) != 0:
+            return loss     # skipped on every path: parameters, state and gradients untouched
+        grad_scale = getattr(self, "grad_scale", None)
         for group in self.param_groups:
-            path = self._path(group)
-            if path == "differentiable":
+            plan = self._plan(group)
+            if grad_scale is not None:
+                _unscale(group, grad_scale)
+            if plan == "differentiable":
+                self.__dict__.setdefault("_flat_cache", {}).pop(id(group), None)   # tensors get rebound
                 with grad_mode.enable_grad(), copy_on_write():
                     self._step_loop(group, differentiable=True)
-            else:
-                with grad_mode.no_grad():
-                    if path == "forloop":
-                        self._step_loop(group, differentiable=False)
-                    elif path == "fused":
-                        self._step_fused(group)
-                    elif path == "auto":
-                        self._step_auto(group)
-                    else:
-                        self._step_flat(group)
+                continue
+            with grad_mode.no_grad():
+                if plan == "forloop":
+                    self._step_loop(group, differentiable=False)
+                else:
+                    self._step_multi(group, fused=plan)
         return loss
 
-    def _step_fused(self, group):
-        from ..kernels import fused_step  # noqa: PLC0415 - optional machinery
-
-        fused_step(self, group)
-
-    def _step_auto(self, group):
-        """Default path: fused where the CPU kernels take the group's flat buffers, else foreach."""
-        if self._sparse_ok and any(p.grad is not None and getattr(p.grad, "is_sparse", False)
-                                   for p in group["params"]):
-            return self._step_flat(group)
-        from ..kernels import fused_step  # noqa: PLC0415 - optional machinery
-        from ..kernels.numba.launch import supports_dtype  # noqa: PLC0415
-
-        flats = self._flat_groups(group)
-        if not all(f.on_cpu and supports_dtype(f.param.dtype) for f in flats.values()):
-            return self._step_flat(group)
-        try:
-            fused_step(self, group)
-        except SparseGradientError:
-            raise self._sparse_error() from None
+    def _plan(self, group):
+        """The executor for ``group``: "differentiable", "forloop", or for the multi-tensor executors a
+        dict ``{device key: "foreach" | "numba" | "cuda"}``. All fallbacks are decided here."""
+        path = self._path(group)
+        if path in ("differentiable", "forloop"):
+            return path
+        params = group["params"]
+        if any(p.grad is not None and getattr(p.grad, "is_sparse", False) for p in params):
+            if not self._sparse_ok:
+                raise self._sparse_error()
+            if path == "fused":     # torch: "`fused` does not support sparse grad"
+                raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients")
+            return "forloop"
+        if len({id(p) for p in params}) != len(params):
+            return "forloop"        # a parameter listed twice is stepped twice, one after the other
+        plan = {}
+        for key, flat in self._flat_groups(group).items():
+            plan[key] = "foreach"
+            if path == "foreach":
+                continue
+            if not flat.on_cpu:
+                plan[key] = "cuda" if path == "fused" else "foreach"
+                continue
+            ok = flat.contiguous and flat.dtype in (np.float32, np.float64) and self._fused_default()
+            if ok:
+                plan[key] = "numba"
+            elif path == "fused":
+                raise RuntimeError(f"fused=True on the CPU takes contiguous float32/float64 parameters and "
+                                   f"needs Numba; got {flat.dtype}" + ("" if flat.contiguous else " non-contiguous"))
+        return plan
 
     def _advance(self, group, st, lr):
         s = {name: scalar(st[name]) for name in self._scalar_state(group)}
@@ -183,15 +250,12 @@ class ElementwiseOptimizer(Optimizer):
         cache = self.__dict__.setdefault("_flat_cache", {})
         entry = cache.get(id(group))
         if entry is not None and entry[0] is group and len(entry[1]) == 1:
-            # the usual case, one device+dtype: a valid FlatGroup holds the very arrays (so device and
-            # dtype) of the group's params, no need to key every param again
-            flats = entry[1]
+            flats = entry[1]    # the usual case, one device+dtype: the flat group holds the params' arrays
             if next(iter(flats.values())).valid(group["params"], self.state):
                 return flats
         by_key = {}
         for p in group["params"]:
             by_key.setdefault(device_key(p), []).append(p)
-        entry = cache.get(id(group))
         if entry is not None and entry[0] is group and len(entry[1]) == len(by_key):
             flats = entry[1]
             if all(f.valid(by_key.get(k, []), self.state) for k, f in flats.items()):
@@ -201,38 +265,77 @@ class ElementwiseOptimizer(Optimizer):
         cache[id(group)] = (group, flats)
         return flats
 
-    def _step_flat(self, group):
-        if any(p.grad is not None and getattr(p.grad, "is_sparse", False) for p in group["params"]):
-            if not self._sparse_ok:
-                raise self._sparse_error()
-            return self._step_loop(group, differentiable=False)
+    def _step_multi(self, group, fused):
         lr = scalar(group["lr"])
-        for flat in self._flat_groups(group).values():
-            idx = flat.collect(self.state)
-            o = ops_for(flat.param)
+        names = list(self._buffers(group))
+        for key, flat in self._flat_groups(group).items():
+            try:
+                idx = flat.collect(self.state)
+            except SparseGradientError:
+                raise self._sparse_error() from None
+            runs = []
             for i0, i1, lo, hi in flat.runs(idx):
                 s = {name: float(arr[i0]) for name, arr in flat.scalars.items()}
                 sc, new = self._scalars(group, lr, s)
                 sc["first"] = i0 in flat.fresh
-                for name, v in new.items():
-                    flat.scalars[name][i0:i1] = v
-                P, G, B = flat.param, flat.grad, flat.buffers
 
-                def chunk(a, b, P=P, G=G, B=B, sc=sc):
-                    self._update(o, P[a:b], G[a:b], {k: v[a:b] for k, v in B.items()}, group, sc)
+                def update(o, p, g, st, sc=sc):
+                    self._update(o, p, g, st, group, sc)
 
-                run_chunked(chunk, lo, hi, flat.on_cpu)
+                runs.append(Run(i0, i1, lo, hi, update, new))
+            try:
+                executor = fused[key]
+                if executor == "foreach" or not runs:
+                    foreach_step(flat, runs, names)
+                else:
+                    from ..kernels import fused_step  # noqa: PLC0415 - optional machinery
+
+                    fused_step(executor, flat, runs, names, strict=group.get("fused") is True)
+            finally:
+                flat.release()
+            for r in runs:
+                for name, v in r.new.items():
+                    flat.scalars[name][r.i0:r.i1] = v
+
+
+def foreach_step(flat, runs, names):
+    """The multi-tensor NumPy/CuPy executor: each run's params and gradients as flat arrays (the gradient
+    arena itself when every gradient is in its slot), the update over cache-sized chunks, params written back."""
+    o = ops_for(flat.arena.buf)
+    B = flat.buffers
+    for r in runs:
+        P, G = flat.gather(r.i0, r.i1, r.lo, r.hi)
+        lo = r.lo
+
+        def chunk(a, b, P=P, G=G, r=r):
+            r.update(o, P[a - lo:b - lo], G[a - lo:b - lo], {k: B[k][a:b] for k in names})
+
+        run_chunked(chunk, r.lo, r.hi, flat.on_cpu)
+        flat.scatter(P, r.i0, r.i1, r.lo)
+
+
+def _first(x):
+    d = x._data if isinstance(x, Tensor) else x
+    d = d.reshape(-1)[0]
+    return d.get() if hasattr(d, "get") else d
+
+
+def _unscale(group, grad_scale):
+    """Divide every dense gradient of ``group`` by ``grad_scale`` in place (torch's fused semantics: the
+    unscaled gradient is written back), on every path."""
+    gs = grad_scale._data if isinstance(grad_scale, Tensor) else grad_scale
+    for p in group["params"]:
+        g = p.grad
+        if g is None or getattr(g, "is_sparse", False):
+            continue
+        d = g._data
+        if isinstance(d, np.ndarray):
+            np.divide(d, d.dtype.type(float(np.asarray(gs).reshape(-1)[0])), out=d)
+        else:
+            xp = ops_for(d).xp
+            xp.divide(d, xp.asarray(gs).reshape(()).astype(d.dtype), out=d)
 
 
 def _nd1(a):
     """0-d arrays as 1-element views (NumPy turns 0-d results into scalars, which have no ``out=``)."""
     return a.reshape(1) if a.ndim == 0 else a
-
-
-def _np_scalar(v):
-    """Per-parameter 0-d state (``step``, ``mu_product``, ...) in the default dtype, as torch keeps it."""
-    import numpy as np
-
-    from autograd import get_default_dtype
-
-    return np.array(v, dtype=get_default_dtype())

@@ -1,128 +1,310 @@
-"""Flat storage: the parameters of one group+device+dtype live in one contiguous array.
+"""Multi-tensor storage of one param group + device + dtype (``FlatGroup``), torch's object semantics kept.
 
-Each ``param._data`` becomes a view into ``FlatGroup.param``; each gradient lands in a view of
-``FlatGroup.grad`` (the autograd engine writes a fresh gradient straight into ``param._grad_buf``; a
-gradient Tensor set by hand is copied in once and, when it owned its memory, re-pointed at that view);
-optimizer state buffers are flat too and ``optimizer.state[p][name]`` are Tensor views into them. One
-update then runs over the whole buffer, in cache-sized chunks split over threads, with no gather or
-scatter per step. Per-parameter scalar state (``step``, ``mu_product``, ...) lives in one small array
-per name, so advancing it is one vector op.
+* Parameters stay where the user put them (no relocation), so every alias of a parameter (the tensor a
+  ``Parameter`` wraps, ``p.detach()``, ``p.detach().numpy()``) follows the updates. The kernels walk a
+  table of parameter addresses (``pptr``), cached by array identity: it is read once, and again only for a
+  parameter whose array changed (reading an address from Python costs ~2 us).
+* Gradients land in a per-group arena: autograd writes a fresh leaf gradient into the parameter's
+  ``GradSlot`` (``param._grad_slot``) when nothing else references that slot; a gradient the user kept
+  (``hist.append(p.grad.detach())``, a ``.numpy()`` handle, a view) pins its slot, and the next backward
+  allocates a fresh gradient instead, as torch does. A view of the arena itself (which could alias any
+  slot) retires the whole arena: the next step allocates a new one. The gradient address table
+  (``gptr``) is refreshed per step only for gradients that are not in their slot.
+* Optimizer-owned state is flat: one buffer per state name, ``optimizer.state[p][name]`` are views into it
+  (a ``StateEntry`` dict), and assigning ``state[p][name] = t`` writes ``t``'s values through into the
+  buffer (the next step uses them and ``state_dict()`` saves them). Per-parameter scalar state (``step``,
+  ``mu_product``, ...) lives in one small array per name, in torch's default dtype.
 """
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from autograd import Tensor
-from autograd.backend import array_module
+from autograd.backend import array_module, device_of
+from autograd.dtypes import get_default_dtype
 
-# elements per chunk. Measured on the 2-core box (Adam, foreach, 10M params / 1M params in 1000 tensors):
-# 32K -> 32 / 3.5 ms, 128K -> 23 / 2.3 ms, 256K -> 23 / 2.3 ms. Small chunks lose to the per-call cost of
-# ~12 NumPy calls per chunk and to GIL hand-offs between the two threads; a chunk's working set (a few
-# 512 KiB float32 arrays) still sits in L2/L3. Values do not depend on it (the update is elementwise).
+# elements per chunk of the multi-tensor NumPy executor (foreach). Measured on the 2-core box (Adam, foreach,
+# 10M params / 1M params in 1000 tensors): 32K -> 32 / 3.5 ms, 128K -> 23 / 2.3 ms. Values never depend on it.
 CHUNK = 131072
 _POOL = None
+_POOL_LOCK = threading.Lock()
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 
 
 def _pool():
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="minitorch_optim")
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="minitorch_optim")
     return _POOL
+
+
+def _reset_after_fork():
+    """A forked child has no pool threads (only the forking thread survives): start a new pool lazily."""
+    global _POOL, _POOL_LOCK
+    _POOL = None
+    _POOL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def parallel(fn, parts):
+    """Call ``fn(*part)`` for every part, the first on this thread and the others on the chunk pool."""
+    if len(parts) == 1 or _THREADS == 1:
+        for part in parts:
+            fn(*part)
+        return
+    futs = [_pool().submit(fn, *part) for part in parts[1:]]
+    try:
+        fn(*parts[0])
+    finally:
+        for f in futs:
+            f.result()
 
 
 def run_chunked(fn, lo, hi, on_cpu):
     """Call ``fn(a, b)`` over ``[lo, hi)`` in chunks; on the CPU split the chunks over threads."""
     n = hi - lo
-    if not on_cpu or n <= 2 * CHUNK or _THREADS == 1:
-        if not on_cpu or n <= CHUNK:
-            fn(lo, hi)
-            return
-        for a in range(lo, hi, CHUNK):
-            fn(a, min(a + CHUNK, hi))
+    if not on_cpu or n <= CHUNK:
+        fn(lo, hi)
         return
     starts = list(range(lo, hi, CHUNK))
+    if n <= 2 * CHUNK or _THREADS == 1:
+        for a in starts:
+            fn(a, min(a + CHUNK, hi))
+        return
     per = -(-len(starts) // _THREADS)
 
     def work(group):
         for a in group:
             fn(a, min(a + CHUNK, hi))
 
-    futs = [_pool().submit(work, starts[i:i + per]) for i in range(per, len(starts), per)]
-    work(starts[:per])
-    for f in futs:
-        f.result()
+    parallel(work, [(starts[i:i + per],) for i in range(0, len(starts), per)])
 
 
 class SparseGradientError(RuntimeError):
-    """A sparse gradient met on a flat path (only the for-loop path takes them)."""
+    """A sparse gradient met on a multi-tensor path (only the for-loop path takes them)."""
+
+
+def address(a):
+    """Device address of the first element of a C-contiguous array (NumPy or CuPy)."""
+    return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
+
+
+class _Arena:
+    """One contiguous gradient buffer; ``clean()`` is False once anything outside holds a view of it."""
+
+    __slots__ = ("buf", "base", "__weakref__")
+
+    def __init__(self, xp, total, dtype):
+        self.buf = xp.zeros(total, dtype)
+        self.base = None
+
+    def seal(self):
+        self.base = sys.getrefcount(self.buf)
+
+    def clean(self):
+        return sys.getrefcount(self.buf) <= self.base
+
+
+class GradSlot:
+    """A parameter's place in its group's gradient arena (``param._grad_slot``).
+
+    ``take(grad)`` is what autograd's leaf accumulation calls for a fresh gradient: it copies ``grad``
+    into the slot and returns the slot's array, or returns None (the engine then allocates) when the
+    slot is still referenced by anything (a gradient the user kept, an alias, a view) or the arena is.
+    """
+
+    __slots__ = ("arena", "view", "__weakref__")
+    _FREE = None     # reference count of ``view`` when only the slot holds it (measured once)
+
+    def __init__(self, arena, view):
+        self.arena, self.view = arena, view
+
+    def free(self):
+        return sys.getrefcount(self.view) <= GradSlot._FREE and self.arena.clean()
+
+    def take(self, grad):
+        if not self.free():           # (checked before binding the view to a local: that is a reference too)
+            return None
+        v = self.view
+        if v.shape != grad.shape or v.dtype != grad.dtype or device_of(v) != device_of(grad):
+            return None               # (a model moved to another device since: a fresh gradient there)
+        v[...] = grad
+        return v
+
+
+def _measure_free():
+    a = _Arena(np, 2, np.float32)
+    s = GradSlot(a, a.buf[0:1])
+    GradSlot._FREE = sys.getrefcount(s.view)
+
+
+_measure_free()
+
+
+class StateEntry(dict):
+    """``optimizer.state[p]`` of a parameter with flat state: assigning one of the flat names writes the
+    values through into the flat buffer (the dict keeps the buffer's view); other edits (deleting a name,
+    a value of another shape) make the group's storage be rebuilt from the dict at the next step."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, items, owner):
+        super().__init__(items)
+        self._owner = owner
+
+    def __reduce__(self):
+        return dict, (dict(self),)
+
+    def _flat(self):
+        fg = self._owner() if self._owner is not None else None
+        return fg if fg is not None and not fg.stale else None
+
+    def __setitem__(self, key, value):
+        fg = self._flat()
+        cur = self.get(key)
+        if fg is not None and isinstance(cur, Tensor) and key in fg.managed and value is not cur:
+            arr = value._data if isinstance(value, Tensor) else value
+            if type(arr).__module__.startswith("torch"):
+                arr = arr.detach().cpu().numpy()
+            try:
+                arr = fg.xp.asarray(arr)
+                if arr.shape == cur._data.shape or (key in fg.scalars and arr.size == 1):
+                    cur._data[...] = arr.reshape(cur._data.shape)
+                    return
+            except (TypeError, ValueError):
+                pass
+        if fg is not None:
+            fg.stale = True
+        super().__setitem__(key, value)
+
+    def _edit(name):  # noqa: N805
+        def f(self, *a, **k):
+            fg = self._flat()
+            if fg is not None:
+                fg.stale = True
+            return getattr(dict, name)(self, *a, **k)
+
+        f.__name__ = name
+        return f
+
+    __delitem__, pop, popitem, clear = _edit("__delitem__"), _edit("pop"), _edit("popitem"), _edit("clear")
+    setdefault = _edit("setdefault")
+    del _edit
+
+    def update(self, *a, **k):
+        for key, v in dict(*a, **k).items():
+            self[key] = v
+
+
+def _host_value(old):
+    arr = old._data if isinstance(old, Tensor) else old
+    if type(arr).__module__.startswith("torch"):
+        arr = arr.detach().cpu().numpy()
+    return arr
 
 
 class FlatGroup:
-    """Flat param/grad/state buffers for ``params`` (one device and dtype, in group order)."""
+    """Storage and address tables for ``params`` (one device and dtype, in group order)."""
 
     def __init__(self, params, state, buffer_init, scalar_init):
         self.params = list(params)
         first = self.params[0]._data
-        self.xp = array_module(first)
-        self.on_cpu = self.xp is np
-        dtype = first.dtype
-        self.sizes = [p._data.size for p in self.params]
+        self.xp = xp = array_module(first)
+        self.on_cpu = xp is np
+        self.dtype = dtype = first.dtype
+        self.stale = False
+        self.pviews = [p._data for p in self.params]
+        self.sizes = [a.size for a in self.pviews]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64).tolist()
+        self.offs = np.array(self.offsets, np.int64)
+        self.contiguous = all(a.flags.c_contiguous for a in self.pviews)
+        self.pptr = np.array([address(a) if a.flags.c_contiguous else 0 for a in self.pviews], np.int64)
+        self.managed = set(buffer_init) | set(scalar_init)
         total = self.offsets[-1]
-        self.param = self.xp.empty(total, dtype)
-        self.grad = self.xp.zeros(total, dtype)
-        self.pviews, self.gviews = [], []
-        for i, p in enumerate(self.params):
-            lo, hi = self.offsets[i], self.offsets[i + 1]
-            seg = self.param[lo:hi]
-            seg[...] = p._data.reshape(-1)
-            p._data = seg.reshape(p._data.shape)
-            gv = self.grad[lo:hi].reshape(p._data.shape)
-            p._grad_buf = gv
-            self.pviews.append(p._data)
-            self.gviews.append(gv)
+        self._new_arena()
         self.buffers = {}
         for name, fill in buffer_init.items():
-            buf = self.xp.empty(total, dtype)
+            buf = xp.empty(total, dtype)
             for i, p in enumerate(self.params):
                 lo, hi = self.offsets[i], self.offsets[i + 1]
-                old = state.get(p, {}).get(name)
+                d = state.get(p)
+                old = d.get(name) if d else None
                 if old is not None:
-                    buf[lo:hi] = (old._data if isinstance(old, Tensor) else old).reshape(-1)
+                    arr = xp.asarray(_host_value(old))
+                    if arr.size != hi - lo or (arr.shape != self.pviews[i].shape and arr.size != 1):
+                        raise RuntimeError(f"state '{name}' of a parameter of shape {tuple(self.pviews[i].shape)} "
+                                           f"has shape {tuple(arr.shape)}")
+                    buf[lo:hi] = arr.reshape(-1)
+                elif d:
+                    raise KeyError(name)
                 else:
                     buf[lo:hi] = fill
             self.buffers[name] = buf
         self.scalars = {}
         for name, init in scalar_init.items():
-            arr = np.empty(len(self.params), np.float32)
-            for i, p in enumerate(self.params):
-                old = state.get(p, {}).get(name)
-                arr[i] = float(old._data if isinstance(old, Tensor) else old) if old is not None else init
-            self.scalars[name] = arr
+            vals, sdt = [], None
+            for p in self.params:
+                d = state.get(p)
+                old = d.get(name) if d else None
+                if old is None and d:
+                    raise KeyError(name)
+                if old is not None:
+                    a = np.asarray(_host_value(old) if not hasattr(_host_value(old), "get") else _host_value(old).get())
+                    sdt = sdt or (a.dtype if a.dtype.kind == "f" else None)
+                    vals.append(float(a.reshape(-1)[0]))
+                else:
+                    vals.append(init)
+            self.scalars[name] = np.array(vals, sdt or get_default_dtype())
         self.fresh = set()
         self.sdicts = [None] * len(self.params)
         for i, p in enumerate(self.params):
             if p in state and state[p]:
                 self._register(i, state)
+        self.gptr = np.zeros(len(self.params), np.int64)
+        self.g_in_slot = [False] * len(self.params)
+        self.hold = [None] * len(self.params)
+
+    def _new_arena(self):
+        """A fresh gradient arena; slots of the old one stay with whoever still references them."""
+        arena = _Arena(self.xp, self.offsets[-1], self.dtype)
+        self.arena = arena
+        self.slots = []
+        self.slot_ptr = []
+        for i, p in enumerate(self.params):
+            lo, hi = self.offsets[i], self.offsets[i + 1]
+            v = arena.buf[lo:hi].reshape(self.pviews[i].shape)
+            slot = GradSlot(arena, v)
+            self.slots.append(slot)
+            self.slot_ptr.append(address(v))
+            p._grad_slot = slot
+        arena.seal()
+        self.g_in_slot = [False] * len(self.params)
 
     def _register(self, i, state):
         """Point ``state[p]`` at views of the flat buffers (keeping other entries as they are)."""
         p = self.params[i]
         lo, hi = self.offsets[i], self.offsets[i + 1]
-        d = state[p]
+        d = StateEntry(state[p], weakref.ref(self))
         for name, arr in self.scalars.items():
-            d[name] = Tensor._wrap(arr[i:i + 1].reshape(()))
+            dict.__setitem__(d, name, Tensor._wrap(arr[i:i + 1].reshape(())))
         for name, buf in self.buffers.items():
-            d[name] = Tensor._wrap(buf[lo:hi].reshape(p._data.shape))
+            dict.__setitem__(d, name, Tensor._wrap(buf[lo:hi].reshape(self.pviews[i].shape)))
+        state[p] = d
         self.sdicts[i] = d
 
     def valid(self, params, state):
-        if len(params) != len(self.params):
+        if self.stale or len(params) != len(self.params):
             return False
         for i, p in enumerate(params):
             if p is not self.params[i] or p._data is not self.pviews[i]:
@@ -133,19 +315,31 @@ class FlatGroup:
         return True
 
     def collect(self, state):
-        """Indices of params with a gradient; gradients not yet in the flat buffer are copied in."""
+        """Indices of params with a gradient, with ``gptr`` pointing at each gradient's array."""
+        if not self.arena.clean():
+            self._new_arena()
         idx = []
         self.fresh = fresh = set()
         stateful = bool(self.buffers or self.scalars)
-        sdicts = self.sdicts
-        for i, (p, gv) in enumerate(zip(self.params, self.gviews)):   # hot loop: ~0.2 us per param
+        sdicts, slots, gptr, insl, hold = self.sdicts, self.slots, self.gptr, self.g_in_slot, self.hold
+        for i, p in enumerate(self.params):   # hot loop: ~0.3 us per param
             g = p.grad
             if g is None:
                 continue
-            if getattr(g, "_data", None) is not gv:
+            d = g._data
+            if d is slots[i].view:
+                if not insl[i]:
+                    gptr[i] = self.slot_ptr[i]
+                    insl[i] = True
+                    hold[i] = None
+            else:
                 if getattr(g, "is_sparse", False):
                     raise SparseGradientError("sparse gradients are not supported by this path")
-                self._adopt(p, g, gv)
+                if d.dtype != self.dtype or d.shape != self.pviews[i].shape or not d.flags.c_contiguous:
+                    d = self.xp.ascontiguousarray(self.xp.broadcast_to(d, self.pviews[i].shape), self.dtype)
+                gptr[i] = address(d)
+                insl[i] = False
+                hold[i] = d
             if stateful and sdicts[i] is None:
                 state[p] = state.get(p) or {}
                 self._register(i, state)
@@ -153,23 +347,16 @@ class FlatGroup:
             idx.append(i)
         return idx
 
-    @staticmethod
-    def _adopt(p, g, gv):
-        """Copy the gradient ``g`` (set by hand, or one the engine could not write in place) into ``gv``.
+    def grad_array(self, i):
+        """The (contiguous, right dtype) gradient array the tables point at for param ``i``."""
+        return self.slots[i].view if self.g_in_slot[i] else self.hold[i]
 
-        A gradient Tensor still held by the user and living in ``gv`` first gets its own copy (its values
-        stay as they were). When ``g`` owned its memory it is then re-pointed at ``gv`` and registered as
-        the buffer's tenant for the engine (``_grad_ref``), so later steps need no copy.
-        """
-        d = g._data
-        ref = p.__dict__.get("_grad_ref")
-        old = ref() if ref is not None else None
-        if old is not None and old is not g and old._data is gv:
-            old._data = gv.copy()
-        gv[...] = d
-        if d.base is None and d.dtype == gv.dtype and d.shape == gv.shape:
-            g._data = gv
-            p.__dict__["_grad_ref"] = weakref.ref(g)
+    def release(self):
+        """Drop the references to gradients outside the arena taken for this step."""
+        for i, h in enumerate(self.hold):
+            if h is not None:
+                self.hold[i] = None
+                self.g_in_slot[i] = False
 
     def runs(self, idx):
         """Split ``idx`` into runs of consecutive params with equal scalar state: (i0, i1, lo, hi)."""
@@ -188,3 +375,25 @@ class FlatGroup:
                 out.append((i0, i1, self.offsets[i0], self.offsets[i1]))
                 start = j
         return out
+
+    # ---- the multi-tensor NumPy executor's staging --------------------------------------------------------
+    def gather(self, i0, i1, lo, hi):
+        """(P, G): the run's parameters and gradients as flat arrays (G is the arena when it can be)."""
+        xp = self.xp
+        P = xp.empty(hi - lo, self.dtype)
+        for i in range(i0, i1):
+            a, b = self.offsets[i] - lo, self.offsets[i + 1] - lo
+            P[a:b] = self.pviews[i].reshape(-1)
+        if all(self.g_in_slot[i0:i1]):
+            G = self.arena.buf[lo:hi]
+        else:
+            G = xp.empty(hi - lo, self.dtype)
+            for i in range(i0, i1):
+                a, b = self.offsets[i] - lo, self.offsets[i + 1] - lo
+                G[a:b] = self.grad_array(i).reshape(-1)
+        return P, G
+
+    def scatter(self, P, i0, i1, lo):
+        for i in range(i0, i1):
+            a, b = self.offsets[i] - lo, self.offsets[i + 1] - lo
+            self.pviews[i][...] = P[a:b].reshape(self.pviews[i].shape)

@@ -95,7 +95,10 @@ class ArrayOps:
         return self.xp.abs(x)
 
     def sign(self, x):
-        return torch_sign(self.xp, x)
+        # torch's sign (NaN and -0 give +0); a tracing xp records its own `sign` primitive, which the kernel
+        # generator emits with the same rule
+        traced = getattr(self.xp, "traced_sign", None)
+        return traced(x) if traced is not None else torch_sign(self.xp, x)
 
     def maximum(self, x, y):
         return self.xp.maximum(x, y)

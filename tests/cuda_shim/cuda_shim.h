@@ -1,7 +1,8 @@
-// Host emulation of the CUDA subset used by minitorch_optim/kernels/*.cu, so the same sources compile
-// with g++ and run on the CPU: kernels become plain functions, and the EMU_* wrappers below run every
-// (block, thread) of a launch one after another. The kernels use grid- and block-stride loops with no
-// shared memory or barriers, so a serial run computes exactly what the parallel one does.
+// Host emulation of the CUDA subset used by minitorch_optim's CUDA kernels (kernels/cuda/mt_launcher.h,
+// the generated kernels, avg.cu), so the same sources compile with g++ and run on the CPU: kernels become
+// plain functions, and EMU_RUN runs every (block, thread) of a launch one after another. The kernels use
+// grid- and block-stride loops with no shared memory or barriers, so a serial run computes exactly what
+// the parallel one does.
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -25,18 +26,9 @@ static mt_dim3 threadIdx, blockIdx, blockDim, gridDim;
             }                                                                       \
     } while (0)
 
-// extern "C" entry points: emu_<kernel>_<suffix>(grid, block, kernel arguments...)
-#define EMU_STEP(kernel, T, suffix)                                                                 \
-    extern "C" void emu_##kernel##_##suffix(int grid, int block, MT_STEP_ARGS(T)) {                \
-        EMU_RUN(grid, block, kernel<T>(p, g, b0, b1, b2, ent, n_ent, sc, flags, grad_scale,        \
-                                       found_inf, dstate, ds_stride));                              \
-    }
-#define EMU_ADV(kernel, T, suffix)                                                                  \
-    extern "C" void emu_##kernel##_##suffix(int grid, int block, MT_ADV_ARGS) {                    \
-        EMU_RUN(grid, block, kernel<T>(rows, n_rows, sc, found_inf, dstate, ds_stride));           \
-    }
-#define EMU_AVG(T, suffix)                                                                          \
-    extern "C" void emu_avg_update_##suffix(int grid, int block, T* a, const T* b, long long n,     \
-                                            int mode, double value) {                               \
-        EMU_RUN(grid, block, avg_update<T>(a, b, n, mode, value));                                  \
-    }
+// a void* that converts to whatever pointer type the kernel parameter has (the extern "C" wrappers take
+// every pointer argument as void*)
+struct EmuPtr {
+    void* p;
+    template <typename X> operator X*() const { return (X*)p; }
+};

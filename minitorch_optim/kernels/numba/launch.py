@@ -1,40 +1,59 @@
-"""The CPU fused twin: Numba kernels (``_cpu_kernels``) over the flat buffers, one call per run.
+"""The CPU fused executor: generated Numba kernels over the group's address tables, one launch per kernel.
 
-``launch`` follows the contract in ``kernels/__init__.py``. For each run it turns the per-step scalars
-(``entry.sc``, Python floats from the optimizer's own ``_scalars``) and the group's hyper-parameters into
-kernel arguments: every derived scalar (``1 - beta1``, ``-lr``, ``1 - lr*weight_decay``, ...) is computed
-in Python exactly as the algorithm's update function computes it, then cast to the parameter dtype (the
-rounding NumPy applies to a Python float meeting a float32 array), so the kernel reproduces the foreach
-path bit for bit. Numba is optional: without it ``supports`` is False (and fused=True is refused).
+A kernel (kernels/codegen.py) walks a chunk table ``CH`` of ``(tensor, start, stop, scalar row)`` rows:
+parameters and gradients are reached through the address tables of ``_core.flat.FlatGroup`` (so they
+stay where the user put them), state through the flat state buffers, the per-step scalars through row
+``r`` of ``S`` (float64, rounded to the parameter dtype in the kernel, as NumPy rounds a Python float).
+Kernels are plain ``nogil`` functions (no ``parallel=True``): a launch is split by element count over the
+chunk pool's threads (``_core.flat.parallel``), so Numba's threading layer is never used: no abort when
+several threads step optimizers at once, nothing to reset after ``fork``, and compilation is quicker.
+
+Generated sources are written to a cache folder, named by their hash, and imported from there, so Numba's
+on-disk cache (``cache=True``) serves later processes: ``$MINITORCH_OPTIM_KERNEL_CACHE``, else
+``$NUMBA_CACHE_DIR/minitorch_optim``, else ``~/.cache/minitorch_optim/kernels`` (a temporary folder when
+none is writable). Numba is optional at import time: without it ``available()`` is False and the default
+path is foreach (``fused=True`` is refused with one message).
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+
 import numpy as np
 
+from ..._core.flat import _THREADS, parallel
+
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_kernels = None
-_tried = False
-
-
-def kernels():
-    """The compiled-kernel module, or None when Numba cannot be imported (imported on first use)."""
-    global _kernels, _tried
-    if not _tried:
-        _tried = True
-        try:
-            from . import algos as _cpu_kernels
-        except ImportError:
-            _cpu_kernels = None
-        _kernels = _cpu_kernels
-    return _kernels
+ROW = 1 << 16            # elements per chunk-table row
+PARALLEL_MIN = 1 << 17   # launches below this many elements run on the calling thread alone
+VERSION = "1"            # bump when helpers.py or the template change meaning
+_numba = None
+_why = None
+_MODULES = {}
+_LOCK = threading.RLock()
 
 
 def available():
-    return kernels() is not None
+    """Whether Numba can be imported here (tried once)."""
+    global _numba, _why
+    if _numba is None and _why is None:
+        try:
+            import numba  # noqa: F401, PLC0415
+
+            from . import helpers  # noqa: F401, PLC0415
+            _numba = True
+        except Exception as e:  # noqa: BLE001 - any import failure means: no fused CPU path
+            _why = f"{type(e).__name__}: {e}"
+    return bool(_numba)
 
 
-def supports(name):
-    return name in _ARGS and available()
+def unavailable_reason():
+    available()
+    return _why
 
 
 def supports_dtype(dtype):
@@ -42,186 +61,108 @@ def supports_dtype(dtype):
     return np.dtype(dtype) in _FLOATS
 
 
-def _wd(group, lr):
-    """(mode, wd, 1 - lr*wd): mode 0 none, 1 L2 on the gradient, 2 decoupled decay of the parameter."""
-    wd = group["weight_decay"]
-    if wd == 0:
-        return 0, wd, 1.0
-    return (2 if group.get("decoupled_weight_decay") else 1), wd, 1 - lr * wd
+def cache_dir():
+    """The folder generated kernel sources (and Numba's cache of them, in its __pycache__) live in."""
+    env = os.environ.get("MINITORCH_OPTIM_KERNEL_CACHE")
+    if not env and os.environ.get("NUMBA_CACHE_DIR"):
+        env = os.path.join(os.environ["NUMBA_CACHE_DIR"], "minitorch_optim")
+    if not env:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        env = os.path.join(base, "minitorch_optim", "kernels")
+    for d in (env, os.path.join(tempfile.gettempdir(), f"minitorch_optim_kernels_{os.getuid()}")):
+        try:
+            os.makedirs(d, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
+        except OSError:
+            continue
+    raise RuntimeError("no writable folder for the generated kernels (set MINITORCH_OPTIM_KERNEL_CACHE)")
 
 
-def _lerp(w):
-    return w, 1 - w, abs(w) < 0.5
+def load(source):
+    """The ``kernel`` function of a generated source (written to the cache folder once, keyed by hash)."""
+    h = hashlib.sha256((VERSION + source).encode()).hexdigest()[:24]
+    fn = _MODULES.get(h)
+    if fn is not None:
+        return fn
+    with _LOCK:
+        fn = _MODULES.get(h)
+        if fn is None:
+            path = os.path.join(cache_dir(), f"mt_{h}.py")
+            if not os.path.exists(path):
+                tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+                with open(tmp, "w") as fh:
+                    fh.write(source)
+                os.replace(tmp, path)
+            spec = importlib.util.spec_from_file_location(f"minitorch_optim_kernel_{h}", path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = mod      # Numba's cache resolves the function's module by name
+            spec.loader.exec_module(mod)
+            fn = _MODULES[h] = mod.kernel
+    return fn
 
 
-# name -> fn(c, B, group, sc) -> (kernel name, buffers tuple, scalar args after ``scale, maximize``)
-def _adam(c, B, group, sc):
-    mode, wd, dec = _wd(group, sc["lr"])
-    w, omw, small = _lerp(1 - sc["beta1"])
-    b2 = sc["beta2"]
-    return "adam", (B["exp_avg"], B["exp_avg_sq"], B.get("max_exp_avg_sq")), (
-        mode, c(wd), c(dec), c(w), c(omw), small, c(b2), c(1 - b2), c(sc["bias_correction2_sqrt"]),
-        c(group["eps"]), c(-sc["step_size"]))
+def chunk_rows(flat, i0, i1):
+    """Chunk-table rows (tensor, start, stop, 0) of params ``[i0, i1)`` (cached on ``flat``)."""
+    cache = flat.__dict__.setdefault("_numba_rows", {})
+    rows = cache.get((i0, i1))
+    if rows is None:
+        sizes = np.diff(flat.offs[i0:i1 + 1])
+        nch = -(-sizes // ROW)
+        t = np.repeat(np.arange(i0, i1, dtype=np.int64), nch)
+        first = np.repeat(np.cumsum(nch) - nch, nch)
+        k = np.arange(int(nch.sum()), dtype=np.int64) - first
+        a = k * ROW
+        b = np.minimum(a + ROW, sizes[t - i0])
+        rows = cache[(i0, i1)] = np.stack([t, a, b, np.zeros_like(t)], axis=1)
+    return rows
 
 
-def _sgd(c, B, group, sc):
-    wd = group["weight_decay"]
-    return "sgd", (B.get("momentum_buffer"),), (
-        wd != 0, c(wd), c(group["momentum"]), c(1 - group["dampening"]), bool(sc["first"]),
-        bool(group["nesterov"]), c(-sc["lr"]))
-
-
-def _adagrad(c, B, group, sc):
-    wd = group["weight_decay"]
-    return "adagrad", (B["sum"],), (wd != 0, c(wd), c(group["eps"]), c(-sc["clr"]))
-
-
-def _adadelta(c, B, group, sc):
-    wd, rho = group["weight_decay"], group["rho"]
-    return "adadelta", (B["square_avg"], B["acc_delta"]), (
-        wd != 0, c(wd), c(rho), c(1 - rho), c(group["eps"]), c(-sc["lr"]))
-
-
-def _adamax(c, B, group, sc):
-    wd = group["weight_decay"]
-    w, omw, small = _lerp(1 - sc["beta1"])
-    return "adamax", (B["exp_avg"], B["exp_inf"]), (
-        wd != 0, c(wd), c(w), c(omw), small, c(sc["beta2"]), c(group["eps"]), c(-sc["clr"]))
-
-
-def _asgd(c, B, group, sc):
-    wd, eta, mu = group["weight_decay"], sc["eta"], sc["mu"]
-    return "asgd", (B["ax"],), (
-        wd != 0, c(wd), c(1 - group["lambd"] * eta), c(-eta), mu != 1, c(mu))
-
-
-def _rmsprop(c, B, group, sc):
-    wd, alpha = group["weight_decay"], group["alpha"]
-    oma, ama, small = _lerp(1 - alpha)
-    return "rmsprop", (B["square_avg"], B.get("grad_avg"), B.get("momentum_buffer")), (
-        wd != 0, c(wd), c(alpha), c(oma), small, c(ama), c(group["eps"]), c(-sc["lr"]), c(group["momentum"]))
-
-
-def _rprop(c, B, group, sc):
-    etaminus, etaplus = group["etas"]
-    smin, smax = group["step_sizes"]
-    return "rprop", (B["prev"], B["step_size"]), (
-        bool(sc["first"]), c(sc["lr"]), c(etaminus), c(etaplus), c(smin), c(smax), c(0), c(1))
-
-
-def _nadam(c, B, group, sc):
-    mode, wd, dec = _wd(group, sc["lr"])
-    w, omw, small = _lerp(1 - sc["beta1"])
-    b2 = sc["beta2"]
-    return "nadam", (B["exp_avg"], B["exp_avg_sq"]), (
-        mode, c(wd), c(dec), c(w), c(omw), small, c(b2), c(1 - b2), c(sc["bias_correction2"]), c(group["eps"]),
-        c(sc["grad_coef"]), c(sc["avg_coef"]))
-
-
-def _radam(c, B, group, sc):
-    mode, wd, dec = _wd(group, sc["lr"])
-    w, omw, small = _lerp(1 - sc["beta1"])
-    b2, rect = sc["beta2"], sc["rect"]
-    return "radam", (B["exp_avg"], B["exp_avg_sq"]), (
-        mode, c(wd), c(dec), c(w), c(omw), small, c(b2), c(1 - b2), c(sc["bias_correction1"]), c(sc["lr"]),
-        c(sc["bias_correction2"] ** 0.5), c(group["eps"]), None if rect is None else c(rect))
-
-
-_ARGS = {"Adam": _adam, "AdamW": _adam, "SGD": _sgd, "Adagrad": _adagrad, "Adadelta": _adadelta,
-         "Adamax": _adamax, "ASGD": _asgd, "RMSprop": _rmsprop, "Rprop": _rprop, "NAdam": _nadam,
-         "RAdam": _radam}
-
-
-PARALLEL_MIN = 1 << 21    # elements per launch below which one thread is faster than waking the others
-
-
-class _threads:
-    """Run small launches on the calling thread only.
-
-    Waking Numba's worker threads costs ~10-20 us on an idle machine but a whole scheduler slice
-    (several ms) on a busy one, while one core updates ~1M float32 Adam elements in well under 1 ms;
-    so launches under ``PARALLEL_MIN`` elements use one thread (``numba.set_num_threads`` is
-    thread-local and cheap).
-    """
-
-    def __init__(self, n):
-        self.n = n
-        self.prev = None
-
-    def __enter__(self):
-        if self.n < PARALLEL_MIN:
-            import numba  # noqa: PLC0415 - imported with the kernels already
-
-            self.prev = numba.get_num_threads()
-            if self.prev != 1:
-                numba.set_num_threads(1)
-            else:
-                self.prev = None
-        return self
-
-    def __exit__(self, *exc):
-        if self.prev is not None:
-            import numba  # noqa: PLC0415
-
-            numba.set_num_threads(self.prev)
-        return False
-
-
-def _first(x):
-    return float(np.asarray(x).reshape(-1)[0])
-
-
-def launch(name, flat, entries, group, grad_scale, found_inf):
-    """Run ``name``'s kernel over every run in ``entries``; nothing happens when ``found_inf`` is set."""
-    k = kernels()
-    if k is None:
-        raise RuntimeError("fused=True on the CPU needs Numba: pip install numba (or the [fast] extra)")
-    if found_inf is not None and _first(found_inf) != 0:
-        return False
-    dtype = flat.param.dtype
-    if dtype not in _FLOATS:
-        raise RuntimeError(f"the CPU fused kernels take float32 or float64 parameters, not {dtype}")
-    c = dtype.type
-    scale = None if grad_scale is None else c(_first(grad_scale))
-    maximize = bool(group.get("maximize", False))
-    build = _ARGS[name]
-    calls = []
-    for e in entries:
-        kname, bufs, rest = build(c, flat.buffers, group, e.sc)
-        calls.append((getattr(k, kname), bufs, e.lo, e.hi, rest))
-    with _threads(sum(e.hi - e.lo for e in entries)):
-        for fn, bufs, lo, hi, rest in calls:
-            fn(flat.param, flat.grad, *bufs, lo, hi, scale, maximize, *rest)
-    if scale is not None:
-        _unscale_detached_grads(flat, entries)
-    return False
-
-
-def _unscale_detached_grads(flat, entries):
-    """Gradients that are not views of the flat buffer (set by hand) get the unscaled values too."""
-    for e in entries:
-        for i in range(e.i0, e.i1):
-            g = flat.params[i].grad
-            if g is not None and g._data is not flat.gviews[i]:
-                g._data[...] = flat.gviews[i]
+def launch(flat, kernel, runs, scalars, buffers):
+    """Run ``kernel`` over ``runs`` ((i0, i1) pairs); ``scalars[k]`` is run k's slot values."""
+    parts = [chunk_rows(flat, i0, i1) for i0, i1 in runs]
+    if len(parts) == 1:
+        ch = parts[0]
+    else:
+        ch = np.concatenate(parts)
+        ch[:, 3] = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    if not len(ch):
+        return
+    S = np.asarray(scalars, np.float64).reshape(len(runs), -1)
+    if S.shape[1] == 0:
+        S = np.zeros((len(runs), 1))
+    args = (flat.pptr, flat.gptr, flat.offs, ch, S)
+    n = sum(flat.offsets[i1] - flat.offsets[i0] for i0, i1 in runs)
+    nthreads = min(_THREADS, max(1, n // PARALLEL_MIN), len(ch))
+    if nthreads == 1:
+        kernel(*args, 0, len(ch), *buffers)
+        return
+    cum = np.cumsum(ch[:, 2] - ch[:, 1])
+    cuts = [0] + [int(np.searchsorted(cum, n * k / nthreads)) + 1 for k in range(1, nthreads)] + [len(ch)]
+    cuts = sorted(set(min(c, len(ch)) for c in cuts))
+    parallel(lambda c0, c1: kernel(*args, c0, c1, *buffers), [(c0, c1) for c0, c1 in zip(cuts, cuts[1:])])
 
 
 def lerp_flat(a, b, weight):
-    """``a <- lerp(a, b, weight)`` with the Numba kernel when it applies; returns False when it does not.
+    """``a <- lerp(a, b, weight)`` with the Numba helper when it applies; returns False when it does not.
 
-    Used by ``_swa_flat.lerp`` (AveragedModel's EMA/SWA update over flat arrays). It applies to two 1-D
-    C-contiguous NumPy arrays of one float32/float64 dtype; the weight and its complement are rounded to
-    that dtype first and ``1 - w`` is taken in it, exactly as the NumPy code there does.
+    Used by ``_core.swa_flat.lerp`` (AveragedModel's EMA/SWA update over flat arrays). It applies to two
+    1-D C-contiguous NumPy arrays of one float32/float64 dtype; the weight and its complement are rounded
+    to that dtype first and ``1 - w`` is taken in it, exactly as the NumPy code there does.
     """
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
             and a.dtype in _FLOATS and a.ndim == 1 and a.shape == b.shape and a.flags.c_contiguous
             and b.flags.c_contiguous and a.size):
         return False
-    k = kernels()
-    if k is None:
+    if not available():
         return False
+    from .helpers import lerp_avg  # noqa: PLC0415
+
     c = a.dtype.type
     w = c(weight)
-    with _threads(a.size):
-        k.lerp_avg(a, b, w, c(1) - w, bool(abs(w) < 0.5))
+    omw, small = c(1) - w, bool(abs(w) < 0.5)
+    n = a.size
+    k = min(_THREADS, max(1, n // PARALLEL_MIN))
+    cuts = [n * j // k for j in range(k + 1)]
+    parallel(lambda lo, hi: lerp_avg(a, b, w, omw, small, lo, hi), list(zip(cuts, cuts[1:])))
     return True
