@@ -213,6 +213,25 @@ def test_f3_optimizer_on_second_device(fc, kw):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("kw", [dict(foreach=False), dict(foreach=True), dict(fused=True)])
+def test_f3_two_devices_interleaved(fc, kw):
+    """Steps on cuda:1 then cuda:0 then cuda:1: nothing may depend on which device was current last."""
+    need_devices(2)
+    runs = {}
+    for dev in ("cuda:1", "cuda:0", "cpu"):
+        A.manual_seed(0)
+        runs[dev] = (nn.Linear(3, 2).to(dev), A.ones(4, 3, device=dev))
+    opts = {dev: optim.Adam(m.parameters(), lr=0.1, **(kw if dev != "cpu" else {})) for dev, (m, _) in runs.items()}
+    for _ in range(2):
+        for dev in ("cuda:1", "cuda:0", "cpu"):
+            m, x = runs[dev]
+            for p in m.parameters():          # gradients made directly: no op of ours runs before the step
+                p.grad = A.full(p.shape, 0.5, device=dev)
+            opts[dev].step()
+    for dev in ("cuda:1", "cuda:0"):
+        np.testing.assert_allclose(runs[dev][0].weight.numpy(), runs["cpu"][0].weight.numpy(), rtol=1e-6)
+
+
 # ---- finding 4: float16 GELU / erf on CUDA keep their dtype -------------------------------------------------
 def test_f4_float16_gelu_and_erf_keep_dtype(fc):
     x = A.tensor([-1.0, 0.5, 2.0], dtype=A.float16, device="cuda")

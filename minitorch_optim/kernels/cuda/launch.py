@@ -134,6 +134,10 @@ def launch(flat, tr, n_buffers, spans, scalars, buffers, runner=None):
     """Run the kernel of trace ``tr`` over ``spans`` ((i0, i1) pairs) with ``scalars[k]`` for span k."""
     runner = runner or _RUNNER
     xp = runner.xp
+    if xp is not np:        # launch (and compile, and allocate) on the GPU that holds the parameters
+        from autograd.backend import use_device_of  # noqa: PLC0415
+
+        use_device_of(flat.pviews[0])
     rows = _rows(flat, spans, multiprocessors() if runner is _RUNNER else getattr(runner, "sms", 132))
     if not len(rows):
         return
