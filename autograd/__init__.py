@@ -13,6 +13,7 @@ from .factory import (arange, empty, empty_like, eye, full, full_like, linspace,
                       default_generator)
 from .functional_api import *  # noqa: F401,F403  torch-style free functions (autograd.exp, autograd.cat, ...)
 from .sparse import SparseTensor, sparse_coo_tensor
+from .views import increment_version
 from . import nn, data  # noqa: E402
 
 __minitorch__ = True

@@ -341,3 +341,63 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
+
+
+def _torch_randperm(n, seed):
+    """``torch.randperm(n, generator=torch.Generator().manual_seed(seed))`` without torch: torch's CPU
+    generator is the standard mt19937 seeded with the low 32 bits (NumPy's legacy ``RandomState`` is the same
+    engine), and its randperm swaps ``r[i]`` with ``r[i + draw % (n - i)]`` for each 32-bit draw."""
+    if n >= (2 ** 32 - 1) // 20:
+        raise ValueError(f"DistributedSampler: datasets of {n} samples are beyond the supported size")
+    draws = np.random.RandomState(seed & 0xFFFFFFFF).randint(0, 2 ** 32, size=max(n - 1, 0), dtype=np.uint32)
+    z = (draws.astype(np.int64) % np.arange(n, 1, -1, dtype=np.int64)).tolist()
+    r = list(range(n))
+    for i, k in enumerate(z):
+        j = i + k
+        r[i], r[j] = r[j], r[i]
+    return r
+
+
+class DistributedSampler(Sampler):
+    """The slice of a dataset one rank reads (``torch.utils.data.DistributedSampler``): every rank draws the same
+    permutation from ``seed + epoch`` (the same as torch's for the same seed), pads it by repeating indices up
+    to a multiple of ``num_replicas`` (or trims it with ``drop_last``) and takes every ``num_replicas``-th index
+    from ``rank``. Call ``set_epoch(e)`` before each epoch to reshuffle."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            from . import distributed as dist
+
+            if not dist.is_available():
+                raise RuntimeError("Requires distributed package to be available")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
+        self.epoch, self.drop_last, self.shuffle, self.seed = 0, drop_last, shuffle, seed
+        n = len(dataset)
+        if drop_last and n % num_replicas != 0:
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        indices = _torch_randperm(n, self.seed + self.epoch) if self.shuffle else list(range(n))
+        if not self.drop_last:
+            pad = self.total_size - len(indices)
+            if pad <= len(indices):
+                indices += indices[:pad]
+            else:
+                indices += (indices * math.ceil(pad / len(indices)))[:pad]
+        else:
+            indices = indices[:self.total_size]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch

@@ -133,6 +133,24 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, memor
                 requires_grad=requires_grad)
 
 
+_CHUNK = 1 << 16
+
+
+def fill_random(dst, draw):
+    """Fill the C-contiguous host array ``dst`` with ``draw(n)`` (float64 draws from a generator), a chunk of
+    ``n`` at a time, cast into ``dst``'s dtype.
+
+    NumPy's generators produce values one after another with no buffered state, so the chunks are exactly
+    the values of a single ``draw(dst.size)`` (the seeded streams are unchanged), while the peak memory is
+    ``dst`` plus one chunk instead of a float64 array of the full size and its cast copy.
+    """
+    flat = dst.reshape(-1)
+    for i in range(0, flat.size, _CHUNK):
+        n = min(_CHUNK, flat.size - i)
+        flat[i:i + n] = draw(n)
+    return dst
+
+
 def random_array(kind, shape, dtype, device, generator=None, **kw):
     """Raw random array made on ``device``: ``kind`` in random (U[0,1)), standard_normal, uniform (low, high),
     normal (loc, scale), integers (low, high), permutation (n). On a GPU the draw runs there (CuPy's generator
@@ -151,7 +169,8 @@ def random_array(kind, shape, dtype, device, generator=None, **kw):
             return np.asarray(rng.uniform(kw["low"], kw["high"], shape), dtype=dt)
         if kind == "normal":
             return np.asarray(rng.normal(kw["loc"], kw["scale"], shape), dtype=dt)
-        return getattr(rng, kind)(shape).astype(dt)
+        draw = getattr(rng, kind)
+        return draw(shape) if dt == np.float64 else fill_random(np.empty(shape, dt), draw)
     with backend.device_ctx(dev):
         if kind == "permutation":
             return rng.random(kw["n"]).argsort().astype(dt)

@@ -51,13 +51,14 @@ def _xp(arr):
 class Node:
     """One recorded operation: how to turn the gradient of its output into gradients of its inputs."""
 
-    __slots__ = ("backward_fn", "inputs", "name", "pre_hooks", "__weakref__")
+    __slots__ = ("backward_fn", "inputs", "name", "pre_hooks", "saved", "__weakref__")
 
     def __init__(self, backward_fn, inputs, name="Op"):
         self.backward_fn = backward_fn
         self.inputs = tuple(inputs)
         self.name = name
         self.pre_hooks = None
+        self.saved = None  # ((counter, version, tensor, its node when saved), ...) checked before backward
 
     def name_(self):
         return self.name
@@ -72,10 +73,30 @@ class Node:
                 "they have already been freed). Specify retain_graph=True if you need to backward through "
                 "the graph a second time."
             )
+        if self.saved:
+            check_saved(self.saved)
         return self.backward_fn(grad)
 
     def release(self):
         self.backward_fn = None
+        self.saved = None
+
+
+def check_saved(saved):
+    """torch's error when a tensor saved for backward was changed in place after it was saved."""
+    for ctr, ver, t, node in saved:
+        if ctr[0] != ver:
+            from . import dtypes
+
+            dev = "cuda." if getattr(t.device, "type", "cpu") == "cuda" else ""
+            what = f"[torch.{dev}{dtypes.torch_name(t.dtype)}Tensor {list(t.shape)}]"
+            if node is not None and not isinstance(node, AccumulateGrad):
+                what += f", which is output 0 of {node.name},"
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"{what} is at version {ctr[0]}; expected version {ver} instead. Hint: enable anomaly detection "
+                f"to find the operation that failed to compute its gradient, with "
+                f"torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
 class AccumulateGrad(Node):
@@ -103,8 +124,27 @@ def _run_hooks(node, grad):
         wrapped = grad if isinstance(grad, SparseGrad) else Tensor._wrap(grad)
         res = hook(wrapped)
         if res is not None:
-            grad = res._data if isinstance(res, Tensor) else res
+            grad = _hook_result(hook, wrapped, res)
     return grad
+
+
+def _hook_result(hook, before, res):
+    """torch's checks on what a tensor hook returned: a Tensor of the same shape and dtype."""
+    from .tensor import Tensor, _typename
+
+    if isinstance(before, SparseGrad):
+        return res
+    if not isinstance(res, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{_typename(res)}'")
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if res.shape != before.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    if res.dtype != before.dtype:
+        from . import dtypes
+
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was torch.{dtypes.torch_name(before.dtype)}"
+                           f"Tensor got torch.{dtypes.torch_name(res.dtype)}Tensor)")
+    return res._data
 
 
 def _accumulate_into_leaf(node, grad):
@@ -161,12 +201,42 @@ def _topo(roots):
     return deps
 
 
+def _run_post_accumulate_hooks(leaf):
+    hooks = leaf.__dict__.get("_post_acc_hooks")
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(leaf)
+
+
+_final_callbacks = None  # a list while a backward runs: torch's ``queue_callback``
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once the running backward has finished (torch's
+    ``Variable._execution_engine.queue_callback``); only valid during a backward."""
+    if _final_callbacks is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks.append(fn)
+
+
 def run_backward(roots, grads, retain_graph=False, capture=None):
-    """Propagate ``grads`` from ``roots`` through the graph.
+    """Propagate ``grads`` from ``roots`` through the graph, then run the queued final callbacks.
 
     With ``capture`` (a dict node -> None) the gradients reaching those nodes are returned instead of being
     accumulated into leaves (``autograd.grad``).
     """
+    global _final_callbacks
+    outer, _final_callbacks = _final_callbacks, []
+    try:
+        out = _run_backward(roots, grads, retain_graph, capture)
+        while _final_callbacks:
+            _final_callbacks.pop(0)()
+        return out
+    finally:
+        _final_callbacks = outer
+
+
+def _run_backward(roots, grads, retain_graph, capture):
     deps = _topo(roots)
     pending = {}
     for r, g in zip(roots, grads):
@@ -187,6 +257,7 @@ def run_backward(roots, grads, retain_graph=False, capture=None):
             if isinstance(node, AccumulateGrad):
                 if capture is None and grad is not None:
                     _accumulate_into_leaf(node, grad)
+                    _run_post_accumulate_hooks(node.tensor)
                 continue
             outs = node.apply(grad) if grad is not None else (None,) * len(node.inputs)
             visited.append(node)

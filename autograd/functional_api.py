@@ -6,8 +6,13 @@ from .ops.elementwise import (abs, add, addcdiv, addcmul, atan2, clamp, clamp_ma
                               gt, le, lerp, logical_and, logical_not, logical_or, logical_xor, lt, maximum,
                               minimum, mul, ne, neg, remainder, rsub, sign, sub, where, isfinite, isinf, isnan)
 from .ops.elementwise import pow_ as pow  # noqa: F401,A001
-from .ops.inplace import masked_fill  # noqa: F401
-from .ops.linalg import matmul, outer  # noqa: F401
+from .ops.scatter import (index_add, index_put, index_put_, masked_fill, masked_select, scatter,  # noqa: F401
+                          scatter_add)
+from .ops.selection import aminmax, argsort, cumprod, fmod, median, msort, nan_to_num, sort, topk  # noqa: F401
+from .ops.shape_more import (diagonal, flip, fliplr, flipud, movedim, narrow, repeat_interleave,  # noqa: F401
+                             roll, tile, tril, triu, unflatten)
+from .ops.elementwise import floor_divide  # noqa: F401
+from .ops.linalg import bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, log_softmax, max, mean,  # noqa: F401,A004
                             min, norm, prod, softmax, std, sum, var)
 from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select, permute, reshape, split,  # noqa: F401
@@ -16,7 +21,6 @@ from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select
 for _n in _ew.UNARY_NAMES:
     globals()[_n] = getattr(_ew, _n)
 clip = clamp
-mm = bmm = dot = mv = matmul
 concat = concatenate = cat
 subtract, multiply, divide, true_divide, negative, absolute = sub, mul, div, div, neg, abs
 preserve_format = contiguous_format = "preserve_format"
@@ -54,3 +58,4 @@ def result_type(a, b):
     from .dtypes import result_type as _r
 
     return _r(a, b)
+moveaxis = movedim

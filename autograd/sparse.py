@@ -78,6 +78,11 @@ class SparseTensor:
         nd = self._ind.shape[0]
         if self._ind.shape[1] == 0:
             return SparseTensor(self._ind.copy(), self._val.copy(), self._shape, True)
+        if nd == 1 and xp is np:  # the sparse-gradient case: sort + segment sums (no np.add.at)
+            from .ops._numba_kernels import coalesce_rows
+
+            uniq, vals = coalesce_rows(self._ind[0], self._val)
+            return SparseTensor(uniq.reshape(1, -1).astype(np.int64, copy=False), vals, self._shape, True)
         lin = xp.ravel_multi_index(tuple(self._ind[i] for i in range(nd)), self._shape[:nd])
         uniq, inv = xp.unique(lin, return_inverse=True)
         vals = xp.zeros((uniq.shape[0],) + self._val.shape[1:], dtype=self._val.dtype)

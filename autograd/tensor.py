@@ -13,11 +13,13 @@ class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
 
     ``_data`` is the raw array; ``_node`` is the graph node that produced the current value (None for a
-    leaf); ``_accum`` is a leaf's gradient accumulator (created on first use).
+    leaf); ``_accum`` is a leaf's gradient accumulator (created on first use); ``_ctr`` the version counter
+    of the storage (a one-element list shared by every view and alias, created on first use); ``_view``
+    the :class:`autograd.views.ViewInfo` of a view (its base and how it was taken), else None.
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "_node", "_accum", "_hooks_ctr", "_retains_grad",
-                 "__weakref__", "__dict__")
+    __slots__ = ("_data", "requires_grad", "_grad", "_node", "_accum", "_hooks_ctr", "_retains_grad",
+                 "_ctr", "_view", "__weakref__", "__dict__")
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor
 
     def __init__(self, data=(), requires_grad=False):
@@ -27,10 +29,12 @@ class Tensor:
             data = np.array(data, dtype=dtypes.get_default_dtype())
         self._data = data
         self.requires_grad = builtins.bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self._node = None
         self._accum = None
         self._retains_grad = False
+        self._ctr = None
+        self._view = None
 
     @classmethod
     def _wrap(cls, data, requires_grad=False):
@@ -39,16 +43,63 @@ class Tensor:
         t = cls.__new__(cls)
         t._data = data
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t._node = None
         t._accum = None
         t._retains_grad = False
+        t._ctr = None
+        t._view = None
         return t
+
+    def _counter(self):
+        c = self._ctr
+        if c is None:
+            c = self._ctr = [0]
+        return c
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's storage has seen (shared with its views and aliases)."""
+        return self._counter()[0]
+
+    @property
+    def _base(self):
+        """The tensor this one is a view of (the root of a chain of views), else None (as torch)."""
+        return None if self._view is None else self._view.base
+
+    def _is_view(self):
+        return self._view is not None
+
+    # ---- .grad ------------------------------------------------------------------------------------
+    @property
+    def grad(self):
+        g = self._grad
+        if g is None and self._node is not None and not self._retains_grad:
+            import warnings
+
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                          "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                          "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+                          "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+                          "instead. See github.com/pytorch/pytorch/pull/30531 for more information.",
+                          UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
 
     # ---- basic properties -------------------------------------------------------------------------
     @property
     def data(self):
-        """A detached Tensor sharing this one's storage (as in torch)."""
+        """A detached Tensor sharing this one's storage but not its version counter (as in torch: writes
+        through ``.data`` are invisible to autograd's checks; prefer ``.detach()``)."""
         return Tensor._wrap(self._data)
 
     @data.setter
@@ -97,10 +148,14 @@ class Tensor:
 
     @property
     def is_leaf(self):
+        if self._view is not None:
+            _refresh_view(self)
         return self._node is None
 
     @property
     def grad_fn(self):
+        if self._view is not None:
+            _refresh_view(self)
         return self._node
 
     @property
@@ -118,6 +173,8 @@ class Tensor:
         return backend.array_module(self._data)
 
     def _grad_node(self):
+        if self._view is not None:
+            _refresh_view(self)
         if self._node is not None:
             return self._node
         if self._accum is None:
@@ -188,7 +245,8 @@ class Tensor:
         memo[id(self)] = new
         if self.grad is not None:
             new.grad = copy.deepcopy(self.grad, memo)
-        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        new.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "_post_acc_hooks"},
+                                          memo))  # hooks stay with the original (as torch's Parameter)
         return new
 
     def __getstate__(self):
@@ -270,9 +328,14 @@ class Tensor:
 
     # ---- autograd ---------------------------------------------------------------------------------
     def detach(self):
-        return Tensor._wrap(self._data)
+        """A new leaf sharing this tensor's storage and version counter (in-place writes through it count)."""
+        t = Tensor._wrap(self._data)
+        t._ctr = self._counter()
+        return t
 
     def detach_(self):
+        if self._view is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._node = None
         self.requires_grad = False
         return self
@@ -321,8 +384,51 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         return self._add_hook(hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after backward accumulated into this leaf's ``.grad`` (as torch)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not self.is_leaf:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        table = self.__dict__.setdefault("_post_acc_hooks", {})
+        key = object()
+        table[key] = hook
+        return _RemovableHook(table, key)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         backward(self, gradient, retain_graph, create_graph, inputs)
+
+
+def _refresh_view(t):  # replaced by autograd.views.refresh when that module loads
+    from .views import refresh
+
+    refresh(t)
+
+
+def _typename(x):
+    t = type(x)
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def _check_grad(t, value):
+    """torch's checks on ``t.grad = value``: a Tensor (or sparse tensor) of t's shape, dtype and device."""
+    if isinstance(value, Tensor):
+        a, b = value._data, t._data
+        if a.dtype == b.dtype and a.shape == b.shape and type(a) is type(b) and type(a) is np.ndarray:
+            return
+    if not isinstance(value, Tensor) and not getattr(value, "is_sparse", False):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {_typename(value)}")
+    if value.dtype != t.dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{dtypes.torch_name(value.dtype).lower()}' "
+                           f"to a tensor with grad_dtype '{dtypes.torch_name(t.dtype)}'. The gradient must match "
+                           "the tensor's grad_dtype (defaults to the tensor's dtype).")
+    if value.device != t.device:
+        raise RuntimeError(f"attempting to assign a gradient with device type '{value.device.type}' to a tensor "
+                           f"with device type '{t.device.type}'. Please ensure that the gradient and the tensor "
+                           "are on the same device")
+    if tuple(value.shape) != t.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                           f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size")
 
 
 class _RemovableHook:
@@ -349,7 +455,8 @@ def _looks_like_dtype(a):
 
 # ---- creation -----------------------------------------------------------------------------------------
 def _infer_dtype(data):
-    if isinstance(data, builtins.bool) or (isinstance(data, (list, tuple)) and _all_kind(data, builtins.bool)):
+    if isinstance(data, builtins.bool) or (isinstance(data, (list, tuple)) and _has_leaf(data)
+                                           and _all_kind(data, builtins.bool)):
         return dtypes.bool
     arr = np.asarray(data)
     if arr.dtype.kind == "f" and not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
@@ -357,6 +464,11 @@ def _infer_dtype(data):
     if arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
         return dtypes.int64
     return arr.dtype
+
+
+def _has_leaf(seq):
+    """Whether a nested list holds any scalar (``[]`` and ``[[]]`` hold none: default float, as torch)."""
+    return builtins.any(not isinstance(x, (list, tuple)) or _has_leaf(x) for x in seq)
 
 
 def _all_kind(seq, kind):

@@ -10,6 +10,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 
 from autograd import Tensor, grad_mode
+from autograd.views import bump as bump_version
 from autograd.backend import device_of, to_device
 
 from ._core import hooks as _hooks
@@ -49,12 +50,23 @@ def _wrap_step(step):
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
                                        f"{result}.")
         out = step(*args, **kwargs)
+        # every path writes the parameters' arrays directly: count one in-place write per updated parameter,
+        # so a graph that saved them refuses to backward through the old values (as torch)
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p._grad is not None:
+                    bump_version(p)
         for hook in itertools.chain(self._optimizer_step_post_hooks.values(), _hooks.global_post_hooks.values()):
             hook(self, args, kwargs)
         return out
 
     wrapper._hooked = True
     return wrapper
+
+
+_HOOK_TABLES = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+                "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+                "_optimizer_load_state_dict_post_hooks")
 
 
 class Optimizer:
@@ -68,12 +80,8 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = defaults
-        self._optimizer_step_pre_hooks = OrderedDict()
-        self._optimizer_step_post_hooks = OrderedDict()
-        self._optimizer_state_dict_pre_hooks = OrderedDict()
-        self._optimizer_state_dict_post_hooks = OrderedDict()
-        self._optimizer_load_state_dict_pre_hooks = OrderedDict()
-        self._optimizer_load_state_dict_post_hooks = OrderedDict()
+        for name in _HOOK_TABLES:
+            setattr(self, name, OrderedDict())
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             f"but got {_typename(params)}")
@@ -289,6 +297,10 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        for name in _HOOK_TABLES:  # a copy or an unpickled optimizer starts without hooks, as in torch
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+        self.defaults.setdefault("differentiable", False)
         for g in self.param_groups:  # groups from older state dicts get the flags they lack, as in torch
             fill_group_defaults(self, g)
         self._flat_cache = {}

@@ -53,15 +53,22 @@ def test_leaf_requiring_grad_inplace_raises_under_grad_mode():
     np.testing.assert_array_equal(p.numpy(), [2, 2, 2])
 
 
-def test_recorded_inplace_keeps_earlier_uses_on_old_value():
+def test_recorded_inplace_on_a_saved_tensor_raises_as_torch():
     x = A.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * 2
-    z = y * y  # uses y's old value
-    y.mul_(x)  # y is now 2x^2
-    assert y.grad_fn is not None and not y.is_leaf
-    (z.sum() + y.sum()).backward()
-    # d/dx [ (2x)^2 + 2x^2 ] = 8x + 4x = 12x
-    np.testing.assert_allclose(x.grad.numpy(), [12, 24, 36])
+    z = y * y  # saves y
+    y.mul_(x)  # y is now 2x^2, in y's storage
+    assert y.grad_fn is not None and not y.is_leaf and y._version == 1
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation: \[torch.FloatTensor \[3\]\], which "
+                                           r"is output 0 of Mul, is at version 1; expected version 0 instead"):
+        (z.sum() + y.sum()).backward()
+    x.grad = None
+    y = x * 2
+    w = y + 1  # add saves nothing
+    y.mul_(x)  # mul_ keeps y's old value for its own backward
+    (w.sum() + y.sum()).backward()
+    # d/dx [ (2x + 1) + 2x^2 ] = 2 + 4x
+    np.testing.assert_allclose(x.grad.numpy(), [6, 10, 14])
 
 
 def test_recorded_inplace_on_non_grad_buffer_with_grad_operand():

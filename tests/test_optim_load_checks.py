@@ -265,3 +265,26 @@ def test_asgd_eta_and_mu_in_the_default_dtype_match_torch(float64_default, path)
                                    rtol=1e-13, atol=1e-15)
     finally:
         torch.set_default_dtype(old)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Rprop", "Adafactor", "Muon"])
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copied_optimizer_steps_like_the_original_and_starts_without_hooks(name, how):
+    import pickle
+
+    kw = dict(lr=0.1, momentum=0.9) if name == "SGD" else {}
+    p = Parameter(ag.tensor(np.linspace(-1, 1, 6).reshape(3, 2)))
+    opt = getattr(optim, name)([p], **kw)
+    calls = []
+    opt.register_step_post_hook(lambda *a: calls.append(1))
+    p.grad = ag.ones_like(p)
+    opt.step()
+    c = copy.deepcopy(opt) if how == "deepcopy" else pickle.loads(pickle.dumps(opt))
+    cp = c.param_groups[0]["params"][0]
+    for q in (p, cp):
+        q.grad = ag.ones_like(q)
+    opt.step()
+    c.step()
+    np.testing.assert_array_equal(cp.numpy(), p.numpy())
+    assert len(calls) == 2  # torch's __getstate__ leaves the hooks behind
+    assert c._optimizer_step_post_hooks == {}

@@ -12,6 +12,7 @@ from ..ops.basic import record
 from ..ops.nn_act import (binary_cross_entropy as _bce, binary_cross_entropy_with_logits as _bce_logits,
                           check_reduction, elu as _elu, gelu, hardtanh as _hardtanh, leaky_relu as _leaky_relu,
                           nll_loss as _nll, silu as _silu, softplus)
+from ..ops.nn_linear import linear as _linear
 from ..ops.nn_conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d as _max_pool2d
 from ..ops.nn_norm import batch_norm, dropout as _dropout, dropout2d as _dropout2d, embedding as _embedding
 from ..ops.nn_norm import layer_norm
@@ -36,6 +37,8 @@ def linear(input, weight, bias=None):  # noqa: A002
         lead = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({lead}x{input.shape[-1]} and "
                            f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim > 1 else 1})")
+    if weight.ndim == 2 and (bias is None or tuple(bias.shape) == (weight.shape[0],)):
+        return _linear(input, weight, bias)  # one 2-D GEMM; weight gradient in the weight's own layout
     out = input @ weight.t() if weight.ndim == 2 else input @ weight
     return out + bias if bias is not None else out
 
@@ -64,12 +67,19 @@ def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
 
 
 # ---- activations ------------------------------------------------------------------------------------------
-def _maybe_inplace(x, out, inplace):
-    return _inplace(x, out) if inplace else out
+def _maybe_inplace(x, fn, inplace):
+    """``fn(x)``, or written into ``x`` in place (computed on a stand-in when recorded, so the backward keeps
+    the value the write overwrites)."""
+    if not inplace:
+        return fn(x)
+    from ..views import protect
+
+    src, _ = protect(x, ())
+    return _inplace(x, fn(src))
 
 
 def relu(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, _ew.relu(input), inplace)
+    return _maybe_inplace(input, lambda t: _ew.relu(t), inplace)
 
 
 def relu_(input):  # noqa: A002
@@ -77,11 +87,11 @@ def relu_(input):  # noqa: A002
 
 
 def relu6(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, _hardtanh(input, 0.0, 6.0), inplace)
+    return _maybe_inplace(input, lambda t: _hardtanh(t, 0.0, 6.0), inplace)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, _hardtanh(input, min_val, max_val), inplace)
+    return _maybe_inplace(input, lambda t: _hardtanh(t, min_val, max_val), inplace)
 
 
 def tanh(input):  # noqa: A002
@@ -93,19 +103,19 @@ def sigmoid(input):  # noqa: A002
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, _leaky_relu(input, negative_slope), inplace)
+    return _maybe_inplace(input, lambda t: _leaky_relu(t, negative_slope), inplace)
 
 
 def elu(input, alpha=1.0, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, _elu(input, alpha), inplace)
+    return _maybe_inplace(input, lambda t: _elu(t, alpha), inplace)
 
 
 def silu(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, _silu(input), inplace)
+    return _maybe_inplace(input, lambda t: _silu(t), inplace)
 
 
 def mish(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, input * _ew.tanh(softplus(input)), inplace)
+    return _maybe_inplace(input, lambda t: t * _ew.tanh(softplus(t)), inplace)
 
 
 def _softmax_dim(ndim, name):
@@ -173,7 +183,7 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
         gx[src] = g[dst]
         return (gx,)
 
-    return record(out, (input,), bw, "ConstantPad")
+    return record(out, (input,), bw, "ConstantPad", saved=())
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
@@ -313,15 +323,23 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _bce_logits(input, target, weight, _legacy_reduction(size_average, reduce, reduction), pos_weight)
 
 
+def _xlogx(t):
+    """``t * log(t)`` (0 where t <= 0), differentiable: ``log(t) + 1``."""
+    T = t._data
+    xp = backend.array_module(T)
+    pos = T > 0
+    safe = xp.where(pos, T, 1)
+    L = xp.log(safe)
+    return record(xp.where(pos, T * L, 0).astype(T.dtype, copy=False), (t,), lambda g: (g * xp.where(pos, L + 1, 0),),
+                  "XLogX", saved=(t,))
+
+
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: A002
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if log_target:
         loss = _ew.exp(target) * (target - input)
     else:
-        T = target._data
-        xp = backend.array_module(T)
-        safe = Tensor._wrap(xp.where(T > 0, T, 1))
-        loss = target * (_ew.log(safe) - input)
+        loss = _xlogx(target) - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     if reduction == "mean":

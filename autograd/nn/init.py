@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..factory import default_generator
+from ..factory import default_generator, fill_random
 
 
 def _write(tensor, host):
@@ -62,12 +62,24 @@ def _fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _fill(tensor, draw):
+    """Overwrite ``tensor`` with ``draw(n)`` values: chunk by chunk straight into a contiguous host array (the
+    same numbers as one full-size draw, peak memory the tensor plus one chunk), else via :func:`_write`."""
+    d = tensor._data
+    if isinstance(d, np.ndarray) and d.flags.c_contiguous and d.flags.writeable:
+        fill_random(d, draw)
+        return tensor
+    return _write(tensor, draw(d.size).reshape(d.shape))
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _write(tensor, _rng(generator).uniform(a, b, tensor.shape))
+    rng = _rng(generator)
+    return _fill(tensor, lambda n: rng.uniform(a, b, n))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _write(tensor, _rng(generator).normal(mean, std, tensor.shape))
+    rng = _rng(generator)
+    return _fill(tensor, lambda n: rng.normal(mean, std, n))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):

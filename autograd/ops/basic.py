@@ -7,22 +7,53 @@ import threading
 import numpy as np
 
 from .. import backend, dtypes, grad_mode
+from .. import views as _views
 from ..function import Node
 from ..tensor import Tensor
+from ..views import refresh, write
 
 
-def record(out, parents, backward_fn, name):
-    """Wrap ``out`` in a Tensor and, under grad mode, link it to the parents that require grad."""
+OUT = object()  # in ``saved``: the op's backward uses its own output
+
+
+def record(out, parents, backward_fn, name, saved=None):
+    """Wrap ``out`` in a Tensor and, under grad mode, link it to the parents that require grad.
+
+    ``saved``: the tensors (parents, or :data:`OUT` for the result) whose values ``backward_fn`` uses; their
+    versions are checked before it runs (torch's "modified by an inplace operation" error). Default: every
+    Tensor parent.
+    """
     if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars; keep arrays everywhere
         out = np.asarray(out)
     t = Tensor._wrap(out)
-    if grad_mode.is_grad_enabled() and out.dtype.kind in "fc":  # integer/bool results never require grad
-        for p in parents:
-            if isinstance(p, Tensor) and p.requires_grad:
-                t.requires_grad = True
-                t._node = Node(backward_fn, tuple(q._grad_node() if isinstance(q, Tensor) and q.requires_grad
-                                                  else None for q in parents), name)
-                break
+    if out.dtype.kind in "fc" and grad_mode.is_grad_enabled():  # integer/bool results never require grad
+        inputs = None
+        for i, p in enumerate(parents):
+            if isinstance(p, Tensor):
+                if p._view is not None:
+                    refresh(p)
+                if p.requires_grad:
+                    if inputs is None:
+                        inputs = [None] * len(parents)
+                    inputs[i] = p._node or p._grad_node()
+        if inputs is not None:
+            t.requires_grad = True
+            node = t._node = Node(backward_fn, inputs, name)
+            if saved is None:
+                saved = parents
+            if saved:
+                entries = []
+                for s in saved:
+                    if s is OUT:
+                        c = t._ctr = [0]
+                        entries.append((c, 0, t, node))
+                    elif isinstance(s, Tensor):
+                        c = s._ctr
+                        if c is None:
+                            c = s._ctr = [0]
+                        entries.append((c, c[0], s, s._node))
+                if entries:
+                    node.saved = entries
     return t
 
 
@@ -91,14 +122,22 @@ def check_cast(result_dtype, out_dtype):
 
 
 def inplace(self, result):
-    """Make ``self`` hold ``result``'s value, as an in-place op.
+    """Make ``self`` hold ``result``'s value, as an in-place op: the value is written into ``self``'s storage
+    (its views and aliases see it, its version counter is bumped) and, when ``result`` was recorded, ``self``
+    (or, for a view, its base) takes the new graph node (see :mod:`autograd.views`).
 
-    Not recording: the value is written into ``self``'s storage (views and flat buffers see it).
-    Recording: ``self`` now stands for the new graph node; earlier uses keep the old value and node.
+    Inside :class:`copy_on_write` the tensor is rebound to a new array instead (with a new version counter),
+    so arrays saved by earlier graph nodes stay intact.
     """
     if not isinstance(self, Tensor):
         raise TypeError(f"in-place operation needs a Tensor, got {type(self).__name__}")
     check_cast(result.dtype, self.dtype)
+    if getattr(_cow, "on", False):
+        return _inplace_cow(self, result)
+    return write(self, result)
+
+
+def _inplace_cow(self, result):
     if result._node is not None:
         if self.is_leaf and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -116,11 +155,13 @@ def inplace(self, result):
         if result.dtype != self.dtype:
             result = result.to(self.dtype)
         data = result._data
-        if not getattr(data.flags, "writeable", True):
+        if _views._overlapping(data) or not getattr(data.flags, "writeable", True):
             data = data.copy()
         self._data = data
         self._node = result._node
         self.requires_grad = True
+        self._ctr = None
+        self._view = None
         return self
     if self.is_leaf and self.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -132,18 +173,17 @@ def inplace(self, result):
         except ValueError:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                f"{list(result.shape)}") from None
-    if getattr(_cow, "on", False):
-        # copy-on-write: an earlier graph node may have saved self's array; leave it intact
-        if out is self._data or not getattr(out, "flags", None) or not out.flags.owndata or out.dtype != self.dtype:
-            out = out.astype(self.dtype, copy=True)
-        self._data = out
-        return self
-    if out is not self._data:
-        self._data[...] = out
+    # copy-on-write: an earlier graph node may have saved self's array; leave it intact
+    if out is self._data or not getattr(out, "flags", None) or not out.flags.owndata or out.dtype != self.dtype:
+        out = out.astype(self.dtype, copy=True)
+    self._data = out
+    self._ctr = None
+    self._view = None
     return self
 
 
 _cow = threading.local()
+_views._record = record
 
 
 class copy_on_write:
@@ -182,7 +222,7 @@ def _to(t, dev, dt, copy):
         g = backend.to_device(g, src) if moved else g
         return (g.astype(src_dtype, copy=False),)
 
-    return record(data, (t,), bw, "ToCopy")
+    return record(data, (t,), bw, "ToCopy", saved=())
 
 
 def register(*names):

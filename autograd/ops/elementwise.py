@@ -9,9 +9,10 @@ import numbers
 
 import numpy as np
 
-from .. import backend, dtypes
+from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
-from .basic import arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype, unbroadcast
+from .basic import (OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype,
+                    unbroadcast)
 
 
 def _red(g, x):
@@ -70,8 +71,26 @@ def _as(out, dt, xp):
 
 
 def _out(res, out):
-    """torch's ``out=``: write the result into ``out`` (an in-place op on it)."""
-    return res if out is None else inplace(out, res)
+    """torch's ``out=``: write the result into ``out`` (its storage, views see it); like torch, refused when
+    autograd would have to record it."""
+    if out is None:
+        return res
+    if res._node is not None or (out.requires_grad and grad_mode.is_grad_enabled()):
+        name = res._node.name.lower() if res._node is not None else "op"
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    return inplace(out, res)
+
+
+def _floor_div_backward(g):
+    raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+def floor_divide(a, b, *, out=None):
+    """``a // b`` (torch.floor_divide): no derivative, as torch."""
+    A, B, dt, xp = _operands(a, b)
+    return _out(record(_as(xp.floor_divide(A, B), dt, xp), (a, b), _floor_div_backward, "FloorDivide", saved=()),
+                out)
 
 
 # ---- binary ---------------------------------------------------------------------------------------------
@@ -80,7 +99,8 @@ def add(a, b, *, alpha=1, out=None):
         return _out(add(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b)
     res = _as(A + B if alpha == 1 else A + alpha * B, dt, xp)
-    return _out(record(res, (a, b), lambda g: (_red(g, a), _red(g if alpha == 1 else g * alpha, b)), "Add"), out)
+    return _out(record(res, (a, b), lambda g: (_red(g, a), _red(g if alpha == 1 else g * alpha, b)), "Add",
+                       saved=()), out)
 
 
 def sub(a, b, *, alpha=1, out=None):
@@ -88,7 +108,8 @@ def sub(a, b, *, alpha=1, out=None):
         return _out(sub(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b)
     res = _as(A - B if alpha == 1 else A - alpha * B, dt, xp)
-    return _out(record(res, (a, b), lambda g: (_red(g, a), _red(-g if alpha == 1 else -alpha * g, b)), "Sub"), out)
+    return _out(record(res, (a, b), lambda g: (_red(g, a), _red(-g if alpha == 1 else -alpha * g, b)), "Sub",
+                       saved=()), out)
 
 
 def rsub(a, b, alpha=1):
@@ -99,7 +120,8 @@ def mul(a, b, *, out=None):
     A, B, dt, xp = _operands(a, b)
     na, nb = needs((a, b))
     res = record(_as(A * B, dt, xp), (a, b),
-                 lambda g: (_red(g * B, a) if na else None, _red(g * A, b) if nb else None), "Mul")
+                 lambda g: (_red(g * B, a) if na else None, _red(g * A, b) if nb else None), "Mul",
+                 saved=(b,) * na + (a,) * nb)
     return _out(res, out)
 
 
@@ -113,12 +135,14 @@ def div(a, b, *, rounding_mode=None, out=None):
             q = xp.floor_divide(A, B)
         else:
             q = xp.trunc(A / B) if dt.kind == "f" else _as(xp.trunc(A / B), dt, xp)
-        res = record(_as(q, dt, xp), (a, b), lambda g: (_red(g * 0, a), _red(g * 0, b)), "Div")
+        res = record(_as(q, dt, xp), (a, b), lambda g: (_red(xp.zeros_like(g), a), _red(xp.zeros_like(g), b)),
+                     "Div", saved=())
         return _out(res, out)
     A, B, dt, xp = _operands(a, b, float_out=True)
     na, nb = needs((a, b))
     res = record(_as(A / B, dt, xp), (a, b), lambda g: (_red(g / B, a) if na else None,
-                                                       _red(-g * A / (B * B), b) if nb else None), "Div")
+                                                       _red(-g * A / (B * B), b) if nb else None), "Div",
+                 saved=(b,) + (a,) * nb)
     return _out(res, out)
 
 
@@ -148,7 +172,7 @@ def pow_(a, b):
                     gb = xp.where((A == 0) & (B >= 0), 0, g * res * xp.log(A))
         return _red(ga, a), _red(gb, b)
 
-    return record(res, (a, b), bw, "Pow")
+    return record(res, (a, b), bw, "Pow", saved=(a, b, OUT) if nb else (a, b))
 
 
 def _minmax(a, b, pick, name, out):
@@ -174,6 +198,7 @@ def minimum(a, b, *, out=None):
 def atan2(a, b):
     A, B, dt, xp = _operands(a, b, float_out=True)
     den = A * A + B * B
+    den = xp.where(den == 0, 1, den)  # atan2(0, 0): gradient 0, as torch
     return record(_as(xp.arctan2(A, B), dt, xp), (a, b), lambda g: (_red(g * B / den, a), _red(-g * A / den, b)),
                   "Atan2")
 
@@ -194,10 +219,16 @@ def _unary(name, fwd, dfn):
         xp = backend.array_module(X)
         if float_out and X.dtype.kind not in "fc":
             X = X.astype(dtypes.get_default_dtype())
+        elif X.dtype.kind == "b" and name in _BOOL_AS:
+            if _BOOL_AS[name] is None:
+                return Tensor._wrap(X.copy())  # sign/abs of bool: itself
+            X = X.astype(_BOOL_AS[name])
         Y = fwd(xp, X)
         if Y.dtype != X.dtype:
             Y = Y.astype(X.dtype)
-        return _out(record(Y, (x,), lambda g: (_red(g * dfn(X, Y, xp), x),), name.capitalize()), out)
+        res = record(Y, (x,), lambda g: (_red(g * dfn(X, Y, xp), x),), name.capitalize(),
+                     saved=(OUT,) if name in _SAVES_OUT else () if name in _SAVES_NONE else None)
+        return _out(res, out)
 
     op.__name__ = name
     return op
@@ -233,7 +264,7 @@ _UNARY = {
     "sqrt": (lambda xp, x: xp.sqrt(x), lambda x, y, xp: 0.5 / y),
     "rsqrt": (lambda xp, x: 1 / xp.sqrt(x), lambda x, y, xp: -0.5 * y * y * y),
     "abs": (lambda xp, x: xp.abs(x), lambda x, y, xp: torch_sign(xp, x)),
-    "sign": (lambda xp, x: torch_sign(xp, x), lambda x, y, xp: 0 * x),
+    "sign": (lambda xp, x: torch_sign(xp, x), lambda x, y, xp: xp.zeros_like(y)),
     "sin": (lambda xp, x: xp.sin(x), lambda x, y, xp: xp.cos(x)),
     "cos": (lambda xp, x: xp.cos(x), lambda x, y, xp: -xp.sin(x)),
     "tan": (lambda xp, x: xp.tan(x), lambda x, y, xp: 1 + y * y),
@@ -244,16 +275,20 @@ _UNARY = {
     "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, xp: xp.sinh(x)),
     "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, xp: 1 - y * y),
     "sigmoid": (_sigmoid, lambda x, y, xp: y * (1 - y)),
-    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, xp: x > 0),
+    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, xp: y > 0),
     "square": (lambda xp, x: x * x, lambda x, y, xp: 2 * x),
     "reciprocal": (lambda xp, x: 1 / x, lambda x, y, xp: -y * y),
     "erf": (_erf, lambda x, y, xp: (2 / math.sqrt(math.pi)) * xp.exp(-x * x)),
-    "floor": (lambda xp, x: xp.floor(x), lambda x, y, xp: 0 * x),
-    "ceil": (lambda xp, x: xp.ceil(x), lambda x, y, xp: 0 * x),
-    "round": (lambda xp, x: xp.round(x), lambda x, y, xp: 0 * x),
-    "trunc": (lambda xp, x: xp.trunc(x), lambda x, y, xp: 0 * x),
+    "floor": (lambda xp, x: xp.floor(x), lambda x, y, xp: xp.zeros_like(y)),
+    "ceil": (lambda xp, x: xp.ceil(x), lambda x, y, xp: xp.zeros_like(y)),
+    "round": (lambda xp, x: xp.round(x), lambda x, y, xp: xp.zeros_like(y)),
+    "trunc": (lambda xp, x: xp.trunc(x), lambda x, y, xp: xp.zeros_like(y)),
 }
 UNARY_NAMES = tuple(_UNARY)
+# what each backward reads (torch's saved tensors): the result, or nothing
+_SAVES_OUT = {"exp", "expm1", "sqrt", "rsqrt", "tan", "tanh", "sigmoid", "relu", "reciprocal"}
+_SAVES_NONE = {"neg", "sign", "floor", "ceil", "round", "trunc"}
+_BOOL_AS = {"square": "int64", "sign": None}  # torch: square(bool) is int64 (pow), sign(bool) bool
 
 for _name, (_f, _d) in _UNARY.items():
     globals()[_name] = register(_name)(_unary(_name, _f, _d))
@@ -282,7 +317,7 @@ def clamp(x, min=None, max=None, *, out=None):  # noqa: A002 - torch's names
             keep = keep & (X <= hi)
         g_lo = g_hi = None
         if isinstance(min, Tensor):
-            g_lo = g * ((X < lo) if hi is None else (X < lo) & (lo <= hi))
+            g_lo = g * ((X < lo) if hi is None else (X < lo) & (lo < hi))
         if isinstance(max, Tensor):
             g_hi = g * ((X > hi) if lo is None else (xp.maximum(X, lo) > hi))
         return _red(g * keep, x), _red(g_lo, min), _red(g_hi, max)
@@ -305,7 +340,8 @@ def where(cond, a, b):
     if C.dtype != np.bool_:
         C = C.astype(bool)
     res = _as(xp.where(C, A, B), dt, xp)
-    return record(res, (a, b), lambda g: (_red(xp.where(C, g, 0), a), _red(xp.where(C, 0, g), b)), "Where")
+    return record(res, (a, b), lambda g: (_red(xp.where(C, g, 0), a), _red(xp.where(C, 0, g), b)), "Where",
+                  saved=())
 
 
 def lerp(start, end, weight):
@@ -317,7 +353,8 @@ def lerp(start, end, weight):
     else:
         res = xp.where(xp.abs(W) < 0.5, S + W * diff, E - diff * (1 - W))
     return record(_as(res, dt, xp), (start, end, weight),
-                  lambda g: (_red(g * (1 - W), start), _red(g * W, end), _red(g * diff, weight)), "Lerp")
+                  lambda g: (_red(g * (1 - W), start), _red(g * W, end), _red(g * diff, weight)), "Lerp",
+                  saved=(weight,) if isinstance(weight, Tensor) else ())
 
 
 def _is_one(v):
@@ -380,8 +417,9 @@ Tensor.__rmul__ = lambda self, o: mul(o, self)
 Tensor.__rtruediv__ = lambda self, o: div(o, self)
 Tensor.__rpow__ = lambda self, o: pow_(o, self)
 Tensor.__rmod__ = lambda self, o: remainder(o, self)
-Tensor.__floordiv__ = lambda self, o: div(self, o, rounding_mode="floor")
-Tensor.__rfloordiv__ = lambda self, o: div(o, self, rounding_mode="floor")
+Tensor.__floordiv__ = lambda self, o: floor_divide(self, o)
+Tensor.__rfloordiv__ = lambda self, o: floor_divide(o, self)
+register("floor_divide")(floor_divide)
 Tensor.__pos__ = lambda self: self
 Tensor.__and__ = Tensor.__rand__ = _bits(lambda a, b: a & b)
 Tensor.__or__ = Tensor.__ror__ = _bits(lambda a, b: a | b)

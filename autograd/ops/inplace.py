@@ -1,9 +1,11 @@
 """In-place Tensor methods (``add_``, ``addcmul_``, ``lerp_``, ``copy_``, ``fill_``, ...).
 
-Each one computes the out-of-place result and hands it to :func:`autograd.ops.basic.inplace`: without
-recording the value is written into the existing storage (views and flat buffers see it); under grad
-mode the tensor is rebound to the new graph node. Scalars may be Python numbers or 0-d Tensors; a 0-d
-Tensor that requires grad (a differentiable learning rate) gets its gradient through these ops.
+Each one computes the out-of-place result and hands it to :func:`autograd.ops.basic.inplace`, which
+writes it into the existing storage (views, aliases and flat buffers see it; the version counter is
+bumped) and, under grad mode, gives the tensor (or a view's base) the new graph node. When recorded, the
+op runs on a stand-in holding a copy of the old value (:func:`autograd.views.protect`), so its backward
+keeps the value the write overwrites. Scalars may be Python numbers or 0-d Tensors; a 0-d Tensor that
+requires grad (a differentiable learning rate) gets its gradient through these ops.
 """
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import elementwise as ew
-from .basic import arr, inplace, record, register, unbroadcast
+from ..views import protect, write
+from .basic import _cow, _inplace_cow, arr, inplace, record, register, unbroadcast
 
 
 def _make_inplace(fn, name):
     def method(self, *args, **kwargs):
-        return inplace(self, fn(self, *args, **kwargs))
+        src, args = protect(self, args)
+        return inplace(self, fn(src, *args, **kwargs))
 
     method.__name__ = name
     return method
@@ -38,7 +42,7 @@ Tensor.__imul__ = Tensor.mul_
 Tensor.__itruediv__ = Tensor.div_
 Tensor.__ipow__ = Tensor.pow_
 Tensor.__imod__ = Tensor.remainder_
-Tensor.__ifloordiv__ = lambda self, o: inplace(self, ew.div(self, o, rounding_mode="floor"))
+Tensor.__ifloordiv__ = Tensor.floor_divide_ = _make_inplace(ew.floor_divide, "floor_divide_")
 
 
 @register("copy_")
@@ -50,32 +54,24 @@ def copy_(self, src, non_blocking=False):
         moved = s_dev != self.device
         data = backend.to_device(src._data, self.device) if moved else src._data
         try:
-            out = xp.broadcast_to(data, self._data.shape).astype(self.dtype, copy=True)
+            out = xp.broadcast_to(data, self._data.shape)
         except ValueError:
             raise RuntimeError(f"The size of tensor a ({self.shape}) must match the size of tensor b "
                                f"({src.shape})") from None
+        if out.dtype != self.dtype:
+            out = out.astype(self.dtype)
 
         def bw(g):
             g = unbroadcast(g, s_shape)
             g = backend.to_device(g, s_dev) if moved else g
             return None, g.astype(s_dtype, copy=False)
 
-        res = record(out, (self, src), bw, "Copy")
+        res = record(out, (self, src), bw, "Copy", saved=())
     else:
-        out = xp.array(xp.broadcast_to(xp.asarray(arr(src, self._data), dtype=self.dtype), self._data.shape))
-        res = record(out, (self,), lambda g: (None,), "Copy")
-    if res._node is None:  # plain copy into the existing storage, without a cast check (copy_ casts)
-        if self.is_leaf and self.requires_grad and _grad_on():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        self._data[...] = out
-        return self
-    return inplace(self, res)  # res already has self's dtype: copy_ may narrow (float into int) like torch
-
-
-def _grad_on():
-    from ..grad_mode import is_grad_enabled
-
-    return is_grad_enabled()
+        out = xp.broadcast_to(xp.asarray(arr(src, self._data), dtype=self.dtype), self._data.shape)
+        res = record(out, (self,), lambda g: (None,), "Fill", saved=())
+    # no cast check: copy_ may narrow (float into int) like torch
+    return _inplace_cow(self, res) if getattr(_cow, "on", False) else write(self, res)
 
 
 @register("fill_")
@@ -94,16 +90,6 @@ def zero_(self):
     return copy_(self, 0)
 
 
-@register("masked_fill_")
-def masked_fill_(self, mask, value):
-    return inplace(self, ew.where(mask, value, self))
-
-
-@register("masked_fill")
-def masked_fill(self, mask, value):
-    return ew.where(mask, value, self)
-
-
 @register("uniform_")
 def uniform_(self, a=0.0, b=1.0, generator=None):
     from ..factory import random_array
@@ -118,3 +104,4 @@ def normal_(self, mean=0.0, std=1.0, generator=None):
 
     return copy_(self, Tensor._wrap(random_array("normal", self.shape, self.dtype, self.device, generator,
                                                  loc=mean, scale=std)))
+

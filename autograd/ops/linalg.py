@@ -38,19 +38,55 @@ def matmul(a, b):
         if na:
             ga = xp.matmul(g2, xp.swapaxes(B2, -1, -2))
             ga = unbroadcast(ga, A2.shape).reshape(A.shape)
-        if nb:
+        if nb and B2.ndim == 2 and A2.ndim > 2:  # a matrix shared by a batch: one 2-D GEMM, contiguous result
+            k = A2.shape[-1]
+            gb = xp.matmul(A2.reshape(-1, k).T, g2.reshape(-1, g2.shape[-1])).reshape(B.shape)
+        elif nb:
             gb = xp.matmul(xp.swapaxes(A2, -1, -2), g2)
             gb = unbroadcast(gb, B2.shape).reshape(B.shape)
         return ga, gb
 
-    return record(out, (a, b), bw, "MatMul")
+    return record(out, (a, b), bw, "MatMul", saved=(b,) * na + (a,) * nb)
 
 
 Tensor.__rmatmul__ = lambda self, o: matmul(o, self)
-register("mm")(matmul)
-register("bmm")(matmul)
-register("dot")(matmul)
-register("mv")(matmul)
+@register("mm")
+def mm(a, b):
+    if a.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if b.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    return matmul(a, b)
+
+
+@register("bmm")
+def bmm(a, b):
+    if a.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
+                           f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+    return matmul(a, b)
+
+
+@register("mv")
+def mv(a, b):
+    if a.ndim != 2 or b.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {b.ndim}")
+    return matmul(a, b)
+
+
+@register("dot")
+def dot(a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.shape != b.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to "
+                           "have the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements "
+                           "respectively")
+    return matmul(a, b)
 
 
 @register("outer")

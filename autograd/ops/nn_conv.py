@@ -1,13 +1,22 @@
 """Convolution and pooling on NCHW arrays, forward next to backward.
 
-Windows are gathered with one strided slice per kernel tap (kh * kw slices), which works the same on
-NumPy and CuPy and keeps the backward a plain scatter-add of the same slices (col2im).
+Convolution: im2col is one copy of a strided view of the padded input, laid out (C, kh, kw, N, OH, OW) so
+that the forward, the weight gradient and the input gradient are each one 2-D GEMM per group; the weight
+gradient comes out in the weight's own (contiguous) layout. col2im, max and average pooling run as
+compiled Numba kernels on NumPy arrays (``_numba_kernels``) and as strided slices per kernel tap on CuPy or
+without Numba (the same arithmetic, summed in a different order).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..tensor import Tensor
+from . import _numba_kernels as _nk
 from .basic import check_same_device, needs, record
+from .nn_linear import record_saving
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def pair(v, name="value"):
@@ -40,7 +49,7 @@ def _pad(xp, X, top, bottom, left, right, value=0.0):
 
 
 def _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW):
-    """(N, C, kh, kw, OH, OW) view-by-copy of the windows of the padded input."""
+    """(N, C, kh, kw, OH, OW) copy of the windows of the padded input (pooling's NumPy/CuPy fallback)."""
     N, C = Xp.shape[:2]
     cols = xp.empty((N, C, kh, kw, OH, OW), dtype=Xp.dtype)
     for i in range(kh):
@@ -58,6 +67,37 @@ def _unwindows(xp, gcols, shape, kh, kw, sh, sw, dh, dw, OH, OW):
             r0, c0 = i * dh, j * dw
             gp[:, :, r0:r0 + sh * (OH - 1) + 1:sh, c0:c0 + sw * (OW - 1) + 1:sw] += gcols[:, :, i, j]
     return gp
+
+
+def _im2col(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW):
+    """The windows of the padded input as one (C, kh, kw, N, OH, OW) array: a strided view of ``Xp`` made
+    contiguous by a single copy, laid out so that the GEMMs of forward and backward are plain 2-D ones."""
+    N, C = Xp.shape[:2]
+    s0, s1, s2, s3 = Xp.strides
+    view = xp.lib.stride_tricks.as_strided(Xp, shape=(C, kh, kw, N, OH, OW),
+                                           strides=(s1, s2 * dh, s3 * dw, s0, s2 * sh, s3 * sw))
+    return xp.ascontiguousarray(view)
+
+
+def _col2im(xp, gcols, N, C, H, W, geo):
+    """Adjoint of :func:`_im2col` with the padding cropped: (C, kh, kw, N, OH, OW) -> (N, C, H, W)."""
+    kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW = geo
+    if _nk.enabled(xp) and gcols.dtype in _FLOATS:
+        gx = np.zeros((N, C, H, W), dtype=gcols.dtype)
+        _nk.col2im(gcols, gx, sh, sw, dh, dw, pt, pl)
+        return gx
+    gp = xp.zeros((N, C, H + pt + pb, W + pl + pr), dtype=gcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * dh, j * dw
+            gp[:, :, r0:r0 + sh * (OH - 1) + 1:sh, c0:c0 + sw * (OW - 1) + 1:sw] += \
+                gcols[:, i, j].transpose(1, 0, 2, 3)
+    return gp[:, :, pt:pt + H, pl:pl + W]
+
+
+def _mm(xp, a, b):
+    """Batched over groups, but a plain 2-D GEMM when there is one group."""
+    return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
 
 
 def _batched(x, name):
@@ -108,13 +148,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     OH = _out_len(H, kh, sh, dh, pt, pb)
     OW = _out_len(Wd, kw, sw, dw, pl, pr)
     G, Og, K, L = groups, O // groups, Cg * kh * kw, OH * OW
-    Xp = _pad(xp, X, pt, pb, pl, pr)
-    cols = _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW).reshape(N, G, K, L)
+    geo = (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW)
+    cols = _im2col(xp, _pad(xp, X, pt, pb, pl, pr), kh, kw, sh, sw, dh, dw, OH, OW).reshape(G, K, N * L)
     Wg = Wt.reshape(G, Og, K)
-    out = xp.matmul(Wg[None], cols)  # (N, G, Og, L)
-    out = out.reshape(N, O, OH, OW)
+    out2 = _mm(xp, Wg, cols).reshape(O, N, OH, OW).transpose(1, 0, 2, 3)  # (N, O, OH, OW) view
+    out = xp.empty((N, O, OH, OW), dtype=out2.dtype)
     if bias is not None:
-        out += bias._data.reshape(1, O, 1, 1)
+        xp.add(out2, bias._data.reshape(1, O, 1, 1), out=out)
+    else:
+        out[...] = out2
     if unbatched:
         out = out[0]
     nx, nw, nb = needs((input, weight, bias))
@@ -122,22 +164,20 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     def bw(g):
         if unbatched:
             g = g[None]
-        gg = g.reshape(N, G, Og, L)
         gx = gw = gb = None
+        # one transposing copy of the output gradient: (O, N * L), shared by all three gradients
+        g2 = xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(G, Og, N * L)
         if nw:
-            a = gg.transpose(1, 2, 0, 3).reshape(G, Og, N * L)
-            b = cols.transpose(1, 0, 3, 2).reshape(G, N * L, K)
-            gw = xp.matmul(a, b).reshape(Wt.shape)
+            gw = _mm(xp, g2, cols.transpose(0, 2, 1)).reshape(Wt.shape)
         if nx:
-            gcols = xp.matmul(xp.swapaxes(Wg, 1, 2)[None], gg).reshape(N, C, kh, kw, OH, OW)
-            gp = _unwindows(xp, gcols, Xp.shape, kh, kw, sh, sw, dh, dw, OH, OW)
-            gx = gp[:, :, pt:pt + H, pl:pl + Wd]
+            gcols = _mm(xp, Wg.transpose(0, 2, 1), g2).reshape(C, kh, kw, N, OH, OW)
+            gx = _col2im(xp, gcols, N, C, H, Wd, geo)
             gx = gx[0] if unbatched else gx
         if nb:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = g2.reshape(O, N * L).sum(axis=1)
         return gx, gw, gb
 
-    return record(out, (input, weight, bias), bw, "Convolution")
+    return record_saving(out, (input, weight, bias), bw, "Convolution", (input, weight))  # as torch: not bias
 
 
 def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
@@ -170,12 +210,33 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW = geo
     xp = backend.array_module(X)
     N, C, H, W = X.shape
+    if _nk.enabled(xp) and X.dtype in _FLOATS:
+        out = np.empty((N, C, OH, OW), dtype=X.dtype)
+        idx = np.empty((N, C, OH, OW), dtype=np.int64)
+        _nk.max_pool_fwd(np.ascontiguousarray(X), out, idx, kh, kw, sh, sw, dh, dw, ph, pw)
+
+        def bw(g):
+            g = g[None] if unbatched else g
+            gx = np.zeros((N, C, H * W), dtype=g.dtype)
+            _nk.max_pool_bwd(np.ascontiguousarray(g), idx, gx)
+            gx = gx.reshape(N, C, H, W)
+            return (gx[0] if unbatched else gx,)
+    else:
+        out, idx, bw = _max_pool_xp(xp, X, geo, unbatched)
+    res = record(out[0] if unbatched else out, (input,), bw, "MaxPool2DWithIndices")
+    if not return_indices:
+        return res
+    return res, Tensor._wrap(idx[0] if unbatched else idx)
+
+
+def _max_pool_xp(xp, X, geo, unbatched):
+    """Max pooling with array-module ops (CuPy, or NumPy without Numba): windows, argmax, one-hot backward."""
+    kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW = geo
+    N, C, H, W = X.shape
     Xp = _pad(xp, X, ph, ph + eh, pw, pw + ew, -xp.inf)
     cols = _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW).reshape(N, C, kh * kw, OH, OW)
     arg = cols.argmax(axis=2)
     out = xp.take_along_axis(cols, arg[:, :, None], axis=2)[:, :, 0]
-    if unbatched:
-        out = out[0]
 
     def bw(g):
         if unbatched:
@@ -186,14 +247,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         gx = gp[:, :, ph:ph + H, pw:pw + W]
         return (gx[0] if unbatched else gx,)
 
-    res = record(out, (input,), bw, "MaxPool2DWithIndices")
-    if not return_indices:
-        return res
     ki, kj = arg // kw, arg % kw
     rows = xp.arange(OH).reshape(1, 1, OH, 1) * sh - ph + ki * dh
     colsi = xp.arange(OW).reshape(1, 1, 1, OW) * sw - pw + kj * dw
-    idx = (rows * W + colsi).astype("int64")
-    return res, Tensor._wrap(idx[0] if unbatched else idx)
+    return out, (rows * W + colsi).astype("int64"), bw
 
 
 def _avg_divisor(xp, size, k, s, p, n_out, include_pad):
@@ -211,9 +268,22 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     kh, kw, sh, sw, _, _, ph, pw, eh, ew, OH, OW = geo
     xp = backend.array_module(X)
     N, C, H, W = X.shape
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    if _nk.enabled(xp) and X.dtype in _FLOATS:
+        div = 0.0 if divisor_override is None else float(divisor_override)
+        args = (kh, kw, sh, sw, ph, pw, bool(count_include_pad), div)
+        out = np.empty((N, C, OH, OW), dtype=X.dtype)
+        _nk.avg_pool_fwd(np.ascontiguousarray(X), out, *args)
+
+        def bw(g):
+            g = g[None] if unbatched else g
+            gx = np.zeros((N, C, H, W), dtype=g.dtype)
+            _nk.avg_pool_bwd(np.ascontiguousarray(g), gx, *args)
+            return (gx[0] if unbatched else gx,)
+
+        return record(out[0] if unbatched else out, (input,), bw, "AvgPool2D")
     if divisor_override is not None:
-        if divisor_override == 0:
-            raise RuntimeError("divisor must be not zero")
         div = xp.full((OH, OW), float(divisor_override), dtype=X.dtype)
     else:
         dv_h = _avg_divisor(xp, H, kh, sh, ph, OH, count_include_pad)

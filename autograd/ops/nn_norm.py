@@ -6,6 +6,7 @@ import numpy as np
 from .. import backend, grad_mode
 from ..function import SparseGrad
 from ..tensor import Tensor
+from . import _numba_kernels as _nk
 from .basic import check_same_device, needs, record
 
 
@@ -155,7 +156,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
         raise IndexError("index out of range in self")
     if max_norm is not None:
         _renorm_rows(xp, Wt, I, max_norm, norm_type)
-    out = Wt[I]
+    out = xp.take(Wt, I, axis=0)  # cheaper than fancy indexing; same result
     flat = I.reshape(-1)
 
     def bw(g):
@@ -175,11 +176,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
             gw[padding_idx] = 0
         return (gw,)
 
-    return record(out, (weight,), bw, "Embedding")
+    return record(out, (weight,), bw, "Embedding", saved=())
 
 
 def _scatter_add_rows(xp, out, idx, rows):
-    if xp is np:
+    if _nk.enabled(xp) and out.dtype == rows.dtype and out.dtype.kind == "f":
+        _nk.scatter_add_rows(out, idx.astype(np.int64, copy=False), np.ascontiguousarray(rows))
+    elif xp is np:
         np.add.at(out, idx, rows)
     else:  # pragma: no cover - GPU only
         import cupyx  # noqa: PLC0415
@@ -224,7 +227,7 @@ def _masked(input, keep, p, inplace):  # noqa: A002
     X = input._data
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(X.dtype) * X.dtype.type(scale)
-    res = record(X * mask, (input,), lambda g: (g * mask,), "Dropout")
+    res = record(X * mask, (input,), lambda g: (g * mask,), "Dropout", saved=())
     if inplace:
         from .basic import inplace as _inplace
 

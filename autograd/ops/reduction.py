@@ -5,9 +5,11 @@ from __future__ import annotations
 import builtins
 import collections
 
+import numpy as np
+
 from .. import backend
 from ..tensor import Tensor
-from .basic import record, register
+from .basic import OUT, record, register
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
@@ -43,11 +45,11 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     X = x._data
     xp = backend.array_module(X)
     ax = _axes(X, dim)
+    if dtype is None and X.dtype.kind in "biu":
+        dtype = "int64"  # torch sums every integral/bool dtype in int64
     out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=dtype))
-    if X.dtype.kind in "bi" and dtype is None:
-        out = out.astype("int64")
     return record(out, (x,), lambda g: (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim), X.shape),),
-                  "Sum")
+                  "Sum", saved=())
 
 
 @register("mean")
@@ -64,7 +66,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     def bw(g):
         return (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim) / n, X.shape),)
 
-    return record(out, (x,), bw, "Mean")
+    return record(out, (x,), bw, "Mean", saved=())
 
 
 @register("prod")
@@ -72,7 +74,7 @@ def prod(x, dim=None, keepdim=False):
     X = x._data
     xp = backend.array_module(X)
     ax = _axes(X, dim)
-    out = xp.asarray(X.prod(axis=ax, keepdims=keepdim))
+    out = xp.asarray(X.prod(axis=ax, keepdims=keepdim, dtype="int64" if X.dtype.kind in "biu" else None))
 
     def bw(g):
         # product of the others, computed without dividing (zeros allowed)
@@ -102,7 +104,8 @@ def _extreme(x, dim, keepdim, is_max):
         out = X.max() if is_max else X.min()
         mask = (X == out)
         cnt = mask.sum()
-        return record(xp.asarray(out), (x,), lambda g: (mask * (g / cnt),), "Max" if is_max else "Min")
+        return record(xp.asarray(out), (x,), lambda g: (mask * (g / cnt),), "Max" if is_max else "Min",
+                      saved=(x, OUT))
     d = _axes(X, dim)[0] if X.ndim else 0
     idx = (X.argmax if is_max else X.argmin)(axis=d) if X.ndim else xp.asarray(0)
     vals = xp.take_along_axis(X, xp.expand_dims(idx, d), d) if X.ndim else X.copy()
@@ -118,7 +121,7 @@ def _extreme(x, dim, keepdim, is_max):
         xp.put_along_axis(out, kidx, gk, d)
         return (out,)
 
-    v = record(vals, (x,), bw, "Max" if is_max else "Min")
+    v = record(vals, (x,), bw, "Max" if is_max else "Min", saved=())
     i = Tensor._wrap((kidx if keepdim else idx).astype("int64"))
     return MaxMin(v, i)
 
@@ -171,6 +174,9 @@ def argmax(x, dim=None, keepdim=False):
     X = x._data
     if dim is None:
         return Tensor._wrap(backend.array_module(X).asarray(X.argmax()).astype("int64"))
+    if X.ndim == 0:
+        _axes(X, dim)
+        return Tensor._wrap(backend.array_module(X).zeros((), dtype="int64"))
     r = X.argmax(axis=dim)
     return Tensor._wrap((backend.array_module(X).expand_dims(r, dim) if keepdim else r).astype("int64"))
 
@@ -180,46 +186,71 @@ def argmin(x, dim=None, keepdim=False):
     X = x._data
     if dim is None:
         return Tensor._wrap(backend.array_module(X).asarray(X.argmin()).astype("int64"))
+    if X.ndim == 0:
+        _axes(X, dim)
+        return Tensor._wrap(backend.array_module(X).zeros((), dtype="int64"))
     r = X.argmin(axis=dim)
     return Tensor._wrap((backend.array_module(X).expand_dims(r, dim) if keepdim else r).astype("int64"))
 
 
-@register("var")
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def _check_float(X, what):
+    if X.dtype.kind not in "fc":
+        from .. import dtypes
+
+        raise RuntimeError(what.format(dtypes.torch_name(X.dtype)))
+
+
+def _var_parts(x, dim, unbiased, correction):
     if correction is None:
         correction = 1 if unbiased in (None, True) else 0
     X = x._data
+    _check_float(X, "std and var only support floating point and complex dtypes")
     xp = backend.array_module(X)
     ax = _axes(X, dim)
-    n = X.size if ax is None else int(xp.prod(xp.asarray([X.shape[a] for a in ax])))
-    mu = X.mean(axis=ax, keepdims=True)
-    c = X - mu
-    out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / (n - correction))
-    return record(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * (2.0 / (n - correction)) * c,),
-                  "Var")
+    n = X.size if ax is None else int(np.prod([X.shape[a] for a in ax]))
+    c = X - X.mean(axis=ax, keepdims=True)
+    denom = float(builtins.max(n - correction, 0))
+    return X, xp, ax, c, denom
+
+
+def _var_scale(denom):
+    return 2.0 / denom if denom else float("inf")
+
+
+@register("var")
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance; with no degrees of freedom left (``n <= correction``) NaN/inf with a NaN gradient, as torch."""
+    X, xp, ax, c, denom = _var_parts(x, dim, unbiased, correction)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom))
+
+    def bw(g):
+        with np.errstate(invalid="ignore"):
+            return (_expand_back(g, X.shape, ax, keepdim) * _var_scale(denom) * c,)
+
+    return record(out, (x,), bw, "Var")
 
 
 @register("std")
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+    """Standard deviation; the gradient is 0 where it is 0 (constant input), as torch."""
+    X, xp, ax, c, denom = _var_parts(x, dim, unbiased, correction)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = xp.asarray(xp.sqrt((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom)))
+
+    def bw(g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gv = xp.where(out == 0, 0, g / (2 * out))
+            return (_expand_back(gv, X.shape, ax, keepdim) * _var_scale(denom) * c,)
+
+    return record(out, (x,), bw, "Std", saved=(x, OUT))
 
 
 @register("norm")
-def norm(x, p="fro", dim=None, keepdim=False):
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     from .elementwise import abs as _abs
 
-    if p in ("fro", 2, 2.0, None):
-        X = x._data
-        xp = backend.array_module(X)
-        ax = _axes(X, dim)
-        out = xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim))
-
-        def bw(g):
-            o = _expand_back(out, X.shape, ax, keepdim)
-            safe = xp.where(o == 0, 1, o)
-            return (_expand_back(g, X.shape, ax, keepdim) * X / safe * (o != 0),)
-
-        return record(xp.asarray(out), (x,), bw, "Norm")
+    _check_float(x._data, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}")
     if p in (float("inf"), "inf"):
         return amax(_abs(x), dim, keepdim)
     if p in (float("-inf"),):
@@ -228,7 +259,30 @@ def norm(x, p="fro", dim=None, keepdim=False):
         return sum(_abs(x), dim, keepdim)
     if p == 0:
         return sum((x != 0).to(x.dtype), dim, keepdim)
-    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+    if p in ("fro", None):
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("nuclear norm is not supported")
+    p = float(p)
+    X = x._data
+    xp = backend.array_module(X)
+    ax = _axes(X, dim)
+    a = xp.abs(X)
+    out = xp.asarray(xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim)) if p == 2 else
+                     ((a ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p))
+
+    def bw(g):
+        # d|x|_p / dx = sign(x) |x|^(p-1) / |x|_p^(p-1); 0 where x == 0 or the norm is 0 (as torch)
+        o = _expand_back(out, X.shape, ax, keepdim)
+        ge = _expand_back(g, X.shape, ax, keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                r = X / o
+            else:
+                r = xp.sign(X) * a ** (p - 1) / o ** (p - 1)
+        return (xp.where((X == 0) | (o == 0), 0, ge * r),)
+
+    return record(out.astype(X.dtype, copy=False), (x,), bw, "Norm", saved=(x, OUT))
 
 
 @register("logsumexp")
@@ -241,41 +295,74 @@ def logsumexp(x, dim, keepdim=False):
     s = xp.exp(X - m).sum(axis=ax, keepdims=True)
     lse = xp.log(s) + m
     out = lse if keepdim else lse.squeeze(ax)
-    return record(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * xp.exp(X - lse),), "LogSumExp")
+    return record(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * xp.exp(X - lse),), "LogSumExp",
+                  saved=(x, OUT))
+
+
+def _check_softmax(X, name):
+    if X.dtype.kind not in "fc":
+        from .. import dtypes
+
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for \'{dtypes.torch_name(X.dtype)}\'')
 
 
 @register("softmax")
-def softmax(x, dim):
+def softmax(x, dim, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
     X = x._data
+    _check_softmax(X, "softmax")
     xp = backend.array_module(X)
     e = xp.exp(X - X.max(axis=dim, keepdims=True))
     Y = e / e.sum(axis=dim, keepdims=True)
-    return record(Y, (x,), lambda g: (Y * (g - (g * Y).sum(axis=dim, keepdims=True)),), "Softmax")
+    return record(Y, (x,), lambda g: (Y * (g - (g * Y).sum(axis=dim, keepdims=True)),), "Softmax", saved=(OUT,))
 
 
 @register("log_softmax")
-def log_softmax(x, dim):
+def log_softmax(x, dim, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
     X = x._data
+    _check_softmax(X, "log_softmax")
     xp = backend.array_module(X)
     m = X.max(axis=dim, keepdims=True)
     sh = X - m
     Y = sh - xp.log(xp.exp(sh).sum(axis=dim, keepdims=True))
-    return record(Y, (x,), lambda g: (g - xp.exp(Y) * g.sum(axis=dim, keepdims=True),), "LogSoftmax")
+    return record(Y, (x,), lambda g: (g - xp.exp(Y) * g.sum(axis=dim, keepdims=True),), "LogSoftmax",
+                  saved=(OUT,))
+
+
+def _bool_reduce(x, dim, keepdim, which):
+    X = x._data
+    xp = backend.array_module(X)
+    if dim is not None:
+        d = _axes(X, dim)
+        r = getattr(X, which)(axis=d, keepdims=keepdim) if X.ndim else X.astype(bool)
+    else:
+        r = getattr(X, which)()
+    return Tensor._wrap(xp.asarray(r, dtype=bool) if X.dtype != np.uint8 else xp.asarray(r).astype(np.uint8))
 
 
 @register("all")
-def all(x, dim=None):  # noqa: A001
-    return Tensor._wrap(backend.array_module(x._data).asarray(x._data.all(axis=dim)))
+def all(x, dim=None, keepdim=False):  # noqa: A001
+    return _bool_reduce(x, dim, keepdim, "all")
 
 
 @register("any")
-def any(x, dim=None):  # noqa: A001
-    return Tensor._wrap(backend.array_module(x._data).asarray(x._data.any(axis=dim)))
+def any(x, dim=None, keepdim=False):  # noqa: A001
+    return _bool_reduce(x, dim, keepdim, "any")
 
 
 @register("cumsum")
-def cumsum(x, dim):
+def cumsum(x, dim, *, dtype=None):
     X = x._data
     xp = backend.array_module(X)
-    return record(xp.cumsum(X, axis=dim), (x,), lambda g: (xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim),),
-                  "Cumsum")
+    if dtype is None and X.dtype.kind in "biu":
+        dtype = "int64"
+    if X.ndim == 0:
+        _axes(X, dim)
+        out = X.astype(dtype) if dtype is not None else X.copy()
+        return record(xp.asarray(out), (x,), lambda g: (g,), "Cumsum", saved=())
+    d = _axes(X, dim)[0]
+    return record(xp.cumsum(X, axis=d, dtype=dtype), (x,),
+                  lambda g: (xp.flip(xp.cumsum(xp.flip(g, d), axis=d), d),), "Cumsum", saved=())

@@ -2,8 +2,11 @@
 indexing with gradient scatter-add, clone."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend, dtypes
 from ..tensor import Tensor
+from ..views import make_view
 from .basic import check_same_device, inplace, record, register
 
 
@@ -13,20 +16,34 @@ def _shape_arg(shape):
     return tuple(int(s) for s in shape)
 
 
-@register("reshape", "view")
+@register("reshape")
 def reshape(x, *shape):
+    """A view when the strides allow it (as torch), else a copy."""
     X = x._data
     shp = _shape_arg(shape)
     try:
         out = X.reshape(shp)
     except ValueError:
         raise RuntimeError(f"shape '{list(shp)}' is invalid for input of size {X.size}") from None
-    return record(out, (x,), lambda g: (g.reshape(X.shape),), "Reshape")
+    xs = X.shape
+    return make_view(x, out, lambda a: a.reshape(shp), lambda g: g.reshape(xs), "Reshape")
+
+
+@register("view")
+def view(x, *shape):
+    """Always a view; torch's error when the strides do not allow one."""
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)) and not hasattr(shape[0], "__index__"):
+        raise NotImplementedError("view(dtype) is not supported")
+    t = reshape(x, *shape)
+    if t._view is None and t._data is not x._data and x._data.size:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                           "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+    return t
 
 
 @register("view_as")
 def view_as(x, other):
-    return reshape(x, other.shape)
+    return view(x, other.shape)
 
 
 @register("flatten")
@@ -35,10 +52,19 @@ def flatten(x, start_dim=0, end_dim=-1):
     if not shp:
         return reshape(x, (1,))
     s, e = start_dim % len(shp), end_dim % len(shp)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     n = 1
     for d in shp[s:e + 1]:
         n *= d
     return reshape(x, shp[:s] + (n,) + shp[e + 1:])
+
+
+def _dim(d, nd):
+    n = max(nd, 1)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+    return d % n
 
 
 @register("permute")
@@ -48,23 +74,31 @@ def permute(x, *dims):
         raise RuntimeError(f"permute(): number of dimensions in the tensor input does not match the "
                            f"length of the desired ordering of dimensions i.e. input.dim() = {X.ndim} is not "
                            f"equal to len(dims) = {len(_shape_arg(dims))}")
-    dims = tuple(d % max(X.ndim, 1) for d in _shape_arg(dims))
+    dims = tuple(_dim(d, X.ndim) for d in _shape_arg(dims))
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    if not X.ndim:
+        return make_view(x, X[...], lambda a: a[...], lambda g: g, "Permute", True)
     inv = tuple(sorted(range(len(dims)), key=lambda i: dims[i]))
-    return record(X.transpose(dims), (x,), lambda g: (g.transpose(inv),), "Permute")
+    return make_view(x, X.transpose(dims), lambda a: a.transpose(dims), lambda g: g.transpose(inv), "Permute",
+                     True)
 
 
-@register("transpose", "swapaxes")
+@register("transpose", "swapaxes", "swapdims")
 def transpose(x, dim0, dim1):
     X = x._data
-    xp = backend.array_module(X)
-    return record(xp.swapaxes(X, dim0, dim1), (x,), lambda g: (xp.swapaxes(g, dim0, dim1),), "Transpose")
+    d0, d1 = _dim(dim0, X.ndim), _dim(dim1, X.ndim)
+    if not X.ndim:
+        return make_view(x, X[...], lambda a: a[...], lambda g: g, "Transpose", True)
+    return make_view(x, X.swapaxes(d0, d1), lambda a: a.swapaxes(d0, d1), lambda g: g.swapaxes(d0, d1),
+                     "Transpose", True)
 
 
 @register("t")
 def t(x):
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return transpose(x, 0, 1) if x.ndim == 2 else x
+    return transpose(x, 0, 1) if x.ndim == 2 else transpose(x, 0, 0)
 
 
 Tensor.T = property(lambda self: permute(self, tuple(range(self.ndim))[::-1]))
@@ -75,20 +109,25 @@ Tensor.mT = property(lambda self: transpose(self, -2, -1))
 def squeeze(x, dim=None):
     X = x._data
     if dim is None:
-        out = X.reshape(tuple(s for s in X.shape if s != 1))
+        ax = tuple(i for i, s in enumerate(X.shape) if s == 1)
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = tuple(d % max(X.ndim, 1) for d in dims)
-        out = X.reshape(tuple(s for i, s in enumerate(X.shape) if not (i in dims and s == 1)))
-    return record(out, (x,), lambda g: (g.reshape(X.shape),), "Squeeze")
+        ax = tuple(sorted({_dim(d, X.ndim) for d in dims if X.ndim and X.shape[_dim(d, X.ndim)] == 1}))
+        if not X.ndim:
+            _dim(dims[0], 0) if dims else None
+    xs = X.shape
+    return make_view(x, X.squeeze(ax) if ax else X[...], (lambda a: a.squeeze(ax)) if ax else (lambda a: a[...]),
+                     lambda g: g.reshape(xs), "Squeeze", True)
 
 
 @register("unsqueeze")
 def unsqueeze(x, dim):
     X = x._data
-    d = dim % (X.ndim + 1)
-    return record(X.reshape(X.shape[:d] + (1,) + X.shape[d:]), (x,), lambda g: (g.reshape(X.shape),),
-                  "Unsqueeze")
+    xp = backend.array_module(X)
+    d = _dim(dim, X.ndim + 1)
+    xs = X.shape
+    return make_view(x, xp.expand_dims(X, d), lambda a: xp.expand_dims(a, d), lambda g: g.reshape(xs),
+                     "Unsqueeze", True)
 
 
 @register("expand")
@@ -97,10 +136,28 @@ def expand(x, *shape):
     xp = backend.array_module(X)
     shp = _shape_arg(shape)
     lead = len(shp) - X.ndim
-    full = tuple(X.shape[i - lead] if s == -1 else s for i, s in enumerate(shp))
+    if lead < 0:
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(X.shape)}}}, size={list(shp)}): the number of sizes "
+                           f"provided ({len(shp)}) must be greater or equal to the number of dimensions in the "
+                           f"tensor ({X.ndim})")
+    full = []
+    for i, s in enumerate(shp):
+        if s == -1:
+            if i < lead:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
+                                   f"dimension {i}")
+            s = X.shape[i - lead]
+        elif i >= lead and X.shape[i - lead] not in (1, s):
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size "
+                               f"({X.shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: {list(shp)}.  "
+                               f"Tensor sizes: {list(X.shape)}")
+        full.append(s)
+    full = tuple(full)
     from .basic import unbroadcast
 
-    return record(xp.broadcast_to(X, full), (x,), lambda g: (unbroadcast(g, X.shape),), "Expand")
+    xs = X.shape
+    return make_view(x, xp.broadcast_to(X, full), lambda a: xp.broadcast_to(a, full),
+                     lambda g: unbroadcast(g, xs), "Expand", True)
 
 
 @register("expand_as")
@@ -122,7 +179,7 @@ def repeat(x, *sizes):
             shp += [r, s]
         return (g.reshape(shp).sum(axis=tuple(range(0, 2 * len(reps), 2))).reshape(X.shape),)
 
-    return record(out, (x,), bw, "Repeat")
+    return record(out, (x,), bw, "Repeat", saved=())
 
 
 def cat(tensors, dim=0):
@@ -154,36 +211,53 @@ def cat(tensors, dim=0):
             res.append(g[tuple(sl)])
         return tuple(r if r.dtype == d else r.astype(d) for r, d in zip(res, dtypes_in))
 
-    return record(out, tuple(tensors), bw, "Cat")
+    return record(out, tuple(tensors), bw, "Cat", saved=())
 
 
 def stack(tensors, dim=0):
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+def _multi(views, name):
+    for v in views:
+        if v._view is not None:
+            v._view.multi = name
+    return tuple(views)
+
+
 @register("split")
 def split(x, split_size, dim=0):
+    dim = _dim(dim, x.ndim)
     n = x.shape[dim]
     sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
         if isinstance(split_size, int) else list(split_size)
+    if not isinstance(split_size, int) and sum(sizes) != n:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                           f"dimension {dim}), but got split_sizes={sizes}")
     out, lo = [], 0
-    for s in sizes:
+    for s in sizes or [0]:
         sl = [slice(None)] * x.ndim
         sl[dim] = slice(lo, lo + s)
-        out.append(x[tuple(sl)])
+        out.append(_getitem(x, tuple(sl)))
         lo += s
-    return tuple(out)
+    return _multi(out, "Split" if isinstance(split_size, int) else "SplitWithSizes")
 
 
 @register("chunk")
 def chunk(x, chunks, dim=0):
-    n = x.shape[dim]
-    return split(x, -(-n // chunks), dim)
+    n = x.shape[_dim(dim, x.ndim)]
+    return split(x, max(-(-n // chunks), 1), dim)
 
 
 @register("unbind")
 def unbind(x, dim=0):
-    return tuple(squeeze(s, dim) for s in split(x, 1, dim))
+    dim = _dim(dim, x.ndim)
+    out = []
+    for i in range(x.shape[dim]):
+        sl = [slice(None)] * x.ndim
+        sl[dim] = i
+        out.append(_getitem(x, tuple(sl)))
+    return _multi(out, "Unbind")
 
 
 def _index_key(key, like):
@@ -197,57 +271,70 @@ def _index_key(key, like):
     return tuple(conv(k) for k in key) if isinstance(key, tuple) else conv(key)
 
 
+def _is_basic(k):
+    ks = k if isinstance(k, tuple) else (k,)
+    return all((isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))) or isinstance(i, slice)
+               or i is None or i is Ellipsis for i in ks)
+
+
+def _check_steps(k):
+    for i in (k if isinstance(k, tuple) else (k,)):
+        if isinstance(i, slice) and i.step is not None and i.step <= 0:
+            raise ValueError("step must be greater than zero")
+
+
 def _getitem(x, key):
     X = x._data
     k = _index_key(key, X)
-    out = X[k]
+    _check_steps(k)
     xp = backend.array_module(X)
+    if _is_basic(k):
+        ks = k if isinstance(k, tuple) else (k,)
+        if Ellipsis not in ks:
+            ks = ks + (Ellipsis,)  # keeps an all-integer key a (0-d) view rather than a NumPy scalar
+        try:
+            out = X[ks]
+        except IndexError as e:
+            raise IndexError(str(e)) from None
 
-    def bw(g):
-        full = xp.zeros_like(X)
-        if _is_basic(k):
-            full[k] = g
-        else:
-            xp.add.at(full, k, g)
+        def bw(g):
+            full = xp.zeros(X.shape, dtype=g.dtype)
+            full[ks] = g
+            return full
+
+        return make_view(x, out, lambda a: a[ks], bw, "Index", True)
+    out = X[k]
+
+    def bw_adv(g):
+        full = xp.zeros(X.shape, dtype=g.dtype)
+        xp.add.at(full, k, g)
         return (full,)
 
-    return record(out, (x,), bw, "Index")
-
-
-def _is_basic(k):
-    ks = k if isinstance(k, tuple) else (k,)
-    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in ks)
+    return record(out, (x,), bw_adv, "Index", saved=())
 
 
 def _setitem(x, key, value):
     k = _index_key(key, x._data)
-    if isinstance(value, Tensor) and value.requires_grad or (x.requires_grad and not x.is_leaf):
-        from ..grad_mode import is_grad_enabled
+    _check_steps(k)
+    if _is_basic(k):
+        from .inplace import copy_
 
-        if is_grad_enabled():
-            X = x._data
-            xp = backend.array_module(X)
-            V = value._data if isinstance(value, Tensor) else value
-            out = X.copy()
-            out[k] = V
-            vshape = V.shape if hasattr(V, "shape") else ()
+        copy_(_getitem(x, key), value if isinstance(value, Tensor) else value)
+        return
+    X = x._data
+    V = value._data if isinstance(value, Tensor) else value
+    out = X.copy()
+    out[k] = V
+    vshape = V.shape if hasattr(V, "shape") else ()
 
-            def bw(g):
-                gx = g.copy()
-                gx[k] = 0
-                gv = g[k]
-                from .basic import unbroadcast
+    def bw(g):
+        from .basic import unbroadcast
 
-                return gx, unbroadcast(gv, vshape) if vshape is not None else None
+        gx = g.copy()
+        gx[k] = 0
+        return gx, unbroadcast(g[k], vshape) if isinstance(value, Tensor) else None
 
-            inplace(x, record(out, (x, value), bw, "IndexPut"))
-            return
-    if x.is_leaf and x.requires_grad:
-        from ..grad_mode import is_grad_enabled
-
-        if is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    x._data[k] = value._data if isinstance(value, Tensor) else value
+    inplace(x, record(out, (x, value), bw, "IndexPut", saved=()))
 
 
 Tensor.__getitem__ = _getitem
@@ -256,7 +343,7 @@ Tensor.__setitem__ = _setitem
 
 @register("clone")
 def clone(x, memory_format=None):
-    return record(x._data.copy(), (x,), lambda g: (g,), "Clone")
+    return record(x._data.copy(), (x,), lambda g: (g,), "Clone", saved=())
 
 
 @register("contiguous")
@@ -264,7 +351,7 @@ def contiguous(x, memory_format=None):
     X = x._data
     if X.flags.c_contiguous:
         return x
-    return record(backend.array_module(X).ascontiguousarray(X), (x,), lambda g: (g,), "Contiguous")
+    return record(backend.array_module(X).ascontiguousarray(X), (x,), lambda g: (g,), "Contiguous", saved=())
 
 
 @register("index_select")
@@ -279,13 +366,25 @@ def gather(x, dim, index):
     X = x._data
     xp = backend.array_module(X)
     I = index._data
-    out = xp.take_along_axis(X, I, dim)
+    if I.dtype.kind not in "iu":
+        raise RuntimeError("gather(): Expected dtype int64 for index")
+    nd = max(X.ndim, 1)
+    dim = _dim(dim, X.ndim)
+    if I.ndim != X.ndim and not (X.ndim == 0 and I.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    X1, I1 = X.reshape(X.shape or (1,)), I.reshape(I.shape or (1,))
+    for d in range(nd):
+        if d != dim and I1.shape[d] > X1.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(I.shape)} to be no larger "
+                               f"than self {list(X.shape)} apart from dimension {dim}")
+    sub = X1[tuple(slice(None) if d == dim else slice(0, I1.shape[d]) for d in range(nd))]
+    out = xp.take_along_axis(sub, I1, dim).reshape(I.shape)
 
     def bw(g):
-        full = xp.zeros_like(X)
-        idx = list(xp.indices(I.shape, sparse=True))
-        idx[dim] = I
-        xp.add.at(full, tuple(idx), g)
-        return (full,)
+        full = xp.zeros(X1.shape, dtype=g.dtype)
+        idx = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1)) for d, n in enumerate(I1.shape)]
+        idx[dim] = I1
+        xp.add.at(full, tuple(idx), g.reshape(I1.shape))
+        return (full.reshape(X.shape),)
 
-    return record(out, (x,), bw, "Gather")
+    return record(out, (x, index), bw, "Gather", saved=(index,))

@@ -42,6 +42,9 @@ def add_train_arguments(p):
     p.add_argument("--stop-after", type=_positive(int), default=None, metavar="N",
                    help="stop after N epochs of this run (the checkpoint stays resumable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of mpirun (DistributedDataParallel; output from rank 0)")
+    p.add_argument("--zero", action="store_true", help="with --distributed: shard the optimizer state (ZeRO-1)")
     return p
 
 
@@ -147,6 +150,12 @@ def train(args, log=print):
     from .datasets import spirals, train_val_split
     from minitorch_optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
 
+    ddp = None
+    if getattr(args, "distributed", False) or getattr(args, "zero", False):
+        from minitorch_optim.distributed._cli import Session
+
+        ddp = Session(args)
+        log = ddp.log(log)
     if args.swa_start is None:
         args.swa_start = args.epochs - args.epochs // 4 + 1 if args.epochs >= 4 else 0
     resume = None
@@ -164,12 +173,15 @@ def train(args, log=print):
     dev = args.device
     Xt, yt, Xv, yv = (ag.tensor(a, device=dev) for a in (Xt, yt, Xv, yv))
     model = build_model(nn, args.hidden).to(dev)
+    net = model if ddp is None else ddp.wrap(model)
     kw = {"lr": args.lr}
     if args.weight_decay is not None:
         kw["weight_decay"] = args.weight_decay
-    opt = getattr(optim, optimizer_names()[args.optimizer])(model.parameters(), **kw)
+    cls = getattr(optim, optimizer_names()[args.optimizer])
+    opt = cls(model.parameters(), **kw) if ddp is None else ddp.optimizer(cls, net.parameters(), kw)
     gen = ag.Generator().manual_seed(args.seed)
-    loader = DataLoader(TensorDataset(Xt, yt), batch_size=args.batch_size, shuffle=True, generator=gen)
+    loader = (DataLoader(TensorDataset(Xt, yt), batch_size=args.batch_size, shuffle=True, generator=gen)
+              if ddp is None else ddp.loader(TensorDataset(Xt, yt), args.batch_size, args.seed))
     sched, per_batch = _scheduler(args.scheduler, opt, args, len(loader))
     swa_model = AveragedModel(model) if args.swa_start else None
     swa_sched = SWALR(opt, swa_lr=args.swa_lr or args.lr / 2, anneal_epochs=2) if args.swa_start else None
@@ -184,16 +196,19 @@ def train(args, log=print):
                                    f"({sched.total_steps} steps)")
     n_params = sum(p.numel() for p in model.parameters())
     log(f"training a {n_params}-parameter MLP with BatchNorm on {len(yt)} spiral points "
-        f"({type(opt).__name__}, lr={args.lr}, {args.scheduler} schedule, {args.epochs} epochs, {dev})")
+        f"({type(opt).__name__}, lr={args.lr}, {args.scheduler} schedule, {args.epochs} epochs, {dev}"
+        f"{'' if ddp is None else ddp.describe(opt)})")
     t0 = time.perf_counter()
     end = args.epochs if args.stop_after is None else min(args.epochs, start + args.stop_after)
     for epoch in range(start + 1, end + 1):
         bar = Progress(len(loader), f"epoch {epoch}", not args.no_progress)
         total, n = 0.0, 0
         in_swa = swa_model is not None and epoch >= args.swa_start
+        if ddp is not None:
+            ddp.set_epoch(epoch)
         for xb, yb in loader:
             opt.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
+            loss = F.cross_entropy(net(xb), yb)
             loss.backward()
             opt.step()
             if ema_model is not None:
@@ -210,7 +225,8 @@ def train(args, log=print):
         elif sched is not None and not per_batch:
             sched.step()
         vl, va = _evaluate(model, Xv, yv, F, ag)
-        log(f"epoch {epoch:3d}  train loss {total / n:.4f}  val loss {vl:.4f}  val acc {va:.3f}  "
+        train_loss = total / n if ddp is None else ddp.mean(total, n)
+        log(f"epoch {epoch:3d}  train loss {train_loss:.4f}  val loss {vl:.4f}  val acc {va:.3f}  "
             f"lr {opt.param_groups[0]['lr']:.2e}")
         if args.save:
             _save(args, epoch, model, opt, sched, swa_model, swa_sched, ema_model, gen)
@@ -230,6 +246,8 @@ def train(args, log=print):
         results[name] = {"val_loss": vl, "val_acc": va, "train_acc": ta}
         log(f"{name:6} {vl:9.4f} {va:8.3f} {ta:9.3f}")
     log(f"\n{end - start} epochs in {elapsed:.1f}s")
+    if ddp is not None:
+        ddp.close()
     return {"results": results, "model": model, "optimizer": opt, "seconds": elapsed, "last_epoch": end}
 
 

@@ -1,0 +1,256 @@
+"""Views, in-place writes and version counters, with torch's semantics.
+
+* A view (``view``/``reshape`` when it can, ``t``, ``transpose``, ``permute``, ``unsqueeze``, ``squeeze``,
+  ``flatten``, ``expand``, basic indexing, ``narrow``, ``diagonal``, ...) holds an array that is a view of
+  its base's array, so writes through either are seen by both, in grad mode too. It remembers its root
+  base and how it was taken (:class:`ViewInfo`).
+* Every storage has a version counter (a one-element list shared by a tensor, its views, ``.detach()``
+  and ``.data``), bumped by every in-place write. Graph nodes remember the versions of the tensors their
+  backward needs; backward raises torch's error when one changed.
+* An in-place op recorded on a view rewrites its base's history (torch's CopySlices): the base's new node
+  sends the gradient of the written region through the op and the rest straight to the base's old node;
+  the view (and any other view of that base, lazily, when next used) becomes a view of the new base.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import backend, grad_mode
+from . import tensor as _tensor
+from .function import Node
+from .tensor import Tensor
+
+
+class ViewInfo:
+    """How a view was taken: ``base`` (root tensor), ``fn`` (base array -> view array), ``bw`` (gradient of
+    the view -> gradient of the base), ``ver`` (the counter value when the view's node was last valid),
+    ``multi`` (name of the multi-output op that made it, or None), ``nograd`` (made in no_grad mode)."""
+
+    __slots__ = ("base", "fn", "bw", "ver", "multi", "nograd")
+
+    def __init__(self, base, fn, bw, ver, multi, nograd):
+        self.base, self.fn, self.bw, self.ver, self.multi, self.nograd = base, fn, bw, ver, multi, nograd
+
+
+def bump(t):
+    """One in-place write to ``t``'s storage."""
+    c = t._ctr
+    if c is None:
+        c = t._ctr = [0]
+    c[0] += 1
+
+
+def increment_version(tensors):
+    """Record that ``tensors`` (a Tensor or an iterable of them) were written in place behind autograd's back
+    (e.g. by an optimizer kernel working on the raw arrays), as ``torch.autograd.graph.increment_version``:
+    a graph that saved them will refuse to backward through the old values."""
+    if isinstance(tensors, Tensor):
+        bump(tensors)
+        return
+    for t in tensors:
+        if isinstance(t, Tensor):
+            bump(t)
+
+
+def _is_view_of(out, src):
+    if isinstance(out, np.ndarray):
+        ob = out.base
+        return ob is not None and (ob is src or (src.base is not None and ob is src.base))
+    xp = backend.array_module(out)  # pragma: no cover - GPU only
+    return out is not src and bool(xp.may_share_memory(out, src))
+
+
+def make_view(x, out, fwd, bw1, name, always=False, multi=None):
+    """The Tensor for ``out = fwd(x._data)``; a view of ``x`` when ``always`` or ``out`` shares its memory.
+
+    ``bw1(g)`` maps the gradient of the result to the gradient of ``x``.
+    """
+    t = _record(out, (x,), lambda g: (bw1(g),), name, saved=())
+    if always or _is_view_of(out, x._data):
+        xi = x._view
+        c = x._counter()
+        if xi is None:
+            info = ViewInfo(x, fwd, bw1, c[0], multi, not grad_mode.is_grad_enabled())
+        else:
+            f0, b0 = xi.fn, xi.bw
+            info = ViewInfo(xi.base, lambda a: fwd(f0(a)), lambda g: b0(bw1(g)), c[0], multi or xi.multi,
+                            xi.nograd or not grad_mode.is_grad_enabled())
+        t._ctr = c
+        t._view = info
+        base = info.base
+        if not base.requires_grad and out.dtype.kind in "fc":
+            # if the base comes to require grad by an in-place op, this view must say so too (as torch)
+            vs = base.__dict__.get("_plain_views")
+            if vs is None:
+                vs = base.__dict__["_plain_views"] = weakref.WeakSet()
+            vs.add(t)
+    return t
+
+
+def _record(*a, **k):  # autograd.ops.basic.record (bound when that module loads)
+    from .ops.basic import record
+
+    return record(*a, **k)
+
+
+def refresh(v):
+    """Give view ``v`` the node of a view of its base's current value when the storage changed since."""
+    info = v._view
+    c = v._ctr
+    if info.ver == c[0]:
+        return
+    info.ver = c[0]
+    base = info.base
+    if base.requires_grad:
+        bw = info.bw
+        v._node = Node(lambda g: (bw(g),), (base._grad_node(),), "AsStrided")
+        v.requires_grad = True
+
+
+def _positions(info):
+    """Flat (C-order) positions in the base of every element of the view."""
+    base = info.base._data
+    xp = backend.array_module(base)
+    return info.fn(xp.arange(base.size).reshape(base.shape))
+
+
+def _copy_slices(info, result_node):
+    """The base's new node after an in-place op on a view (torch's CopySlices)."""
+    base = info.base
+    pos = _positions(info)
+    shape = base.shape
+    old = base._grad_node() if base.requires_grad else None
+
+    def bw(g):
+        xp = backend.array_module(g)
+        gb = xp.array(g, copy=True).reshape(-1)
+        gv = gb[pos]
+        gb[pos] = 0
+        return gb.reshape(shape), gv
+
+    return Node(bw, (old, result_node), "CopySlices")
+
+
+def _overlapping(a):
+    st = a.strides
+    return 0 in st and any(s == 0 and n > 1 for s, n in zip(st, a.shape))
+
+
+def check_writable(self):
+    if _overlapping(self._data):
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _check_view_inplace(self, info):
+    base = info.base
+    if info.multi is not None:
+        raise RuntimeError(f"Output 0 of {info.multi} is a view and is being modified inplace. This view is the "
+                           "output of a function that returns multiple views. Such functions do not allow the "
+                           "output views to be modified inplace. You should replace the inplace operation by an "
+                           "out-of-place one.")
+    if info.nograd and base.requires_grad:
+        raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+                           "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You "
+                           "can clarify your code by moving both the view and the inplace either both inside the "
+                           "no_grad block (if you don't want the inplace to be tracked) or both outside (if you "
+                           "want the inplace to be tracked).")
+    if base.requires_grad and base._node is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def write(self, result):
+    """Write ``result`` (a Tensor broadcastable to ``self``) into ``self``'s storage as an in-place op, and
+    record it when ``result`` carries a graph node."""
+    node = result._node
+    info = self._view
+    if node is not None:
+        if info is not None:
+            _check_view_inplace(self, info)
+        elif self.requires_grad and self._node is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    elif grad_mode.is_grad_enabled():
+        if info is None:
+            if self.requires_grad and self._node is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        elif info.nograd and info.base.requires_grad:
+            _check_view_inplace(self, info)
+    dst = self._data
+    out = result._data
+    if out.shape != dst.shape:
+        try:
+            bshape = np.broadcast_shapes(out.shape, dst.shape)
+        except ValueError:
+            bshape = out.shape
+        if bshape != dst.shape:
+            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
+                               f"{list(bshape)}")
+    if info is not None:
+        check_writable(self)
+    if _overlapping(dst) or (isinstance(dst, np.ndarray) and not dst.flags.writeable):
+        # not a view but a broadcast/read-only array an op produced: give it storage of its own (checked by
+        # strides, not flags: CuPy arrays have no flags.writeable)
+        if info is not None:
+            raise ValueError("assignment destination is read-only")
+        dst = self._data = dst.copy()
+    if out is not dst:
+        dst[...] = out
+    c = self._ctr
+    if c is None:
+        c = self._ctr = [0]
+    c[0] += 1
+    if node is None:
+        return self
+    if node.saved:
+        node.saved = tuple((c, c[0], self, n) if t is result else (ctr, v, t, n) for ctr, v, t, n in node.saved)
+    if info is None:
+        self._node = node
+        self.requires_grad = True
+        if "_plain_views" in self.__dict__:
+            _wake_views(self)
+        return self
+    base = info.base
+    base._node = _copy_slices(info, node)
+    base.requires_grad = True
+    info.ver = -1
+    refresh(self)
+    _wake_views(base)
+    return self
+
+
+def _wake_views(base):
+    """The views taken while ``base`` did not require grad now do (their nodes follow lazily)."""
+    vs = base.__dict__.pop("_plain_views", None)
+    if vs:
+        for v in list(vs):
+            refresh(v)
+
+
+def protect(self, args):
+    """Before a recorded in-place op: a stand-in for ``self`` holding a copy of its value (same graph node),
+    so the op's backward keeps the old value that the write is about to overwrite; ``args`` with ``self``
+    replaced by it. Returns ``(self, args)`` unchanged when nothing will be recorded."""
+    if not grad_mode.is_grad_enabled():
+        return self, args
+    if self._view is not None:
+        refresh(self)
+    if not (self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)):
+        return self, args
+    if _cow_on():
+        return self, args
+    s = Tensor._wrap(self._data.copy())
+    if self.requires_grad:
+        s.requires_grad = True
+        s._node = self._grad_node()
+    return s, tuple(s if a is self else a for a in args)
+
+
+def _cow_on():
+    from .ops.basic import _cow
+
+    return getattr(_cow, "on", False)
+
+
+_tensor._refresh_view = refresh
