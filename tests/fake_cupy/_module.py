@@ -413,9 +413,19 @@ def _build():
               "standard_normal", "choice"):
         setattr(random, n, _legacy_fn(n))
     linalg = _Namespace("cupy.linalg", {})
+
+    def as_strided(x, shape=None, strides=None):
+        S.check_call("functions", "cupy.lib.stride_tricks.as_strided", (x, shape, strides), {})
+        if not isinstance(x, ndarray):
+            raise TypeError(f"as_strided needs a cupy.ndarray, got {type(x).__name__}")
+        return ndarray._new(np.lib.stride_tricks.as_strided(x._a, shape, strides), x._dev)   # a view: no kernel
+
+    stride_tricks = _Namespace("cupy.lib.stride_tricks", dict(as_strided=as_strided))
+    lib = _Namespace("cupy.lib", dict(stride_tricks=stride_tricks))
+    lib.__path__ = []
     cp = _Namespace("cupy", dict(
         ndarray=ndarray, asarray=asarray, array=array, asnumpy=asnumpy, get_array_module=get_array_module,
-        cuda=cuda, random=random, linalg=linalg, ufunc=ufunc, RawModule=_raw.RawModule, RawKernel=_raw.RawKernel,
+        cuda=cuda, random=random, linalg=linalg, lib=lib, ufunc=ufunc, RawModule=_raw.RawModule, RawKernel=_raw.RawKernel,
         get_default_memory_pool=lambda: _POOL, get_default_pinned_memory_pool=lambda: _POOL,
         __version__=S.TABLE["cupy_version"], newaxis=None, _fake=True))
     cp.__path__ = []
@@ -436,7 +446,7 @@ def _build():
     cupyx = _Namespace("cupyx", dict(scipy=scipy_, scatter_add=scatter_add))
     cupyx.__path__ = []
     return {"cupy": cp, "cupy.cuda": cuda, "cupy.cuda.runtime": cuda.runtime, "cupy.cuda.compiler": compiler,
-            "cupy.random": random,
+            "cupy.random": random, "cupy.lib": lib, "cupy.lib.stride_tricks": stride_tricks,
             "cupy.linalg": linalg, "cupyx": cupyx, "cupyx.scipy": scipy_, "cupyx.scipy.special": special}
 
 

@@ -74,6 +74,7 @@ def signature(obj):
 def main():
     import cupy
     import cupy.cuda.compiler
+    import cupy.lib.stride_tricks
     import cupyx
     import cupyx.scipy.special
 
@@ -82,7 +83,10 @@ def main():
              "attributes": {}, "constants": {}}
     modules = {"cupy": cupy, "cupy.random": cupy.random, "cupy.linalg": cupy.linalg, "cupyx": cupyx,
                "cupyx.scipy.special": cupyx.scipy.special, "cupy.cuda": cupy.cuda,
-               "cupy.cuda.runtime": cupy.cuda.runtime, "cupy.cuda.compiler": cupy.cuda.compiler}
+               "cupy.cuda.runtime": cupy.cuda.runtime, "cupy.cuda.compiler": cupy.cuda.compiler,
+               "cupy.lib.stride_tricks": cupy.lib.stride_tricks}
+    table["modules"] = sorted(f"cupy.cuda.{n}" for n in ("nccl", "nvrtc", "cub", "cutensor", "thrust")
+                              if hasattr(cupy.cuda, n)) + sorted(modules)
     for mname, mod in modules.items():
         for name in sorted(dir(mod)):
             if name.startswith("_"):
