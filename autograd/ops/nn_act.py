@@ -178,7 +178,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
         elif reduction == "sum":
             gl = g
         else:
-            gl = g / denom if float(denom) != 0 else xp.zeros_like(g)  # every target ignored: 0 (as torch)
+            # every target ignored: 0 (as torch); decided on the device, not with a host sync
+            gl = xp.where(denom != 0, g / xp.where(denom != 0, denom, 1), 0).astype(g.dtype, copy=False)
         classes = xp.arange(C).reshape((1, C) + (1,) * (X2.ndim - 2))
         gx = (safe_t[:, None] == classes) * xp.broadcast_to(-w * gl, w.shape)[:, None]
         gx = gx.astype(X2.dtype, copy=False)
