@@ -15,6 +15,7 @@ from .functional_api import *  # noqa: F401,F403  torch-style free functions (au
 from .sparse import SparseTensor, sparse_coo_tensor
 from .views import increment_version
 from . import nn, data  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 __minitorch__ = True
 __version__ = "0.1.0"

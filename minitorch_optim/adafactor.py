@@ -65,6 +65,8 @@ class Adafactor(GroupwiseOptimizer):
     compatibility and gives the same numbers.
     """
 
+    _filled_on_load = {"foreach": None}  # torch's __setstate__
+
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
                  foreach=None, maximize=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:

@@ -203,7 +203,10 @@ class Optimizer:
             packed["params"] = [mapping[id(p)] for p in g["params"]]
             start += len(packed["params"])
             groups.append(packed)
-        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        # plain dicts holding the live state Tensors (the entries of self.state may be write-through
+        # StateEntry dicts of the flat buffers; a state dict is plain data, saved and compared as such)
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): dict(v) if isinstance(v, dict) else v
+                 for k, v in self.state.items()}
         sd = {"state": state, "param_groups": groups}
         for hook in self._optimizer_state_dict_post_hooks.values():
             res = hook(self, sd)
@@ -300,7 +303,6 @@ class Optimizer:
         for name in _HOOK_TABLES:  # a copy or an unpickled optimizer starts without hooks, as in torch
             if name not in self.__dict__:
                 setattr(self, name, OrderedDict())
-        self.defaults.setdefault("differentiable", False)
         for g in self.param_groups:  # groups from older state dicts get the flags they lack, as in torch
             fill_group_defaults(self, g)
         self._flat_cache = {}

@@ -19,16 +19,22 @@ FILLED_ON_LOAD = {"foreach": None, "maximize": False, "differentiable": False, "
                   "fused": None}
 
 
+def _fills(opt):
+    """The flags torch's ``__setstate__`` of ``opt``'s class fills in: the common ones for the elementwise
+    optimizers, plus the class's own ``_filled_on_load`` (LBFGS, SparseAdam and Muon fill nothing)."""
+    common = FILLED_ON_LOAD if hasattr(opt, "_buffers") else {}
+    return dict(common, **getattr(type(opt), "_filled_on_load", {}))
+
+
 def fill_group_defaults(opt, group):
     """Add the flags a group from an older state dict lacks (torch's per-class ``__setstate__`` values)."""
-    fills = dict(FILLED_ON_LOAD, **getattr(type(opt), "_filled_on_load", {}))
-    for k, v in fills.items():
+    for k, v in _fills(opt).items():
         if k in getattr(opt, "defaults", {}):
             group.setdefault(k, v)
 
 
 def check_group_keys(opt, saved_groups):
-    fills = dict(FILLED_ON_LOAD, **getattr(type(opt), "_filled_on_load", {}))
+    fills = _fills(opt)
     for i, s in enumerate(saved_groups):
         missing = [k for k in opt.defaults if k not in s and k not in fills]
         if missing:

@@ -1,133 +1,120 @@
-"""Training checkpoints as ``.npz``: arrays plus one JSON document, loaded without executing code.
+"""Training checkpoints of the CLI: one :func:`autograd.save` file (no pickle, atomic, 0644).
 
-Layout: ``meta`` holds a JSON string (epoch, arguments, optimizer param_groups, scheduler state, RNG
-states, ...); every array lives under a path-like key (``model/0.weight``, ``optim/3/exp_avg``, ...).
-Writes are atomic (a temporary file in the same folder, then ``os.replace``), and loading uses
-``allow_pickle=False``.
+A checkpoint is a plain dict::
+
+    {"format": "minitorch_optim-checkpoint", "version": 2, "epoch": 7, "config": {...CLI settings...},
+     "model": model.state_dict(), "optimizers": [opt.state_dict(), ...], "state_keys": [...],
+     "schedulers": [...], "swa_schedulers": [...], "swa": ..., "ema": ..., "rng": {...}, "history": [...]}
+
+so it can be opened with ``autograd.load(path)`` and its parts fed to ``load_state_dict`` by hand.
+:func:`read` checks everything a resume relies on before anything is built, and raises
+:class:`CheckpointError` (a one-line message) for files that are missing, corrupted, foreign or edited.
 """
 from __future__ import annotations
 
-import json
+import numbers
 import os
-import tempfile
-
-import numpy as np
+import pickle
 
 FORMAT = "minitorch_optim-checkpoint"
-VERSION = 1
+VERSION = 2
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read or does not fit what it is loaded into."""
 
 
-def _to_json(obj):
-    """JSON-ready copy: tuples tagged so they come back as tuples, arrays refused (they go in npz)."""
-    if isinstance(obj, tuple):
-        return {"__tuple__": [_to_json(v) for v in obj]}
-    if isinstance(obj, list):
-        return [_to_json(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): _to_json(v) for k, v in obj.items()}
-    if isinstance(obj, (np.floating, np.integer, np.bool_)):
-        return obj.item()
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if hasattr(obj, "item") and hasattr(obj, "numel") and obj.numel() == 1:
-        return obj.item()
-    raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint's JSON part")
+def state_keys(opt_state_dict):
+    """Which state entries each parameter has: saved next to the state so a dropped entry is noticed."""
+    return [[int(pid), sorted(st)] for pid, st in sorted(opt_state_dict["state"].items())]
 
 
-def _from_json(obj):
-    if isinstance(obj, dict):
-        if set(obj) == {"__tuple__"}:
-            return tuple(_from_json(v) for v in obj["__tuple__"])
-        return {k: _from_json(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_from_json(v) for v in obj]
-    return obj
+def write(path, ck):
+    import autograd
+
+    ck = {"format": FORMAT, "version": VERSION, **ck}
+    ck["state_keys"] = [state_keys(sd) for sd in ck["optimizers"]]
+    autograd.save(ck, path)
 
 
-def save(path, meta: dict, arrays: dict):
-    """Write ``meta`` (JSON-able) and ``arrays`` (name -> array) to ``path`` atomically."""
-    doc = {"format": FORMAT, "version": VERSION, **meta}
-    payload = {"meta": np.array(json.dumps(_to_json(doc)))}
-    for k, v in arrays.items():
-        if k == "meta":
-            raise ValueError("'meta' is reserved")
-        payload[k] = np.asarray(v)
+def check_save_path(path):
+    """Fail before training when ``--save PATH`` cannot be written."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    if os.path.isdir(path):
+        raise CheckpointError(f"--save {path!r} is a directory; give a file name such as {os.path.join(path, 'ck.pt')!r}")
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"--save {path!r}: the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CheckpointError(f"--save {path!r}: the folder {folder!r} is not writable")
 
 
-def load(path):
-    """Return ``(meta, arrays)``; raises CheckpointError for anything unreadable or foreign."""
+def read(path):
+    """Load and sanity-check a checkpoint; returns the dict."""
+    import autograd
+
+    if os.path.isdir(path):
+        raise CheckpointError(f"checkpoint {path!r} is a directory")
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as e:  # zipfile/npy errors of every kind
-        raise CheckpointError(f"checkpoint {path!r} is corrupted or not an .npz file: {e}") from None
-    if "meta" not in arrays:
-        raise CheckpointError(f"checkpoint {path!r} has no 'meta' entry")
-    try:
-        meta = _from_json(json.loads(str(arrays.pop("meta"))))
-    except (ValueError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {path!r} has unreadable metadata: {e}") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path!r} is not a minitorch_optim checkpoint")
-    if meta.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint version {meta.get('version')} is not supported (expected {VERSION})")
-    return meta, arrays
+        ck = autograd.load(path, map_location="cpu")
+    except (RuntimeError, pickle.UnpicklingError, OSError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {path!r} is corrupted or not a checkpoint: {e}") from None
+    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
+        raise CheckpointError(f"{path!r} is not a minitorch_optim checkpoint (written by train --save)")
+    if ck.get("version") != VERSION:
+        raise CheckpointError(f"checkpoint version {ck.get('version')!r} is not supported (expected {VERSION})")
+    need = {"epoch": int, "config": dict, "model": dict, "optimizers": list, "state_keys": list,
+            "schedulers": list, "swa_schedulers": list, "rng": dict, "history": list}
+    for k, kind in need.items():
+        if not isinstance(ck.get(k), kind) or isinstance(ck.get(k), bool):
+            raise CheckpointError(f"checkpoint {path!r} is damaged: {k!r} is missing or not a {kind.__name__}")
+    if ck["epoch"] < 1:
+        raise CheckpointError(f"checkpoint {path!r} is damaged: epoch {ck['epoch']} < 1")
+    if len(ck["state_keys"]) != len(ck["optimizers"]):
+        raise CheckpointError(f"checkpoint {path!r} is damaged: optimizer state manifest does not match")
+    for i, (sd, keys) in enumerate(zip(ck["optimizers"], ck["state_keys"])):
+        if not isinstance(sd, dict) or not isinstance(sd.get("state"), dict):
+            raise CheckpointError(f"checkpoint {path!r} is damaged: optimizer {i} has no state")
+        ids = [pid for g in sd.get("param_groups") or [] if isinstance(g, dict) for pid in g.get("params", [])]
+        if sd["state"] and set(sd["state"]) != set(ids):   # every parameter gets a gradient every step here
+            missing = sorted(set(ids) - set(sd["state"]), key=str)
+            raise CheckpointError(f"checkpoint {path!r} is damaged: optimizer {i}'s state is incomplete "
+                                  f"(no state for parameters {missing}); it cannot resume exactly")
+        if state_keys(sd) != keys:
+            raise CheckpointError(f"checkpoint {path!r} is damaged: optimizer {i}'s state is incomplete "
+                                  f"(has {state_keys(sd)}, saved with {keys}); it cannot resume exactly")
+    return ck
 
 
-def pack_optimizer(sd):
-    """Split an optimizer state_dict into JSON (groups, scalar state) and arrays (tensor state)."""
-    arrays, state_meta = {}, {}
-    for pid, st in sd["state"].items():
-        entry = {}
-        for name, v in st.items():
-            if hasattr(v, "numpy"):
-                arrays[f"optim/{pid}/{name}"] = v.numpy()
-                entry[name] = {"__array__": True}
-            else:
-                entry[name] = v
-        state_meta[str(pid)] = entry
-    groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
-    return {"param_groups": groups, "state": state_meta}, arrays
+def _kind(v):
+    if isinstance(v, bool) or v is None:
+        return type(v)
+    if isinstance(v, numbers.Real):
+        return numbers.Real
+    if isinstance(v, (tuple, list)):
+        return (tuple, len(v))
+    return type(v)
 
 
-def unpack_optimizer(meta, arrays):
-    state = {}
-    for pid, entry in meta["state"].items():
-        st = {}
-        for name, v in entry.items():
-            if isinstance(v, dict) and v.get("__array__"):
-                key = f"optim/{pid}/{name}"
-                if key not in arrays:
-                    raise CheckpointError(f"checkpoint lacks the optimizer array {key!r}")
-                st[name] = arrays[key]
-            else:
-                st[name] = v
-        state[int(pid)] = st
-    return {"state": state, "param_groups": meta["param_groups"]}
-
-
-def module_arrays(prefix, module):
-    return {f"{prefix}/{k}": v.numpy() for k, v in module.state_dict().items()}
-
-
-def module_state(prefix, arrays):
-    n = len(prefix) + 1
-    return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+def check_groups(fresh, saved, what):
+    """The saved param_groups have the fresh optimizer's keys and value kinds (a string ``lr`` is refused)."""
+    fg, sg = fresh.state_dict()["param_groups"], saved.get("param_groups")
+    if not isinstance(sg, list) or len(sg) != len(fg):
+        raise CheckpointError(f"{what}: the checkpoint has {len(sg) if isinstance(sg, list) else 'no'} "
+                              f"parameter groups, the optimizer {len(fg)}")
+    for i, (f, s) in enumerate(zip(fg, sg)):
+        if not isinstance(s, dict):
+            raise CheckpointError(f"{what}: parameter group {i} is not a dict")
+        for k, v in f.items():
+            if k == "params" or k not in fresh.defaults:    # keys a scheduler adds are checked below
+                continue
+            if k not in s:
+                raise CheckpointError(f"{what}: parameter group {i} lacks {k!r}")
+            if _kind(s[k]) != _kind(v) and v is not None and s[k] is not None:
+                raise CheckpointError(f"{what}: parameter group {i} has {k}={s[k]!r}, expected a value like {v!r}")
+            if _kind(v) is numbers.Real and not (abs(float(s[k])) < float("inf")):
+                raise CheckpointError(f"{what}: parameter group {i} has {k}={s[k]!r}")
+        for k in ("initial_lr", "max_lr", "min_lr", "swa_lr"):
+            if k in s and not (isinstance(s[k], numbers.Real) and not isinstance(s[k], bool)):
+                raise CheckpointError(f"{what}: parameter group {i} has {k}={s[k]!r}, expected a number")

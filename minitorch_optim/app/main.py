@@ -33,7 +33,7 @@ def _bench(argv):
 
 def main(argv=None):
     from .checkpoint import CheckpointError
-    from .cli import add_train_arguments, train
+    from .cli import Interrupted, UsageError, add_train_arguments, train
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:       # hand everything after "bench" to the benchmark's own parser
@@ -42,14 +42,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog=PROG,
                                      description="torch.optim without torch: train the demo model or benchmark")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    add_train_arguments(sub.add_parser("train", help="train an MLP with BatchNorm on the embedded spirals data"))
+    add_train_arguments(sub.add_parser("train", help="train an MLP (or CNN) on the bundled spirals or digits"))
     sub.add_parser("bench", help="optimizer step benchmark (python -m minitorch_optim bench -h); "
                                  "--train: training steps, --distributed: multi-process")
     args = parser.parse_args(argv)
     try:
         train(args)
-    except CheckpointError as e:
-        parser.exit(2, f"{PROG}: error: {e}\n")
+    except (CheckpointError, UsageError) as e:
+        parser.exit(2, f"{PROG} train: error: {e}\n")
+    except Interrupted as e:
+        parser.exit(130, f"\n{PROG} train: {e}\n")
+    except KeyboardInterrupt:        # before the first epoch started: nothing was written
+        parser.exit(130, f"\n{PROG} train: interrupted before training started; nothing was saved\n")
     return 0
 
 
