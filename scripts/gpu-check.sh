@@ -136,6 +136,6 @@ diff <(table "$WORK/straight.out") <(table "$WORK/resumed.out")
 table "$WORK/resumed.out"
 
 step "bench --device cuda"
-"${RUN[@]}" -m minitorch_optim bench --device cuda --sizes 1000000x100,100000x1 --optimizers adam,sgd --repeat 3
+"${RUN[@]}" -m minitorch_optim bench --device cuda --sizes 1000000x100,100000x1 --optimizers adam,sgd --repeat 3 --no-startup
 
 step "GPU check passed"

@@ -53,5 +53,5 @@ def test_train_on_cuda_save_and_resume(tmp_path):
 
 def test_bench_on_cuda(tmp_path):
     out = _run(["-m", "minitorch_optim", "bench", "--device", "cuda", "--sizes", "5000x3", "--optimizers", "adam",
-                "--repeat", "1"], tmp_path)
+                "--repeat", "1", "--no-startup"], tmp_path)
     assert "device cuda" in out and "fused" in out
