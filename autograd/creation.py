@@ -49,7 +49,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
         data = [x.numpy() if isinstance(x, Tensor) else x for x in data]
     dt = dtypes.as_dtype(dtype) or _infer_dtype(data if backend.device_of(data) == backend.CPU
-                                                  or isinstance(data, (list, tuple)) else data.get())
+                                                  or isinstance(data, (list, tuple))
+                                                  else np.empty((0,), data.dtype))   # GPU data: its dtype only
     if isinstance(data, np.ndarray) or isinstance(data, (list, tuple, builtins.float, builtins.int, np.generic)):
         arr = np.array(data, dtype=dt)
         if xp is not np:

@@ -234,6 +234,32 @@ def default_convert(data):
     return data
 
 
+def _plain_tensor_dataset(ds):
+    return (type(ds).__getitem__ is TensorDataset.__getitem__ and type(ds).__len__ is TensorDataset.__len__
+            and all(isinstance(t, Tensor) for t in ds.tensors))
+
+
+def _take(t, idx, sent):
+    """``default_collate([t[i] for i in idx])`` in one operation: a slice when ``idx`` is a run of consecutive
+    indices, else one gather with the indices sent once (on a GPU: no per-sample indexing, no host sync)."""
+    ii = np.asarray(idx, dtype=np.int64)
+    n = t.shape[0]
+    if ii.size and (ii.min() < -n or ii.max() >= n):
+        bad = int(ii.max()) if ii.max() >= n else int(ii.min())
+        raise IndexError(f"index {bad} is out of bounds for dimension 0 with size {n}")
+    ii = np.where(ii < 0, ii + n, ii)
+    X = t._data
+    if ii.size and (ii.size == 1 or (np.diff(ii) == 1).all()):
+        return Tensor._wrap(X[int(ii[0]):int(ii[-1]) + 1].copy())
+    xp = backend.array_module(X)
+    if xp is np:
+        return Tensor._wrap(X[ii])
+    dev = backend.device_of(X)
+    if dev not in sent:
+        sent[dev] = backend.to_device(ii, dev)
+    return Tensor._wrap(X[sent[dev]])
+
+
 class DataLoader:
     """Iterates a dataset in (optionally shuffled) mini-batches; runs in the calling process
     (``num_workers`` is accepted and ignored)."""
@@ -295,6 +321,11 @@ class DataLoader:
                 yield self.collate_fn(batch)
             return
         if self.batch_sampler is not None:
+            if self.collate_fn is default_collate and _plain_tensor_dataset(self.dataset):
+                for idx in self.batch_sampler:     # the same batches, one slice/gather per tensor
+                    sent = {}                      # the indices go to each device once per batch
+                    yield [_take(t, idx, sent) for t in self.dataset.tensors]   # a list, as default_collate
+                return
             for idx in self.batch_sampler:
                 yield self.collate_fn([self.dataset[i] for i in idx])
         else:

@@ -14,11 +14,28 @@ class Generator:
         self.device = backend.as_device(device)
         self._seed = 0
         self.rng = np.random.default_rng(0)
+        self._gpu_rngs = {}
 
     def manual_seed(self, seed):
         self._seed = int(seed)
         self.rng = np.random.default_rng(self._seed)
+        self._gpu_rngs = {}
         return self
+
+    def device_rng(self, dev):
+        """The random source for ``dev``: NumPy's PCG64 on the CPU; on a GPU a CuPy generator on that device,
+        seeded from this generator's seed and the device index, so numbers are made where they are used
+        (no host draw + copy). ``get_state``/``set_state`` cover the CPU stream only."""
+        dev = backend.as_device(dev)
+        if dev.type == "cpu":
+            return self.rng
+        r = self._gpu_rngs.get(dev.index)
+        if r is None:
+            cp = backend.cupy()
+            with cp.cuda.Device(dev.index):
+                r = cp.random.default_rng(int(np.random.SeedSequence([self._seed, dev.index]).generate_state(1)[0]))
+            self._gpu_rngs[dev.index] = r
+        return r
 
     def initial_seed(self):
         return self._seed
@@ -134,36 +151,65 @@ def fill_random(dst, draw):
     return dst
 
 
-def _random(shape, draw):
-    def make(xp, dt):
-        if dt == np.float64:
-            return draw(shape)  # already the result dtype: no cast, no copy
-        return fill_random(np.empty(shape, dt), draw)
+def random_array(kind, shape, dtype, device, generator=None, **kw):
+    """Raw random array made on ``device``: ``kind`` in random (U[0,1)), standard_normal, uniform (low, high),
+    normal (loc, scale), integers (low, high), permutation (n). On a GPU the draw runs there (CuPy's generator
+    makes float32/float64; other float dtypes are cast from float32)."""
+    g = generator or default_generator
+    dev = backend.as_device(device)
+    rng = g.device_rng(dev)
+    dt = np.dtype(dtype)
+    shape = tuple(shape)
+    if dev.type == "cpu":
+        if kind == "permutation":
+            return rng.permutation(kw["n"]).astype(dt)
+        if kind == "integers":
+            return rng.integers(kw["low"], kw["high"], size=shape).astype(dt)
+        if kind == "uniform":
+            return np.asarray(rng.uniform(kw["low"], kw["high"], shape), dtype=dt)
+        if kind == "normal":
+            return np.asarray(rng.normal(kw["loc"], kw["scale"], shape), dtype=dt)
+        draw = getattr(rng, kind)
+        return draw(shape) if dt == np.float64 else fill_random(np.empty(shape, dt), draw)
+    with backend.device_ctx(dev):
+        if kind == "permutation":
+            return rng.random(kw["n"]).argsort().astype(dt)
+        if kind == "integers":
+            return rng.integers(kw["low"], kw["high"], size=shape, dtype=np.int64).astype(dt, copy=False)
+        fdt = dt if dt in (np.float32, np.float64) else np.dtype(np.float32)
+        base = "random" if kind in ("random", "uniform") else "standard_normal"
+        x = getattr(rng, base)(shape, dtype=fdt)
+        if kind == "uniform":
+            x = x * fdt.type(kw["high"] - kw["low"]) + fdt.type(kw["low"])
+        elif kind == "normal":
+            x = x * fdt.type(kw["scale"]) + fdt.type(kw["loc"])
+        return x.astype(dt, copy=False)
 
-    return make
+
+def _random(kind, dtype, device, requires_grad, default=None, generator=None, shape=(), **kw):
+    dt = dtypes.as_dtype(dtype) or default or dtypes.get_default_dtype()
+    t = Tensor._wrap(random_array(kind, shape, dt, device, generator, **kw))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    g = generator or default_generator
-    return _make(_random(_shape(size), g.rng.random), dtype, device, requires_grad)
+    return _random("random", dtype, device, requires_grad, generator=generator, shape=_shape(size))
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    g = generator or default_generator
-    return _make(_random(_shape(size), g.rng.standard_normal), dtype, device, requires_grad)
+    return _random("standard_normal", dtype, device, requires_grad, generator=generator, shape=_shape(size))
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
     if high is None:
         low, high = 0, low
-    g = generator or default_generator
-    return _make(lambda xp, dt: g.rng.integers(low, high, size=tuple(size)).astype(dt), dtype, device, False,
-                 dtypes.int64)
+    return _random("integers", dtype, device, False, dtypes.int64, generator, tuple(size), low=low, high=high)
 
 
 def randperm(n, generator=None, dtype=None, device=None):
-    g = generator or default_generator
-    return _make(lambda xp, dt: g.rng.permutation(n).astype(dt), dtype, device, False, dtypes.int64)
+    return _random("permutation", dtype, device, False, dtypes.int64, generator, n=n)
 
 
 def rand_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):

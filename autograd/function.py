@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import grad_mode
+from . import backend, grad_mode
 
 
 class SparseGrad:
@@ -251,6 +251,8 @@ def _run_backward(roots, grads, retain_graph, capture):
             node = ready.pop()
             grad = pending.pop(node, None)
             if grad is not None:
+                if not isinstance(grad, SparseGrad):
+                    backend.use_device_of(grad)     # run this node's backward on its gradient's GPU
                 grad = _run_hooks(node, grad)
             if capture is not None and node in capture:
                 capture[node] = grad

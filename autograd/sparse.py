@@ -130,7 +130,25 @@ class SparseTensor:
                 f"size={self._shape}, nnz={self._nnz()})")
 
 
-def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None):
+def _check_indices(ind, size):
+    """torch's invariant check (``check_invariants=True``): every index in ``[0, size)``. CuPy wraps
+    out-of-range indices around silently, so this check is what keeps a bad index from a wrong result; on
+    a GPU it costs one host synchronisation (the per-dimension min and max come back together)."""
+    if ind.ndim != 2 or ind.shape[1] == 0:
+        return
+    xp = backend.array_module(ind)
+    lohi = xp.concatenate([ind.min(axis=1), ind.max(axis=1)])
+    lohi = lohi.get() if xp is not np else lohi
+    nd = ind.shape[0]
+    for d in range(nd):
+        if lohi[d] < 0:
+            raise RuntimeError(f"found negative index {int(lohi[d])} for dim {d}")
+        if lohi[nd + d] >= size[d]:
+            raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {size[d]} but found "
+                               f"index {int(lohi[nd + d])}")
+
+
+def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None, check_invariants=None):
     ind = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
     if isinstance(values, Tensor):
         val = values._data
@@ -143,6 +161,8 @@ def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None):
     ind = ind.astype(np.int64)
     if size is None:
         size = tuple(int(m) + 1 for m in ind.max(axis=1)) + tuple(val.shape[1:])
+    if check_invariants is not False:   # on by default: an out-of-range index must not wrap around on CuPy
+        _check_indices(ind, tuple(size))
     if device is not None:
         ind = backend.to_device(ind, backend.as_device(device))
         val = backend.to_device(val, backend.as_device(device))

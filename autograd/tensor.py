@@ -250,10 +250,12 @@ class Tensor:
         return new
 
     def __getstate__(self):
-        return {"data": self.numpy(), "requires_grad": self.requires_grad}
+        return {"data": self.numpy(), "requires_grad": self.requires_grad, "device": str(self.device)}
 
-    def __setstate__(self, st):
-        Tensor.__init__(self, st["data"], st["requires_grad"])
+    def __setstate__(self, st):      # back on the device it was pickled from (torch), cuda:N included
+        dev = st.get("device", "cpu")
+        Tensor.__init__(self, st["data"] if dev == "cpu" else backend.to_device(st["data"], dev),
+                        st["requires_grad"])
 
     def to(self, *args, **kwargs):
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``, ``copy=``, ``non_blocking=``."""

@@ -115,9 +115,12 @@ def _nvrtc():
 
 
 def cupy_options(arch):
-    """What ``cupy.RawModule(code, options=OPTIONS)`` hands NVRTC (CuPy 14, no jitify): ours, then
-    ``-ftz=true``, the architecture and ``--device-as-default-execution-space``."""
-    return [*_cuda.OPTIONS, "-ftz=true", f"-arch={arch}", "--device-as-default-execution-space"]
+    """What the launcher's ``nvrtc.Module`` hands NVRTC through CuPy 14's ``compile_using_nvrtc``: ours, then
+    ``-ftz=false`` (no flush of float32 subnormals; ``RawModule(code=...)`` would append ``-ftz=true``), the
+    architecture and ``--device-as-default-execution-space``."""
+    from minitorch_optim.kernels.cuda.nvrtc import NO_FTZ
+
+    return [*_cuda.OPTIONS, *NO_FTZ, f"-arch={arch}", "--device-as-default-execution-space"]
 
 
 def _compile(nvrtc, src, names, arch, what):

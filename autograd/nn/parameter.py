@@ -33,10 +33,12 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, proto):
-        return (_rebuild_parameter, (self.numpy(), self.requires_grad))
+        return (_rebuild_parameter, (self.numpy(), self.requires_grad, str(self.device)))
 
 
-def _rebuild_parameter(data, requires_grad):
+def _rebuild_parameter(data, requires_grad, device="cpu"):
+    if device != "cpu":       # a CUDA Parameter unpickles on its device (torch), not on the CPU
+        data = backend.to_device(data, device)
     return Parameter(data, requires_grad)
 
 

@@ -24,18 +24,38 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         return Tensor._wrap(np.asarray(0.0, dtype=np.float32))
     arrs = [(g._val if isinstance(g, SparseTensor) else g._data) for g in grads]
     xp = backend.array_module(arrs[0])
-    if norm_type == math.inf:
-        total = max(float(xp.abs(a).max()) if a.size else 0.0 for a in arrs)
-    else:
-        total = sum(float((xp.abs(a.astype(np.float64)) ** norm_type).sum()) for a in arrs) ** (1.0 / norm_type)
-    if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
-                           f"so it cannot be clipped. To disable this error and scale the gradients by the "
-                           f"non-finite norm anyway, set `error_if_nonfinite=False`")
-    coef = min(max_norm / (total + 1e-6), 1.0)
-    for a in arrs:
-        a *= a.dtype.type(coef)
-    return Tensor._wrap(xp.asarray(total, dtype=arrs[0].dtype))
+    if xp is np:
+        if norm_type == math.inf:
+            total = max(float(xp.abs(a).max()) if a.size else 0.0 for a in arrs)
+        else:
+            total = sum(float((xp.abs(a.astype(np.float64)) ** norm_type).sum()) for a in arrs) ** (1.0 / norm_type)
+        if error_if_nonfinite and not math.isfinite(total):
+            _nonfinite(norm_type)
+        coef = min(max_norm / (total + 1e-6), 1.0)
+        for a in arrs:
+            a *= a.dtype.type(coef)
+        return Tensor._wrap(xp.asarray(total, dtype=arrs[0].dtype))
+    # on a GPU: the same float64 arithmetic on the device, no host synchronisation (unless the non-finite
+    # check is asked for, which must look at the value)
+    with backend.device_ctx(backend.device_of(arrs[0])):
+        if norm_type == math.inf:
+            total = xp.max(xp.stack([xp.abs(a).max().astype(np.float64) if a.size else xp.zeros((), np.float64)
+                                     for a in arrs]))
+        else:
+            total = xp.stack([(xp.abs(a.astype(np.float64)) ** norm_type).sum() for a in arrs]).sum() \
+                ** (1.0 / norm_type)
+        if error_if_nonfinite and not bool(xp.isfinite(total)):
+            _nonfinite(norm_type)
+        coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+        for a in arrs:
+            a *= coef.astype(a.dtype)
+        return Tensor._wrap(total.astype(arrs[0].dtype))
+
+
+def _nonfinite(norm_type):
+    raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+                       f"so it cannot be clipped. To disable this error and scale the gradients by the "
+                       f"non-finite norm anyway, set `error_if_nonfinite=False`")
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):

@@ -229,7 +229,7 @@ def _erf(xp, x):
         return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
     import cupyx.scipy.special as sp  # pragma: no cover - GPU only
 
-    return sp.erf(x)
+    return sp.erf(x).astype(x.dtype, copy=False)  # CuPy's erf turns float16 into float64
 
 
 def _sigmoid(xp, x):

@@ -92,16 +92,16 @@ def zero_(self):
 
 @register("uniform_")
 def uniform_(self, a=0.0, b=1.0, generator=None):
-    from ..factory import default_generator
+    from ..factory import random_array
 
-    g = generator or default_generator
-    return copy_(self, Tensor._wrap(np.asarray(g.rng.uniform(a, b, self.shape), dtype=self.dtype)))
+    return copy_(self, Tensor._wrap(random_array("uniform", self.shape, self.dtype, self.device, generator,
+                                                 low=a, high=b)))
 
 
 @register("normal_")
 def normal_(self, mean=0.0, std=1.0, generator=None):
-    from ..factory import default_generator
+    from ..factory import random_array
 
-    g = generator or default_generator
-    return copy_(self, Tensor._wrap(np.asarray(g.rng.normal(mean, std, self.shape), dtype=self.dtype)))
+    return copy_(self, Tensor._wrap(random_array("normal", self.shape, self.dtype, self.device, generator,
+                                                 loc=mean, scale=std)))
 

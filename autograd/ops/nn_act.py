@@ -24,7 +24,7 @@ def _erf(xp, x):
             return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
     import cupyx.scipy.special as sp  # noqa: PLC0415  pragma: no cover - GPU only
 
-    return sp.erf(x)  # pragma: no cover
+    return sp.erf(x).astype(x.dtype, copy=False)  # pragma: no cover - CuPy's erf turns float16 into float64
 
 
 def _elementwise(x, fwd, dfn, name):
@@ -149,7 +149,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
     C = X2.shape[1]
     valid = T2 != ignore_index
     safe_t = xp.where(valid, T2, 0)
-    if valid.any() and (int(safe_t.min()) < 0 or int(safe_t.max()) >= C):
+    # one host synchronisation on a GPU: an out-of-range target would silently wrap around in CuPy
+    if bool((valid & ((safe_t < 0) | (safe_t >= C))).any()):
         raise IndexError(f"Target {int(safe_t.max()) if int(safe_t.max()) >= C else int(safe_t.min())} is "
                          f"out of bounds.")
     if weight is not None:
@@ -177,7 +178,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
         elif reduction == "sum":
             gl = g
         else:
-            gl = g / denom if float(denom) != 0 else xp.zeros_like(g)  # every target ignored: 0 (as torch)
+            # every target ignored: 0 (as torch); decided on the device, not with a host sync
+            gl = xp.where(denom != 0, g / xp.where(denom != 0, denom, 1), 0).astype(g.dtype, copy=False)
         classes = xp.arange(C).reshape((1, C) + (1,) * (X2.ndim - 2))
         gx = (safe_t[:, None] == classes) * xp.broadcast_to(-w * gl, w.shape)[:, None]
         gx = gx.astype(X2.dtype, copy=False)

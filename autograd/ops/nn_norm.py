@@ -152,7 +152,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
             padding_idx += num
         if not 0 <= padding_idx < num:
             raise AssertionError("Padding_idx must be within num_embeddings")
-    if I.size and (int(I.min()) < 0 or int(I.max()) >= num):
+    if I.size and bool(((I < 0) | (I >= num)).any()):     # one host sync on a GPU (CuPy would wrap around)
         raise IndexError("index out of range in self")
     if max_norm is not None:
         _renorm_rows(xp, Wt, I, max_norm, norm_type)
@@ -218,11 +218,9 @@ def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):  # no
 
 
 def _bernoulli_keep(x, shape, p, generator):
-    from ..factory import default_generator
+    from ..factory import random_array
 
-    g = generator or default_generator
-    keep = g.rng.random(shape) >= p
-    return backend.to_device(keep, x.device)
+    return random_array("random", shape, np.float64, x.device, generator) >= p   # drawn on x's device
 
 
 def _masked(input, keep, p, inplace):  # noqa: A002

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from autograd import Tensor
-from autograd.backend import array_module
+from autograd.backend import array_module, device_of
 from autograd.dtypes import get_default_dtype
 
 # elements per chunk of the multi-tensor NumPy executor (foreach). Measured on the 2-core box (Adam, foreach,
@@ -137,8 +137,8 @@ class GradSlot:
         if not self.free():           # (checked before binding the view to a local: that is a reference too)
             return None
         v = self.view
-        if v.shape != grad.shape or v.dtype != grad.dtype:
-            return None
+        if v.shape != grad.shape or v.dtype != grad.dtype or device_of(v) != device_of(grad):
+            return None               # (a model moved to another device since: a fresh gradient there)
         v[...] = grad
         return v
 

@@ -262,8 +262,9 @@ def ops_for(arr):
     global _cupy_ops
     if isinstance(arr, np.ndarray):
         return NUMPY_OPS
-    if _cupy_ops is None:
-        from autograd.backend import array_module
+    from autograd.backend import array_module, use_device_of
 
+    use_device_of(arr)        # CuPy runs on the current device: make it the one that holds arr (cuda:N)
+    if _cupy_ops is None:
         _cupy_ops = ArrayOps(array_module(arr))
     return _cupy_ops

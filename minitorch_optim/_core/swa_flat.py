@@ -144,8 +144,22 @@ def _run(a, b, rule):
     run_chunked(chunk, 0, a.size, xp is np)
 
 
+def _gpu(a, b, mode, value):
+    """One ``kernels/cuda/avg.cu`` launch for same-dtype float GPU buffers (the arithmetic of the rules
+    below, in their order); False where it does not apply."""
+    if (array_module(a) is np or a.dtype != b.dtype or a.dtype.name not in ("float16", "float32", "float64")
+            or not (a.flags.c_contiguous and b.flags.c_contiguous)):
+        return False
+    from ..kernels.cuda.launch import avg_update  # noqa: PLC0415
+
+    avg_update(a, b, mode, value)
+    return True
+
+
 def lerp(a, b, weight):
     """``a.lerp_(b, weight)`` with torch's two-sided formula."""
+    if _gpu(a, b, "lerp", weight):
+        return
     from ..kernels.numba.launch import lerp_flat  # noqa: PLC0415 - one Numba pass on the CPU when available
 
     if lerp_flat(a, b, weight):
@@ -166,6 +180,9 @@ def lerp(a, b, weight):
 
 def blend(a, b, decay):
     """``decay * a + (1 - decay) * b`` (torch's EMA for a single tensor and for integer buffers)."""
+    if _gpu(a, b, "blend", decay):
+        return
+
     def rule(x, y, ct):
         r = x * ct.type(decay)
         r += y * ct.type(1 - decay)
@@ -176,6 +193,9 @@ def blend(a, b, decay):
 
 def swa_divide(a, b, n_averaged):
     """``a + (b - a) / (n_averaged + 1)`` (torch's per-tensor SWA step, also for integer buffers)."""
+    if _gpu(a, b, "divide", n_averaged + 1):
+        return
+
     def rule(x, y, ct):
         d = y - x
         d /= ct.type(n_averaged + 1)

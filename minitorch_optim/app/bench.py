@@ -147,6 +147,8 @@ def _import_torch():
 def run(device="cpu", plan=DEFAULT_PLAN, repeat=15, progress=True):
     """Time every variant of each ``(optimizer, (N, T))`` in ``plan``, interleaved per round."""
     torch = _import_torch()
+    if torch is not None and str(device).startswith("cuda") and not torch.cuda.is_available():
+        torch = None          # a CPU-only torch: no reference column on the GPU
     numba_ok = _have_numba()
     notes = []
     if not numba_ok:

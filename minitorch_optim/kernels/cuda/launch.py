@@ -7,8 +7,9 @@ of ``(tensor, start, stop, scalar row)`` rows (chunks of ``ROW`` elements; block
 threads over a chunk's elements; cached per run layout) and the runs' scalar slots as one float64 array.
 Kernels are templated on the storage type (float, double, and 16-bit ``half_t``/``bf16_t`` computed in
 float) and compiled once per kernel + dtype + device. ``OPTIONS`` turn multiply-add contraction off, so
-each statement rounds as NumPy's; CuPy adds ``-ftz=true`` to every compilation, so float32 results in the
-subnormal range are flushed to zero on the GPU (the only known difference from the CPU paths).
+each statement rounds as NumPy's. They are compiled through ``nvrtc.Module`` with ``-ftz=false`` (CuPy's
+``RawModule(code=...)`` would append ``-ftz=true`` and flush float32 subnormals to zero, unlike NumPy).
+Small launches use shorter chunk rows so that every multiprocessor gets a block (``row_size``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import os
 import numpy as np
 
 from .. import codegen
+from . import nvrtc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROW = 8192             # elements per chunk-table row
@@ -77,28 +79,53 @@ class CupyRunner:
 
         ct = ctype_of(dtype)
         key = (func, ct, cupy.cuda.Device().id)
-        mod = _MODULES.get(key)
-        if mod is None:
-            mod = _MODULES[key] = cupy.RawModule(code=standalone(src), options=OPTIONS,
-                                                 name_expressions=[f"{func}<{ct}>"])
+        fn = _MODULES.get(key)
+        if fn is None:         # compiled once per kernel + dtype + device; the Function object is kept
+            fn = _MODULES[key] = nvrtc.Module(standalone(src), OPTIONS, [f"{func}<{ct}>"]).get_function(
+                f"{func}<{ct}>")
         conv = {"i32": np.int32, "i64": np.int64, "f64": np.float64}
         vals = tuple((np.uint64(0) if v is None else v) if k == "ptr" else conv[k](v) for k, v in args)
-        mod.get_function(f"{func}<{ct}>")((grid,), (block,), vals)
+        fn((grid,), (block,), vals)
 
 
-def _rows(flat, spans):
+_SMS = {}
+
+
+def multiprocessors():
+    """Multiprocessors of the current GPU (cached per device)."""
+    import cupy  # noqa: PLC0415
+
+    dev = cupy.cuda.Device()
+    n = _SMS.get(dev.id)
+    if n is None:
+        n = _SMS[dev.id] = int(dev.attributes["MultiProcessorCount"])
+    return n
+
+
+def row_size(n_elements, sms):
+    """Elements per chunk row: ``ROW``, or less (down to 4 per thread of a block) when that would leave
+    multiprocessors idle: about two rows per multiprocessor for small launches."""
+    row = ROW
+    while row > 4 * BLOCK and -(-n_elements // row) < 2 * sms:
+        row //= 2
+    return row
+
+
+def _rows(flat, spans, sms=132):
     cache = flat.__dict__.setdefault("_cuda_rows", {})
-    key = tuple(spans)
+    key = (tuple(spans), sms)
     rows = cache.get(key)
     if rows is None:
         parts = []
+        total = sum(int(flat.offs[i1] - flat.offs[i0]) for i0, i1 in spans)
+        ROW_ = row_size(total, sms)
         for r, (i0, i1) in enumerate(spans):
             sizes = np.diff(flat.offs[i0:i1 + 1])
-            nch = -(-sizes // ROW)
+            nch = -(-sizes // ROW_)
             t = np.repeat(np.arange(i0, i1, dtype=np.int64), nch)
             k = np.arange(int(nch.sum()), dtype=np.int64) - np.repeat(np.cumsum(nch) - nch, nch)
-            a = k * ROW
-            parts.append(np.stack([t, a, np.minimum(a + ROW, sizes[t - i0]), np.full_like(t, r)], axis=1))
+            a = k * ROW_
+            parts.append(np.stack([t, a, np.minimum(a + ROW_, sizes[t - i0]), np.full_like(t, r)], axis=1))
         rows = cache[key] = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
     return rows
 
@@ -107,7 +134,11 @@ def launch(flat, tr, n_buffers, spans, scalars, buffers, runner=None):
     """Run the kernel of trace ``tr`` over ``spans`` ((i0, i1) pairs) with ``scalars[k]`` for span k."""
     runner = runner or _RUNNER
     xp = runner.xp
-    rows = _rows(flat, spans)
+    if xp is not np:        # launch (and compile, and allocate) on the GPU that holds the parameters
+        from autograd.backend import use_device_of  # noqa: PLC0415
+
+        use_device_of(flat.pviews[0])
+    rows = _rows(flat, spans, multiprocessors() if runner is _RUNNER else getattr(runner, "sms", 132))
     if not len(rows):
         return
     name, src = kernel_source(tr, n_buffers)
