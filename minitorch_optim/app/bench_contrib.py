@@ -133,6 +133,9 @@ def run(plan, repeat=7, progress=True):
             row["reference_ms"] = med["reference"] * 1e3
             row["vs_reference"] = med["ours"] / med["reference"]
         rows.append(row)
+        if progress:
+            ref = f", reference {row['reference_ms']:.2f} ms ({row['vs_reference']:.2f}x)" if "reference_ms" in row else ""
+            _note(f"    ours {row['ours_ms']:.2f} ms{ref}, floor {row['floor_ms']:.2f} ms ({row['vs_floor']:.2f}x)")
         del variants, opt, ps, floor_step
         gc.collect()
     for mod in sorted(missing):
