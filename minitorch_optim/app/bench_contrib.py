@@ -82,7 +82,10 @@ def _reference(torch, module, name, shapes):
 
 
 def _default_path(opt):
-    return "fused" if _have_numba() and getattr(type(opt), "_fused_supported", False) else "foreach"
+    """The path a default construction takes here (QHM, Grams and schedule-free keep their reference's
+    ``foreach`` default: False for the first two, True for schedule-free)."""
+    path = opt._path(opt.param_groups[0])
+    return {"auto": "fused", "forloop": "for-loop"}.get(path, path)
 
 
 def run(plan, repeat=7, progress=True):
