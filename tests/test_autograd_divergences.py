@@ -226,3 +226,18 @@ def test_non_leaf_grad_warns_only_when_unset_and_not_retained():
         y.sum().backward()
         np.testing.assert_array_equal(y.grad.numpy(), [1, 1])
         assert x.grad is not None
+
+
+@pytest.mark.parametrize("value", [1, 0.37, -2.5])
+def test_addcmul_addcdiv_round_as_torch_float32(value):
+    """torch: addcmul = fma(value * t1, t2, x) (one rounding), addcdiv = x + (value * t1) / t2."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, a, b = (rng.standard_normal((64, 33)).astype(np.float32) for _ in range(3))
+    for name in ("addcmul", "addcdiv"):
+        want = getattr(torch.tensor(x), name)(torch.tensor(a), torch.tensor(b), value=value).numpy()
+        got = getattr(A.tensor(x), name)(A.tensor(a), A.tensor(b), value=value).numpy()
+        np.testing.assert_array_equal(got, want)
+        t = A.tensor(x)
+        getattr(t, name + "_")(A.tensor(a), A.tensor(b), value=value)
+        np.testing.assert_array_equal(t.numpy(), want)

@@ -68,6 +68,7 @@ def test_resume_continues_identically(tmp_path, extra):
     base = (*SMALL, "--epochs", "4", *extra)
     full = train(_args(*base), **QUIET)
     path = str(tmp_path / "ck.pt")
+    (tmp_path / ".ck.pt.k1ll3d.tmp").write_bytes(b"left by a save that was killed -9")
     old = os.umask(0o022)
     try:
         first = train(_args(*base, "--save", path, "--stop-after", "2"), **QUIET)

@@ -238,11 +238,21 @@ def test_without_numba_fused_is_refused_and_default_falls_back(monkeypatch):
     p = ag.tensor(np.ones(3, np.float32), requires_grad=True)
     with pytest.raises(RuntimeError, match="Numba, which cannot be imported here"):
         optim.Adam([p], fused=True)
+    from minitorch_optim._core import elementwise
+
+    monkeypatch.setattr(elementwise, "_WARNED", [])
     opt = optim.Adam([p])
     assert opt._path(opt.param_groups[0]) == "foreach"
     p.grad = ag.tensor(np.ones(3, np.float32))
-    opt.step()
+    with pytest.warns(RuntimeWarning, match="Numba cannot be imported.*foreach path"):
+        opt.step()
     assert opt.state[p]["step"].item() == 1.0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # one message per process, not one per step
+        opt.step()
+        optim.SGD([p], lr=0.1).step()
 
 
 def test_default_falls_back_for_sparse_grads():

@@ -144,3 +144,24 @@ def test_scalar_state_has_the_default_dtype(path, name):
     finally:
         ag.set_default_dtype(prev)
         torch.set_default_dtype(torch.float32)
+
+
+def test_rebinding_data_keeps_state_views_live(path):
+    """``p.data = t`` (same shape): the optimizer steps the new array, and state entries the user holds stay
+    the live state (torch's state tensors are unaffected by rebinding the parameter)."""
+    p, tp = _pair([1.0, -2.0, 3.0])
+    opt, topt = optim.Adam([p], lr=0.1, **PATHS[path]), torch.optim.Adam([tp], lr=0.1, **TPATH[path])
+    g = np.array([0.5, -1.0, 2.0], np.float32)
+    p.grad, tp.grad = ag.tensor(g), torch.tensor(g)
+    opt.step()
+    topt.step()
+    held, theld = opt.state[p]["exp_avg"], topt.state[tp]["exp_avg"]
+    new = np.array([10.0, 20.0, 30.0], np.float32)
+    p.data, tp.data = ag.tensor(new), torch.tensor(new)
+    for _ in range(2):
+        p.grad, tp.grad = ag.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(held.numpy(), theld.numpy(), rtol=1e-6)
+    assert held is opt.state[p]["exp_avg"] or np.array_equal(held.numpy(), opt.state[p]["exp_avg"].numpy())

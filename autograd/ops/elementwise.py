@@ -351,12 +351,28 @@ def _is_one(v):
     return not isinstance(v, Tensor) and v == 1
 
 
+def _muladd(x, a, b):
+    """``x + a * b`` rounded once, as torch's CPU addcmul kernel (a fused multiply-add): narrow floats are
+    formed in float64 and rounded back; float64 and CuPy keep two roundings (no fused multiply-add there)."""
+    X, A, B, dt, xp = _operands(x, a, b)
+    if xp is np and dt.kind == "f" and dt.itemsize < 8:
+        res = (np.asarray(X, np.float64) + np.asarray(A, np.float64) * B).astype(dt)
+    else:
+        res = _as(X + A * B, dt, xp)
+    na, nb = needs((a, b))
+    return record(res, (x, a, b), lambda g: (_red(g, x), _red(g * B, a) if na else None,
+                                             _red(g * A, b) if nb else None), "Addcmul",
+                  saved=(b,) * na + (a,) * nb)
+
+
 def addcmul(x, t1, t2, *, value=1):
-    return add(x, mul(t1, t2) if _is_one(value) else mul(mul(t1, t2), value))
+    # torch's order: x + (value * t1) * t2, the last multiply-add fused
+    return _muladd(x, t1 if _is_one(value) else mul(t1, value), t2)
 
 
 def addcdiv(x, t1, t2, *, value=1):
-    return add(x, div(t1, t2) if _is_one(value) else mul(div(t1, t2), value))
+    # torch's association: x + (value * t1) / t2
+    return add(x, div(t1, t2) if _is_one(value) else div(mul(t1, value), t2))
 
 
 # ---- comparisons and logic (no gradient) ----------------------------------------------------------------

@@ -8,6 +8,8 @@ without Numba (the same arithmetic, summed in a different order).
 """
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from .. import backend
@@ -74,8 +76,8 @@ def _im2col(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW):
     contiguous by a single copy, laid out so that the GEMMs of forward and backward are plain 2-D ones."""
     N, C = Xp.shape[:2]
     s0, s1, s2, s3 = Xp.strides
-    view = xp.lib.stride_tricks.as_strided(Xp, shape=(C, kh, kw, N, OH, OW),
-                                           strides=(s1, s2 * dh, s3 * dw, s0, s2 * sh, s3 * sw))
+    as_strided = importlib.import_module(xp.__name__ + ".lib.stride_tricks").as_strided  # numpy or cupy
+    view = as_strided(Xp, shape=(C, kh, kw, N, OH, OW), strides=(s1, s2 * dh, s3 * dw, s0, s2 * sh, s3 * sw))
     return xp.ascontiguousarray(view)
 
 

@@ -177,28 +177,31 @@ class ElementwiseOptimizer(Optimizer):
                 if plan == "forloop":
                     self._step_loop(group, differentiable=False)
                 else:
-                    self._step_multi(group, fused=plan)
+                    self._step_multi(group, *plan)
         return loss
 
     def _plan(self, group):
-        """The executor for ``group``: "differentiable", "forloop", or for the multi-tensor executors a
-        dict ``{device key: "foreach" | "numba" | "cuda"}``. All fallbacks are decided here."""
+        """The executor for ``group``: "differentiable", "forloop", or for the multi-tensor executors
+        ``(flats, {device key: "foreach" | "numba" | "cuda"})``. All fallbacks are decided here."""
         path = self._path(group)
         if path in ("differentiable", "forloop"):
             return path
-        params = group["params"]
-        if any(p.grad is not None and getattr(p.grad, "is_sparse", False) for p in params):
-            if not self._sparse_ok:
-                raise self._sparse_error()
-            if path == "fused":     # torch: "`fused` does not support sparse grad"
-                raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients")
-            return "forloop"
-        if len({id(p) for p in params}) != len(params):
-            return "forloop"        # a parameter listed twice is stepped twice, one after the other
         plan = {}
-        for key, flat in self._flat_groups(group).items():
+        try:
+            flats = self._flat_groups(group)
+        except SparseGradientError:        # sparse state left by sparse gradients: per tensor
+            if not self._sparse_ok:
+                raise self._sparse_error() from None
+            if path == "fused":     # torch: "`fused` does not support sparse grad"
+                raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients") from None
+            return "forloop"
+        for key, flat in flats.items():
+            if flat.duplicates:
+                return "forloop"    # a parameter listed twice is stepped twice, one after the other
             plan[key] = "foreach"
             if path == "foreach":
+                if flat.on_cpu and group.get("foreach") is None and group.get("fused") is None:
+                    _warn_without_numba(type(self))
                 continue
             if not flat.on_cpu:
                 plan[key] = "cuda" if path == "fused" else "foreach"
@@ -209,7 +212,7 @@ class ElementwiseOptimizer(Optimizer):
             elif path == "fused":
                 raise RuntimeError(f"fused=True on the CPU takes contiguous float32/float64 parameters and "
                                    f"needs Numba; got {flat.dtype}" + ("" if flat.contiguous else " non-contiguous"))
-        return plan
+        return flats, plan
 
     def _advance(self, group, st, lr):
         s = {name: scalar(st[name]) for name in self._scalar_state(group)}
@@ -265,14 +268,18 @@ class ElementwiseOptimizer(Optimizer):
         cache[id(group)] = (group, flats)
         return flats
 
-    def _step_multi(self, group, fused):
+    def _step_multi(self, group, flats, fused):
         lr = scalar(group["lr"])
         names = list(self._buffers(group))
-        for key, flat in self._flat_groups(group).items():
-            try:
-                idx = flat.collect(self.state)
-            except SparseGradientError:
+        try:
+            collected = [(key, flat, flat.collect(self.state)) for key, flat in flats.items()]
+        except SparseGradientError:
+            if not self._sparse_ok:
                 raise self._sparse_error() from None
+            if group.get("fused"):      # torch: "`fused` does not support sparse grad"
+                raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients") from None
+            return self._step_loop(group, differentiable=False)    # sparse gradients: per tensor
+        for key, flat, idx in collected:
             runs = []
             for i0, i1, lo, hi in flat.runs(idx):
                 s = {name: float(arr[i0]) for name, arr in flat.scalars.items()}
@@ -283,8 +290,8 @@ class ElementwiseOptimizer(Optimizer):
                     self._update(o, p, g, st, group, sc)
 
                 runs.append(Run(i0, i1, lo, hi, update, new))
+            executor = fused[key]
             try:
-                executor = fused[key]
                 if executor == "foreach" or not runs:
                     foreach_step(flat, runs, names)
                 else:
@@ -312,6 +319,25 @@ def foreach_step(flat, runs, names):
 
         run_chunked(chunk, r.lo, r.hi, flat.on_cpu)
         flat.scatter(P, r.i0, r.i1, r.lo)
+
+
+_WARNED = []
+
+
+def _warn_without_numba(cls):
+    """One warning per process when the default CPU path is foreach because Numba cannot be imported."""
+    if _WARNED or not cls._fused_supported:
+        return
+    from ..kernels.numba.launch import available, unavailable_reason  # noqa: PLC0415
+
+    if available():
+        return
+    _WARNED.append(True)
+    import warnings  # noqa: PLC0415
+
+    warnings.warn(f"minitorch_optim: Numba cannot be imported ({unavailable_reason()}), so elementwise optimizers "
+                  "run the foreach path on the CPU (the same numbers, slower). Numba is a dependency of "
+                  "minitorch_optim: `pip install numba` restores the fused kernels.", RuntimeWarning, stacklevel=4)
 
 
 def _first(x):

@@ -208,6 +208,8 @@ class StateEntry(dict):
 
 
 def _host_value(old):
+    if getattr(old, "is_sparse", False):
+        raise SparseGradientError("sparse optimizer state (from sparse gradients) is kept per tensor")
     arr = old._data if isinstance(old, Tensor) else old
     if type(arr).__module__.startswith("torch"):
         arr = arr.detach().cpu().numpy()
@@ -224,6 +226,7 @@ class FlatGroup:
         self.on_cpu = xp is np
         self.dtype = dtype = first.dtype
         self.stale = False
+        self.duplicates = len({id(p) for p in self.params}) != len(self.params)
         self.pviews = [p._data for p in self.params]
         self.sizes = [a.size for a in self.pviews]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64).tolist()
@@ -274,6 +277,7 @@ class FlatGroup:
         self.gptr = np.zeros(len(self.params), np.int64)
         self.g_in_slot = [False] * len(self.params)
         self.hold = [None] * len(self.params)
+        self._copies = {}
 
     def _new_arena(self):
         """A fresh gradient arena; slots of the old one stay with whoever still references them."""
@@ -306,16 +310,34 @@ class FlatGroup:
     def valid(self, params, state):
         if self.stale or len(params) != len(self.params):
             return False
-        for i, p in enumerate(params):
-            if p is not self.params[i] or p._data is not self.pviews[i]:
+        get = state.get
+        for i, (p, q, a, d) in enumerate(zip(params, self.params, self.pviews, self.sdicts)):   # ~0.5 us per param
+            if p is not q:
                 return False
-            d = state.get(p)
-            if d is not self.sdicts[i] and (d or self.sdicts[i] is not None):
+            if p._data is not a and not self._rebind(i, p._data):
+                return False
+            e = get(p)
+            if e is not d and (e or d is not None):
                 return False
         return True
 
+    def _rebind(self, i, arr):
+        """``p.data = t`` with the same shape and dtype: only the address table entry changes (the state
+        buffers and their views stay); anything else rebuilds the group."""
+        old = self.pviews[i]
+        if (arr.shape != old.shape or arr.dtype != old.dtype or array_module(arr) is not self.xp
+                or not arr.flags.c_contiguous or not self.contiguous):
+            return False
+        self.pviews[i] = arr
+        self.pptr[i] = address(arr)
+        return True
+
     def collect(self, state):
-        """Indices of params with a gradient, with ``gptr`` pointing at each gradient's array."""
+        """Indices of params with a gradient, with ``gptr`` pointing at each gradient's array.
+
+        A gradient outside its arena slot (set by hand, or allocated because the slot was pinned) is held
+        (``hold``) until the parameter's gradient changes, so its address is read once, not every step.
+        """
         if not self.arena.clean():
             self._new_arena()
         idx = []
@@ -325,21 +347,27 @@ class FlatGroup:
         for i, p in enumerate(self.params):   # hot loop: ~0.3 us per param
             g = p.grad
             if g is None:
+                if hold[i] is not None:
+                    hold[i] = None
                 continue
-            d = g._data
+            d = getattr(g, "_data", None)
+            if d is None or getattr(g, "is_sparse", False):
+                raise SparseGradientError("sparse gradients are not supported by this path")
             if d is slots[i].view:
                 if not insl[i]:
                     gptr[i] = self.slot_ptr[i]
                     insl[i] = True
                     hold[i] = None
-            else:
-                if getattr(g, "is_sparse", False):
-                    raise SparseGradientError("sparse gradients are not supported by this path")
+            elif d is not hold[i]:
                 if d.dtype != self.dtype or d.shape != self.pviews[i].shape or not d.flags.c_contiguous:
-                    d = self.xp.ascontiguousarray(self.xp.broadcast_to(d, self.pviews[i].shape), self.dtype)
-                gptr[i] = address(d)
+                    c = self.xp.ascontiguousarray(self.xp.broadcast_to(d, self.pviews[i].shape), self.dtype)
+                    gptr[i] = address(c)
+                    hold[i] = None
+                    self._copies[i] = c      # a private copy, for this step only
+                else:
+                    gptr[i] = address(d)
+                    hold[i] = d
                 insl[i] = False
-                hold[i] = d
             if stateful and sdicts[i] is None:
                 state[p] = state.get(p) or {}
                 self._register(i, state)
@@ -349,14 +377,14 @@ class FlatGroup:
 
     def grad_array(self, i):
         """The (contiguous, right dtype) gradient array the tables point at for param ``i``."""
-        return self.slots[i].view if self.g_in_slot[i] else self.hold[i]
+        if self.g_in_slot[i]:
+            return self.slots[i].view
+        return self.hold[i] if self.hold[i] is not None else self._copies[i]
 
     def release(self):
-        """Drop the references to gradients outside the arena taken for this step."""
-        for i, h in enumerate(self.hold):
-            if h is not None:
-                self.hold[i] = None
-                self.g_in_slot[i] = False
+        """Drop this step's private gradient copies (made for non-contiguous or mistyped gradients)."""
+        if self._copies:
+            self._copies.clear()
 
     def runs(self, idx):
         """Split ``idx`` into runs of consecutive params with equal scalar state: (i0, i1, lo, hi)."""

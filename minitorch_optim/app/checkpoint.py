@@ -46,6 +46,20 @@ def check_save_path(path):
         raise CheckpointError(f"--save {path!r}: the folder {folder!r} does not exist")
     if not os.access(folder, os.W_OK):
         raise CheckpointError(f"--save {path!r}: the folder {folder!r} is not writable")
+    remove_stale_temporaries(path)
+
+
+def remove_stale_temporaries(path):
+    """Delete temporaries a killed earlier save of ``path`` left (``autograd.save`` names them
+    ``.<name>.<random>.tmp`` beside it; a clean exit or Ctrl-C never leaves one)."""
+    import glob
+
+    folder, name = os.path.split(os.path.abspath(path))
+    for tmp in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.tmp")):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def read(path):

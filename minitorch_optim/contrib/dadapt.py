@@ -109,6 +109,10 @@ def _decay(group, lr):
 class _TwoPhase(ElementwiseOptimizer):
     """Runs the driver twice per step (``self._phase`` selects the update function)."""
 
+    # per-step group scalars come from step() itself (not from the state alone), so the kernel generator
+    # cannot enumerate them: for-loop, foreach and differentiable paths only, no fused kernel
+    _fused_supported = False
+
     def _scalar_state(self, group):
         return {}
 

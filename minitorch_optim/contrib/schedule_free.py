@@ -55,6 +55,10 @@ def schedule_free_update(o, p, g, st, *, first, lr, ckp1, y_lr, weight_decay, be
 
 
 class _ScheduleFree(ElementwiseOptimizer):
+
+    # per-step group scalars come from step() itself (not from the state alone), so the kernel generator
+    # cannot enumerate them: for-loop, foreach and differentiable paths only, no fused kernel
+    _fused_supported = False
     _beta_key = "betas"
 
     def _beta1(self, group):

@@ -30,7 +30,17 @@ from ..._core.flat import _THREADS, parallel
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 ROW = 1 << 16            # elements per chunk-table row
 PARALLEL_MIN = 1 << 17   # launches below this many elements run on the calling thread alone
-VERSION = "1"            # bump when helpers.py or the template change meaning
+
+
+
+def _helpers_digest():
+    """Part of every kernel's cache key: the generated code inlines helpers.py, whose changes Numba's
+    cache (keyed by the generated file) would not see."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers.py"), "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()[:12]
+
+
+VERSION = _helpers_digest()
 _numba = None
 _why = None
 _MODULES = {}
