@@ -10,7 +10,7 @@ import importlib
 import sys
 
 PROG = "minitorch-optim"
-BENCH_MODES = {"--train": "bench_train", "--distributed": "bench_distributed"}
+BENCH_MODES = {"--train": "bench_train", "--distributed": "bench_distributed", "--contrib": "bench_contrib"}
 
 
 def _bench(argv):
