@@ -16,37 +16,11 @@ from autograd import Tensor
 from autograd.backend import array_module
 
 from ..optimizer import GroupwiseOptimizer
-
-
-# ---- errors (pytorch_optimizer.base.exception) ---------------------------------------------------------
-# One class per error for the whole of contrib: part A (contrib/_base.py) defines the three both parts
-# raise; they are defined here only while part A is absent (same names, same messages).
-try:
-    from ._base import NegativeLRError, NoComplexParameterError, NoSparseGradientError
-except ImportError:
-    class NoSparseGradientError(Exception):
-        """The optimizer got a sparse gradient it cannot handle."""
-
-        def __init__(self, optimizer_name, note=""):
-            self.note = " " if not note else f" w/ {note} "
-            self.message = f"{optimizer_name}{self.note}does not support sparse gradient."
-            super().__init__(self.message)
-
-    class NoComplexParameterError(Exception):
-        """The optimizer got a complex parameter it cannot handle."""
-
-        def __init__(self, optimizer_name, note=""):
-            self.note = " " if not note else f" w/ {note} "
-            self.message = f"{optimizer_name}{self.note}does not support complex parameter."
-            super().__init__(self.message)
-
-    class NegativeLRError(Exception):
-        """A learning rate below zero."""
-
-        def __init__(self, lr, lr_type=""):
-            self.note = lr_type if lr_type else "learning rate"
-            self.message = f"{self.note} must be positive. ({lr} > 0)"
-            super().__init__(self.message)
+# pytorch_optimizer's error classes and argument checks: one definition for all of contrib, in _base.py
+# (re-exported here for the part-B modules)
+from ._base import (  # noqa: F401
+    NegativeLRError, NoComplexParameterError, NoSparseGradientError, validate_betas, validate_learning_rate,
+    validate_non_negative, validate_options, validate_range)
 
 
 class NoClosureError(Exception):
@@ -66,23 +40,7 @@ class NegativeStepError(Exception):
         super().__init__(self.message)
 
 
-# ---- argument checks (pytorch_optimizer's BaseOptimizer.validate_*) --------------------------------------
-def validate_learning_rate(lr):
-    if lr is not None and lr < 0.0:
-        raise NegativeLRError(lr)
-
-
-def validate_range(x, name, low, high, range_type="[)"):
-    ok = {"[)": low <= x < high, "[]": low <= x <= high, "(]": low < x <= high, "()": low < x < high}[range_type]
-    if not ok:
-        raise ValueError(f"{name} must be in the range {range_type[0]}{low}, {high}{range_type[1]}")
-
-
-def validate_non_negative(x, name):
-    if x is not None and x < 0.0:
-        raise ValueError(f"{name} must be non-negative")
-
-
+# ---- the further argument checks part B needs -------------------------------------------------------------
 def validate_positive(x, name):
     if x <= 0:
         raise ValueError(f"{name} must be positive")
@@ -91,20 +49,6 @@ def validate_positive(x, name):
 def validate_step(step, step_type):
     if step < 1:
         raise NegativeStepError(step, step_type=step_type)
-
-
-def validate_options(x, name, options):
-    if x not in options:
-        opts = " or ".join(f"'{o}'" for o in options).strip()
-        raise ValueError(f"{name} {x} must be one of ({opts})")
-
-
-def validate_betas(betas, beta_range_type="[)", beta3_range_type="[]"):
-    if betas[0] is not None:
-        validate_range(betas[0], "beta1", 0.0, 1.0, beta_range_type)
-    validate_range(betas[1], "beta2", 0.0, 1.0, beta_range_type)
-    if len(betas) >= 3 and betas[2] is not None:
-        validate_range(betas[2], "beta3", 0.0, 1.0, beta3_range_type)
 
 
 def refuse_extras(name, kwargs, supported=()):
