@@ -117,6 +117,15 @@ if _numba is not None:
         return max(start, 0), min(end, size), full
 
     @_jit
+    def _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor):
+        """torch's divisor: ``divisor_override``, else the padded window, else the part inside the input."""
+        if divisor > 0:
+            return divisor
+        if include_pad:
+            return fh * fw
+        return (h1 - h0) * (w1 - w0)
+
+    @_jit
     def avg_pool_fwd(x, out, kh, kw, sh, sw, ph, pw, include_pad, divisor):
         N, C, H, W = x.shape
         OH, OW = out.shape[2], out.shape[3]
@@ -124,12 +133,7 @@ if _numba is not None:
             h0, h1, fh = _avg_window(oh, sh, ph, kh, H)
             for ow in range(OW):
                 w0, w1, fw = _avg_window(ow, sw, pw, kw, W)
-                if divisor > 0:
-                    d = divisor
-                elif include_pad:
-                    d = fh * fw
-                else:
-                    d = (h1 - h0) * (w1 - w0)
+                d = _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor)
                 for n in range(N):
                     for c in range(C):
                         acc = 0.0
@@ -146,12 +150,7 @@ if _numba is not None:
             h0, h1, fh = _avg_window(oh, sh, ph, kh, H)
             for ow in range(OW):
                 w0, w1, fw = _avg_window(ow, sw, pw, kw, W)
-                if divisor > 0:
-                    d = divisor
-                elif include_pad:
-                    d = fh * fw
-                else:
-                    d = (h1 - h0) * (w1 - w0)
+                d = _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor)
                 for n in range(N):
                     for c in range(C):
                         v = g[n, c, oh, ow] / d

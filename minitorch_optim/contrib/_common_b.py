@@ -8,7 +8,6 @@ the step and we keep the user's gradient intact).
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -19,8 +18,8 @@ from ..optimizer import GroupwiseOptimizer
 # pytorch_optimizer's error classes and argument checks: one definition for all of contrib, in _base.py
 # (re-exported here for the part-B modules)
 from ._base import (  # noqa: F401
-    NegativeLRError, NoComplexParameterError, NoSparseGradientError, validate_betas, validate_learning_rate,
-    validate_non_negative, validate_options, validate_range)
+    NegativeLRError, NoComplexParameterError, NoSparseGradientError, debias, validate_betas,
+    validate_learning_rate, validate_non_negative, validate_options, validate_range)
 
 
 class NoClosureError(Exception):
@@ -72,10 +71,6 @@ def wrap(arr):
 
 def scalar_tensor(v, dtype):
     return Tensor._wrap(np.array(v, dtype=dtype))
-
-
-def debias(beta, step):
-    return 1.0 - math.pow(beta, step)
 
 
 def weight_decay_(p, g, *, lr, weight_decay, weight_decouple, fixed_decay, ratio=None):

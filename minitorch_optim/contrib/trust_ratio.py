@@ -15,24 +15,7 @@ from autograd.backend import array_module
 
 from ._common_b import (debias, LoopOptimizer, lr_of, norm, refuse_extras, scalar_tensor, validate_betas,
                         validate_learning_rate, validate_non_negative, validate_range, weight_decay_, wrap)
-
-
-def rectify_step_size(is_rectify, step, lr, beta2, n_sma_threshold, degenerated_to_sgd):
-    """RAdam's rectified step size and SMA length (pytorch_optimizer's ``get_rectify_step_size``)."""
-    step_size, n_sma = lr, 0.0
-    if is_rectify:
-        n_sma_max = 2.0 / (1.0 - beta2) - 1.0
-        beta2_t = beta2 ** step
-        n_sma = n_sma_max - 2 * step * beta2_t / (1.0 - beta2_t)
-        if n_sma >= n_sma_threshold:
-            rt = math.sqrt((1.0 - beta2_t) * (n_sma - 4) / (n_sma_max - 4) * (n_sma - 2) / n_sma * n_sma_max
-                           / (n_sma_max - 2))
-        elif degenerated_to_sgd:
-            rt = 1.0
-        else:
-            rt = -1.0
-        step_size = step_size * rt
-    return step_size, n_sma
+from .adabelief import rectify_step_size
 
 
 def global_grad_scale(param_groups, max_grad_norm, eps):
