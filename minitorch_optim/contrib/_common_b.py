@@ -8,7 +8,6 @@ the step and we keep the user's gradient intact).
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from autograd import Tensor
