@@ -1,4 +1,6 @@
-"""Creating tensors: ``tensor`` (copying lists, scalars, arrays, Tensors), ``as_tensor``, ``from_numpy``."""
+"""Creating tensors: ``tensor`` (copying lists, scalars, arrays, Tensors), ``as_tensor``, ``from_numpy``, the
+factories (``zeros``, ``full``, ``arange``, ...) and the random number generator (NumPy's PCG64; numbers differ
+from torch's)."""
 from __future__ import annotations
 
 import builtins
@@ -77,3 +79,217 @@ def from_numpy(arr):
 
 def is_tensor(x):
     return isinstance(x, Tensor)
+
+
+
+class Generator:
+    """A seedable source of random numbers (``torch.Generator``-like)."""
+
+    def __init__(self, device="cpu"):
+        self.device = backend.as_device(device)
+        self._seed = 0
+        self.rng = np.random.default_rng(0)
+        self._gpu_rngs = {}
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        self.rng = np.random.default_rng(self._seed)
+        self._gpu_rngs = {}
+        return self
+
+    def device_rng(self, dev):
+        """The random source for ``dev``: NumPy's PCG64 on the CPU; on a GPU a CuPy generator on that device,
+        seeded from this generator's seed and the device index, so numbers are made where they are used
+        (no host draw + copy). ``get_state``/``set_state`` cover the CPU stream only."""
+        dev = backend.as_device(dev)
+        if dev.type == "cpu":
+            return self.rng
+        r = self._gpu_rngs.get(dev.index)
+        if r is None:
+            cp = backend.cupy()
+            with cp.cuda.Device(dev.index):
+                r = cp.random.default_rng(int(np.random.SeedSequence([self._seed, dev.index]).generate_state(1)[0]))
+            self._gpu_rngs[dev.index] = r
+        return r
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        return self.rng.bit_generator.state
+
+    def set_state(self, state):
+        self.rng.bit_generator.state = state
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    return default_generator.manual_seed(seed)
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(int(s) for s in size)
+
+
+def _make(host_or_fn, dtype, device, requires_grad, default=None):
+    dev = backend.as_device(device)
+    xp = backend.xp_for(dev)
+    dt = dtypes.as_dtype(dtype) or default or dtypes.get_default_dtype()
+    with backend.device_ctx(dev):
+        arr = host_or_fn(xp, dt)
+    if xp is not np and isinstance(arr, np.ndarray):
+        arr = backend.to_device(arr, dev)
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _make(lambda xp, dt: xp.zeros(_shape(size), dt), dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _make(lambda xp, dt: xp.ones(_shape(size), dt), dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _make(lambda xp, dt: xp.empty(_shape(size), dt), dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    size = (size,) if isinstance(size, int) else tuple(size)
+    default = None
+    if dtype is None and isinstance(fill_value, bool):
+        default = dtypes.bool
+    elif dtype is None and isinstance(fill_value, int):
+        default = dtypes.int64
+    return _make(lambda xp, dt: xp.full(tuple(size), fill_value, dt), dtype, device, requires_grad, default)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    return _make(lambda xp, dt: xp.eye(n, m, dtype=dt), dtype, device, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    is_int = all(isinstance(v, int) for v in (start, end, step))
+    return _make(lambda xp, dt: xp.arange(start, end, step, dtype=dt), dtype, device, requires_grad,
+                 dtypes.int64 if is_int else None)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    return _make(lambda xp, dt: xp.linspace(start, end, steps, dtype=dt), dtype, device, requires_grad)
+
+
+def _like(fn, x, dtype, device, requires_grad, memory_format=None, **kw):
+    return fn(*x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad, **kw)
+
+
+def zeros_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _like(zeros, x, dtype, device, requires_grad)
+
+
+def ones_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _like(ones, x, dtype, device, requires_grad)
+
+
+def empty_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _like(empty, x, dtype, device, requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.device,
+                requires_grad=requires_grad)
+
+
+_CHUNK = 1 << 16
+
+
+def fill_random(dst, draw):
+    """Fill the C-contiguous host array ``dst`` with ``draw(n)`` (float64 draws from a generator), a chunk of
+    ``n`` at a time, cast into ``dst``'s dtype.
+
+    NumPy's generators produce values one after another with no buffered state, so the chunks are exactly
+    the values of a single ``draw(dst.size)`` (the seeded streams are unchanged), while the peak memory is
+    ``dst`` plus one chunk instead of a float64 array of the full size and its cast copy.
+    """
+    flat = dst.reshape(-1)
+    for i in range(0, flat.size, _CHUNK):
+        n = min(_CHUNK, flat.size - i)
+        flat[i:i + n] = draw(n)
+    return dst
+
+
+def random_array(kind, shape, dtype, device, generator=None, **kw):
+    """Raw random array made on ``device``: ``kind`` in random (U[0,1)), standard_normal, uniform (low, high),
+    normal (loc, scale), integers (low, high), permutation (n). On a GPU the draw runs there (CuPy's generator
+    makes float32/float64; other float dtypes are cast from float32)."""
+    g = generator or default_generator
+    dev = backend.as_device(device)
+    rng = g.device_rng(dev)
+    dt = np.dtype(dtype)
+    shape = tuple(shape)
+    if dev.type == "cpu":
+        if kind == "permutation":
+            return rng.permutation(kw["n"]).astype(dt)
+        if kind == "integers":
+            return rng.integers(kw["low"], kw["high"], size=shape).astype(dt)
+        if kind == "uniform":
+            return np.asarray(rng.uniform(kw["low"], kw["high"], shape), dtype=dt)
+        if kind == "normal":
+            return np.asarray(rng.normal(kw["loc"], kw["scale"], shape), dtype=dt)
+        draw = getattr(rng, kind)
+        return draw(shape) if dt == np.float64 else fill_random(np.empty(shape, dt), draw)
+    with backend.device_ctx(dev):
+        if kind == "permutation":
+            return rng.random(kw["n"]).argsort().astype(dt)
+        if kind == "integers":
+            return rng.integers(kw["low"], kw["high"], size=shape, dtype=np.int64).astype(dt, copy=False)
+        fdt = dt if dt in (np.float32, np.float64) else np.dtype(np.float32)
+        base = "random" if kind in ("random", "uniform") else "standard_normal"
+        x = getattr(rng, base)(shape, dtype=fdt)
+        if kind == "uniform":
+            x = x * fdt.type(kw["high"] - kw["low"]) + fdt.type(kw["low"])
+        elif kind == "normal":
+            x = x * fdt.type(kw["scale"]) + fdt.type(kw["loc"])
+        return x.astype(dt, copy=False)
+
+
+def _random(kind, dtype, device, requires_grad, default=None, generator=None, shape=(), **kw):
+    dt = dtypes.as_dtype(dtype) or default or dtypes.get_default_dtype()
+    t = Tensor._wrap(random_array(kind, shape, dt, device, generator, **kw))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    return _random("random", dtype, device, requires_grad, generator=generator, shape=_shape(size))
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    return _random("standard_normal", dtype, device, requires_grad, generator=generator, shape=_shape(size))
+
+
+def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
+    if high is None:
+        low, high = 0, low
+    return _random("integers", dtype, device, False, dtypes.int64, generator, tuple(size), low=low, high=high)
+
+
+def randperm(n, generator=None, dtype=None, device=None):
+    return _random("permutation", dtype, device, False, dtypes.int64, generator, n=n)
+
+
+def rand_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _like(rand, x, dtype, device, requires_grad)
+
+
+def randn_like(x, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _like(randn, x, dtype, device, requires_grad)

@@ -82,7 +82,7 @@ class Subset(Dataset):
 
 
 def _rng_of(generator):
-    from .factory import default_generator
+    from .creation import default_generator
 
     return (generator or default_generator).rng
 

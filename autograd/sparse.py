@@ -153,7 +153,7 @@ def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None, check
     if isinstance(values, Tensor):
         val = values._data
     else:
-        from .tensor import tensor as _tensor
+        from .creation import tensor as _tensor
 
         val = _tensor(values, dtype=dtype)._data  # torch's dtype inference (Python floats -> default dtype)
     if dtype is not None:

@@ -6,7 +6,6 @@ import builtins
 import numpy as np
 
 from . import backend, dtypes, grad_mode
-from .function import AccumulateGrad, backward, grad  # noqa: F401  (re-exported: autograd.backward/grad)
 
 
 class Tensor:
@@ -15,7 +14,7 @@ class Tensor:
     ``_data`` is the raw array; ``_node`` is the graph node that produced the current value (None for a
     leaf); ``_accum`` is a leaf's gradient accumulator (created on first use); ``_ctr`` the version counter
     of the storage (a one-element list shared by every view and alias, created on first use); ``_view``
-    the :class:`autograd.views.ViewInfo` of a view (its base and how it was taken), else None.
+    the :class:`autograd.graph.views.ViewInfo` of a view (its base and how it was taken), else None.
     """
 
     __slots__ = ("_data", "requires_grad", "_grad", "_node", "_accum", "_hooks_ctr", "_retains_grad",
@@ -149,13 +148,13 @@ class Tensor:
     @property
     def is_leaf(self):
         if self._view is not None:
-            _refresh_view(self)
+            self._view.sync(self)
         return self._node is None
 
     @property
     def grad_fn(self):
         if self._view is not None:
-            _refresh_view(self)
+            self._view.sync(self)
         return self._node
 
     @property
@@ -171,15 +170,6 @@ class Tensor:
     @property
     def xp(self):
         return backend.array_module(self._data)
-
-    def _grad_node(self):
-        if self._view is not None:
-            _refresh_view(self)
-        if self._node is not None:
-            return self._node
-        if self._accum is None:
-            self._accum = AccumulateGrad(self)
-        return self._accum
 
     # ---- conversion -------------------------------------------------------------------------------
     def numpy(self):
@@ -257,75 +247,6 @@ class Tensor:
         Tensor.__init__(self, st["data"] if dev == "cpu" else backend.to_device(st["data"], dev),
                         st["requires_grad"])
 
-    def to(self, *args, **kwargs):
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``, ``copy=``, ``non_blocking=``."""
-        dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dev, dt = a.device, a.dtype
-            elif isinstance(a, (str, backend.device)) and not _looks_like_dtype(a):
-                dev = a
-            else:
-                dt = a
-        from .ops.basic import _to
-
-        return _to(self, None if dev is None else backend.as_device(dev), dtypes.as_dtype(dt), copy)
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self, device=None):
-        return self.to(backend.as_device("cuda" if device is None else device
-                                         if not isinstance(device, builtins.int) else f"cuda:{device}"))
-
-    def double(self):
-        return self.to(dtypes.float64)
-
-    def float(self):
-        return self.to(dtypes.float32)
-
-    def half(self):
-        return self.to(dtypes.float16)
-
-    def long(self):
-        return self.to(dtypes.int64)
-
-    def int(self):
-        return self.to(dtypes.int32)
-
-    def bool(self):
-        return self.to(dtypes.bool)
-
-    def type_as(self, other):
-        return self.to(other.dtype)
-
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-    def _new(self, fill, size, dtype, device, requires_grad):
-        from . import factory
-
-        if len(size) == 1 and isinstance(size[0], (tuple, list)):
-            size = tuple(size[0])
-        return factory.full(size, fill, dtype=dtype or self.dtype, device=device or self.device,
-                            requires_grad=requires_grad)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new(0, size, dtype, device, requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new(1, size, dtype, device, requires_grad)
-
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new(0, size, dtype, device, requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return self._new(fill_value, (tuple(size),), dtype, device, requires_grad)
-
     # ---- autograd ---------------------------------------------------------------------------------
     def detach(self):
         """A new leaf sharing this tensor's storage and version counter (in-place writes through it count)."""
@@ -349,61 +270,6 @@ class Tensor:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = builtins.bool(requires_grad)
         return self
-
-    def retain_grad(self):
-        if self.is_leaf:
-            return
-        if self._retains_grad:
-            return
-        self._retains_grad = True
-        me = self
-
-        def _keep(g):
-            if me.grad is None:
-                me.grad = Tensor._wrap(g._data.copy())
-            else:
-                me.grad._data = me.grad._data + g._data
-
-        self.__dict__["_retain"] = (_keep, self._add_hook(_keep))
-
-    @property
-    def retains_grad(self):
-        return self._retains_grad
-
-    def _add_hook(self, fn):
-        node = self._grad_node()
-        if node.pre_hooks is None:
-            node.pre_hooks = {}
-        key = object()
-        node.pre_hooks[key] = fn
-        return _RemovableHook(node.pre_hooks, key)
-
-    def register_hook(self, hook):
-        """``hook(grad) -> Tensor or None`` runs when the gradient of this tensor is computed."""
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        return self._add_hook(hook)
-
-    def register_post_accumulate_grad_hook(self, hook):
-        """``hook(tensor)`` runs after backward accumulated into this leaf's ``.grad`` (as torch)."""
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if not self.is_leaf:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        table = self.__dict__.setdefault("_post_acc_hooks", {})
-        key = object()
-        table[key] = hook
-        return _RemovableHook(table, key)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        backward(self, gradient, retain_graph, create_graph, inputs)
-
-
-def _refresh_view(t):  # replaced by autograd.views.refresh when that module loads
-    from .views import refresh
-
-    refresh(t)
-
 
 def _typename(x):
     t = type(x)
@@ -431,27 +297,3 @@ def _check_grad(t, value):
                            f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size")
 
 
-class _RemovableHook:
-    def __init__(self, table, key):
-        self._table, self._key = table, key
-
-    def remove(self):
-        self._table.pop(self._key, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
-def _looks_like_dtype(a):
-    if isinstance(a, backend.device):
-        return False
-    if isinstance(a, str):
-        return a.split(":")[0] not in ("cpu", "cuda")
-    return True
-
-
-# creation functions live in autograd.creation (re-exported here: ``from autograd.tensor import tensor``)
-from .creation import _infer_dtype, as_tensor, from_numpy, is_tensor, tensor  # noqa: E402,F401

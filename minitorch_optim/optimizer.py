@@ -10,7 +10,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 
 from autograd import Tensor, grad_mode
-from autograd.views import bump as bump_version
+from autograd.graph.views import bump as bump_version
 from autograd.backend import device_of, to_device
 
 from ._core import hooks as _hooks

@@ -121,7 +121,7 @@ def test_post_accumulate_grad_hook_and_final_callback_as_torch():
     """The two engine hooks DDP uses: ``register_post_accumulate_grad_hook`` sees the accumulated ``.grad``
     (as torch), and ``queue_callback`` runs once after the whole backward (torch's execution-engine callback)."""
     torch = pytest.importorskip("torch")
-    from autograd import function
+    from autograd import engine as function
 
     seen, tseen = [], []
     w = ag.tensor([1.0, 2.0], requires_grad=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..factory import empty
+from ..creation import empty
 from ..ops.nn_conv import pair
 from . import functional as F
 from . import init

@@ -8,7 +8,7 @@ import numpy as np
 from .. import backend
 from ..ops import elementwise as _ew
 from ..ops import reduction as _red
-from ..ops.basic import record
+from ..ops.basic import record, record_once_differentiable
 from ..ops.nn_act import (binary_cross_entropy as _bce, binary_cross_entropy_with_logits as _bce_logits,
                           check_reduction, elu as _elu, gelu, hardtanh as _hardtanh, leaky_relu as _leaky_relu,
                           nll_loss as _nll, silu as _silu, softplus)
@@ -72,7 +72,7 @@ def _maybe_inplace(x, fn, inplace):
     the value the write overwrites)."""
     if not inplace:
         return fn(x)
-    from ..views import protect
+    from ..graph.views import protect
 
     src, _ = protect(x, ())
     return _inplace(x, fn(src))
@@ -183,7 +183,7 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
         gx[src] = g[dst]
         return (gx,)
 
-    return record(out, (input,), bw, "ConstantPad", saved=())
+    return record_once_differentiable(out, (input,), bw, "ConstantPad", saved=())
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
@@ -330,7 +330,7 @@ def _xlogx(t):
     pos = T > 0
     safe = xp.where(pos, T, 1)
     L = xp.log(safe)
-    return record(xp.where(pos, T * L, 0).astype(T.dtype, copy=False), (t,), lambda g: (g * xp.where(pos, L + 1, 0),),
+    return record_once_differentiable(xp.where(pos, T * L, 0).astype(T.dtype, copy=False), (t,), lambda g: (g * xp.where(pos, L + 1, 0),),
                   "XLogX", saved=(t,))
 
 

@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..factory import default_generator, fill_random
+from ..creation import default_generator, fill_random
 
 
 def _write(tensor, host):

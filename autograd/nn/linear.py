@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..factory import empty
+from ..creation import empty
 from . import functional as F
 from . import init
 from .module import Module

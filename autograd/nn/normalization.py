@@ -1,7 +1,7 @@
 """``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``."""
 from __future__ import annotations
 
-from ..factory import empty, ones, zeros
+from ..creation import empty, ones, zeros
 from .. import dtypes
 from . import functional as F
 from . import init

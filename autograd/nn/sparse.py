@@ -1,7 +1,7 @@
 """``Embedding`` (dense or sparse gradient)."""
 from __future__ import annotations
 
-from ..factory import empty
+from ..creation import empty
 from ..grad_mode import no_grad
 from . import functional as F
 from . import init

@@ -2,64 +2,13 @@
 from __future__ import annotations
 
 import numbers
-import threading
-
 import numpy as np
 
 from .. import backend, dtypes, grad_mode
-from .. import views as _views
-from ..function import Node
+from ..graph import views as _views
+from ..graph.record import OUT, needs, record, record_once_differentiable  # noqa: F401  (re-exported for the ops)
+from ..graph.views import _cow, copy_on_write, write  # noqa: F401
 from ..tensor import Tensor
-from ..views import refresh, write
-
-
-OUT = object()  # in ``saved``: the op's backward uses its own output
-
-
-def record(out, parents, backward_fn, name, saved=None):
-    """Wrap ``out`` in a Tensor and, under grad mode, link it to the parents that require grad.
-
-    ``saved``: the tensors (parents, or :data:`OUT` for the result) whose values ``backward_fn`` uses; their
-    versions are checked before it runs (torch's "modified by an inplace operation" error). Default: every
-    Tensor parent.
-    """
-    if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars; keep arrays everywhere
-        out = np.asarray(out)
-    t = Tensor._wrap(out)
-    if out.dtype.kind in "fc" and grad_mode.is_grad_enabled():  # integer/bool results never require grad
-        inputs = None
-        for i, p in enumerate(parents):
-            if isinstance(p, Tensor):
-                if p._view is not None:
-                    refresh(p)
-                if p.requires_grad:
-                    if inputs is None:
-                        inputs = [None] * len(parents)
-                    inputs[i] = p._node or p._grad_node()
-        if inputs is not None:
-            t.requires_grad = True
-            node = t._node = Node(backward_fn, inputs, name)
-            if saved is None:
-                saved = parents
-            if saved:
-                entries = []
-                for s in saved:
-                    if s is OUT:
-                        c = t._ctr = [0]
-                        entries.append((c, 0, t, node))
-                    elif isinstance(s, Tensor):
-                        c = s._ctr
-                        if c is None:
-                            c = s._ctr = [0]
-                        entries.append((c, c[0], s, s._node))
-                if entries:
-                    node.saved = entries
-    return t
-
-
-def needs(parents):
-    """Which parents need a gradient (lets expensive backward functions skip work)."""
-    return tuple(isinstance(p, Tensor) and p.requires_grad for p in parents)
 
 
 def check_same_device(*ts):
@@ -124,7 +73,7 @@ def check_cast(result_dtype, out_dtype):
 def inplace(self, result):
     """Make ``self`` hold ``result``'s value, as an in-place op: the value is written into ``self``'s storage
     (its views and aliases see it, its version counter is bumped) and, when ``result`` was recorded, ``self``
-    (or, for a view, its base) takes the new graph node (see :mod:`autograd.views`).
+    (or, for a view, its base) takes the new graph node (see :mod:`autograd.graph.views`).
 
     Inside :class:`copy_on_write` the tensor is rebound to a new array instead (with a new version counter),
     so arrays saved by earlier graph nodes stay intact.
@@ -182,25 +131,6 @@ def _inplace_cow(self, result):
     return self
 
 
-_cow = threading.local()
-_views._record = record
-
-
-class copy_on_write:
-    """Within this block, in-place ops that are not recorded rebind the tensor to a new array instead of
-    writing into its storage, so arrays saved for backward by earlier graph nodes stay intact (torch would
-    raise "modified by an inplace operation" there). ``differentiable=True`` optimizer steps run under it."""
-
-    def __enter__(self):
-        self._prev = getattr(_cow, "on", False)
-        _cow.on = True
-        return self
-
-    def __exit__(self, *exc):
-        _cow.on = self._prev
-        return False
-
-
 def _to(t, dev, dt, copy):
     data = t._data
     src = backend.device_of(data)
@@ -216,13 +146,12 @@ def _to(t, dev, dt, copy):
         if not copy:
             return t
         data = data.copy()
-    src_dtype = t.dtype
+    rule = (lambda o, g: (o.to_device(g, src),)) if moved else _same_grad   # the engine casts to t's dtype
+    return record(data, (t,), rule, "ToCopy", saved=())
 
-    def bw(g):
-        g = backend.to_device(g, src) if moved else g
-        return (g.astype(src_dtype, copy=False),)
 
-    return record(data, (t,), bw, "ToCopy", saved=())
+def _same_grad(o, g):
+    return (g,)
 
 
 def register(*names):
@@ -234,3 +163,14 @@ def register(*names):
         return fn
 
     return deco
+
+
+def reduce_to_operand(g, x):
+    """For backward code on raw arrays: the gradient for operand ``x`` summed over broadcast dims, in ``x``'s
+    dtype (None if ``x`` is not a Tensor)."""
+    if not isinstance(x, Tensor) or g is None:
+        return None
+    g = unbroadcast(g, x._data.shape)
+    if not hasattr(g, "dtype") or isinstance(g, np.generic):
+        g = backend.array_module(x._data).asarray(g)
+    return g if g.dtype == x._data.dtype else g.astype(x._data.dtype)

@@ -15,16 +15,6 @@ from .basic import (OUT, arr, cast_operands, check_same_device, inplace, needs, 
                     unbroadcast)
 
 
-def _red(g, x):
-    """Gradient for operand ``x``: summed over broadcast dims, in ``x``'s dtype (None if not a Tensor)."""
-    if not isinstance(x, Tensor) or g is None:
-        return None
-    g = unbroadcast(g, x._data.shape)
-    if not hasattr(g, "dtype") or isinstance(g, np.generic):
-        g = backend.array_module(x._data).asarray(g)
-    return g if g.dtype == x._data.dtype else g.astype(x._data.dtype)
-
-
 def _like(*xs):
     for x in xs:
         if isinstance(x, Tensor):
@@ -89,8 +79,12 @@ def add(a, b, *, alpha=1, out=None):
         return _out(add(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b)
     res = _as(A + B if alpha == 1 else A + alpha * B, dt, xp)
-    return _out(record(res, (a, b), lambda g: (_red(g, a), _red(g if alpha == 1 else g * alpha, b)), "Add",
-                       saved=()), out)
+    rule = _add_rule if alpha == 1 else lambda o, g: (g, g * alpha)
+    return _out(record(res, (a, b), rule, "Add", saved=()), out)
+
+
+def _add_rule(o, g):
+    return g, g
 
 
 def sub(a, b, *, alpha=1, out=None):
@@ -98,8 +92,12 @@ def sub(a, b, *, alpha=1, out=None):
         return _out(sub(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b)
     res = _as(A - B if alpha == 1 else A - alpha * B, dt, xp)
-    return _out(record(res, (a, b), lambda g: (_red(g, a), _red(-g if alpha == 1 else -alpha * g, b)), "Sub",
-                       saved=()), out)
+    rule = _sub_rule if alpha == 1 else lambda o, g: (g, -alpha * g)
+    return _out(record(res, (a, b), rule, "Sub", saved=()), out)
+
+
+def _sub_rule(o, g):
+    return g, -g
 
 
 def rsub(a, b, alpha=1):
@@ -109,10 +107,12 @@ def rsub(a, b, alpha=1):
 def mul(a, b, *, out=None):
     A, B, dt, xp = _operands(a, b)
     na, nb = needs((a, b))
-    res = record(_as(A * B, dt, xp), (a, b),
-                 lambda g: (_red(g * B, a) if na else None, _red(g * A, b) if nb else None), "Mul",
-                 saved=(b,) * na + (a,) * nb)
+    res = record(_as(A * B, dt, xp), (a, b), _mul_rule, "Mul", saved=(_number(b, B) if na else None, _number(a, A) if nb else None))
     return _out(res, out)
+
+
+def _mul_rule(o, g, b, a):
+    return None if b is None else g * b, None if a is None else g * a
 
 
 def div(a, b, *, rounding_mode=None, out=None):
@@ -125,21 +125,22 @@ def div(a, b, *, rounding_mode=None, out=None):
             q = xp.floor_divide(A, B)
         else:
             q = xp.trunc(A / B) if dt.kind == "f" else _as(xp.trunc(A / B), dt, xp)
-        res = record(_as(q, dt, xp), (a, b), lambda g: (_red(xp.zeros_like(g), a), _red(xp.zeros_like(g), b)),
-                     "Div", saved=())
+        res = record(_as(q, dt, xp), (a, b), lambda o, g: (g * 0, g * 0), "Div", saved=())
         return _out(res, out)
     A, B, dt, xp = _operands(a, b, float_out=True)
     na, nb = needs((a, b))
-    res = record(_as(A / B, dt, xp), (a, b), lambda g: (_red(g / B, a) if na else None,
-                                                       _red(-g * A / (B * B), b) if nb else None), "Div",
-                 saved=(b,) + (a,) * nb)
+    res = record(_as(A / B, dt, xp), (a, b), _div_rule, "Div", saved=(_number(b, B), _number(a, A) if nb else None, na))
     return _out(res, out)
+
+
+def _div_rule(o, g, b, a, na):
+    return g / b if na else None, None if a is None else -g * a / (b * b)
 
 
 def remainder(a, b):
     A, B, dt, xp = _operands(a, b)
-    return record(_as(xp.remainder(A, B), dt, xp), (a, b),
-                  lambda g: (_red(g, a), _red(-g * xp.floor_divide(A, B), b)), "Remainder")
+    return record(_as(xp.remainder(A, B), dt, xp), (a, b), lambda o, g, a_, b_: (g, -g * o.floor_divide(a_, b_)),
+                  "Remainder")
 
 
 def pow_(a, b):
@@ -147,33 +148,38 @@ def pow_(a, b):
     res = _as(A ** B, dt, xp)
     na, nb = needs((a, b))
 
-    def bw(g):
+    def rule(o, g, a_, b_, y):
         ga = gb = None
         if na:
-            if isinstance(B, numbers.Number):
-                ga = g * B * A ** (B - 1) if B != 0 else g * 0
+            if isinstance(b_, numbers.Number):
+                ga = g * b_ * a_ ** (b_ - 1) if b_ != 0 else g * 0
             else:
-                ga = g * B * xp.where(B == 0, 1, A) ** (B - 1) * (B != 0)
+                ga = g * b_ * o.where(b_ == 0, 1, a_) ** (b_ - 1) * (b_ != 0)
         if nb:
             with np.errstate(divide="ignore", invalid="ignore"):
-                if isinstance(A, numbers.Number):
-                    gb = g * res * (math.log(A) if A > 0 else (0.0 if A == 0 else math.nan))
+                if isinstance(a_, numbers.Number):
+                    gb = g * y * (math.log(a_) if a_ > 0 else (0.0 if a_ == 0 else math.nan))
                 else:
-                    gb = xp.where((A == 0) & (B >= 0), 0, g * res * xp.log(A))
-        return _red(ga, a), _red(gb, b)
+                    gb = o.where((a_ == 0) & (b_ >= 0), 0, g * y * o.log(a_))
+        return ga, gb
 
-    return record(res, (a, b), bw, "Pow", saved=(a, b, OUT) if nb else (a, b))
+    return record(res, (a, b), rule, "Pow", saved=(_number(a, A), _number(b, B), OUT if nb else None))
+
+
+def _number(operand, raw):
+    """A Tensor operand as itself; a number as the number the op computed with (cast to the result type)."""
+    return operand if isinstance(operand, Tensor) else raw
 
 
 def _minmax(a, b, pick, name, out):
     A, B, dt, xp = _operands(a, b)
     res = _as(pick(xp)(A, B), dt, xp)
 
-    def bw(g):
+    def rule(o, g, _a, _b):   # which operand won is read off the raw values: it is not differentiated
         wa = (A == res).astype(g.dtype) - 0.5 * (A == B)
-        return _red(g * wa, a), _red(g * (1 - wa), b)
+        return g * wa, g * (1 - wa)
 
-    return _out(record(res, (a, b), bw, name), out)
+    return _out(record(res, (a, b), rule, name), out)
 
 
 def maximum(a, b, *, out=None):
@@ -187,10 +193,13 @@ def minimum(a, b, *, out=None):
 
 def atan2(a, b):
     A, B, dt, xp = _operands(a, b, float_out=True)
-    den = A * A + B * B
-    den = xp.where(den == 0, 1, den)  # atan2(0, 0): gradient 0, as torch
-    return record(_as(xp.arctan2(A, B), dt, xp), (a, b), lambda g: (_red(g * B / den, a), _red(-g * A / den, b)),
-                  "Atan2")
+    return record(_as(xp.arctan2(A, B), dt, xp), (a, b), _atan2_rule, "Atan2", saved=(_number(a, A), _number(b, B)))
+
+
+def _atan2_rule(o, g, a, b):
+    den = a * a + b * b
+    den = o.where(den == 0, 1, den)  # atan2(0, 0): gradient 0, as torch
+    return g * b / den, -g * a / den
 
 
 # ---- unary ----------------------------------------------------------------------------------------------
@@ -199,8 +208,16 @@ _FLOAT_OUT = {"exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", 
 
 
 def _unary(name, fwd, dfn):
-    """``dfn(x, y, xp)`` is dy/dx given input ``x`` and output ``y``."""
+    """``dfn(o, v)`` is dy/dx given ``v``: the output ``y`` for the ops in :data:`_SAVES_OUT`, nothing for those in
+    :data:`_SAVES_NONE`, else the input ``x``."""
     float_out = name in _FLOAT_OUT
+    saved = (OUT,) if name in _SAVES_OUT else () if name in _SAVES_NONE else None
+    if saved == ():
+        def rule(o, g):
+            return (g * dfn(o, g),)
+    else:
+        def rule(o, g, v):
+            return (g * dfn(o, v),)
 
     def op(x, *, out=None):
         if not isinstance(x, Tensor):
@@ -216,8 +233,7 @@ def _unary(name, fwd, dfn):
         Y = fwd(xp, X)
         if Y.dtype != X.dtype:
             Y = Y.astype(X.dtype)
-        res = record(Y, (x,), lambda g: (_red(g * dfn(X, Y, xp), x),), name.capitalize(),
-                     saved=(OUT,) if name in _SAVES_OUT else () if name in _SAVES_NONE else None)
+        res = record(Y, (x,), rule, name.capitalize(), saved=saved)
         return _out(res, out)
 
     op.__name__ = name
@@ -232,6 +248,10 @@ def _erf(xp, x):
     return sp.erf(x).astype(x.dtype, copy=False)  # CuPy's erf turns float16 into float64
 
 
+def sigmoid_array(x):
+    return _sigmoid(backend.array_module(x), x)
+
+
 def _sigmoid(xp, x):
     e = xp.exp(-xp.abs(x))  # stable for large |x|
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -243,36 +263,37 @@ def torch_sign(xp, x):
         return xp.sign(x)
     return xp.subtract(x > 0, x < 0, dtype=x.dtype)
 
-_UNARY = {
-    "neg": (lambda xp, x: -x, lambda x, y, xp: -1),
-    "exp": (lambda xp, x: xp.exp(x), lambda x, y, xp: y),
-    "expm1": (lambda xp, x: xp.expm1(x), lambda x, y, xp: y + 1),
-    "log": (lambda xp, x: xp.log(x), lambda x, y, xp: 1 / x),
-    "log1p": (lambda xp, x: xp.log1p(x), lambda x, y, xp: 1 / (1 + x)),
-    "log2": (lambda xp, x: xp.log2(x), lambda x, y, xp: 1 / (x * math.log(2))),
-    "log10": (lambda xp, x: xp.log10(x), lambda x, y, xp: 1 / (x * math.log(10))),
-    "sqrt": (lambda xp, x: xp.sqrt(x), lambda x, y, xp: 0.5 / y),
-    "rsqrt": (lambda xp, x: 1 / xp.sqrt(x), lambda x, y, xp: -0.5 * y * y * y),
-    "abs": (lambda xp, x: xp.abs(x), lambda x, y, xp: torch_sign(xp, x)),
-    "sign": (lambda xp, x: torch_sign(xp, x), lambda x, y, xp: xp.zeros_like(y)),
-    "sin": (lambda xp, x: xp.sin(x), lambda x, y, xp: xp.cos(x)),
-    "cos": (lambda xp, x: xp.cos(x), lambda x, y, xp: -xp.sin(x)),
-    "tan": (lambda xp, x: xp.tan(x), lambda x, y, xp: 1 + y * y),
-    "asin": (lambda xp, x: xp.arcsin(x), lambda x, y, xp: 1 / xp.sqrt(1 - x * x)),
-    "acos": (lambda xp, x: xp.arccos(x), lambda x, y, xp: -1 / xp.sqrt(1 - x * x)),
-    "atan": (lambda xp, x: xp.arctan(x), lambda x, y, xp: 1 / (1 + x * x)),
-    "sinh": (lambda xp, x: xp.sinh(x), lambda x, y, xp: xp.cosh(x)),
-    "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, xp: xp.sinh(x)),
-    "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, xp: 1 - y * y),
-    "sigmoid": (_sigmoid, lambda x, y, xp: y * (1 - y)),
-    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, xp: y > 0),
-    "square": (lambda xp, x: x * x, lambda x, y, xp: 2 * x),
-    "reciprocal": (lambda xp, x: 1 / x, lambda x, y, xp: -y * y),
-    "erf": (_erf, lambda x, y, xp: (2 / math.sqrt(math.pi)) * xp.exp(-x * x)),
-    "floor": (lambda xp, x: xp.floor(x), lambda x, y, xp: xp.zeros_like(y)),
-    "ceil": (lambda xp, x: xp.ceil(x), lambda x, y, xp: xp.zeros_like(y)),
-    "round": (lambda xp, x: xp.round(x), lambda x, y, xp: xp.zeros_like(y)),
-    "trunc": (lambda xp, x: xp.trunc(x), lambda x, y, xp: xp.zeros_like(y)),
+_LN2, _LN10, _TWO_BY_SQRT_PI = math.log(2), math.log(10), 2 / math.sqrt(math.pi)
+_UNARY = {  # name: (forward on arrays, derivative in the op vocabulary)
+    "neg": (lambda xp, x: -x, lambda o, _: -1),
+    "exp": (lambda xp, x: xp.exp(x), lambda o, y: y),
+    "expm1": (lambda xp, x: xp.expm1(x), lambda o, y: y + 1),
+    "log": (lambda xp, x: xp.log(x), lambda o, x: 1 / x),
+    "log1p": (lambda xp, x: xp.log1p(x), lambda o, x: 1 / (1 + x)),
+    "log2": (lambda xp, x: xp.log2(x), lambda o, x: 1 / (x * _LN2)),
+    "log10": (lambda xp, x: xp.log10(x), lambda o, x: 1 / (x * _LN10)),
+    "sqrt": (lambda xp, x: xp.sqrt(x), lambda o, y: 0.5 / y),
+    "rsqrt": (lambda xp, x: 1 / xp.sqrt(x), lambda o, y: -0.5 * y * y * y),
+    "abs": (lambda xp, x: xp.abs(x), lambda o, x: o.sign(x)),
+    "sign": (lambda xp, x: torch_sign(xp, x), lambda o, _: 0),
+    "sin": (lambda xp, x: xp.sin(x), lambda o, x: o.cos(x)),
+    "cos": (lambda xp, x: xp.cos(x), lambda o, x: -o.sin(x)),
+    "tan": (lambda xp, x: xp.tan(x), lambda o, y: 1 + y * y),
+    "asin": (lambda xp, x: xp.arcsin(x), lambda o, x: 1 / o.sqrt(1 - x * x)),
+    "acos": (lambda xp, x: xp.arccos(x), lambda o, x: -1 / o.sqrt(1 - x * x)),
+    "atan": (lambda xp, x: xp.arctan(x), lambda o, x: 1 / (1 + x * x)),
+    "sinh": (lambda xp, x: xp.sinh(x), lambda o, x: o.cosh(x)),
+    "cosh": (lambda xp, x: xp.cosh(x), lambda o, x: o.sinh(x)),
+    "tanh": (lambda xp, x: xp.tanh(x), lambda o, y: 1 - y * y),
+    "sigmoid": (_sigmoid, lambda o, y: y * (1 - y)),
+    "relu": (lambda xp, x: xp.maximum(x, 0), lambda o, y: y > 0),
+    "square": (lambda xp, x: x * x, lambda o, x: 2 * x),
+    "reciprocal": (lambda xp, x: 1 / x, lambda o, y: -y * y),
+    "erf": (_erf, lambda o, x: _TWO_BY_SQRT_PI * o.exp(-x * x)),
+    "floor": (lambda xp, x: xp.floor(x), lambda o, _: 0),
+    "ceil": (lambda xp, x: xp.ceil(x), lambda o, _: 0),
+    "round": (lambda xp, x: xp.round(x), lambda o, _: 0),
+    "trunc": (lambda xp, x: xp.trunc(x), lambda o, _: 0),
 }
 UNARY_NAMES = tuple(_UNARY)
 # what each backward reads (torch's saved tensors): the result, or nothing
@@ -299,7 +320,7 @@ def clamp(x, min=None, max=None, *, out=None):  # noqa: A002 - torch's names
         Y = xp.minimum(Y, hi)
     Y = _as(Y.copy() if Y is X else Y, dt, xp)
 
-    def bw(g):
+    def rule(o, g):   # the masks come from the raw values: they are not differentiated
         keep = xp.ones(X.shape, dtype=bool)
         if lo is not None:
             keep = keep & (X >= lo)
@@ -310,9 +331,9 @@ def clamp(x, min=None, max=None, *, out=None):  # noqa: A002 - torch's names
             g_lo = g * ((X < lo) if hi is None else (X < lo) & (lo < hi))
         if isinstance(max, Tensor):
             g_hi = g * ((X > hi) if lo is None else (xp.maximum(X, lo) > hi))
-        return _red(g * keep, x), _red(g_lo, min), _red(g_hi, max)
+        return g * keep, g_lo, g_hi
 
-    return _out(record(Y, (x, min, max), bw, "Clamp"), out)
+    return _out(record(Y, (x, min, max), rule, "Clamp", saved=()), out)
 
 
 def clamp_min(x, min):  # noqa: A002
@@ -330,8 +351,7 @@ def where(cond, a, b):
     if C.dtype != np.bool_:
         C = C.astype(bool)
     res = _as(xp.where(C, A, B), dt, xp)
-    return record(res, (a, b), lambda g: (_red(xp.where(C, g, 0), a), _red(xp.where(C, 0, g), b)), "Where",
-                  saved=())
+    return record(res, (a, b), lambda o, g: (o.where(C, g, 0), o.where(C, 0, g)), "Where", saved=())
 
 
 def lerp(start, end, weight):
@@ -342,9 +362,13 @@ def lerp(start, end, weight):
         res = S + W * diff if abs(W) < 0.5 else E - diff * (1 - W)
     else:
         res = xp.where(xp.abs(W) < 0.5, S + W * diff, E - diff * (1 - W))
-    return record(_as(res, dt, xp), (start, end, weight),
-                  lambda g: (_red(g * (1 - W), start), _red(g * W, end), _red(g * diff, weight)), "Lerp",
-                  saved=(weight,) if isinstance(weight, Tensor) else ())
+    w_grad = isinstance(weight, Tensor) and weight.requires_grad
+    return record(_as(res, dt, xp), (start, end, weight), _lerp_rule, "Lerp",
+                  saved=(start if w_grad else None, end if w_grad else None, _number(weight, W)))
+
+
+def _lerp_rule(o, g, s, e, w):
+    return g * (1 - w), g * w, None if s is None else g * (e - s)
 
 
 def _is_one(v):
@@ -360,9 +384,8 @@ def _muladd(x, a, b):
     else:
         res = _as(X + A * B, dt, xp)
     na, nb = needs((a, b))
-    return record(res, (x, a, b), lambda g: (_red(g, x), _red(g * B, a) if na else None,
-                                             _red(g * A, b) if nb else None), "Addcmul",
-                  saved=(b,) * na + (a,) * nb)
+    return record(res, (x, a, b), lambda o, g, b_, a_: (g,) + _mul_rule(o, g, b_, a_), "Addcmul",
+                  saved=(_number(b, B) if na else None, _number(a, A) if nb else None))
 
 
 def addcmul(x, t1, t2, *, value=1):

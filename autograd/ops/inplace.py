@@ -3,7 +3,7 @@
 Each one computes the out-of-place result and hands it to :func:`autograd.ops.basic.inplace`, which
 writes it into the existing storage (views, aliases and flat buffers see it; the version counter is
 bumped) and, under grad mode, gives the tensor (or a view's base) the new graph node. When recorded, the
-op runs on a stand-in holding a copy of the old value (:func:`autograd.views.protect`), so its backward
+op runs on a stand-in holding a copy of the old value (:func:`autograd.graph.views.protect`), so its backward
 keeps the value the write overwrites. Scalars may be Python numbers or 0-d Tensors; a 0-d Tensor that
 requires grad (a differentiable learning rate) gets its gradient through these ops.
 """
@@ -14,8 +14,8 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import elementwise as ew
-from ..views import check_overlap, protect, write
-from .basic import _cow, _inplace_cow, arr, inplace, record, register, unbroadcast
+from ..graph.views import check_overlap, protect, write
+from .basic import _cow, _inplace_cow, arr, inplace, record, record_once_differentiable, register, unbroadcast
 
 
 def _make_inplace(fn, name):
@@ -66,10 +66,10 @@ def copy_(self, src, non_blocking=False):
             g = backend.to_device(g, s_dev) if moved else g
             return None, g.astype(s_dtype, copy=False)
 
-        res = record(out, (self, src), bw, "Copy", saved=())
+        res = record_once_differentiable(out, (self, src), bw, "Copy", saved=())
     else:
         out = xp.broadcast_to(xp.asarray(arr(src, self._data), dtype=self.dtype), self._data.shape)
-        res = record(out, (self,), lambda g: (None,), "Fill", saved=())
+        res = record_once_differentiable(out, (self,), lambda g: (None,), "Fill", saved=())
     # no cast check: copy_ may narrow (float into int) like torch
     return _inplace_cow(self, res) if getattr(_cow, "on", False) else write(self, res)
 
@@ -92,7 +92,7 @@ def zero_(self):
 
 @register("uniform_")
 def uniform_(self, a=0.0, b=1.0, generator=None):
-    from ..factory import random_array
+    from ..creation import random_array
 
     return copy_(self, Tensor._wrap(random_array("uniform", self.shape, self.dtype, self.device, generator,
                                                  low=a, high=b)))
@@ -100,7 +100,7 @@ def uniform_(self, a=0.0, b=1.0, generator=None):
 
 @register("normal_")
 def normal_(self, mean=0.0, std=1.0, generator=None):
-    from ..factory import random_array
+    from ..creation import random_array
 
     return copy_(self, Tensor._wrap(random_array("normal", self.shape, self.dtype, self.device, generator,
                                                  loc=mean, scale=std)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import backend, dtypes
 from ..tensor import Tensor
-from .basic import check_same_device, needs, record, register, unbroadcast
+from .basic import check_same_device, needs, record, record_once_differentiable, register, unbroadcast
 
 
 @register("matmul", "__matmul__")
@@ -46,7 +46,7 @@ def matmul(a, b):
             gb = unbroadcast(gb, B2.shape).reshape(B.shape)
         return ga, gb
 
-    return record(out, (a, b), bw, "MatMul", saved=(b,) * na + (a,) * nb)
+    return record_once_differentiable(out, (a, b), bw, "MatMul", saved=(b,) * na + (a,) * nb)
 
 
 Tensor.__rmatmul__ = lambda self, o: matmul(o, self)

@@ -8,7 +8,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
-from .basic import check_same_device, needs, record
+from .basic import check_same_device, needs, record, record_once_differentiable
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -32,7 +32,7 @@ def _elementwise(x, fwd, dfn, name):
     X = x._data
     xp = backend.array_module(X)
     Y = fwd(xp, X)
-    return record(Y, (x,), lambda g: (g * dfn(xp, X, Y),), name)
+    return record_once_differentiable(Y, (x,), lambda g: (g * dfn(xp, X, Y),), name)
 
 
 def gelu(x, approximate="none"):
@@ -59,7 +59,7 @@ def gelu(x, approximate="none"):
             bwd_k(Xc.reshape(-1), gc.reshape(-1), gx.reshape(-1))
             return (gx,)
 
-        return record(Y, (x,), bw, "Gelu")
+        return record_once_differentiable(Y, (x,), bw, "Gelu")
     if approximate == "none":
         def fwd(xp, X):
             return 0.5 * X * (1.0 + _erf(xp, X * (1.0 / math.sqrt(2.0))))
@@ -185,7 +185,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
         gx = gx.astype(X2.dtype, copy=False)
         return (gx[0] if X.ndim == 1 else gx,)
 
-    return record(out.astype(X.dtype, copy=False), (input,), bw, "NllLoss")
+    return record_once_differentiable(out.astype(X.dtype, copy=False), (input,), bw, "NllLoss")
 
 
 def _reduce(xp, L, reduction):
@@ -229,7 +229,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
         return (gx if gx is None else xp.broadcast_to(gx, X.shape),
                 gt if gt is None else xp.broadcast_to(gt, X.shape))
 
-    return record(out.astype(X.dtype, copy=False), (input, target), bw, "BinaryCrossEntropy")
+    return record_once_differentiable(out.astype(X.dtype, copy=False), (input, target), bw, "BinaryCrossEntropy")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):  # noqa: A002
@@ -264,7 +264,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
             gt = xp.broadcast_to(gg * (-X + dcoef), X.shape)
         return gx, gt
 
-    return record(out.astype(X.dtype, copy=False), (input, target), bw, "BinaryCrossEntropyWithLogits")
+    return record_once_differentiable(out.astype(X.dtype, copy=False), (input, target), bw, "BinaryCrossEntropyWithLogits")
 
 
 __all__ = ["gelu", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "binary_cross_entropy",

@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
-from .basic import check_same_device, needs, record
+from .basic import check_same_device, needs, record, record_once_differentiable
 from .nn_linear import record_saving
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -225,7 +225,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             return (gx[0] if unbatched else gx,)
     else:
         out, idx, bw = _max_pool_xp(xp, X, geo, unbatched)
-    res = record(out[0] if unbatched else out, (input,), bw, "MaxPool2DWithIndices")
+    res = record_once_differentiable(out[0] if unbatched else out, (input,), bw, "MaxPool2DWithIndices")
     if not return_indices:
         return res
     return res, Tensor._wrap(idx[0] if unbatched else idx)
@@ -284,7 +284,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
             _nk.avg_pool_bwd(np.ascontiguousarray(g), gx, *args)
             return (gx[0] if unbatched else gx,)
 
-        return record(out[0] if unbatched else out, (input,), bw, "AvgPool2D")
+        return record_once_differentiable(out[0] if unbatched else out, (input,), bw, "AvgPool2D")
     if divisor_override is not None:
         div = xp.full((OH, OW), float(divisor_override), dtype=X.dtype)
     else:
@@ -306,7 +306,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
         gx = gp[:, :, ph:ph + H, pw:pw + W]
         return (gx[0] if unbatched else gx,)
 
-    return record(out, (input,), bw, "AvgPool2D")
+    return record_once_differentiable(out, (input,), bw, "AvgPool2D")
 
 
 def _adaptive_matrix(xp, size, n_out, dtype):
@@ -343,7 +343,7 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
         gx = xp.matmul(Ph.T, xp.matmul(g, Pw))
         return (gx,)
 
-    return record(out, (input,), bw, "AdaptiveAvgPool2D")
+    return record_once_differentiable(out, (input,), bw, "AdaptiveAvgPool2D")
 
 
 def fold_len(size, k, s, p, d=1, ceil_mode=False):

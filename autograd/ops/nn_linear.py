@@ -11,17 +11,17 @@ import inspect
 import math
 
 from .. import backend, dtypes
-from .basic import check_same_device, needs, record
+from .basic import check_same_device, needs, record, record_once_differentiable
 
-# The autograd-semantics work adds ``record(..., saved=)`` (the tensors whose versions backward checks); pass
+# The autograd-semantics work adds ``record_once_differentiable(..., saved=)`` (the tensors whose versions backward checks); pass
 # torch's saved set where it exists, so that an in-place change of a bias (never saved) is allowed as in torch.
 _HAS_SAVED = "saved" in inspect.signature(record).parameters
 
 
 def record_saving(out, parents, backward_fn, name, saved):
     if _HAS_SAVED:
-        return record(out, parents, backward_fn, name, saved=saved)
-    return record(out, parents, backward_fn, name)
+        return record_once_differentiable(out, parents, backward_fn, name, saved=saved)
+    return record_once_differentiable(out, parents, backward_fn, name)
 
 
 def _name(dt):

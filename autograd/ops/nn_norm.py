@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend, grad_mode
-from ..function import SparseGrad
+from ..graph.nodes import SparseGrad
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
-from .basic import check_same_device, needs, record
+from .basic import check_same_device, needs, record, record_once_differentiable
 
 
 def _channel_shape(ndim):
@@ -85,7 +85,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 gx = g * scale.reshape(cs)
         return gx, gw, gb
 
-    return record(out, (input, weight, bias), bw, "NativeBatchNorm")
+    return record_once_differentiable(out, (input, weight, bias), bw, "NativeBatchNorm")
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
@@ -132,7 +132,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
                            - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
         return gx, gw, gb
 
-    return record(out, (input, weight, bias), bw, "NativeLayerNorm")
+    return record_once_differentiable(out, (input, weight, bias), bw, "NativeLayerNorm")
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
@@ -176,7 +176,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
             gw[padding_idx] = 0
         return (gw,)
 
-    return record(out, (weight,), bw, "Embedding", saved=())
+    return record_once_differentiable(out, (weight,), bw, "Embedding", saved=())
 
 
 def _scatter_add_rows(xp, out, idx, rows):
@@ -218,7 +218,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):  # no
 
 
 def _bernoulli_keep(x, shape, p, generator):
-    from ..factory import random_array
+    from ..creation import random_array
 
     return random_array("random", shape, np.float64, x.device, generator) >= p   # drawn on x's device
 
@@ -227,7 +227,7 @@ def _masked(input, keep, p, inplace):  # noqa: A002
     X = input._data
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(X.dtype) * X.dtype.type(scale)
-    res = record(X * mask, (input,), lambda g: (g * mask,), "Dropout", saved=())
+    res = record_once_differentiable(X * mask, (input,), lambda g: (g * mask,), "Dropout", saved=())
     if inplace:
         from .basic import inplace as _inplace
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from .basic import OUT, record, register
+from .basic import OUT, record, record_once_differentiable, register
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
@@ -48,7 +48,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     if dtype is None and X.dtype.kind in "biu":
         dtype = "int64"  # torch sums every integral/bool dtype in int64
     out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=dtype))
-    return record(out, (x,), lambda g: (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim), X.shape),),
+    return record_once_differentiable(out, (x,), lambda g: (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim), X.shape),),
                   "Sum", saved=())
 
 
@@ -66,7 +66,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     def bw(g):
         return (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim) / n, X.shape),)
 
-    return record(out, (x,), bw, "Mean", saved=())
+    return record_once_differentiable(out, (x,), bw, "Mean", saved=())
 
 
 @register("prod")
@@ -92,7 +92,7 @@ def prod(x, dim=None, keepdim=False):
         others = xp.moveaxis(others, tuple(range(-len(axes), 0)), axes)
         return (ge * others,)
 
-    return record(out, (x,), bw, "Prod")
+    return record_once_differentiable(out, (x,), bw, "Prod")
 
 
 def _extreme(x, dim, keepdim, is_max):
@@ -104,7 +104,7 @@ def _extreme(x, dim, keepdim, is_max):
         out = X.max() if is_max else X.min()
         mask = (X == out)
         cnt = mask.sum()
-        return record(xp.asarray(out), (x,), lambda g: (mask * (g / cnt),), "Max" if is_max else "Min",
+        return record_once_differentiable(xp.asarray(out), (x,), lambda g: (mask * (g / cnt),), "Max" if is_max else "Min",
                       saved=(x, OUT))
     d = _axes(X, dim)[0] if X.ndim else 0
     idx = (X.argmax if is_max else X.argmin)(axis=d) if X.ndim else xp.asarray(0)
@@ -121,7 +121,7 @@ def _extreme(x, dim, keepdim, is_max):
         xp.put_along_axis(out, kidx, gk, d)
         return (out,)
 
-    v = record(vals, (x,), bw, "Max" if is_max else "Min", saved=())
+    v = record_once_differentiable(vals, (x,), bw, "Max" if is_max else "Min", saved=())
     i = Tensor._wrap((kidx if keepdim else idx).astype("int64"))
     return MaxMin(v, i)
 
@@ -166,7 +166,7 @@ def _amaxmin(x, dim, keepdim, is_max):
     def bw(g):
         return (mask * (_expand_back(g, X.shape, ax, keepdim) / cnt),)
 
-    return record(xp.asarray(res), (x,), bw, "Amax" if is_max else "Amin")
+    return record_once_differentiable(xp.asarray(res), (x,), bw, "Amax" if is_max else "Amin")
 
 
 @register("argmax")
@@ -228,7 +228,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
         with np.errstate(invalid="ignore"):
             return (_expand_back(g, X.shape, ax, keepdim) * _var_scale(denom) * c,)
 
-    return record(out, (x,), bw, "Var")
+    return record_once_differentiable(out, (x,), bw, "Var")
 
 
 @register("std")
@@ -243,7 +243,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
             gv = xp.where(out == 0, 0, g / (2 * out))
             return (_expand_back(gv, X.shape, ax, keepdim) * _var_scale(denom) * c,)
 
-    return record(out, (x,), bw, "Std", saved=(x, OUT))
+    return record_once_differentiable(out, (x,), bw, "Std", saved=(x, OUT))
 
 
 @register("norm")
@@ -282,7 +282,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
                 r = xp.sign(X) * a ** (p - 1) / o ** (p - 1)
         return (xp.where((X == 0) | (o == 0), 0, ge * r),)
 
-    return record(out.astype(X.dtype, copy=False), (x,), bw, "Norm", saved=(x, OUT))
+    return record_once_differentiable(out.astype(X.dtype, copy=False), (x,), bw, "Norm", saved=(x, OUT))
 
 
 @register("logsumexp")
@@ -295,7 +295,7 @@ def logsumexp(x, dim, keepdim=False):
     s = xp.exp(X - m).sum(axis=ax, keepdims=True)
     lse = xp.log(s) + m
     out = lse if keepdim else lse.squeeze(ax)
-    return record(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * xp.exp(X - lse),), "LogSumExp",
+    return record_once_differentiable(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * xp.exp(X - lse),), "LogSumExp",
                   saved=(x, OUT))
 
 
@@ -315,7 +315,7 @@ def softmax(x, dim, dtype=None):
     xp = backend.array_module(X)
     e = xp.exp(X - X.max(axis=dim, keepdims=True))
     Y = e / e.sum(axis=dim, keepdims=True)
-    return record(Y, (x,), lambda g: (Y * (g - (g * Y).sum(axis=dim, keepdims=True)),), "Softmax", saved=(OUT,))
+    return record_once_differentiable(Y, (x,), lambda g: (Y * (g - (g * Y).sum(axis=dim, keepdims=True)),), "Softmax", saved=(OUT,))
 
 
 @register("log_softmax")
@@ -328,7 +328,7 @@ def log_softmax(x, dim, dtype=None):
     m = X.max(axis=dim, keepdims=True)
     sh = X - m
     Y = sh - xp.log(xp.exp(sh).sum(axis=dim, keepdims=True))
-    return record(Y, (x,), lambda g: (g - xp.exp(Y) * g.sum(axis=dim, keepdims=True),), "LogSoftmax",
+    return record_once_differentiable(Y, (x,), lambda g: (g - xp.exp(Y) * g.sum(axis=dim, keepdims=True),), "LogSoftmax",
                   saved=(OUT,))
 
 
@@ -362,7 +362,7 @@ def cumsum(x, dim, *, dtype=None):
     if X.ndim == 0:
         _axes(X, dim)
         out = X.astype(dtype) if dtype is not None else X.copy()
-        return record(xp.asarray(out), (x,), lambda g: (g,), "Cumsum", saved=())
+        return record_once_differentiable(xp.asarray(out), (x,), lambda g: (g,), "Cumsum", saved=())
     d = _axes(X, dim)[0]
-    return record(xp.cumsum(X, axis=d, dtype=dtype), (x,),
+    return record_once_differentiable(xp.cumsum(X, axis=d, dtype=dtype), (x,),
                   lambda g: (xp.flip(xp.cumsum(xp.flip(g, d), axis=d), d),), "Cumsum", saved=())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from .. import backend
 from ..tensor import Tensor
-from ..views import protect
+from ..graph.views import protect
 from . import elementwise as ew
-from .basic import arr, inplace, record, register, unbroadcast
+from .basic import arr, inplace, record, record_once_differentiable, register, unbroadcast
 from .shape import _dim
 
 
@@ -69,7 +69,7 @@ def _scatter(x, dim, index, src, reduce_add, name):
             gs = gs.reshape(src_shape)
         return gx.reshape(X.shape), None, gs
 
-    return record(out.reshape(X.shape), (x, index, src), bw, name, saved=(index,))
+    return record_once_differentiable(out.reshape(X.shape), (x, index, src), bw, name, saved=(index,))
 
 
 @register("scatter")
@@ -107,7 +107,7 @@ def index_add(x, dim, index, source, *, alpha=1):
         gs = xp.take(g1, I.reshape(-1), axis=dim)
         return g, None, (gs * alpha if alpha != 1 else gs).reshape(S.shape)
 
-    return record(out.reshape(X.shape), (x, index, source), bw, "IndexAdd", saved=(index,))
+    return record_once_differentiable(out.reshape(X.shape), (x, index, source), bw, "IndexAdd", saved=(index,))
 
 
 def _indices(indices, like):
@@ -143,7 +143,7 @@ def index_put(x, indices, values, accumulate=False):
             gx[k] = 0
         return gx, None, unbroadcast(g[k], vshape) if isinstance(values, Tensor) else None
 
-    return record(out, (x, tuple(indices), values), bw, "IndexPut", saved=())
+    return record_once_differentiable(out, (x, tuple(indices), values), bw, "IndexPut", saved=())
 
 
 @register("index_put_")
@@ -205,7 +205,7 @@ def masked_select(x, mask):
         full[Mb] = g
         return (unbroadcast(full, xs),)
 
-    return record(out, (x,), bw, "MaskedSelect", saved=())
+    return record_once_differentiable(out, (x,), bw, "MaskedSelect", saved=())
 
 
 @register("where")

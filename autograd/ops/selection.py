@@ -7,8 +7,9 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from .basic import OUT, record, register
-from .elementwise import _as, _operands, _out, _red
+from .basic import OUT, record, record_once_differentiable, register
+from .elementwise import _as, _operands, _out
+from .basic import reduce_to_operand as _red
 from .shape import _dim
 
 SortResult = collections.namedtuple("sort", ["values", "indices"])
@@ -41,7 +42,7 @@ def _select(x, idx, dim, name):
     X = x._data
     xp = backend.array_module(X)
     vals = xp.take_along_axis(X, idx, dim)
-    return record(vals, (x,), lambda g: (_scatter_along(X.shape, idx, g, dim, xp),), name, saved=())
+    return record_once_differentiable(vals, (x,), lambda g: (_scatter_along(X.shape, idx, g, dim, xp),), name, saved=())
 
 
 @register("sort")
@@ -49,7 +50,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     X = x._data
     xp = backend.array_module(X)
     if X.ndim == 0:
-        return SortResult(record(X.copy(), (x,), lambda g: (g,), "Sort", saved=()),
+        return SortResult(record_once_differentiable(X.copy(), (x,), lambda g: (g,), "Sort", saved=()),
                           Tensor._wrap(xp.zeros((), dtype=np.int64)))
     d = _dim(dim, X.ndim)
     idx = _argsort(X, d, descending, xp)
@@ -75,7 +76,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's name
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     if X.ndim == 0:
-        return TopkResult(record(X.copy(), (x,), lambda g: (g,), "Topk", saved=()),
+        return TopkResult(record_once_differentiable(X.copy(), (x,), lambda g: (g,), "Topk", saved=()),
                           Tensor._wrap(xp.zeros((), dtype=np.int64)))
     idx = xp.take(_argsort(X, d, largest, xp), xp.arange(k), axis=d)
     return TopkResult(_select(x, idx, d, "Topk"), Tensor._wrap(idx.astype(np.int64)))
@@ -96,10 +97,10 @@ def median(x, dim=None, keepdim=False):
             m = xp.asarray(xp.nan, dtype=X.dtype)
         mask = X == m
         cnt = max(int(mask.sum()), 1)
-        return record(xp.asarray(m), (x,), lambda g: (mask * (g / cnt),), "Median", saved=(x, OUT))
+        return record_once_differentiable(xp.asarray(m), (x,), lambda g: (mask * (g / cnt),), "Median", saved=(x, OUT))
     d = _dim(dim, X.ndim)
     if X.ndim == 0:
-        return MedianResult(record(X.copy(), (x,), lambda g: (g,), "Median", saved=()),
+        return MedianResult(record_once_differentiable(X.copy(), (x,), lambda g: (g,), "Median", saved=()),
                             Tensor._wrap(xp.zeros((), dtype=np.int64)))
     n = X.shape[d]
     order = _argsort(X, d, False, xp)
@@ -131,7 +132,7 @@ def cumprod(x, dim, *, dtype=None):
     elif X.dtype.kind in "bu" or X.dtype.kind == "i":
         X = X.astype(np.int64)
     if X.ndim == 0:
-        return record(X.copy(), (x,), lambda g: (g,), "Cumprod", saved=())
+        return record_once_differentiable(X.copy(), (x,), lambda g: (g,), "Cumprod", saved=())
     d = _dim(dim, X.ndim)
     out = xp.cumprod(X, axis=d)
 
@@ -147,7 +148,7 @@ def cumprod(x, dim, *, dtype=None):
             r[k] = gm[k] + Xm[k + 1] * r[k + 1]
         return (xp.moveaxis(left * r, 0, d).astype(x.dtype, copy=False),)
 
-    return record(out, (x,), bw, "Cumprod", saved=(x, OUT))
+    return record_once_differentiable(out, (x,), bw, "Cumprod", saved=(x, OUT))
 
 
 # ---- elementwise ------------------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def _floor_div_backward(g):
 def floor_divide(a, b, *, out=None):
     """``a // b`` (torch.floor_divide): no derivative, as torch."""
     A, B, dt, xp = _operands(a, b)
-    return _out(record(_as(xp.floor_divide(A, B), dt, xp), (a, b), _floor_div_backward, "FloorDivide", saved=()),
+    return _out(record_once_differentiable(_as(xp.floor_divide(A, B), dt, xp), (a, b), _floor_div_backward, "FloorDivide", saved=()),
                 out)
 
 
@@ -172,13 +173,13 @@ def fmod(a, b):
     """C's remainder (sign of the dividend); gradient ``-trunc(a / b)`` for ``b``."""
     A, B, dt, xp = _operands(a, b)
     res = _as(xp.fmod(A, B), dt, xp)
-    return record(res, (a, b), lambda g: (_red(g, a), _red(-g * xp.trunc(A / B), b) if isinstance(b, Tensor)
+    return record_once_differentiable(res, (a, b), lambda g: (_red(g, a), _red(-g * xp.trunc(A / B), b) if isinstance(b, Tensor)
                                           else None), "Fmod", saved=(a, b) if isinstance(b, Tensor) else ())
 
 
 @register("fmod_")
 def fmod_(a, b):
-    from ..views import protect
+    from ..graph.views import protect
     from .basic import inplace
 
     src, (b,) = protect(a, (b,))
@@ -190,17 +191,17 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     X = x._data
     xp = backend.array_module(X)
     if X.dtype.kind != "f":
-        return record(X.copy(), (x,), lambda g: (g,), "NanToNum", saved=())
+        return record_once_differentiable(X.copy(), (x,), lambda g: (g,), "NanToNum", saved=())
     fin = np.finfo(X.dtype)
     out = xp.nan_to_num(X, nan=nan, posinf=fin.max if posinf is None else posinf,
                         neginf=fin.min if neginf is None else neginf)
     keep = xp.isfinite(X)
-    return record(out.astype(X.dtype, copy=False), (x,), lambda g: (g * keep,), "NanToNum", saved=())
+    return record_once_differentiable(out.astype(X.dtype, copy=False), (x,), lambda g: (g * keep,), "NanToNum", saved=())
 
 
 @register("floor_divide_", "__ifloordiv__")
 def floor_divide_(a, b):
-    from ..views import protect
+    from ..graph.views import protect
     from .basic import inplace
 
     src, (b,) = protect(a, (b,))

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import backend, dtypes
 from ..tensor import Tensor
-from ..views import make_view
+from ..graph.views import make_view
 from .basic import check_same_device, inplace, record, register
 
 
@@ -26,7 +26,7 @@ def reshape(x, *shape):
     except ValueError:
         raise RuntimeError(f"shape '{list(shp)}' is invalid for input of size {X.size}") from None
     xs = X.shape
-    return make_view(x, out, lambda a: a.reshape(shp), lambda g: g.reshape(xs), "Reshape")
+    return make_view(x, out, lambda a: a.reshape(shp), lambda o, g: o.reshape(g, xs), "Reshape")
 
 
 @register("view")
@@ -78,9 +78,9 @@ def permute(x, *dims):
     if len(set(dims)) != len(dims):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     if not X.ndim:
-        return make_view(x, X[...], lambda a: a[...], lambda g: g, "Permute", True)
+        return make_view(x, X[...], lambda a: a[...], lambda o, g: g, "Permute", True)
     inv = tuple(sorted(range(len(dims)), key=lambda i: dims[i]))
-    return make_view(x, X.transpose(dims), lambda a: a.transpose(dims), lambda g: g.transpose(inv), "Permute",
+    return make_view(x, X.transpose(dims), lambda a: a.transpose(dims), lambda o, g: o.permute(g, inv), "Permute",
                      True)
 
 
@@ -89,8 +89,8 @@ def transpose(x, dim0, dim1):
     X = x._data
     d0, d1 = _dim(dim0, X.ndim), _dim(dim1, X.ndim)
     if not X.ndim:
-        return make_view(x, X[...], lambda a: a[...], lambda g: g, "Transpose", True)
-    return make_view(x, X.swapaxes(d0, d1), lambda a: a.swapaxes(d0, d1), lambda g: g.swapaxes(d0, d1),
+        return make_view(x, X[...], lambda a: a[...], lambda o, g: g, "Transpose", True)
+    return make_view(x, X.swapaxes(d0, d1), lambda a: a.swapaxes(d0, d1), lambda o, g: o.swapaxes(g, d0, d1),
                      "Transpose", True)
 
 
@@ -117,7 +117,7 @@ def squeeze(x, dim=None):
             _dim(dims[0], 0) if dims else None
     xs = X.shape
     return make_view(x, X.squeeze(ax) if ax else X[...], (lambda a: a.squeeze(ax)) if ax else (lambda a: a[...]),
-                     lambda g: g.reshape(xs), "Squeeze", True)
+                     lambda o, g: o.reshape(g, xs), "Squeeze", True)
 
 
 @register("unsqueeze")
@@ -126,7 +126,7 @@ def unsqueeze(x, dim):
     xp = backend.array_module(X)
     d = _dim(dim, X.ndim + 1)
     xs = X.shape
-    return make_view(x, xp.expand_dims(X, d), lambda a: xp.expand_dims(a, d), lambda g: g.reshape(xs),
+    return make_view(x, xp.expand_dims(X, d), lambda a: xp.expand_dims(a, d), lambda o, g: o.reshape(g, xs),
                      "Unsqueeze", True)
 
 
@@ -153,11 +153,9 @@ def expand(x, *shape):
                                f"Tensor sizes: {list(X.shape)}")
         full.append(s)
     full = tuple(full)
-    from .basic import unbroadcast
-
     xs = X.shape
     return make_view(x, xp.broadcast_to(X, full), lambda a: xp.broadcast_to(a, full),
-                     lambda g: unbroadcast(g, xs), "Expand", True)
+                     lambda o, g: o.sum_to(g, xs), "Expand", True)
 
 
 @register("expand_as")
@@ -173,13 +171,15 @@ def repeat(x, *sizes):
     Xr = X.reshape((1,) * (len(reps) - X.ndim) + X.shape)
     out = xp.tile(Xr, reps)
 
-    def bw(g):
-        shp = []
-        for r, s in zip(reps, Xr.shape):
-            shp += [r, s]
-        return (g.reshape(shp).sum(axis=tuple(range(0, 2 * len(reps), 2))).reshape(X.shape),)
+    interleaved = []
+    for r, s in zip(reps, Xr.shape):
+        interleaved += [r, s]
+    copies = tuple(range(0, 2 * len(reps), 2))
 
-    return record(out, (x,), bw, "Repeat", saved=())
+    def rule(o, g):
+        return (o.reshape(o.sum(o.reshape(g, interleaved), copies), X.shape),)
+
+    return record(out, (x,), rule, "Repeat", saved=())
 
 
 def cat(tensors, dim=0):
@@ -203,15 +203,12 @@ def cat(tensors, dim=0):
         bounds.append((acc, acc + a.shape[dim]))
         acc += a.shape[dim]
 
-    def bw(g):
-        res = []
-        for lo, hi in bounds:
-            sl = [slice(None)] * g.ndim
-            sl[dim] = slice(lo, hi)
-            res.append(g[tuple(sl)])
-        return tuple(r if r.dtype == d else r.astype(d) for r, d in zip(res, dtypes_in))
+    lead = (slice(None),) * (dim % out.ndim)
 
-    return record(out, tuple(tensors), bw, "Cat", saved=())
+    def rule(o, g):
+        return tuple(o.getitem(g, lead + (slice(lo, hi),)) for lo, hi in bounds)
+
+    return record(out, tuple(tensors), rule, "Cat", saved=())
 
 
 def stack(tensors, dim=0):
@@ -297,20 +294,27 @@ def _getitem(x, key):
         except IndexError as e:
             raise IndexError(str(e)) from None
 
-        def bw(g):
-            full = xp.zeros(X.shape, dtype=g.dtype)
-            full[ks] = g
-            return full
-
-        return make_view(x, out, lambda a: a[ks], bw, "Index", True)
+        shape = X.shape
+        return make_view(x, out, lambda a: a[ks], lambda o, g: o.index_backward(g, shape, ks), "Index", True)
     out = X[k]
+    return record(out, (x,), lambda o, g: (o.index_backward(g, X.shape, k),), "Index", saved=())
 
-    def bw_adv(g):
-        full = xp.zeros(X.shape, dtype=g.dtype)
-        xp.add.at(full, k, g)
-        return (full,)
 
-    return record(out, (x,), bw_adv, "Index", saved=())
+def index_backward(g, shape, key):
+    """The gradient of ``x[key]`` w.r.t. ``x`` of ``shape``: zeros with ``g`` added at ``key`` (repeated
+    indices add up). Differentiable: its own gradient is ``gg[key]``."""
+    G = g._data
+    full = backend.array_module(G).zeros(shape, dtype=G.dtype)
+    index_backward_array(full, key, G)
+    return record(full, (g,), lambda o, gg: (o.getitem(gg, key),), "IndexBackward", saved=())
+
+
+def index_backward_array(full, key, g):
+    if _is_basic(key):
+        full[key] = g
+    else:
+        backend.array_module(full).add.at(full, key, g)
+    return full
 
 
 def _setitem(x, key, value):
@@ -325,16 +329,13 @@ def _setitem(x, key, value):
     V = value._data if isinstance(value, Tensor) else value
     out = X.copy()
     out[k] = V
-    vshape = V.shape if hasattr(V, "shape") else ()
+    written = backend.array_module(X).zeros(X.shape, dtype=bool)
+    written[k] = True
 
-    def bw(g):
-        from .basic import unbroadcast
+    def rule(o, g):
+        return o.where(written, 0, g), o.getitem(g, k)
 
-        gx = g.copy()
-        gx[k] = 0
-        return gx, unbroadcast(g[k], vshape) if isinstance(value, Tensor) else None
-
-    inplace(x, record(out, (x, value), bw, "IndexPut", saved=()))
+    inplace(x, record(out, (x, value), rule, "IndexPut", saved=()))
 
 
 Tensor.__getitem__ = _getitem
@@ -343,7 +344,11 @@ Tensor.__setitem__ = _setitem
 
 @register("clone")
 def clone(x, memory_format=None):
-    return record(x._data.copy(), (x,), lambda g: (g,), "Clone", saved=())
+    return record(x._data.copy(), (x,), _identity_rule, "Clone", saved=())
+
+
+def _identity_rule(o, g):
+    return (g,)
 
 
 @register("contiguous")
@@ -351,7 +356,7 @@ def contiguous(x, memory_format=None):
     X = x._data
     if X.flags.c_contiguous:
         return x
-    return record(backend.array_module(X).ascontiguousarray(X), (x,), lambda g: (g,), "Contiguous", saved=())
+    return record(backend.array_module(X).ascontiguousarray(X), (x,), _identity_rule, "Contiguous", saved=())
 
 
 @register("index_select")
@@ -380,11 +385,11 @@ def gather(x, dim, index):
     sub = X1[tuple(slice(None) if d == dim else slice(0, I1.shape[d]) for d in range(nd))]
     out = xp.take_along_axis(sub, I1, dim).reshape(I.shape)
 
-    def bw(g):
-        full = xp.zeros(X1.shape, dtype=g.dtype)
-        idx = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1)) for d, n in enumerate(I1.shape)]
-        idx[dim] = I1
-        xp.add.at(full, tuple(idx), g.reshape(I1.shape))
-        return (full.reshape(X.shape),)
+    idx = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1)) for d, n in enumerate(I1.shape)]
+    idx[dim] = I1
+    idx = tuple(idx)
 
-    return record(out, (x, index), bw, "Gather", saved=(index,))
+    def rule(o, g, _index):
+        return o.reshape(o.index_backward(o.reshape(g, I1.shape), X1.shape, idx), X.shape), None
+
+    return record(out, (x, index), rule, "Gather", saved=(index,))

@@ -5,8 +5,8 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from ..views import make_view
-from .basic import record, register
+from ..graph.views import make_view
+from .basic import record, record_once_differentiable, register
 from .shape import _dim, _getitem, _shape_arg, permute, repeat, reshape
 
 
@@ -53,12 +53,12 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
     xp = backend.array_module(X)
     xs = X.shape
 
-    def bw(g):
-        full = xp.zeros(xs, dtype=g.dtype)
-        _diag_view(full, offset, d1, d2)[...] = g
-        return full
+    positions = (_diag_view(xp.arange(X.size).reshape(xs), offset, d1, d2),)
 
-    return make_view(x, _diag_view(X, offset, d1, d2), lambda a: _diag_view(a, offset, d1, d2), bw, "Diagonal",
+    def rule(o, g):
+        return o.reshape(o.index_backward(g, (X.size,), positions), xs)
+
+    return make_view(x, _diag_view(X, offset, d1, d2), lambda a: _diag_view(a, offset, d1, d2), rule, "Diagonal",
                      True)
 
 
@@ -114,8 +114,8 @@ def flip(x, *dims):
     X = x._data
     xp = backend.array_module(X)
     if not X.ndim or not dims:
-        return record(X.copy(), (x,), lambda g: (g,), "Flip", saved=())
-    return record(xp.flip(X, dims).copy(), (x,), lambda g: (xp.flip(g, dims),), "Flip", saved=())
+        return record_once_differentiable(X.copy(), (x,), lambda g: (g,), "Flip", saved=())
+    return record_once_differentiable(xp.flip(X, dims).copy(), (x,), lambda g: (xp.flip(g, dims),), "Flip", saved=())
 
 
 @register("fliplr")
@@ -142,15 +142,15 @@ def roll(x, shifts, dims=None):
             raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(sh)}, dims:0")
         xs = X.shape
         out = xp.roll(X.reshape(-1), sh[0]).reshape(xs)
-        return record(out, (x,), lambda g: (xp.roll(g.reshape(-1), -sh[0]).reshape(xs),), "Roll", saved=())
+        return record_once_differentiable(out, (x,), lambda g: (xp.roll(g.reshape(-1), -sh[0]).reshape(xs),), "Roll", saved=())
     ds = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(sh) != len(ds):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, dims:{len(ds)}")
     ds = tuple(_dim(d, X.ndim) for d in ds)
     if not X.ndim:
-        return record(X.copy(), (x,), lambda g: (g,), "Roll", saved=())
+        return record_once_differentiable(X.copy(), (x,), lambda g: (g,), "Roll", saved=())
     neg = tuple(-s for s in sh)
-    return record(xp.roll(X, sh, ds), (x,), lambda g: (xp.roll(g, neg, ds),), "Roll", saved=())
+    return record_once_differentiable(xp.roll(X, sh, ds), (x,), lambda g: (xp.roll(g, neg, ds),), "Roll", saved=())
 
 
 def _tri(x, diagonal, lower):
@@ -159,7 +159,7 @@ def _tri(x, diagonal, lower):
     X = x._data
     xp = backend.array_module(X)
     f = xp.tril if lower else xp.triu
-    return record(f(X, diagonal), (x,), lambda g: (f(g, diagonal),), "Tril" if lower else "Triu", saved=())
+    return record_once_differentiable(f(X, diagonal), (x,), lambda g: (f(g, diagonal),), "Tril" if lower else "Triu", saved=())
 
 
 @register("tril")
@@ -221,4 +221,4 @@ def repeat_interleave(x, repeats=None, dim=None, *, output_size=None):
         xp.add.at(full, owner, gm)
         return (xp.moveaxis(full, 0, dim),)
 
-    return record(out, (x,), bw, "RepeatInterleave", saved=())
+    return record_once_differentiable(out, (x,), bw, "RepeatInterleave", saved=())

@@ -5,7 +5,7 @@
   table of parameter addresses (``pptr``), cached by array identity: it is read once, and again only for a
   parameter whose array changed (reading an address from Python costs ~2 us).
 * Gradients land in a per-group arena: autograd writes a fresh leaf gradient into the parameter's
-  ``GradSlot`` (``param._grad_slot``) when nothing else references that slot; a gradient the user kept
+  ``GradSlot`` (the gradient allocator ``autograd.engine.set_grad_allocator`` registers for the parameter) when nothing else references that slot; a gradient the user kept
   (``hist.append(p.grad.detach())``, a ``.numpy()`` handle, a view) pins its slot, and the next backward
   allocates a fresh gradient instead, as torch does. A view of the arena itself (which could alias any
   slot) retires the whole arena: the next step allocates a new one. The gradient address table
@@ -28,6 +28,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.backend import array_module, device_of
 from autograd.dtypes import get_default_dtype
+from autograd.engine import set_grad_allocator
 
 # elements per chunk of the multi-tensor NumPy executor (foreach). Measured on the 2-core box (Adam, foreach,
 # 10M params / 1M params in 1000 tensors): 32K -> 32 / 3.5 ms, 128K -> 23 / 2.3 ms. Values never depend on it.
@@ -117,7 +118,7 @@ class _Arena:
 
 
 class GradSlot:
-    """A parameter's place in its group's gradient arena (``param._grad_slot``).
+    """A parameter's place in its group's gradient arena (registered with ``autograd.engine.set_grad_allocator``).
 
     ``take(grad)`` is what autograd's leaf accumulation calls for a fresh gradient: it copies ``grad``
     into the slot and returns the slot's array, or returns None (the engine then allocates) when the
@@ -291,7 +292,7 @@ class FlatGroup:
             slot = GradSlot(arena, v)
             self.slots.append(slot)
             self.slot_ptr.append(address(v))
-            p._grad_slot = slot
+            set_grad_allocator(p, slot)
         arena.seal()
         self.g_in_slot = [False] * len(self.params)
 

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from ... import distributed as dist
-from ... import function, grad_mode
+from ... import engine, grad_mode
 from ...backend import array_module
 from ..module import Module
 
@@ -161,7 +161,7 @@ class DistributedDataParallel(Module):
         if not self._armed or id(p) in self._used:
             return
         if not self._callback_queued:
-            function.queue_callback(self._finalize)
+            engine.queue_callback(self._finalize)
             self._callback_queued = True
         if getattr(p.grad, "is_sparse", False):
             raise RuntimeError("DistributedDataParallel: sparse gradients (Embedding(sparse=True)) are not "

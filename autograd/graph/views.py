@@ -13,25 +13,30 @@
 """
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
 
-from . import backend, grad_mode
-from . import tensor as _tensor
-from .function import Node
-from .tensor import Tensor
+from .. import backend, grad_mode
+from ..tensor import Tensor
+from .nodes import Node, grad_node
+from .record import record, refresh
 
 
 class ViewInfo:
-    """How a view was taken: ``base`` (root tensor), ``fn`` (base array -> view array), ``bw`` (gradient of
-    the view -> gradient of the base), ``ver`` (the counter value when the view's node was last valid),
+    """How a view was taken: ``base`` (root tensor), ``fn`` (base array -> view array), ``bw`` (``bw(o, g)``:
+    gradient of the view -> gradient of the base, in the op vocabulary ``o``), ``ver`` (the counter value when the view's node was last valid),
     ``multi`` (name of the multi-output op that made it, or None), ``nograd`` (made in no_grad mode)."""
 
     __slots__ = ("base", "fn", "bw", "ver", "multi", "nograd")
 
     def __init__(self, base, fn, bw, ver, multi, nograd):
         self.base, self.fn, self.bw, self.ver, self.multi, self.nograd = base, fn, bw, ver, multi, nograd
+
+    def sync(self, view):
+        """Bring ``view``'s node up to date with its base's storage (see :func:`refresh`)."""
+        refresh(view)
 
 
 def bump(t):
@@ -65,9 +70,9 @@ def _is_view_of(out, src):
 def make_view(x, out, fwd, bw1, name, always=False, multi=None):
     """The Tensor for ``out = fwd(x._data)``; a view of ``x`` when ``always`` or ``out`` shares its memory.
 
-    ``bw1(g)`` maps the gradient of the result to the gradient of ``x``.
+    ``bw1(o, g)`` maps the gradient of the result to the gradient of ``x`` (the op's backward rule).
     """
-    t = _record(out, (x,), lambda g: (bw1(g),), name, saved=())
+    t = record(out, (x,), lambda o, g: (bw1(o, g),), name, saved=())
     if always or _is_view_of(out, x._data):
         xi = x._view
         c = x._counter()
@@ -75,7 +80,7 @@ def make_view(x, out, fwd, bw1, name, always=False, multi=None):
             info = ViewInfo(x, fwd, bw1, c[0], multi, not grad_mode.is_grad_enabled())
         else:
             f0, b0 = xi.fn, xi.bw
-            info = ViewInfo(xi.base, lambda a: fwd(f0(a)), lambda g: b0(bw1(g)), c[0], multi or xi.multi,
+            info = ViewInfo(xi.base, lambda a: fwd(f0(a)), lambda o, g: b0(o, bw1(o, g)), c[0], multi or xi.multi,
                             xi.nograd or not grad_mode.is_grad_enabled())
         t._ctr = c
         t._view = info
@@ -89,26 +94,6 @@ def make_view(x, out, fwd, bw1, name, always=False, multi=None):
     return t
 
 
-def _record(*a, **k):  # autograd.ops.basic.record (bound when that module loads)
-    from .ops.basic import record
-
-    return record(*a, **k)
-
-
-def refresh(v):
-    """Give view ``v`` the node of a view of its base's current value when the storage changed since."""
-    info = v._view
-    c = v._ctr
-    if info.ver == c[0]:
-        return
-    info.ver = c[0]
-    base = info.base
-    if base.requires_grad:
-        bw = info.bw
-        v._node = Node(lambda g: (bw(g),), (base._grad_node(),), "AsStrided")
-        v.requires_grad = True
-
-
 def _positions(info):
     """Flat (C-order) positions in the base of every element of the view."""
     base = info.base._data
@@ -120,17 +105,16 @@ def _copy_slices(info, result_node):
     """The base's new node after an in-place op on a view (torch's CopySlices)."""
     base = info.base
     pos = _positions(info)
-    shape = base.shape
-    old = base._grad_node() if base.requires_grad else None
+    xp = backend.array_module(pos)
+    written = xp.zeros(base._data.size, dtype=bool)
+    written[pos.reshape(-1)] = True
+    written = written.reshape(base._data.shape)
+    old = grad_node(base) if base.requires_grad else None
 
-    def bw(g):
-        xp = backend.array_module(g)
-        gb = xp.array(g, copy=True).reshape(-1)
-        gv = gb[pos]
-        gb[pos] = 0
-        return gb.reshape(shape), gv
+    def rule(o, g):
+        return o.where(written, 0, g), o.take(g, pos)
 
-    return Node(bw, (old, result_node), "CopySlices")
+    return Node(rule, (old, result_node), "CopySlices")
 
 
 def _overlapping(a):
@@ -204,7 +188,8 @@ def write(self, result):
     if node is None:
         return self
     if node.saved:
-        node.saved = tuple((c, c[0], self, n) if t is result else (ctr, v, t, n) for ctr, v, t, n in node.saved)
+        node.saved = tuple((c, c[0], self, e[3], self._data) if type(e) is tuple and e[2] is result else e
+                           for e in node.saved)
     if info is None:
         self._node = node
         self.requires_grad = True
@@ -289,14 +274,27 @@ def protect(self, args):
     s = Tensor._wrap(self._data.copy())
     if self.requires_grad:
         s.requires_grad = True
-        s._node = self._grad_node()
+        s._node = grad_node(self)
     return s, tuple(s if a is self else a for a in args)
 
 
-def _cow_on():
-    from .ops.basic import _cow
+_cow = threading.local()
 
+
+def _cow_on():
     return getattr(_cow, "on", False)
 
 
-_tensor._refresh_view = refresh
+class copy_on_write:
+    """Within this block, in-place ops that are not recorded rebind the tensor to a new array instead of
+    writing into its storage, so arrays saved for backward by earlier graph nodes stay intact (torch would
+    raise "modified by an inplace operation" there). ``differentiable=True`` optimizer steps run under it."""
+
+    def __enter__(self):
+        self._prev = getattr(_cow, "on", False)
+        _cow.on = True
+        return self
+
+    def __exit__(self, *exc):
+        _cow.on = self._prev
+        return False

@@ -1,0 +1,124 @@
+"""The op vocabulary the backward rules are written in, declared once.
+
+Every backward rule is ``rule(o, grad, *saved)`` (see :mod:`autograd.graph.nodes`). Arithmetic is written
+with Python operators, which arrays and Tensors both have; everything else goes through ``o``. The table
+below gives each name two implementations: on raw NumPy/CuPy arrays (``ARRAYS``, a first-order backward, as
+fast as hand-written array code) and on Tensors (``TENSORS``, ``create_graph=True``: each call is an op of
+this library, recorded with its own backward rule, so gradients of gradients follow). Adding a name is one
+row. Arguments named ``shape``, ``axes``, ``key`` and ``mask`` are never differentiated: plain Python values
+or raw arrays in both modes.
+"""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+from . import elementwise as ew
+from . import linalg, reduction, selection, shape
+from .basic import unbroadcast
+
+
+def _xp(a):
+    return np if type(a) is np.ndarray else backend.array_module(a)
+
+
+def _fit_array(g, shape_, dtype):
+    """``g`` summed over broadcast dimensions down to ``shape_`` and cast to ``dtype``."""
+    if not hasattr(g, "shape") or isinstance(g, np.generic):
+        g = np.asarray(g, dtype=dtype)
+    if g.shape != shape_:
+        g = unbroadcast(g, shape_)
+        if g.shape != shape_:   # a gradient narrower than its input (a number, a broadcast row)
+            g = _xp(g).broadcast_to(g, shape_)
+    return g if g.dtype == dtype else g.astype(dtype)
+
+
+def _fit_tensor(g, shape_, dtype):
+    if not isinstance(g, Tensor):
+        g = Tensor._wrap(np.asarray(g, dtype=dtype))
+    if g.shape != shape_:
+        g = _sum_to_tensor(g, shape_)
+        if g.shape != shape_:
+            g = shape.expand(g, shape_)
+    return g if g.dtype == dtype else g.to(dtype)
+
+
+def _sum_to_tensor(g, shape_):
+    lead = g.ndim - len(shape_)
+    if lead > 0:
+        g = reduction.sum(g, tuple(range(lead)))
+    axes = tuple(i for i, s in enumerate(shape_) if s == 1 and g.shape[i] != 1)
+    return reduction.sum(g, axes, keepdim=True) if axes else g
+
+
+def _where_array(mask, a, b):
+    like = a if hasattr(a, "shape") else b
+    return _xp(like).where(mask, a, b)
+
+
+def _to_tensor(mask):
+    return mask if isinstance(mask, Tensor) else Tensor._wrap(mask)
+
+
+# name: (on arrays, on Tensors)
+TABLE = {
+    # bookkeeping
+    "fit": (_fit_array, _fit_tensor),
+    "clone": (lambda x: _xp(x).array(x, copy=True), shape.clone),
+    "add": (lambda a, b: a + b, ew.add),
+    "cast": (lambda x, dtype: x if x.dtype == dtype else x.astype(dtype), lambda x, dtype: x.to(dtype)),
+    "to_device": (backend.to_device, lambda x, device: x.to(device)),
+    "zeros_like": (lambda x: _xp(x).zeros_like(x), lambda x: x.new_zeros(x.shape)),
+    # elementwise
+    "exp": (lambda x: _xp(x).exp(x), ew.exp),
+    "log": (lambda x: _xp(x).log(x), ew.log),
+    "sqrt": (lambda x: _xp(x).sqrt(x), ew.sqrt),
+    "sin": (lambda x: _xp(x).sin(x), ew.sin),
+    "cos": (lambda x: _xp(x).cos(x), ew.cos),
+    "cosh": (lambda x: _xp(x).cosh(x), ew.cosh),
+    "sinh": (lambda x: _xp(x).sinh(x), ew.sinh),
+    "tanh": (lambda x: _xp(x).tanh(x), ew.tanh),
+    "sigmoid": (ew.sigmoid_array, ew.sigmoid),
+    "abs": (lambda x: _xp(x).abs(x), ew.abs_),
+    "sign": (lambda x: ew.torch_sign(_xp(x), x), ew.sign),
+    "pow": (lambda x, p: x ** p, ew.pow_),
+    "floor_divide": (lambda a, b: _xp(a).floor_divide(a, b), lambda a, b: selection.floor_divide(a, b)),
+    "maximum": (lambda a, b: _xp(a).maximum(a, b), ew.maximum),
+    "minimum": (lambda a, b: _xp(a).minimum(a, b), ew.minimum),
+    "where": (_where_array, lambda mask, a, b: ew.where(_to_tensor(mask), a, b)),
+    # reductions and shapes
+    "sum": (lambda x, axes, keepdim=False: x.sum(axis=axes, keepdims=keepdim),
+            lambda x, axes, keepdim=False: reduction.sum(x, axes, keepdim)),
+    "sum_to": (unbroadcast, _sum_to_tensor),
+    "expand": (lambda x, shape_: _xp(x).broadcast_to(x, shape_), shape.expand),
+    "reshape": (lambda x, shape_: x.reshape(shape_), shape.reshape),
+    "permute": (lambda x, axes: x.transpose(axes), shape.permute),
+    "swapaxes": (lambda x, a, b: x.swapaxes(a, b), shape.transpose),
+    "getitem": (lambda x, key: x[key], shape._getitem),
+    "take": (lambda x, positions: x.reshape(-1)[positions],
+             lambda x, positions: shape._getitem(shape.reshape(x, -1), positions)),
+    "index_backward": (lambda g, shape_, key: shape.index_backward_array(_xp(g).zeros(shape_, g.dtype), key, g),
+                       shape.index_backward),
+    # linear algebra
+    "matmul": (lambda a, b: a @ b, linalg.matmul),
+
+    # reductions, selection, scatter
+
+    # nn: activations, linear, normalization, dropout, embedding, losses
+
+    # nn: convolution and pooling
+
+}
+
+
+def _namespace(column):
+    ns = types.SimpleNamespace(**{name: impls[column] for name, impls in TABLE.items()})
+    return ns
+
+
+ARRAYS = _namespace(0)
+TENSORS = _namespace(1)
+ARRAYS.arrays = TENSORS.arrays = ARRAYS   # where a rule that works on arrays only is run under create_graph
