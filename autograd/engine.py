@@ -160,7 +160,9 @@ def _apply_once_differentiable(node, grad, vocab):
         raise RuntimeError(f"double backward through {name} is not supported: its backward is computed on raw "
                            f"arrays and cannot be differentiated (torch's once_differentiable)")
 
-    up = grad._node if isinstance(grad, Tensor) and grad.requires_grad else None
+    # joined to the op's own inputs whether or not the incoming gradient is recorded: the gradient depends on
+    # them, so a second derivative must refuse rather than come out as if it were constant
+    up = tuple(n for n in node.inputs if n is not None)
     result = []
     for g, m in zip(outs, node.meta or (None,) * len(outs)):
         if g is None or isinstance(g, SparseGrad):
@@ -169,9 +171,8 @@ def _apply_once_differentiable(node, grad, vocab):
         if m is not None:
             g = vocab.arrays.fit(g, m[0], m[1])
         t = Tensor._wrap(g)
-        if up is not None:
-            t.requires_grad = True
-            t._node = Node(refuse, (up,), f"{name}Backward")
+        t.requires_grad = True
+        t._node = Node(refuse, up, f"{name}Backward")
         result.append(t)
     return result
 

@@ -65,10 +65,28 @@ def once_differentiable(backward):
     @functools.wraps(backward)
     def wrapper(ctx, *grads):
         with grad_mode.no_grad():
-            return backward(ctx, *grads)
+            result = backward(ctx, *grads)
+        if not (grad_mode.is_grad_enabled() and any(isinstance(g, Tensor) and g.requires_grad for g in grads)):
+            return result
+        upstream = tuple(grad_node(g) for g in grads if isinstance(g, Tensor) and g.requires_grad)
+        single = not isinstance(result, tuple)
+        delayed = tuple(_delayed_error(r, upstream) for r in ((result,) if single else result))
+        return delayed[0] if single else delayed
 
-    wrapper.once_differentiable = True
     return wrapper
+
+
+def _refuse_twice(o, g):
+    raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+def _delayed_error(r, upstream):
+    """torch's DelayedError: a gradient that raises only when it is differentiated."""
+    if not isinstance(r, Tensor):
+        return r
+    t = Tensor._wrap(r._data)
+    t._node, t.requires_grad = Node(_refuse_twice, upstream, "DelayedError"), True
+    return t
 
 
 class _OutputGrads:
@@ -141,8 +159,7 @@ class Function:
         node = Node(_rule(cls, ctx, len(args), outs), [grad_node(a) if n else None for a, n in
                                                        zip(args, ctx.needs_input_grad)],
                     cls.__name__, meta=[(a._data.shape, a._data.dtype) if n else None
-                                        for a, n in zip(args, ctx.needs_input_grad)],
-                    once=getattr(cls.backward, "once_differentiable", False))
+                                        for a, n in zip(args, ctx.needs_input_grad)])
         results = []
         for i, o in enumerate(outs):
             results.append(_link_output(ctx, node, o, i, len(outs)))
