@@ -35,6 +35,25 @@ _DTYPE_NAMES = {"float32": "float32", "float": "float32", "float64": "float64", 
                 "uint32": "uint32", "uint64": "uint64"}
 
 
+def target_device(location, map_location):
+    """Where a tensor saved on ``location`` goes, following torch's map_location forms."""
+    if map_location is None:
+        dev = location
+    elif isinstance(map_location, dict):
+        dev = map_location.get(location, location)
+    elif isinstance(map_location, (str, backend.device)):
+        dev = str(map_location)
+    else:
+        raise TypeError(f"map_location must be None, a string, a device or a dict, got "
+                        f"{type(map_location).__name__}")
+    dev = backend.as_device(dev)
+    if dev.type == "cuda" and not backend.cuda_is_available():
+        raise RuntimeError("Attempting to deserialize object on a CUDA device but autograd.cuda.is_available() "
+                           "is False. If you are running on a CPU-only machine, please use autograd.load with "
+                           "map_location='cpu' to map your storages to the CPU.")
+    return dev
+
+
 class _StorageType:
     def __init__(self, name):
         self.name = name
@@ -50,9 +69,8 @@ class _Storage:
 
 class _Loader:
     def __init__(self, zf, prefix, map_location):
-        from .serialization import _target_device
 
-        self.zf, self.prefix, self.target = zf, prefix, _target_device
+        self.zf, self.prefix, self.target = zf, prefix, target_device
         self.map_location = map_location
         self.storages = {}
         try:

@@ -27,6 +27,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import backend
+from ._torch_format import load_torch_zip, target_device as _target_device
 from .tensor import Tensor
 
 MAGIC = b"\x93MTSAVE\x00"
@@ -183,25 +184,6 @@ def _umask():
 
 # ---------------------------------------------------------------------------------------------------
 # load
-def _target_device(location, map_location):
-    """Where a tensor saved on ``location`` goes, following torch's map_location forms."""
-    if map_location is None:
-        dev = location
-    elif isinstance(map_location, dict):
-        dev = map_location.get(location, location)
-    elif isinstance(map_location, (str, backend.device)):
-        dev = str(map_location)
-    else:
-        raise TypeError(f"map_location must be None, a string, a device or a dict, got "
-                        f"{type(map_location).__name__}")
-    dev = backend.as_device(dev)
-    if dev.type == "cuda" and not backend.cuda_is_available():
-        raise RuntimeError("Attempting to deserialize object on a CUDA device but autograd.cuda.is_available() "
-                           "is False. If you are running on a CPU-only machine, please use autograd.load with "
-                           "map_location='cpu' to map your storages to the CPU.")
-    return dev
-
-
 def _place(arr, location, map_location):
     return backend.to_device(arr, _target_device(location, map_location))
 
@@ -333,7 +315,6 @@ def load(f, map_location=None, weights_only=True, **kwargs):
     if head == MAGIC:
         return _load_ours(buf, map_location)
     if head[:4] == b"PK\x03\x04":
-        from ._torch_format import load_torch_zip
 
         return load_torch_zip(io.BytesIO(buf), map_location)
     if head[:1] == b"\x80":

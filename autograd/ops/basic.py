@@ -98,9 +98,7 @@ def _inplace_cow(self, result):
             if not ok:
                 raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                    f"{list(result.shape)}")
-            from .shape import expand
-
-            result = expand(result, self.shape)
+            result = result.expand(self.shape)
         if result.dtype != self.dtype:
             result = result.to(self.dtype)
         data = result._data

@@ -321,9 +321,7 @@ def _setitem(x, key, value):
     k = _index_key(key, x._data)
     _check_steps(k)
     if _is_basic(k):
-        from .inplace import copy_
-
-        copy_(_getitem(x, key), value if isinstance(value, Tensor) else value)
+        _getitem(x, key).copy_(value)
         return
     X = x._data
     V = value._data if isinstance(value, Tensor) else value
