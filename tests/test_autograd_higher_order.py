@@ -274,3 +274,74 @@ def test_maml_outer_gradient_through_a_differentiable_sgd_step():
     opt.step()
     gp, = A.grad(loss(fast, A.tensor(data) * 2), p)
     _close(gp, tgw)
+
+
+# ---- every elementwise op: second derivatives against torch, over shapes and broadcasting ---------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+UNARY = ["exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "abs", "sin", "cos", "tan", "asin",
+         "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu", "square", "reciprocal", "erf", "neg", "sign",
+         "floor", "trunc"]
+BINARY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "div": lambda a, b: a / b, "pow": lambda a, b: a ** b, "atan2": lambda a, b: a.atan2(b),
+          "maximum": lambda a, b: a.maximum(b), "minimum": lambda a, b: a.minimum(b),
+          "lerp": lambda a, b: a.lerp(b, 0.3), "addcmul": lambda a, b: a.addcmul(b, b, value=0.5),
+          "addcdiv": lambda a, b: a.addcdiv(a, b, value=2.0), "where": lambda a, b: _where(a, b), "clamp": lambda a, b: a.clamp(min=b), "add_alpha": lambda a, b: a.add(b, alpha=-1.5)}
+
+
+def _where(a, b):
+    lib = torch if isinstance(a, torch.Tensor) else A
+    return lib.where(a > 0.7, a * b, b * b)
+
+
+def _array(t):
+    t = t.detach()
+    if isinstance(t, torch.Tensor) and t._is_zerotensor():   # torch's symbolic zeros (e.g. abs'' = 0)
+        t = torch.zeros_like(t)
+    return t.numpy()
+
+
+def _hvp_both(fn, shapes, low=0.2, high=1.5, seed=0):
+    """For ours and torch: the gradient of ``sum(fn(xs) * w)`` (recorded) and its product with ``v``."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.uniform(low, high, s) for s in shapes]
+    vs = [rng.standard_normal(s) for s in shapes]
+    w = rng.standard_normal(np.broadcast_shapes(*shapes))
+    results = []
+    for lib, grad in ((A, A.grad), (torch, torch.autograd.grad)):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*xs)
+        gs = grad((out * lib.tensor(w)).sum(), xs, create_graph=True)
+        dot = sum((g * lib.tensor(v)).sum() for g, v in zip(gs, vs))
+        hs = grad(dot, xs, allow_unused=True) if dot.requires_grad else [None] * len(xs)
+        results.append(([_array(g) for g in gs], [np.zeros_like(a) if h is None else _array(h) for h, a in zip(hs, arrays)]))
+    return results
+
+
+SHAPES = st.sampled_from([((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4)), ((), (2, 2)), ((4,), ())])
+
+
+@settings(max_examples=15, deadline=None)
+@given(name=st.sampled_from(UNARY), shape=st.sampled_from([(3,), (2, 3), ()]), seed=st.integers(0, 3))
+def test_unary_second_derivatives_match_torch(name, shape, seed):
+    fn = lambda x: getattr(x, name)() * x if name in ("floor", "trunc", "sign") else getattr(x, name)()  # noqa: E731
+    low, high = (0.1, 0.9) if name in ("asin", "acos") else (0.2, 1.5)
+    (g, h), (tg, th) = _hvp_both(fn, [shape], low, high, seed)
+    for a, b in zip(g + h, tg + th):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.sampled_from(sorted(BINARY)), shapes=SHAPES, seed=st.integers(0, 3))
+def test_binary_second_derivatives_match_torch_with_broadcasting(name, shapes, seed):
+    (g, h), (tg, th) = _hvp_both(BINARY[name], list(shapes), seed=seed)
+    for a, b in zip(g + h, tg + th):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_grads_batched_as_torch():
+    x, tx = _pair([1.0, 2.0, 3.0])
+    eye = np.eye(3)
+    g, = A.grad(x.exp() * x, x, A.tensor(eye), is_grads_batched=True)
+    tg, = torch.autograd.grad(tx.exp() * tx, tx, torch.tensor(eye), is_grads_batched=True)
+    _close(g, tg)

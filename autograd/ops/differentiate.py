@@ -89,7 +89,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """The gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated
     (``torch.autograd.grad``); with ``create_graph=True`` they are themselves differentiable."""
     if is_grads_batched:
-        raise NotImplementedError("grad(is_grads_batched=True) is not supported: call grad once per batch entry")
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     if allow_unused is None:
         allow_unused = materialize_grads
     if materialize_grads and not allow_unused:
@@ -132,3 +133,25 @@ def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
 
 
 Tensor.backward = _tensor_backward
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
+    """``is_grads_batched=True``: the first dimension of each grad_output indexes independent vector-Jacobian
+    products; their results are stacked along a new first dimension (torch batches them with vmap; the
+    numbers are the same)."""
+    from .shape import stack
+
+    outs = _as_list(outputs, "outputs")
+    gos = _as_list(grad_outputs, "grad_outputs") if grad_outputs is not None else None
+    if gos is None:
+        raise RuntimeError("is_grads_batched=True needs grad_outputs with a leading batch dimension")
+    n = gos[0].shape[0]
+    rows = []
+    for k in range(n):
+        rows.append(grad(outs, inputs, [g[k] for g in gos], retain_graph=True if k < n - 1 else retain_graph,
+                         create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads))
+    stacked = []
+    for j in range(len(rows[0])):
+        col = [r[j] for r in rows]
+        stacked.append(None if any(c is None for c in col) else stack(col, 0))
+    return tuple(stacked)
