@@ -79,6 +79,16 @@ def loss_of(ps, k, as_t):
     return (o * o).sum() * 0.5 + (w * w * w * w).sum() * 0.05 + b.exp().sum() * 0.1
 
 
+def loss_mlp(ps, k, as_t):
+    """The same layer through matmul and per-row reductions (twice differentiable since the reduction and
+    matmul rules moved to the op vocabulary)."""
+    r = np.random.default_rng(100 + k)
+    x, y = as_t(r.standard_normal((5, 3))), as_t(r.standard_normal((5,)))
+    w, b, v = ps
+    o = ((x @ w + b).tanh() * v).sum(1) - y
+    return (o * o).mean() + (w * w * w * w).sum() * 0.05
+
+
 def init(dtype, seed=0):
     rng = np.random.default_rng(seed)
     return [rng.standard_normal(s).astype(dtype) for s in SHAPES]
@@ -91,8 +101,8 @@ def groups(ps, two):
 class Run:
     """Ours and the reference from the same start, the same batches, the same noise."""
 
-    def __init__(self, torch, PO, name, kw, dtype=np.float64, two=True):
-        self.torch, self.dtype = torch, dtype
+    def __init__(self, torch, PO, name, kw, dtype=np.float64, two=True, loss=loss_of):
+        self.torch, self.dtype, self.loss = torch, dtype, loss
         tdt = torch.float64 if dtype == np.float64 else torch.float32
         a = init(dtype)
         self.tp = [torch.tensor(x.copy(), dtype=tdt, requires_grad=True) for x in a]
@@ -104,10 +114,10 @@ class Run:
     def step(self, noise, n=1, hessian=None):
         for _ in range(n):
             self.k += 1
-            loss_of(self.tp, self.k, lambda x: self.torch.tensor(x, dtype=self.tdt)).backward(create_graph=True)
+            self.loss(self.tp, self.k, lambda x: self.torch.tensor(x, dtype=self.tdt)).backward(create_graph=True)
             self.ref.step(hessian=None if hessian is None else [self.torch.tensor(h) for h in hessian])
             self.ref.zero_grad(set_to_none=True)
-            loss_of(self.op, self.k, lambda x: ag.tensor(x.astype(self.dtype))).backward(create_graph=True)
+            self.loss(self.op, self.k, lambda x: ag.tensor(x.astype(self.dtype))).backward(create_graph=True)
             self.ours.step(hessian=None if hessian is None else [ag.tensor(h) for h in hessian])
             self.ours.zero_grad(set_to_none=True)
             assert not noise.queue, "ours drew fewer noise tensors than the reference"
@@ -146,6 +156,14 @@ def test_matches_pytorch_optimizer_float64(torch, PO, monkeypatch, name, kw):
     for _ in range(3):
         run.step(noise, 3)
         run.check()
+
+
+@pytest.mark.parametrize("name,kw", [("AdaHessian", dict(weight_decay=0.1)), ("SophiaH", dict(update_period=2))])
+def test_matches_pytorch_optimizer_through_matmul(torch, PO, monkeypatch, name, kw):
+    noise = SharedNoise(torch, monkeypatch)
+    run = Run(torch, PO, name, kw, loss=loss_mlp)
+    run.step(noise, 5)
+    run.check()
 
 
 @pytest.mark.parametrize("name,kw", [("AdaHessian", dict(update_period=2)), ("SophiaH", dict(update_period=2))])
