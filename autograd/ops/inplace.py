@@ -15,7 +15,7 @@ from .. import backend
 from ..tensor import Tensor
 from . import elementwise as ew
 from ..graph.views import check_overlap, protect, write
-from .basic import _cow, _inplace_cow, arr, inplace, record, record_once_differentiable, register, unbroadcast
+from .basic import _cow, _inplace_cow, arr, inplace, record, register
 
 
 def _make_inplace(fn, name):
@@ -61,17 +61,20 @@ def copy_(self, src, non_blocking=False):
         if out.dtype != self.dtype:
             out = out.astype(self.dtype)
 
-        def bw(g):
-            g = unbroadcast(g, s_shape)
-            g = backend.to_device(g, s_dev) if moved else g
-            return None, g.astype(s_dtype, copy=False)
+        def rule(o, g):   # the engine casts the gradient to src's dtype
+            g = o.sum_to(g, s_shape)
+            return None, o.to_device(g, s_dev) if moved else g
 
-        res = record_once_differentiable(out, (self, src), bw, "Copy", saved=())
+        res = record(out, (self, src), rule, "Copy", saved=())
     else:
         out = xp.broadcast_to(xp.asarray(arr(src, self._data), dtype=self.dtype), self._data.shape)
-        res = record_once_differentiable(out, (self,), lambda g: (None,), "Fill", saved=())
+        res = record(out, (self,), _fill_rule, "Fill", saved=())
     # no cast check: copy_ may narrow (float into int) like torch
     return _inplace_cow(self, res) if getattr(_cow, "on", False) else write(self, res)
+
+
+def _fill_rule(o, g):
+    return (None,)
 
 
 @register("fill_")

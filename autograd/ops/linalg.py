@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import backend, dtypes
 from ..tensor import Tensor
-from .basic import check_same_device, needs, record, record_once_differentiable, register, unbroadcast
+from .basic import check_same_device, needs, record, register
 
 
 @register("matmul", "__matmul__")
@@ -28,25 +28,32 @@ def matmul(a, b):
                            f"dimension: matmul of shapes {list(A.shape)} and {list(B.shape)}") from None
     na, nb = needs((a, b))
 
-    def bw(g):
-        A2 = A[None, :] if A.ndim == 1 else A
-        B2 = B[:, None] if B.ndim == 1 else B
-        g2 = xp.expand_dims(g, -1) if B.ndim == 1 else g
-        if A.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
+    a_shape, b_shape = A.shape, B.shape
+    a2 = (1,) + a_shape if A.ndim == 1 else a_shape
+    b2 = b_shape + (1,) if B.ndim == 1 else b_shape
+
+    def rule(o, g, b_, a_):
+        # vectors as 1-row / 1-column matrices; the batch dims a broadcast added are summed back
+        g2 = o.reshape(g, g.shape + (1,)) if len(b_shape) == 1 else g
+        if len(a_shape) == 1:
+            g2 = o.reshape(g2, g2.shape[:-1] + (1,) + g2.shape[-1:])
         ga = gb = None
         if na:
-            ga = xp.matmul(g2, xp.swapaxes(B2, -1, -2))
-            ga = unbroadcast(ga, A2.shape).reshape(A.shape)
-        if nb and B2.ndim == 2 and A2.ndim > 2:  # a matrix shared by a batch: one 2-D GEMM, contiguous result
-            k = A2.shape[-1]
-            gb = xp.matmul(A2.reshape(-1, k).T, g2.reshape(-1, g2.shape[-1])).reshape(B.shape)
-        elif nb:
-            gb = xp.matmul(xp.swapaxes(A2, -1, -2), g2)
-            gb = unbroadcast(gb, B2.shape).reshape(B.shape)
+            B2 = o.reshape(b_, b2) if len(b_shape) == 1 else b_
+            ga = o.matmul(g2, o.swapaxes(B2, -1, -2))
+            ga = o.reshape(o.sum_to(ga, a2), a_shape)
+        if nb:
+            A2 = o.reshape(a_, a2) if len(a_shape) == 1 else a_
+            if len(b2) == 2 and len(a2) > 2:  # a matrix shared by a batch: one 2-D GEMM, contiguous result
+                k = a2[-1]
+                gb = o.reshape(o.matmul(o.swapaxes(o.reshape(A2, (-1, k)), 0, 1), o.reshape(g2, (-1, g2.shape[-1]))),
+                               b_shape)
+            else:
+                gb = o.matmul(o.swapaxes(A2, -1, -2), g2)
+                gb = o.reshape(o.sum_to(gb, b2), b_shape)
         return ga, gb
 
-    return record_once_differentiable(out, (a, b), bw, "MatMul", saved=(b,) * na + (a,) * nb)
+    return record(out, (a, b), rule, "MatMul", saved=(b if na else None, a if nb else None))
 
 
 Tensor.__rmatmul__ = lambda self, o: matmul(o, self)

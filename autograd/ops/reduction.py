@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from .basic import OUT, record, record_once_differentiable, register
+from .basic import OUT, record, register
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
@@ -30,14 +30,16 @@ def _axes(x, dim):
     return tuple(out) if x.ndim else None
 
 
-def _expand_back(g, shape, axes, keepdim):
-    """Give a reduced gradient its dims back so it broadcasts against the input."""
+def _kept(shape, axes):
+    """The shape of a reduction over ``axes`` with ``keepdim=True``: a reduced gradient reshaped to it
+    broadcasts against the input (in either vocabulary, so rules stay differentiable)."""
     if axes is None:
-        return g.reshape((1,) * len(shape)) if len(shape) else g
-    if keepdim:
-        return g
-    xp = backend.array_module(g)
-    return xp.expand_dims(g, axis=tuple(sorted(axes)))
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _identity_rule(o, g):
+    return (g,)
 
 
 @register("sum")
@@ -48,8 +50,8 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     if dtype is None and X.dtype.kind in "biu":
         dtype = "int64"  # torch sums every integral/bool dtype in int64
     out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=dtype))
-    return record_once_differentiable(out, (x,), lambda g: (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim), X.shape),),
-                  "Sum", saved=())
+    xs, ks = X.shape, _kept(X.shape, ax)
+    return record(out, (x,), lambda o, g: (o.expand(o.reshape(g, ks), xs),), "Sum", saved=())
 
 
 @register("mean")
@@ -62,11 +64,8 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     ax = _axes(X, dim)
     out = xp.asarray(X.mean(axis=ax, keepdims=keepdim, dtype=dtype))
     n = X.size // builtins.max(out.size, 1) if X.size else 0
-
-    def bw(g):
-        return (xp.broadcast_to(_expand_back(g, X.shape, ax, keepdim) / n, X.shape),)
-
-    return record_once_differentiable(out, (x,), bw, "Mean", saved=())
+    xs, ks = X.shape, _kept(X.shape, ax)
+    return record(out, (x,), lambda o, g: (o.expand(o.reshape(g, ks) / n, xs),), "Mean", saved=())
 
 
 @register("prod")
@@ -76,23 +75,14 @@ def prod(x, dim=None, keepdim=False):
     ax = _axes(X, dim)
     out = xp.asarray(X.prod(axis=ax, keepdims=keepdim, dtype="int64" if X.dtype.kind in "biu" else None))
 
-    def bw(g):
-        # product of the others, computed without dividing (zeros allowed)
-        ge = _expand_back(g, X.shape, ax, keepdim)
+    ks = _kept(X.shape, ax)
+
+    def rule(o, g, x_):
         if X.ndim == 0:
             return (g,)
-        axes = tuple(range(X.ndim)) if ax is None else ax
-        flat = xp.moveaxis(X, axes, tuple(range(-len(axes), 0))).reshape(*[X.shape[i] for i in range(X.ndim)
-                                                                            if i not in axes], -1)
-        left = xp.cumprod(xp.concatenate([xp.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
-        right = xp.flip(xp.cumprod(xp.concatenate([xp.ones_like(flat[..., :1]), xp.flip(flat, -1)[..., :-1]],
-                                                  -1), -1), -1)
-        others = (left * right).reshape(*[X.shape[i] for i in range(X.ndim) if i not in axes],
-                                        *[X.shape[i] for i in axes])
-        others = xp.moveaxis(others, tuple(range(-len(axes), 0)), axes)
-        return (ge * others,)
+        return (o.reshape(g, ks) * o.prod_others(x_, tuple(range(X.ndim)) if ax is None else ax),)
 
-    return record_once_differentiable(out, (x,), bw, "Prod")
+    return record(out, (x,), rule, "Prod")
 
 
 def _extreme(x, dim, keepdim, is_max):
@@ -104,7 +94,8 @@ def _extreme(x, dim, keepdim, is_max):
         out = X.max() if is_max else X.min()
         mask = (X == out)
         cnt = mask.sum()
-        return record_once_differentiable(xp.asarray(out), (x,), lambda g: (mask * (g / cnt),), "Max" if is_max else "Min",
+        # the gradient is shared by the entries equal to the extreme (a mask, not differentiated)
+        return record(xp.asarray(out), (x,), lambda o, g, _x, _y: (mask * (g / cnt),), "Max" if is_max else "Min",
                       saved=(x, OUT))
     d = _axes(X, dim)[0] if X.ndim else 0
     idx = (X.argmax if is_max else X.argmin)(axis=d) if X.ndim else xp.asarray(0)
@@ -113,15 +104,15 @@ def _extreme(x, dim, keepdim, is_max):
         vals = vals.squeeze(d)
     kidx = xp.expand_dims(idx, d) if X.ndim else idx
 
-    def bw(g):
+    xs = X.shape
+    ks = xs[:d] + (1,) + xs[d + 1:]
+
+    def rule(o, g):
         if not X.ndim:
             return (g,)
-        gk = g if keepdim else xp.expand_dims(g, d)
-        out = xp.zeros_like(X)
-        xp.put_along_axis(out, kidx, gk, d)
-        return (out,)
+        return (o.scatter_along(o.reshape(g, ks), xs, kidx, d, False),)
 
-    v = record_once_differentiable(vals, (x,), bw, "Max" if is_max else "Min", saved=())
+    v = record(vals, (x,), rule, "Max" if is_max else "Min", saved=())
     i = Tensor._wrap((kidx if keepdim else idx).astype("int64"))
     return MaxMin(v, i)
 
@@ -162,11 +153,12 @@ def _amaxmin(x, dim, keepdim, is_max):
     mask = X == out
     cnt = mask.sum(axis=ax, keepdims=True)
     res = out if keepdim else (out.reshape(()) if ax is None else out.squeeze(ax))
+    ks = _kept(X.shape, ax)
 
-    def bw(g):
-        return (mask * (_expand_back(g, X.shape, ax, keepdim) / cnt),)
+    def rule(o, g, _x, _y):   # shared by the entries equal to the extreme (a mask, not differentiated)
+        return (mask * (o.reshape(g, ks) / cnt),)
 
-    return record_once_differentiable(xp.asarray(res), (x,), bw, "Amax" if is_max else "Amin")
+    return record(xp.asarray(res), (x,), rule, "Amax" if is_max else "Amin", saved=(x, OUT))
 
 
 @register("argmax")
@@ -213,6 +205,12 @@ def _var_parts(x, dim, unbiased, correction):
     return X, xp, ax, c, denom
 
 
+def _centred(o, x, c, ax):
+    """``x - mean(x)``: the forward's own array for a first-order backward, recomputed from the saved input
+    under ``create_graph`` so that it is differentiated too."""
+    return c if o is o.arrays else x - o.mean(x, ax, True)
+
+
 def _var_scale(denom):
     return 2.0 / denom if denom else float("inf")
 
@@ -224,11 +222,13 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom))
 
-    def bw(g):
-        with np.errstate(invalid="ignore"):
-            return (_expand_back(g, X.shape, ax, keepdim) * _var_scale(denom) * c,)
+    ks = _kept(X.shape, ax)
 
-    return record_once_differentiable(out, (x,), bw, "Var")
+    def rule(o, g, x_):
+        with np.errstate(invalid="ignore"):
+            return (o.reshape(g, ks) * _var_scale(denom) * _centred(o, x_, c, ax),)
+
+    return record(out, (x,), rule, "Var")
 
 
 @register("std")
@@ -238,12 +238,14 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         out = xp.asarray(xp.sqrt((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom)))
 
-    def bw(g):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gv = xp.where(out == 0, 0, g / (2 * out))
-            return (_expand_back(gv, X.shape, ax, keepdim) * _var_scale(denom) * c,)
+    ks = _kept(X.shape, ax)
 
-    return record_once_differentiable(out, (x,), bw, "Std", saved=(x, OUT))
+    def rule(o, g, x_, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gv = o.where(out == 0, 0, g / (2 * y))
+            return (o.reshape(gv, ks) * _var_scale(denom) * _centred(o, x_, c, ax),)
+
+    return record(out, (x,), rule, "Std", saved=(x, OUT))
 
 
 @register("norm")
@@ -271,18 +273,21 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     out = xp.asarray(xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim)) if p == 2 else
                      ((a ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p))
 
-    def bw(g):
+    ks = _kept(X.shape, ax)
+
+    def rule(o, g, x_, y):
         # d|x|_p / dx = sign(x) |x|^(p-1) / |x|_p^(p-1); 0 where x == 0 or the norm is 0 (as torch)
-        o = _expand_back(out, X.shape, ax, keepdim)
-        ge = _expand_back(g, X.shape, ax, keepdim)
+        yk = o.reshape(y, ks)
+        ge = o.reshape(g, ks)
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
-                r = X / o
+                r = x_ / yk
             else:
-                r = xp.sign(X) * a ** (p - 1) / o ** (p - 1)
-        return (xp.where((X == 0) | (o == 0), 0, ge * r),)
+                r = o.sign(x_) * (a if o is o.arrays else o.abs(x_)) ** (p - 1) / yk ** (p - 1)
+            zero = (X == 0) | (out.reshape(ks) == 0)
+            return (o.where(zero, 0, ge * r),)
 
-    return record_once_differentiable(out.astype(X.dtype, copy=False), (x,), bw, "Norm", saved=(x, OUT))
+    return record(out.astype(X.dtype, copy=False), (x,), rule, "Norm", saved=(x, OUT))
 
 
 @register("logsumexp")
@@ -295,7 +300,8 @@ def logsumexp(x, dim, keepdim=False):
     s = xp.exp(X - m).sum(axis=ax, keepdims=True)
     lse = xp.log(s) + m
     out = lse if keepdim else lse.squeeze(ax)
-    return record_once_differentiable(out, (x,), lambda g: (_expand_back(g, X.shape, ax, keepdim) * xp.exp(X - lse),), "LogSumExp",
+    ks = lse.shape
+    return record(out, (x,), lambda o, g, x_, y: (o.reshape(g, ks) * o.exp(x_ - o.reshape(y, ks)),), "LogSumExp",
                   saved=(x, OUT))
 
 
@@ -315,7 +321,7 @@ def softmax(x, dim, dtype=None):
     xp = backend.array_module(X)
     e = xp.exp(X - X.max(axis=dim, keepdims=True))
     Y = e / e.sum(axis=dim, keepdims=True)
-    return record_once_differentiable(Y, (x,), lambda g: (Y * (g - (g * Y).sum(axis=dim, keepdims=True)),), "Softmax", saved=(OUT,))
+    return record(Y, (x,), lambda o, g, y: (y * (g - o.sum(g * y, dim, True)),), "Softmax", saved=(OUT,))
 
 
 @register("log_softmax")
@@ -328,8 +334,7 @@ def log_softmax(x, dim, dtype=None):
     m = X.max(axis=dim, keepdims=True)
     sh = X - m
     Y = sh - xp.log(xp.exp(sh).sum(axis=dim, keepdims=True))
-    return record_once_differentiable(Y, (x,), lambda g: (g - xp.exp(Y) * g.sum(axis=dim, keepdims=True),), "LogSoftmax",
-                  saved=(OUT,))
+    return record(Y, (x,), lambda o, g, y: (g - o.exp(y) * o.sum(g, dim, True),), "LogSoftmax", saved=(OUT,))
 
 
 def _bool_reduce(x, dim, keepdim, which):
@@ -362,7 +367,7 @@ def cumsum(x, dim, *, dtype=None):
     if X.ndim == 0:
         _axes(X, dim)
         out = X.astype(dtype) if dtype is not None else X.copy()
-        return record_once_differentiable(xp.asarray(out), (x,), lambda g: (g,), "Cumsum", saved=())
+        return record(xp.asarray(out), (x,), _identity_rule, "Cumsum", saved=())
     d = _axes(X, dim)[0]
-    return record_once_differentiable(xp.cumsum(X, axis=d, dtype=dtype), (x,),
-                  lambda g: (xp.flip(xp.cumsum(xp.flip(g, d), axis=d), d),), "Cumsum", saved=())
+    return record(xp.cumsum(X, axis=d, dtype=dtype), (x,), lambda o, g: (o.flip(o.cumsum(o.flip(g, d), d), d),),
+                  "Cumsum", saved=())

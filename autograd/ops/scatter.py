@@ -6,7 +6,7 @@ from .. import backend
 from ..tensor import Tensor
 from ..graph.views import protect
 from . import elementwise as ew
-from .basic import arr, inplace, record, record_once_differentiable, register, unbroadcast
+from .basic import arr, inplace, record, register
 from .shape import _dim
 
 
@@ -55,21 +55,19 @@ def _scatter(x, dim, index, src, reduce_add, name):
     else:
         out[grid] = S
     src_shape = src.shape if is_t else None
+    x1_shape, x_shape = X1.shape, X.shape
+    s1_shape = (src._data.shape or (1,)) if is_t else None
+    corner = tuple(slice(0, n) for n in I.shape)
 
-    def bw(g):
-        g1 = g.reshape(X1.shape)
-        gx = g1
-        if not reduce_add:
-            gx = g1.copy()
-            gx[grid] = 0
+    def rule(o, g, _index):
+        g1 = o.reshape(g, x1_shape)
+        gx = g1 if reduce_add else o.zero_at(g1, grid)
         gs = None
         if is_t:
-            gs = xp.zeros(src._data.shape or (1,), dtype=g.dtype)
-            gs[tuple(slice(0, n) for n in I.shape)] = g1[grid]
-            gs = gs.reshape(src_shape)
-        return gx.reshape(X.shape), None, gs
+            gs = o.reshape(o.put(o.getitem(g1, grid), s1_shape, corner), src_shape)
+        return o.reshape(gx, x_shape), None, gs
 
-    return record_once_differentiable(out.reshape(X.shape), (x, index, src), bw, name, saved=(index,))
+    return record(out.reshape(X.shape), (x, index, src), rule, name, saved=(index,))
 
 
 @register("scatter")
@@ -102,12 +100,14 @@ def index_add(x, dim, index, source, *, alpha=1):
     moved = xp.moveaxis(out, dim, 0)
     xp.add.at(moved, I.reshape(-1), xp.moveaxis(S1 * alpha if alpha != 1 else S1, dim, 0).astype(X.dtype, copy=False))
 
-    def bw(g):
-        g1 = g.reshape(X1.shape)
-        gs = xp.take(g1, I.reshape(-1), axis=dim)
-        return g, None, (gs * alpha if alpha != 1 else gs).reshape(S.shape)
+    x1_shape, s_shape = X1.shape, S.shape
+    along = (slice(None),) * dim + (I.reshape(-1),)
 
-    return record_once_differentiable(out.reshape(X.shape), (x, index, source), bw, "IndexAdd", saved=(index,))
+    def rule(o, g, _index):
+        gs = o.getitem(o.reshape(g, x1_shape), along)
+        return g, None, o.reshape(gs * alpha if alpha != 1 else gs, s_shape)
+
+    return record(out.reshape(X.shape), (x, index, source), rule, "IndexAdd", saved=(index,))
 
 
 def _indices(indices, like):
@@ -134,16 +134,12 @@ def index_put(x, indices, values, accumulate=False):
         xp.add.at(out, k, xp.broadcast_to(V.astype(X.dtype, copy=False), target.shape))
     else:
         out[k] = V
-    vshape = V.shape
+    v_grad = isinstance(values, Tensor)
 
-    def bw(g):
-        gx = g
-        if not accumulate:
-            gx = g.copy()
-            gx[k] = 0
-        return gx, None, unbroadcast(g[k], vshape) if isinstance(values, Tensor) else None
+    def rule(o, g):   # the values' gradient is summed to their shape by the engine
+        return g if accumulate else o.zero_at(g, k), None, o.getitem(g, k) if v_grad else None
 
-    return record_once_differentiable(out, (x, tuple(indices), values), bw, "IndexPut", saved=())
+    return record(out, (x, tuple(indices), values), rule, "IndexPut", saved=())
 
 
 @register("index_put_")
@@ -198,14 +194,8 @@ def masked_select(x, mask):
         __import__("numpy").broadcast_shapes(X.shape, M.shape)
     Mb = xp.broadcast_to(M, shape)
     out = xp.broadcast_to(X, shape)[Mb]
-    xs = X.shape
-
-    def bw(g):
-        full = xp.zeros(shape, dtype=g.dtype)
-        full[Mb] = g
-        return (unbroadcast(full, xs),)
-
-    return record_once_differentiable(out, (x,), bw, "MaskedSelect", saved=())
+    # the engine sums the gradient back over the dims the mask broadcast x to
+    return record(out, (x,), lambda o, g: (o.put(g, shape, Mb),), "MaskedSelect", saved=())
 
 
 @register("where")

@@ -6,7 +6,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from ..graph.views import make_view
-from .basic import record, record_once_differentiable, register
+from .basic import record, register
 from .shape import _dim, _getitem, _shape_arg, permute, repeat, reshape
 
 
@@ -114,8 +114,12 @@ def flip(x, *dims):
     X = x._data
     xp = backend.array_module(X)
     if not X.ndim or not dims:
-        return record_once_differentiable(X.copy(), (x,), lambda g: (g,), "Flip", saved=())
-    return record_once_differentiable(xp.flip(X, dims).copy(), (x,), lambda g: (xp.flip(g, dims),), "Flip", saved=())
+        return record(X.copy(), (x,), _identity_rule, "Flip", saved=())
+    return record(xp.flip(X, dims).copy(), (x,), lambda o, g: (o.flip(g, dims),), "Flip", saved=())
+
+
+def _identity_rule(o, g):
+    return (g,)
 
 
 @register("fliplr")
@@ -142,15 +146,15 @@ def roll(x, shifts, dims=None):
             raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(sh)}, dims:0")
         xs = X.shape
         out = xp.roll(X.reshape(-1), sh[0]).reshape(xs)
-        return record_once_differentiable(out, (x,), lambda g: (xp.roll(g.reshape(-1), -sh[0]).reshape(xs),), "Roll", saved=())
+        return record(out, (x,), lambda o, g: (o.reshape(o.roll(o.reshape(g, -1), -sh[0], 0), xs),), "Roll", saved=())
     ds = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(sh) != len(ds):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, dims:{len(ds)}")
     ds = tuple(_dim(d, X.ndim) for d in ds)
     if not X.ndim:
-        return record_once_differentiable(X.copy(), (x,), lambda g: (g,), "Roll", saved=())
+        return record(X.copy(), (x,), _identity_rule, "Roll", saved=())
     neg = tuple(-s for s in sh)
-    return record_once_differentiable(xp.roll(X, sh, ds), (x,), lambda g: (xp.roll(g, neg, ds),), "Roll", saved=())
+    return record(xp.roll(X, sh, ds), (x,), lambda o, g: (o.roll(g, neg, ds),), "Roll", saved=())
 
 
 def _tri(x, diagonal, lower):
@@ -159,7 +163,8 @@ def _tri(x, diagonal, lower):
     X = x._data
     xp = backend.array_module(X)
     f = xp.tril if lower else xp.triu
-    return record_once_differentiable(f(X, diagonal), (x,), lambda g: (f(g, diagonal),), "Tril" if lower else "Triu", saved=())
+    name = "tril" if lower else "triu"
+    return record(f(X, diagonal), (x,), lambda o, g: (getattr(o, name)(g, diagonal),), name.capitalize(), saved=())
 
 
 @register("tril")
@@ -214,11 +219,6 @@ def repeat_interleave(x, repeats=None, dim=None, *, output_size=None):
         r = int(repeats)
     out = xp.repeat(X, r, axis=dim)
     owner = xp.repeat(xp.arange(n), r if not hasattr(r, "size") or r.size == n else int(r[0]))
-
-    def bw(g):
-        gm = xp.moveaxis(g, dim, 0)
-        full = xp.zeros((n,) + gm.shape[1:], dtype=g.dtype)
-        xp.add.at(full, owner, gm)
-        return (xp.moveaxis(full, 0, dim),)
-
-    return record_once_differentiable(out, (x,), bw, "RepeatInterleave", saved=())
+    xs, key = X.shape, (slice(None),) * dim + (owner,)
+    # each entry's copies add up into it: the gradient of indexing with ``owner`` along ``dim``
+    return record(out, (x,), lambda o, g: (o.index_backward(g, xs, key),), "RepeatInterleave", saved=())

@@ -106,6 +106,19 @@ TABLE = {
     "matmul": (lambda a, b: a @ b, linalg.matmul),
 
     # reductions, selection, scatter
+    "mean": (lambda x, axes, keepdim=False: x.mean(axis=axes, keepdims=keepdim),
+             lambda x, axes, keepdim=False: reduction.mean(x, axes, keepdim)),
+    "cumsum": (lambda x, dim: _xp(x).cumsum(x, axis=dim), lambda x, dim: x.cumsum(dim)),
+    "flip": (lambda x, axes: _xp(x).flip(x, axes), lambda x, axes: x.flip(axes)),
+    "roll": (lambda x, shifts, axes: _xp(x).roll(x, shifts, axes), lambda x, shifts, axes: x.roll(shifts, axes)),
+    "tril": (lambda x, k: _xp(x).tril(x, k), lambda x, k: x.tril(k)),
+    "triu": (lambda x, k: _xp(x).triu(x, k), lambda x, k: x.triu(k)),
+    "take_along": (lambda x, key, dim: _xp(x).take_along_axis(x, key, dim), selection.take_along),
+    "scatter_along": (selection.scatter_along_array, selection.scatter_along),
+    "put": (selection.put_array, selection.put),
+    "zero_at": (selection.zero_at_array, selection.zero_at),
+    "prod_others": (selection.prod_others_array, selection.prod_others),
+    "cumprod_backward": (selection.cumprod_backward_array, selection.cumprod_backward),
 
     # nn: activations, linear, normalization, dropout, embedding, losses
 
