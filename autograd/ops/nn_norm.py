@@ -12,7 +12,6 @@ from ..graph.nodes import SparseGrad
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
-from . import shape as _shape
 from .basic import check_same_device, needs, record, record_once_differentiable
 
 
