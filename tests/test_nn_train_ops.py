@@ -332,8 +332,6 @@ def test_bench_models_one_step_match_torch(name):
 
 
 # ---- saved tensors: what torch's linear/conv backward checks ----------------------------------------------------
-@pytest.mark.skipif(not __import__("autograd.ops.nn_linear", fromlist=["_HAS_SAVED"])._HAS_SAVED,
-                    reason="record() without version-checked saved tensors")
 @pytest.mark.parametrize("op", ["linear", "conv2d"])
 def test_inplace_change_after_forward_matches_torch(op):
     def run(lib, F_, which):

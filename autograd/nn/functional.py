@@ -8,7 +8,7 @@ import numpy as np
 from .. import backend
 from ..ops import elementwise as _ew
 from ..ops import reduction as _red
-from ..ops.basic import record, record_once_differentiable
+from ..ops.basic import record
 from ..ops.nn_act import (binary_cross_entropy as _bce, binary_cross_entropy_with_logits as _bce_logits,
                           check_reduction, elu as _elu, gelu, hardtanh as _hardtanh, leaky_relu as _leaky_relu,
                           nll_loss as _nll, silu as _silu, softplus)
@@ -178,12 +178,9 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
     src = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(X.shape, widths))
     out[dst] = X[src]
 
-    def bw(g):
-        gx = xp.zeros(X.shape, dtype=g.dtype)
-        gx[src] = g[dst]
-        return (gx,)
-
-    return record_once_differentiable(out, (input,), bw, "ConstantPad", saved=())
+    # the gradient is the unpadded window of g: linear, its own gradient pads again
+    return record(out, (input,), lambda o, g: (o.index_backward(o.getitem(g, dst), X.shape, src),), "ConstantPad",
+                  saved=())
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
@@ -330,8 +327,11 @@ def _xlogx(t):
     pos = T > 0
     safe = xp.where(pos, T, 1)
     L = xp.log(safe)
-    return record_once_differentiable(xp.where(pos, T * L, 0).astype(T.dtype, copy=False), (t,), lambda g: (g * xp.where(pos, L + 1, 0),),
-                  "XLogX", saved=(t,))
+
+    def rule(o, g, t_):
+        return (g * o.where(pos, o.log(o.where(pos, t_, 1)) + 1, 0),)
+
+    return record(xp.where(pos, T * L, 0).astype(T.dtype, copy=False), (t,), rule, "XLogX", saved=(t,))
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: A002

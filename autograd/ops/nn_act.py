@@ -1,4 +1,7 @@
-"""Activation functions and losses that need their own backward (numerics or speed), on raw arrays."""
+"""Activation functions and losses that need their own backward (numerics or speed).
+
+Each backward rule is written in the op vocabulary (see :mod:`autograd.ops.vocabulary`): raw arrays for a
+first-order backward, recorded Tensor ops under ``create_graph``."""
 from __future__ import annotations
 
 import math
@@ -8,7 +11,8 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
-from .basic import check_same_device, needs, record, record_once_differentiable
+from . import elementwise as ew
+from .basic import OUT, check_same_device, needs, record
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -27,12 +31,38 @@ def _erf(xp, x):
     return sp.erf(x).astype(x.dtype, copy=False)  # pragma: no cover - CuPy's erf turns float16 into float64
 
 
-def _elementwise(x, fwd, dfn, name):
-    """``fwd(xp, X) -> Y`` and ``dfn(xp, X, Y) -> dY/dX``."""
+def _elementwise(x, fwd, rule, name, saved=None):
+    """``fwd(xp, X) -> Y`` recorded with ``rule(o, g, *saved)`` (default: the input saved, as torch)."""
     X = x._data
-    xp = backend.array_module(X)
-    Y = fwd(xp, X)
-    return record_once_differentiable(Y, (x,), lambda g: (g * dfn(xp, X, Y),), name)
+    Y = fwd(backend.array_module(X), X)
+    return record(Y, (x,), rule, name, saved=saved)
+
+
+def _gelu_d(x, approximate, erf, exp, tanh):
+    """dGELU/dx, written once for arrays and Tensors (``erf``/``exp``/``tanh`` of the one or the other)."""
+    if approximate == "none":
+        cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+        return cdf + x * _INV_SQRT_2PI * exp(-0.5 * x * x)
+    t = tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
+
+
+def gelu_backward_array(g, x, approximate):
+    """``g * gelu'(x)`` on arrays: one compiled pass where ``_numba_kernels`` has one, else NumPy/CuPy."""
+    xp = backend.array_module(x)
+    kern = _nk.GELU.get((approximate, x.dtype.name)) if _nk.enabled(xp) else None
+    if kern is not None:
+        xc = np.ascontiguousarray(x)
+        gc = np.ascontiguousarray(g, dtype=xc.dtype)
+        gx = np.empty_like(xc)
+        kern[1](xc.reshape(-1), gc.reshape(-1), gx.reshape(-1))
+        return gx
+    return g * _gelu_d(x, approximate, lambda v: _erf(xp, v), xp.exp, xp.tanh)
+
+
+def gelu_backward_tensor(g, x, approximate):
+    """``g * gelu'(x)`` as recorded Tensor ops, so it can be differentiated again (in ``g`` and ``x``)."""
+    return g * _gelu_d(x, approximate, ew.erf, ew.exp, ew.tanh)
 
 
 def gelu(x, approximate="none"):
@@ -40,52 +70,50 @@ def gelu(x, approximate="none"):
 
     On NumPy float32/float64 arrays forward and backward are each one compiled pass (``_numba_kernels``:
     libm's erf/tanh in float64; a vectorisable erf/tanh built from arithmetic, accurate below float32's
-    resolution, in float32); otherwise NumPy/CuPy expressions (SciPy's erf on the CPU).
+    resolution, in float32); otherwise NumPy/CuPy expressions (SciPy's erf on the CPU). The backward is the
+    vocabulary op ``gelu_backward``, so ``create_graph`` differentiates it as Tensor ops.
     """
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
     X = x._data
     xp = backend.array_module(X)
     kern = _nk.GELU.get((approximate, X.dtype.name)) if _nk.enabled(xp) else None
+
+    def rule(o, g, x_):
+        return (o.gelu_backward(g, x_, approximate),)
+
     if kern is not None:
-        fwd_k, bwd_k = kern
         Xc = np.ascontiguousarray(X)
         Y = np.empty_like(Xc)
-        fwd_k(Xc.reshape(-1), Y.reshape(-1))
-
-        def bw(g):
-            gc = np.ascontiguousarray(g, dtype=Xc.dtype)
-            gx = np.empty_like(Xc)
-            bwd_k(Xc.reshape(-1), gc.reshape(-1), gx.reshape(-1))
-            return (gx,)
-
-        return record_once_differentiable(Y, (x,), bw, "Gelu")
+        kern[0](Xc.reshape(-1), Y.reshape(-1))
+        return record(Y, (x,), rule, "Gelu", saved=(x,))
     if approximate == "none":
         def fwd(xp, X):
             return 0.5 * X * (1.0 + _erf(xp, X * (1.0 / math.sqrt(2.0))))
-
-        def dfn(xp, X, Y):
-            cdf = 0.5 * (1.0 + _erf(xp, X * (1.0 / math.sqrt(2.0))))
-            return cdf + X * _INV_SQRT_2PI * xp.exp(-0.5 * X * X)
     else:
         def fwd(xp, X):
             return 0.5 * X * (1.0 + xp.tanh(_SQRT_2_OVER_PI * (X + 0.044715 * X ** 3)))
-
-        def dfn(xp, X, Y):
-            t = xp.tanh(_SQRT_2_OVER_PI * (X + 0.044715 * X ** 3))
-            return 0.5 * (1.0 + t) + 0.5 * X * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * X * X)
-    return _elementwise(x, fwd, dfn, "Gelu")
+    return _elementwise(x, fwd, rule, "Gelu")
 
 
+# The piecewise-constant derivatives below read their masks off the raw input (they are not differentiated);
+# the input is still saved, as torch saves it, so an in-place change of it before backward is an error.
 def leaky_relu(x, negative_slope=0.01):
     s = negative_slope
+    X = x._data
     return _elementwise(x, lambda xp, X: xp.where(X > 0, X, X * s),
-                        lambda xp, X, Y: xp.where(X > 0, 1.0, s).astype(X.dtype), "LeakyRelu")
+                        lambda o, g, _x: (g * backend.array_module(X).where(X > 0, 1.0, s).astype(X.dtype),),
+                        "LeakyRelu")
 
 
 def elu(x, alpha=1.0):
-    return _elementwise(x, lambda xp, X: xp.where(X > 0, X, alpha * xp.expm1(xp.minimum(X, 0))),
-                        lambda xp, X, Y: xp.where(X > 0, 1.0, Y + alpha).astype(X.dtype), "Elu")
+    X = x._data
+
+    def rule(o, g, y):   # torch's elu backward reads the result: alpha * exp(x) = y + alpha below 0
+        return (g * o.cast(o.where(X > 0, 1.0, y + alpha), X.dtype),)
+
+    return _elementwise(x, lambda xp, X: xp.where(X > 0, X, alpha * xp.expm1(xp.minimum(X, 0))), rule, "Elu",
+                        saved=(OUT,))
 
 
 def _sig(xp, X):
@@ -93,12 +121,13 @@ def _sig(xp, X):
     return xp.where(X >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def silu(x):
-    def dfn(xp, X, Y):
-        s = _sig(xp, X)
-        return s * (1 + X * (1 - s))
+def _silu_rule(o, g, x):
+    s = o.sigmoid(x)
+    return (g * (s * (1 + x * (1 - s))),)
 
-    return _elementwise(x, lambda xp, X: X * _sig(xp, X), dfn, "Silu")
+
+def silu(x):
+    return _elementwise(x, lambda xp, X: X * _sig(xp, X), _silu_rule, "Silu")
 
 
 def softplus(x, beta=1.0, threshold=20.0):
@@ -106,15 +135,20 @@ def softplus(x, beta=1.0, threshold=20.0):
         z = X * beta
         return xp.where(z > threshold, X, xp.log1p(xp.exp(xp.minimum(z, threshold))) / beta)
 
-    return _elementwise(x, fwd, lambda xp, X, Y: xp.where(X * beta > threshold, 1.0, _sig(xp, X * beta))
-                        .astype(X.dtype), "Softplus")
+    X = x._data
+
+    def rule(o, g, x_):
+        return (g * o.cast(o.where(X * beta > threshold, 1.0, o.sigmoid(x_ * beta)), X.dtype),)
+
+    return _elementwise(x, fwd, rule, "Softplus")
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    X = x._data
     return _elementwise(x, lambda xp, X: xp.clip(X, min_val, max_val),
-                        lambda xp, X, Y: ((X > min_val) & (X < max_val)).astype(X.dtype), "Hardtanh")
+                        lambda o, g, _x: (g * ((X > min_val) & (X < max_val)).astype(X.dtype),), "Hardtanh")
 
 
 # ---- losses --------------------------------------------------------------------------------------------
@@ -172,20 +206,24 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
         denom = w.sum()
         out = xp.asarray(losses.sum() / denom)
 
-    def bw(g):
+    # the gradient is linear in g and does not depend on the input: the targets, weights and denominator
+    # are captured raw (torch differentiates neither target nor weight)
+    nonzero = None if denom is None else xp.asarray(denom != 0)
+
+    def rule(o, g):
         if reduction == "none":
-            gl = g[None] if X.ndim == 1 else g
+            gl = o.reshape(g, (1,)) if X.ndim == 1 else g
         elif reduction == "sum":
             gl = g
         else:
             # every target ignored: 0 (as torch); decided on the device, not with a host sync
-            gl = xp.where(denom != 0, g / xp.where(denom != 0, denom, 1), 0).astype(g.dtype, copy=False)
+            gl = o.cast(o.where(nonzero, g / xp.where(nonzero, denom, 1), 0), g.dtype)
         classes = xp.arange(C).reshape((1, C) + (1,) * (X2.ndim - 2))
-        gx = (safe_t[:, None] == classes) * xp.broadcast_to(-w * gl, w.shape)[:, None]
-        gx = gx.astype(X2.dtype, copy=False)
-        return (gx[0] if X.ndim == 1 else gx,)
+        rows = o.reshape(o.expand(-w * gl, w.shape), w.shape[:1] + (1,) + w.shape[1:])
+        gx = o.cast((safe_t[:, None] == classes) * rows, X2.dtype)
+        return (o.reshape(gx, X.shape) if X.ndim == 1 else gx,)
 
-    return record_once_differentiable(out.astype(X.dtype, copy=False), (input,), bw, "NllLoss")
+    return record(out.astype(X.dtype, copy=False), (input,), rule, "NllLoss", saved=())
 
 
 def _reduce(xp, L, reduction):
@@ -217,19 +255,21 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     out, scale = _reduce(xp, L, reduction)
     nx, nt = needs((input, target))
 
-    def bw(g):
+    def rule(o, g, x, y):
         gx = gt = None
         gg = g * scale
         if W is not None:
             gg = gg * W
         if nx:
-            gx = gg * (X - Y) / xp.maximum((1 - X) * X, 1e-12)
+            gx = gg * (x - y) / o.maximum((1 - x) * x, 1e-12)
         if nt:
-            gt = gg * (log1mx - logx)
-        return (gx if gx is None else xp.broadcast_to(gx, X.shape),
-                gt if gt is None else xp.broadcast_to(gt, X.shape))
+            with np.errstate(divide="ignore"):
+                gt = gg * (o.maximum(o.log1p(-x), -100.0) - o.maximum(o.log(x), -100.0))
+        return gx, gt
 
-    return record_once_differentiable(out.astype(X.dtype, copy=False), (input, target), bw, "BinaryCrossEntropy")
+    # torch saves input, target and weight (the weight is not differentiated: captured raw)
+    return record(out.astype(X.dtype, copy=False), (input, target), rule, "BinaryCrossEntropy",
+                  saved=(input, target if isinstance(target, Tensor) else Y))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):  # noqa: A002
@@ -251,21 +291,23 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     out, scale = _reduce(xp, L, reduction)
     nx, nt = needs((input, target))
 
-    def bw(g):
+    def rule(o, g, x, y):
         gx = gt = None
         gg = g * scale
         if W is not None:
             gg = gg * W
-        sig_neg = _sig(xp, -X)
+        # a target that needs no gradient is a constant: the forward's coefficient serves
+        c = coef if PW is None or not nt else 1 + (PW - 1) * y
         if nx:
-            gx = xp.broadcast_to(gg * ((1 - Y) - coef * sig_neg), X.shape)
+            gx = gg * ((1 - y) - c * o.sigmoid(-x))
         if nt:
-            dcoef = 0.0 if PW is None else (PW - 1) * sp_neg
-            gt = xp.broadcast_to(gg * (-X + dcoef), X.shape)
+            dcoef = 0.0 if PW is None else (PW - 1) * (o.log1p(o.exp(-o.abs(x))) + o.maximum(-x, 0))
+            gt = gg * (-x + dcoef)
         return gx, gt
 
-    return record_once_differentiable(out.astype(X.dtype, copy=False), (input, target), bw, "BinaryCrossEntropyWithLogits")
+    return record(out.astype(X.dtype, copy=False), (input, target), rule, "BinaryCrossEntropyWithLogits",
+                  saved=(input, target if isinstance(target, Tensor) else Y))
 
 
-__all__ = ["gelu", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "binary_cross_entropy",
+__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "check_reduction"]

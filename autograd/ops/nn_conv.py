@@ -16,7 +16,6 @@ from .. import backend
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from .basic import check_same_device, needs, record, record_once_differentiable
-from .nn_linear import record_saving
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -179,7 +178,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             gb = g2.reshape(O, N * L).sum(axis=1)
         return gx, gw, gb
 
-    return record_saving(out, (input, weight, bias), bw, "Convolution", (input, weight))  # as torch: not bias
+    return record_once_differentiable(out, (input, weight, bias), bw, "Convolution", saved=(input, weight))  # as torch: not bias
 
 
 def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):

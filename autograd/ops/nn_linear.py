@@ -7,21 +7,10 @@ an optimizer reading ``weight.grad`` needs no transposing copy.
 """
 from __future__ import annotations
 
-import inspect
 import math
 
 from .. import backend, dtypes
-from .basic import check_same_device, needs, record, record_once_differentiable
-
-# The autograd-semantics work adds ``record_once_differentiable(..., saved=)`` (the tensors whose versions backward checks); pass
-# torch's saved set where it exists, so that an in-place change of a bias (never saved) is allowed as in torch.
-_HAS_SAVED = "saved" in inspect.signature(record).parameters
-
-
-def record_saving(out, parents, backward_fn, name, saved):
-    if _HAS_SAVED:
-        return record_once_differentiable(out, parents, backward_fn, name, saved=saved)
-    return record_once_differentiable(out, parents, backward_fn, name)
+from .basic import check_same_device, needs, record
 
 
 def _name(dt):
@@ -49,19 +38,20 @@ def linear(input, weight, bias=None):  # noqa: A002
     out = out.reshape(lead + (n_out,))
     nx, nw, nb = needs((input, weight, bias))
 
-    def bw(g):
-        g2 = g.reshape(rows, n_out)
+    def rule(o, g, w, x):
+        g2 = o.reshape(g, (rows, n_out))
         gx = gw = gb = None
         if nx:
-            gx = xp.matmul(g2, W).reshape(X.shape)
+            gx = o.reshape(o.matmul(g2, w), X.shape)
         if nw:
-            gw = xp.matmul(g2.T, X2)
+            gw = o.matmul(o.swapaxes(g2, 0, 1), o.reshape(x, (rows, n_in)))
         if nb:
-            gb = g2.sum(axis=0)
+            gb = o.sum(g2, 0)
         return gx, gw, gb
 
     # torch saves the input for the weight's gradient and the weight for the input's; never the bias
-    return record_saving(out, (input, weight, bias), bw, "Addmm", (weight,) * nx + (input,) * nw)
+    return record(out, (input, weight, bias), rule, "Addmm",
+                  saved=(weight if nx else None, input if nw else None))
 
 
 __all__ = ["linear"]

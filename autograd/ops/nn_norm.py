@@ -1,4 +1,8 @@
-"""Normalisation, embedding and dropout ops with their own backward (raw arrays in, raw arrays out)."""
+"""Normalisation, embedding and dropout ops with their own backward.
+
+The heavy backwards (batch and layer norm, the embedding scatter) are vocabulary ops (see
+:mod:`autograd.ops.vocabulary`): on arrays the fused first-order code reusing the forward's statistics, on
+Tensors the same formula as recorded ops, so ``create_graph`` differentiates it again."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +11,7 @@ from .. import backend, grad_mode
 from ..graph.nodes import SparseGrad
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
+from . import elementwise as ew
 from .basic import check_same_device, needs, record, record_once_differentiable
 
 
@@ -67,25 +72,69 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = out + bias._data.reshape(cs)
     if out is X:
         out = X.copy()
-    nx, nw, nb = needs((input, weight, bias))
+    key = _BNKey(needs((input, weight, bias)), use_batch, axes, cs, M, xhat, invstd,
+                 None if use_batch else mean, eps)
 
-    def bw(g):
-        gx = gw = gb = None
-        gsum = g.sum(axis=axes)
-        gxhat_sum = (g * xhat).sum(axis=axes)
-        if nw:
-            gw = gxhat_sum
-        if nb:
-            gb = gsum
-        if nx:
-            scale = invstd if weight is None else invstd * weight._data
-            if use_batch:
-                gx = (g - (gsum / M).reshape(cs) - xhat * (gxhat_sum / M).reshape(cs)) * scale.reshape(cs)
-            else:
-                gx = g * scale.reshape(cs)
-        return gx, gw, gb
+    def rule(o, g, x, w):
+        return o.batch_norm_backward(g, x, w, key)
 
-    return record_once_differentiable(out, (input, weight, bias), bw, "NativeBatchNorm")
+    # torch saves the input and weight (and the statistics), never the bias
+    return record(out, (input, weight, bias), rule, "NativeBatchNorm", saved=(input, weight))
+
+
+class _BNKey(tuple):
+    """What batch norm's backward reads besides ``g``, ``x`` and ``weight``: which gradients are needed, the
+    mode, the reduced axes and channel shape, the count per channel, the forward's ``xhat`` and ``invstd``
+    (the first-order backward reuses them), the running mean in eval mode, and ``eps``."""
+
+    __slots__ = ()
+
+    def __new__(cls, *fields):
+        return super().__new__(cls, fields)
+
+
+def batch_norm_backward_array(g, x, w, key):
+    """Batch norm's gradients on arrays, from the statistics the forward computed."""
+    (nx, nw, nb), use_batch, axes, cs, M, xhat, invstd, _, _ = key
+    gx = gw = gb = None
+    gsum = g.sum(axis=axes)
+    gxhat_sum = (g * xhat).sum(axis=axes)
+    if nw:
+        gw = gxhat_sum
+    if nb:
+        gb = gsum
+    if nx:
+        scale = invstd if w is None else invstd * w
+        if use_batch:
+            gx = (g - (gsum / M).reshape(cs) - xhat * (gxhat_sum / M).reshape(cs)) * scale.reshape(cs)
+        else:
+            gx = g * scale.reshape(cs)
+    return gx, gw, gb
+
+
+def batch_norm_backward_tensor(g, x, w, key):
+    """The same gradients as recorded Tensor ops: the batch statistics are recomputed from ``x`` so that
+    their dependence on it is differentiated too (eval mode's running statistics are constants)."""
+    (nx, nw, nb), use_batch, axes, cs, M, _, invstd_c, mean_c, eps = key
+    if use_batch:
+        mean = x.mean(axes, keepdim=True)
+        xc = x - mean
+        invstd = 1.0 / ew.sqrt((xc * xc).mean(axes, keepdim=True) + eps)
+    else:
+        xc = x - mean_c.reshape(cs)
+        invstd = Tensor._wrap(invstd_c.reshape(cs))
+    xhat = xc * invstd
+    gsum = g.sum(axes, keepdim=True)
+    gxhat_sum = (g * xhat).sum(axes, keepdim=True)
+    gx = gw = gb = None
+    if nw:
+        gw = gxhat_sum.reshape(-1)
+    if nb:
+        gb = gsum.reshape(-1)
+    if nx:
+        scale = invstd if w is None else invstd * w.reshape(cs)
+        gx = (g - gsum / M - xhat * (gxhat_sum / M)) * scale if use_batch else g * scale
+    return gx, gw, gb
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
@@ -117,22 +166,45 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
         out = out * weight._data
     if bias is not None:
         out = out + bias._data
-    lead = tuple(range(X.ndim - k))
-    nx, nw, nb = needs((input, weight, bias))
+    key = (needs((input, weight, bias)), axes, tuple(range(X.ndim - k)), xhat, invstd, eps)
 
-    def bw(g):
-        gx = gw = gb = None
-        if nw:
-            gw = (g * xhat).sum(axis=lead) if lead else g * xhat
-        if nb:
-            gb = g.sum(axis=lead) if lead else g.copy()
-        if nx:
-            gh = g * weight._data if weight is not None else g
-            gx = invstd * (gh - gh.mean(axis=axes, keepdims=True)
-                           - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
-        return gx, gw, gb
+    def rule(o, g, x, w, _b):
+        return o.layer_norm_backward(g, x, w, key)
 
-    return record_once_differentiable(out, (input, weight, bias), bw, "NativeLayerNorm")
+    return record(out, (input, weight, bias), rule, "NativeLayerNorm", saved=(input, weight, bias))
+
+
+def layer_norm_backward_array(g, x, w, key):
+    """Layer norm's gradients on arrays, from the forward's ``xhat`` and ``invstd``."""
+    (nx, nw, nb), axes, lead, xhat, invstd, _ = key
+    gx = gw = gb = None
+    if nw:
+        gw = (g * xhat).sum(axis=lead) if lead else g * xhat
+    if nb:
+        gb = g.sum(axis=lead) if lead else g.copy()
+    if nx:
+        gh = g * w if w is not None else g
+        gx = invstd * (gh - gh.mean(axis=axes, keepdims=True)
+                       - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+    return gx, gw, gb
+
+
+def layer_norm_backward_tensor(g, x, w, key):
+    """The same gradients as recorded Tensor ops, the statistics recomputed from ``x`` (differentiated)."""
+    (nx, nw, nb), axes, lead, _, _, eps = key
+    mean = x.mean(axes, keepdim=True)
+    xc = x - mean
+    invstd = 1.0 / ew.sqrt((xc * xc).mean(axes, keepdim=True) + eps)
+    xhat = xc * invstd
+    gx = gw = gb = None
+    if nw:
+        gw = (g * xhat).sum(lead) if lead else g * xhat
+    if nb:
+        gb = g.sum(lead) if lead else g
+    if nx:
+        gh = g * w if w is not None else g
+        gx = invstd * (gh - gh.mean(axes, keepdim=True) - xhat * (gh * xhat).mean(axes, keepdim=True))
+    return gx, gw, gb
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
@@ -158,25 +230,53 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
         _renorm_rows(xp, Wt, I, max_norm, norm_type)
     out = xp.take(Wt, I, axis=0)  # cheaper than fancy indexing; same result
     flat = I.reshape(-1)
-
-    def bw(g):
-        gf = g.reshape(-1, dim)
-        idx = flat
-        if scale_grad_by_freq:
-            counts = xp.bincount(idx, minlength=num)
-            gf = gf / counts[idx].reshape(-1, 1).astype(gf.dtype)
-        if sparse:
+    if sparse:
+        # a SparseGrad (COO rows) is a first-order object: nothing records it, so its gradient cannot be
+        # differentiated again (torch's sparse embedding backward has no double backward either)
+        def bw(g):
+            gf = g.reshape(-1, dim)
+            idx = flat
+            if scale_grad_by_freq:
+                counts = xp.bincount(idx, minlength=num)
+                gf = gf / counts[idx].reshape(-1, 1).astype(gf.dtype)
             if padding_idx is not None:
                 keep = idx != padding_idx
                 idx, gf = idx[keep], gf[keep]
             return (SparseGrad(idx.reshape(1, -1).astype("int64"), xp.ascontiguousarray(gf), Wt.shape),)
-        gw = xp.zeros(Wt.shape, dtype=g.dtype)
-        _scatter_add_rows(xp, gw, idx, gf)
-        if padding_idx is not None:
-            gw[padding_idx] = 0
-        return (gw,)
 
-    return record_once_differentiable(out, (weight,), bw, "Embedding", saved=())
+        return record_once_differentiable(out, (weight,), bw, "Embedding", saved=())
+    key = (Wt.shape, flat, padding_idx, scale_grad_by_freq)
+    return record(out, (weight,), lambda o, g: (o.embedding_backward(g, key),), "Embedding", saved=())
+
+
+def embedding_backward_array(g, key):
+    """The dense weight gradient of a lookup: rows of ``g`` added up per index (padding row zero)."""
+    shape_, flat, padding_idx, scale_grad_by_freq = key
+    xp = backend.array_module(g)
+    gf = g.reshape(-1, shape_[1])
+    if scale_grad_by_freq:
+        counts = xp.bincount(flat, minlength=shape_[0])
+        gf = gf / counts[flat].reshape(-1, 1).astype(gf.dtype)
+    gw = xp.zeros(shape_, dtype=g.dtype)
+    _scatter_add_rows(xp, gw, flat, gf)
+    if padding_idx is not None:
+        gw[padding_idx] = 0
+    return gw
+
+
+def embedding_backward_tensor(g, key):
+    """The same, recorded: its own gradient (in ``g``) is the row lookup of the incoming gradient with the
+    padding row zero, as torch's ``embedding_dense_double_backward``, which leaves the frequency scale out:
+    the scale is a choice of first-order update, not part of a derivative, and applying it again would
+    count it twice along the forward path (this way the result matches finite differences)."""
+    shape_, flat, padding_idx, _ = key
+    keep = None if padding_idx is None else (flat != padding_idx)[:, None]
+
+    def rule(o, gg):
+        rows = o.getitem(gg, flat)
+        return (o.reshape(rows if keep is None else rows * keep, g.shape),)
+
+    return record(embedding_backward_array(g._data, key), (g,), rule, "EmbeddingBackward", saved=())
 
 
 def _scatter_add_rows(xp, out, idx, rows):
@@ -227,7 +327,7 @@ def _masked(input, keep, p, inplace):  # noqa: A002
     X = input._data
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(X.dtype) * X.dtype.type(scale)
-    res = record_once_differentiable(X * mask, (input,), lambda g: (g * mask,), "Dropout", saved=())
+    res = record(X * mask, (input,), lambda o, g: (g * mask,), "Dropout", saved=())   # the mask: a constant
     if inplace:
         from .basic import inplace as _inplace
 
@@ -235,4 +335,6 @@ def _masked(input, keep, p, inplace):  # noqa: A002
     return res
 
 
-__all__ = ["batch_norm", "layer_norm", "embedding", "dropout", "dropout2d"]
+__all__ = ["batch_norm", "layer_norm", "embedding", "dropout", "dropout2d", "batch_norm_backward_array",
+           "batch_norm_backward_tensor", "layer_norm_backward_array", "layer_norm_backward_tensor",
+           "embedding_backward_array", "embedding_backward_tensor"]

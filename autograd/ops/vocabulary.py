@@ -19,6 +19,7 @@ from ..tensor import Tensor
 from . import elementwise as ew
 from . import linalg, reduction, selection, shape
 from .basic import unbroadcast
+from . import nn_act as _nn_act, nn_norm as _nn_norm
 
 
 def _xp(a):
@@ -121,6 +122,11 @@ TABLE = {
     "cumprod_backward": (selection.cumprod_backward_array, selection.cumprod_backward),
 
     # nn: activations, linear, normalization, dropout, embedding, losses
+    "log1p": (lambda x: _xp(x).log1p(x), ew.log1p),
+    "gelu_backward": (_nn_act.gelu_backward_array, _nn_act.gelu_backward_tensor),
+    "batch_norm_backward": (_nn_norm.batch_norm_backward_array, _nn_norm.batch_norm_backward_tensor),
+    "layer_norm_backward": (_nn_norm.layer_norm_backward_array, _nn_norm.layer_norm_backward_tensor),
+    "embedding_backward": (_nn_norm.embedding_backward_array, _nn_norm.embedding_backward_tensor),
 
     # nn: convolution and pooling
 
