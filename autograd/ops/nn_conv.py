@@ -5,6 +5,12 @@ that the forward, the weight gradient and the input gradient are each one 2-D GE
 gradient comes out in the weight's own (contiguous) layout. col2im, max and average pooling run as
 compiled Numba kernels on NumPy arrays (``_numba_kernels``) and as strided slices per kernel tap on CuPy or
 without Numba (the same arithmetic, summed in a different order).
+
+Backward rules (see :mod:`autograd.ops.vocabulary`): conv2d's gradients are the ops ``conv2d_input_grad``
+and ``conv2d_weight_grad``, both bilinear, so each one's derivative is conv2d or the other one. Pooling's
+backward is linear in the gradient given the window geometry (and, for max pooling, the argmax positions,
+which are not differentiated): a :class:`_Linear` pair, applied by ``pool_apply`` and ``pool_adjoint``, each
+the derivative of the other.
 """
 from __future__ import annotations
 
@@ -15,8 +21,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
-from .basic import check_same_device, needs, record, record_once_differentiable
-from .nn_linear import record_saving
+from .basic import check_same_device, needs, record
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -149,11 +154,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f"greater than actual input size")
     OH = _out_len(H, kh, sh, dh, pt, pb)
     OW = _out_len(Wd, kw, sw, dw, pl, pr)
-    G, Og, K, L = groups, O // groups, Cg * kh * kw, OH * OW
-    geo = (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW)
-    cols = _im2col(xp, _pad(xp, X, pt, pb, pl, pr), kh, kw, sh, sw, dh, dw, OH, OW).reshape(G, K, N * L)
-    Wg = Wt.reshape(G, Og, K)
-    out2 = _mm(xp, Wg, cols).reshape(O, N, OH, OW).transpose(1, 0, 2, 3)  # (N, O, OH, OW) view
+    spec = (N, C, H, Wd, O, groups, (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW))
+    out2, cols = _conv_array(X, Wt, spec)
     out = xp.empty((N, O, OH, OW), dtype=out2.dtype)
     if bias is not None:
         xp.add(out2, bias._data.reshape(1, O, 1, 1), out=out)
@@ -162,24 +164,122 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if unbatched:
         out = out[0]
     nx, nw, nb = needs((input, weight, bias))
+    rule = _conv_rule(spec, nx, nw, nb, input.shape if unbatched else None, cols if nw else None)
+    return record(out, (input, weight, bias), rule, "Convolution", saved=(input, weight))  # as torch: not bias
 
-    def bw(g):
-        if unbatched:
-            g = g[None]
+
+# ---- convolution as vocabulary ops: ``spec`` = (N, C, H, W, O, groups, geo), the batched shapes -----------
+def _conv_array(X, Wt, spec, cols=None):
+    """The (N, O, OH, OW) view of the GEMM result (no bias) and the im2col matrix (G, K, N * L)."""
+    N, C, H, Wd, O, G, geo = spec
+    kh, kw, OH, OW = geo[0], geo[1], geo[10], geo[11]
+    if cols is None:
+        cols = _im2col_of(X, spec)
+    out2 = _mm(backend.array_module(X), Wt.reshape(G, O // G, C // G * kh * kw), cols)
+    return out2.reshape(O, N, OH, OW).transpose(1, 0, 2, 3), cols
+
+
+def conv2d_array(x, w, spec):
+    return backend.array_module(x).ascontiguousarray(_conv_array(x, w, spec)[0])
+
+
+def channels_first_array(g):
+    """(N, O, OH, OW) -> contiguous (O, N, OH, OW): the layout both gradient GEMMs read, copied once."""
+    return backend.array_module(g).ascontiguousarray(g.transpose(1, 0, 2, 3))
+
+
+def conv2d_input_grad_array(gT, w, spec):
+    """The input gradient from the channels-first output gradient ``gT``: one GEMM per group, then col2im."""
+    N, C, H, Wd, O, G, geo = spec
+    kh, kw, OH, OW = geo[0], geo[1], geo[10], geo[11]
+    xp = backend.array_module(gT)
+    g2 = gT.reshape(G, O // G, N * OH * OW)
+    gcols = _mm(xp, w.reshape(G, O // G, C // G * kh * kw).transpose(0, 2, 1), g2).reshape(C, kh, kw, N, OH, OW)
+    return _col2im(xp, gcols, N, C, H, Wd, geo)
+
+
+def conv2d_weight_grad_array(x, gT, spec, cols=None):
+    """The weight gradient, in the weight's own layout; ``cols``: the forward's im2col of ``x``, when kept."""
+    N, C, H, Wd, O, G, geo = spec
+    kh, kw, OH, OW = geo[0], geo[1], geo[10], geo[11]
+    if cols is None:
+        cols = _im2col_of(x, spec)
+    g2 = gT.reshape(G, O // G, N * OH * OW)
+    return _mm(backend.array_module(gT), g2, cols.transpose(0, 2, 1)).reshape(O, C // G, kh, kw)
+
+
+def _im2col_of(X, spec):
+    N, C, H, Wd, O, G, geo = spec
+    kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW = geo
+    xp = backend.array_module(X)
+    cols = _im2col(xp, _pad(xp, X, pt, pb, pl, pr), kh, kw, sh, sw, dh, dw, OH, OW)
+    return cols.reshape(G, C // G * kh * kw, N * OH * OW)
+
+
+def _conv_rule(spec, nx, nw, nb, unbatched_shape, cols):
+    """conv2d's backward: the output gradient laid out channels first once, read by all three gradients."""
+    N, O, geo = spec[0], spec[4], spec[6]
+    NL = N * geo[10] * geo[11]
+
+    def rule(o, g, x, w):
+        if unbatched_shape is not None:
+            g = o.reshape(g, (1,) + tuple(g.shape))
+        gT = o.conv2d_channels_first(g)
         gx = gw = gb = None
-        # one transposing copy of the output gradient: (O, N * L), shared by all three gradients
-        g2 = xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(G, Og, N * L)
         if nw:
-            gw = _mm(xp, g2, cols.transpose(0, 2, 1)).reshape(Wt.shape)
+            xb = x if unbatched_shape is None else o.reshape(x, (1,) + tuple(unbatched_shape))
+            gw = o.conv2d_weight_grad(xb, gT, spec, cols)
         if nx:
-            gcols = _mm(xp, Wg.transpose(0, 2, 1), g2).reshape(C, kh, kw, N, OH, OW)
-            gx = _col2im(xp, gcols, N, C, H, Wd, geo)
-            gx = gx[0] if unbatched else gx
+            gx = o.conv2d_input_grad(gT, w, spec)
+            if unbatched_shape is not None:
+                gx = o.reshape(gx, tuple(unbatched_shape))
         if nb:
-            gb = g2.reshape(O, N * L).sum(axis=1)
+            gb = o.sum(o.reshape(gT, (O, NL)), 1)
         return gx, gw, gb
 
-    return record_saving(out, (input, weight, bias), bw, "Convolution", (input, weight))  # as torch: not bias
+    return rule
+
+
+def conv2d_op(x, w, spec):
+    """conv2d without bias on batched Tensors (the derivative of the two gradient ops)."""
+    out2, cols = _conv_array(x._data, w._data, spec)
+    out = backend.array_module(out2).ascontiguousarray(out2)
+    nx, nw = needs((x, w))
+    rule = _conv_rule(spec, nx, nw, False, None, cols if nw else None)
+    return record(out, (x, w), lambda o, g, x_, w_: rule(o, g, x_, w_)[:2], "Convolution",
+                  saved=(x if nw else None, w if nx else None))
+
+
+def channels_first(g):
+    from .shape import permute
+
+    return permute(g, (1, 0, 2, 3))
+
+
+def conv2d_input_grad(gT, w, spec):
+    """Linear in ``gT`` and in ``w``: <gg, input_grad(gT, w)> = <conv2d(gg, w), g> = <weight_grad(gg, gT), w>."""
+    out = conv2d_input_grad_array(gT._data, w._data, spec)
+    ng, nw = needs((gT, w))
+
+    def rule(o, gg, gT_, w_):
+        dg = o.conv2d_channels_first(o.conv2d(gg, w_, spec)) if ng else None
+        dw = o.conv2d_weight_grad(gg, gT_, spec, None) if nw else None
+        return dg, dw
+
+    return record(out, (gT, w), rule, "ConvolutionBackwardInput", saved=(gT if nw else None, w if ng else None))
+
+
+def conv2d_weight_grad(x, gT, spec, cols=None):
+    """Linear in ``x`` and in ``gT``: <gg, weight_grad(x, gT)> = <input_grad(gT, gg), x> = <conv2d(x, gg), g>."""
+    out = conv2d_weight_grad_array(x._data, gT._data, spec, cols)
+    nx, ng = needs((x, gT))
+
+    def rule(o, gg, x_, gT_):
+        dx = o.conv2d_input_grad(gT_, gg, spec) if nx else None
+        dg = o.conv2d_channels_first(o.conv2d(x_, gg, spec)) if ng else None
+        return dx, dg
+
+    return record(out, (x, gT), rule, "ConvolutionBackwardWeight", saved=(x if ng else None, gT if nx else None))
 
 
 def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
@@ -206,6 +306,48 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
     return unbatched, X, (kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW)
 
 
+class _Linear:
+    """A linear map between an input-shaped and an output-shaped array (``fwd``) and its adjoint (``bwd``), on
+    batched raw arrays; ``unbatched``: the op's Tensors lack the batch dimension. Pooling's backward is the
+    adjoint given the window geometry and, for max pooling, the argmax positions (never differentiated)."""
+
+    __slots__ = ("fwd", "bwd", "unbatched", "name")
+
+    def __init__(self, fwd, bwd, unbatched, name):
+        self.fwd, self.bwd, self.unbatched, self.name = fwd, bwd, unbatched, name
+
+    def apply(self, a):
+        return self.fwd(a[None])[0] if self.unbatched else self.fwd(a)
+
+    def adjoint(self, a):
+        return self.bwd(a[None])[0] if self.unbatched else self.bwd(a)
+
+
+def pool_apply(x, m):
+    """``m.apply`` on a Tensor, recorded: its derivative is ``m.adjoint``."""
+    return record(m.apply(x._data), (x,), lambda o, g: (o.pool_adjoint(g, m),), m.name + "BackwardBackward",
+                  saved=())
+
+
+def pool_adjoint(g, m):
+    """``m.adjoint`` on a Tensor, recorded: its derivative is ``m.apply``."""
+    return record(m.adjoint(g._data), (g,), lambda o, gg: (o.pool_apply(gg, m),), m.name + "Backward", saved=())
+
+
+def _pool_rule(m):
+    def rule(o, g, _input):  # torch saves the input (its version is checked), the rule needs only ``m``
+        return (o.pool_adjoint(g, m),)
+
+    return rule
+
+
+def _gather_at(xp, gg, pos, valid):
+    """``gg`` (N, C, H, W) read at the flat positions ``pos`` (N, C, OH, OW); zero where not ``valid``."""
+    N, C = gg.shape[:2]
+    out = xp.take_along_axis(gg.reshape(N, C, -1), pos.reshape(N, C, -1), axis=2).reshape(pos.shape)
+    return xp.where(valid, out, xp.zeros((), dtype=out.dtype))
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                return_indices=False):
     unbatched, X, geo = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
@@ -218,20 +360,23 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         _nk.max_pool_fwd(np.ascontiguousarray(X), out, idx, kh, kw, sh, sw, dh, dw, ph, pw)
 
         def bw(g):
-            g = g[None] if unbatched else g
             gx = np.zeros((N, C, H * W), dtype=g.dtype)
             _nk.max_pool_bwd(np.ascontiguousarray(g), idx, gx)
-            gx = gx.reshape(N, C, H, W)
-            return (gx[0] if unbatched else gx,)
+            return gx.reshape(N, C, H, W)
+
+        def fwd(gg):  # the adjoint of the kernel's scatter, which drops positions outside the input
+            valid = (idx >= 0) & (idx < H * W)
+            return _gather_at(np, gg, np.where(valid, idx, 0), valid)
     else:
-        out, idx, bw = _max_pool_xp(xp, X, geo, unbatched)
-    res = record_once_differentiable(out[0] if unbatched else out, (input,), bw, "MaxPool2DWithIndices")
+        out, idx, fwd, bw = _max_pool_xp(xp, X, geo)
+    m = _Linear(fwd, bw, unbatched, "MaxPool2DWithIndices")
+    res = record(out[0] if unbatched else out, (input,), _pool_rule(m), "MaxPool2DWithIndices", saved=(input,))
     if not return_indices:
         return res
     return res, Tensor._wrap(idx[0] if unbatched else idx)
 
 
-def _max_pool_xp(xp, X, geo, unbatched):
+def _max_pool_xp(xp, X, geo):
     """Max pooling with array-module ops (CuPy, or NumPy without Numba): windows, argmax, one-hot backward."""
     kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW = geo
     N, C, H, W = X.shape
@@ -241,18 +386,21 @@ def _max_pool_xp(xp, X, geo, unbatched):
     out = xp.take_along_axis(cols, arg[:, :, None], axis=2)[:, :, 0]
 
     def bw(g):
-        if unbatched:
-            g = g[None]
         onehot = (arg[:, :, None] == xp.arange(kh * kw).reshape(1, 1, -1, 1, 1)).astype(g.dtype)
         gcols = (onehot * g[:, :, None]).reshape(N, C, kh, kw, OH, OW)
         gp = _unwindows(xp, gcols, Xp.shape, kh, kw, sh, sw, dh, dw, OH, OW)
-        gx = gp[:, :, ph:ph + H, pw:pw + W]
-        return (gx[0] if unbatched else gx,)
+        return gp[:, :, ph:ph + H, pw:pw + W]
 
     ki, kj = arg // kw, arg % kw
     rows = xp.arange(OH).reshape(1, 1, OH, 1) * sh - ph + ki * dh
     colsi = xp.arange(OW).reshape(1, 1, 1, OW) * sw - pw + kj * dw
-    return out, (rows * W + colsi).astype("int64"), bw
+    flat = (rows * W + colsi).astype("int64")
+
+    def fwd(gg):  # the adjoint of ``bw``, which crops the padding away
+        valid = (rows >= 0) & (rows < H) & (colsi >= 0) & (colsi < W)
+        return _gather_at(xp, gg, xp.where(valid, flat, 0), valid)
+
+    return out, flat, fwd, bw
 
 
 def _avg_divisor(xp, size, k, s, p, n_out, include_pad):
@@ -275,38 +423,46 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     if _nk.enabled(xp) and X.dtype in _FLOATS:
         div = 0.0 if divisor_override is None else float(divisor_override)
         args = (kh, kw, sh, sw, ph, pw, bool(count_include_pad), div)
-        out = np.empty((N, C, OH, OW), dtype=X.dtype)
-        _nk.avg_pool_fwd(np.ascontiguousarray(X), out, *args)
+
+        def fwd(x):
+            out = np.empty((N, C, OH, OW), dtype=x.dtype)
+            _nk.avg_pool_fwd(np.ascontiguousarray(x), out, *args)
+            return out
 
         def bw(g):
-            g = g[None] if unbatched else g
             gx = np.zeros((N, C, H, W), dtype=g.dtype)
             _nk.avg_pool_bwd(np.ascontiguousarray(g), gx, *args)
-            return (gx[0] if unbatched else gx,)
+            return gx
+    else:
+        fwd, bw = _avg_pool_xp(xp, X.shape, X.dtype, geo, count_include_pad, divisor_override)
+    m = _Linear(fwd, bw, unbatched, "AvgPool2D")
+    out = fwd(X)
+    return record(out[0] if unbatched else out, (input,), _pool_rule(m), "AvgPool2D", saved=(input,))
 
-        return record_once_differentiable(out[0] if unbatched else out, (input,), bw, "AvgPool2D")
+
+def _avg_pool_xp(xp, shape_, dtype, geo, count_include_pad, divisor_override):
+    """Average pooling and its adjoint with array-module ops: windows of the padded input, one sum each."""
+    kh, kw, sh, sw, _, _, ph, pw, eh, ew, OH, OW = geo
+    N, C, H, W = shape_
     if divisor_override is not None:
-        div = xp.full((OH, OW), float(divisor_override), dtype=X.dtype)
+        div = xp.full((OH, OW), float(divisor_override), dtype=dtype)
     else:
         dv_h = _avg_divisor(xp, H, kh, sh, ph, OH, count_include_pad)
         dv_w = _avg_divisor(xp, W, kw, sw, pw, OW, count_include_pad)
-        div = (dv_h[:, None] * dv_w[None, :]).astype(X.dtype)
-    Xp = _pad(xp, X, ph, ph + eh, pw, pw + ew)
-    cols = _windows(xp, Xp, kh, kw, sh, sw, 1, 1, OH, OW)
-    out = cols.sum(axis=(2, 3)) / div
-    if unbatched:
-        out = out[0]
+        div = (dv_h[:, None] * dv_w[None, :]).astype(dtype)
+    padded = (N, C, H + 2 * ph + eh, W + 2 * pw + ew)
+
+    def fwd(x):
+        cols = _windows(xp, _pad(xp, x, ph, ph + eh, pw, pw + ew), kh, kw, sh, sw, 1, 1, OH, OW)
+        return cols.sum(axis=(2, 3)) / div
 
     def bw(g):
-        if unbatched:
-            g = g[None]
         gw = (g / div)[:, :, None, None]
         gcols = xp.broadcast_to(gw, (N, C, kh, kw, OH, OW))
-        gp = _unwindows(xp, gcols, Xp.shape, kh, kw, sh, sw, 1, 1, OH, OW)
-        gx = gp[:, :, ph:ph + H, pw:pw + W]
-        return (gx[0] if unbatched else gx,)
+        gp = _unwindows(xp, gcols, padded, kh, kw, sh, sw, 1, 1, OH, OW)
+        return gp[:, :, ph:ph + H, pw:pw + W]
 
-    return record_once_differentiable(out, (input,), bw, "AvgPool2D")
+    return fwd, bw
 
 
 def _adaptive_matrix(xp, size, n_out, dtype):
@@ -335,15 +491,11 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
                            f"output {(oh, ow)} for input {tuple(X.shape)}")
     Ph = _adaptive_matrix(xp, H, oh, X.dtype)
     Pw = _adaptive_matrix(xp, W, ow, X.dtype)
-    out = xp.matmul(Ph, xp.matmul(X, Pw.T))
-    if unbatched:
-        out = out[0]
-
-    def bw(g):
-        gx = xp.matmul(Ph.T, xp.matmul(g, Pw))
-        return (gx,)
-
-    return record_once_differentiable(out, (input,), bw, "AdaptiveAvgPool2D")
+    # the matmuls broadcast over the leading dims, batched or not, so ``m`` needs no batch dimension added
+    m = _Linear(lambda x: xp.matmul(Ph, xp.matmul(x, Pw.T)), lambda g: xp.matmul(Ph.T, xp.matmul(g, Pw)), False,
+                "AdaptiveAvgPool2D")
+    out = m.fwd(X)
+    return record(out[0] if unbatched else out, (input,), _pool_rule(m), "AdaptiveAvgPool2D", saved=(input,))
 
 
 def fold_len(size, k, s, p, d=1, ceil_mode=False):
