@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import elementwise as ew
-from . import linalg, nn_conv, reduction, selection, shape
+from . import linalg, nn_conv, nn_pool, reduction, selection, shape
 from .basic import unbroadcast
 
 
@@ -114,8 +114,8 @@ TABLE = {
     "conv2d_channels_first": (nn_conv.channels_first_array, nn_conv.channels_first),
     "conv2d_input_grad": (nn_conv.conv2d_input_grad_array, nn_conv.conv2d_input_grad),
     "conv2d_weight_grad": (nn_conv.conv2d_weight_grad_array, nn_conv.conv2d_weight_grad),
-    "pool_apply": (lambda x, m: m.apply(x), nn_conv.pool_apply),
-    "pool_adjoint": (lambda g, m: m.adjoint(g), nn_conv.pool_adjoint),
+    "pool_apply": (lambda x, m: m.apply(x), nn_pool.pool_apply),
+    "pool_adjoint": (lambda g, m: m.adjoint(g), nn_pool.pool_adjoint),
 
 }
 
