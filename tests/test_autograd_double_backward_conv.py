@@ -46,9 +46,9 @@ def R(*shape, seed=1):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
-def _cubic(lib_mod, out, c):
+def _cubic(const, out, c):
     """A loss whose Hessian involves every rule: the output enters cubed, weighted by fixed ``c``."""
-    return (out * out * out * lib_mod(c)).sum()
+    return (out * out * out * const(c)).sum()
 
 
 def _c_ours(c):
@@ -90,10 +90,9 @@ def test_conv2d_hvp_random(n, cg, og, groups, h, w, k, s, p, d, bias):
         return
     arrays = [R(n, cg * groups, h, w, seed=5), R(og * groups, cg, k, k, seed=6)] + \
         ([R(og * groups, seed=7)] if bias else [])
-    _check(lambda *t: (F.conv2d(*t, stride=s, padding=p, dilation=d, groups=groups) ** 2).sum() if bias else
-           (F.conv2d(*t, None, s, p, d, groups) ** 2).sum(),
-           lambda *t: (TF.conv2d(*t, stride=s, padding=p, dilation=d, groups=groups) ** 2).sum() if bias else
-           (TF.conv2d(*t, None, s, p, d, groups) ** 2).sum(), arrays)
+    kw = dict(stride=s, padding=p, dilation=d, groups=groups)
+    _check(lambda x, wt, b=None: (F.conv2d(x, wt, b, **kw) ** 2).sum(),
+           lambda x, wt, b=None: (TF.conv2d(x, wt, b, **kw) ** 2).sum(), arrays)
 
 
 def test_conv2d_third_derivative():
