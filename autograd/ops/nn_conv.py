@@ -1,10 +1,14 @@
-"""Convolution and pooling on NCHW arrays, forward next to backward.
+"""Convolution on NCHW arrays, forward next to backward (pooling: :mod:`autograd.ops.nn_pool`, re-exported).
 
-Convolution: im2col is one copy of a strided view of the padded input, laid out (C, kh, kw, N, OH, OW) so
-that the forward, the weight gradient and the input gradient are each one 2-D GEMM per group; the weight
-gradient comes out in the weight's own (contiguous) layout. col2im, max and average pooling run as
-compiled Numba kernels on NumPy arrays (``_numba_kernels``) and as strided slices per kernel tap on CuPy or
-without Numba (the same arithmetic, summed in a different order).
+im2col is one copy of a strided view of the padded input, laid out (C, kh, kw, N, OH, OW) so that the
+forward, the weight gradient and the input gradient are each one 2-D GEMM per group; the weight gradient
+comes out in the weight's own (contiguous) layout. col2im runs as a compiled Numba kernel on NumPy
+arrays (``_numba_kernels``) and as strided slices per kernel tap on CuPy or without Numba.
+
+Backward rules (see :mod:`autograd.ops.vocabulary`): conv2d's gradients are the ops ``conv2d_input_grad``
+and ``conv2d_weight_grad``, both bilinear, so each one's derivative is conv2d or the other one. They read
+the output gradient laid out channels first (``conv2d_channels_first``), one copy shared by all three
+gradients, and ``spec`` = (N, C, H, W, O, groups, geometry) with the batched shapes.
 """
 from __future__ import annotations
 
@@ -13,61 +17,11 @@ import importlib
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
 from . import _numba_kernels as _nk
-from .basic import check_same_device, needs, record, record_once_differentiable
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def pair(v, name="value"):
-    if isinstance(v, (tuple, list)):
-        if len(v) == 1:
-            return (int(v[0]), int(v[0]))
-        if len(v) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
-        return (int(v[0]), int(v[1]))
-    return (int(v), int(v))
-
-
-def _out_len(size, k, s, d, lo, hi, ceil_mode=False):
-    span = size + lo + hi - d * (k - 1) - 1
-    if ceil_mode:
-        n = -(-span // s) + 1
-        if (n - 1) * s >= size + lo:  # the last window must start inside the input or the left padding
-            n -= 1
-        return n
-    return span // s + 1
-
-
-def _pad(xp, X, top, bottom, left, right, value=0.0):
-    if top == bottom == left == right == 0:
-        return X
-    N, C, H, W = X.shape
-    out = xp.full((N, C, H + top + bottom, W + left + right), value, dtype=X.dtype)
-    out[:, :, top:top + H, left:left + W] = X
-    return out
-
-
-def _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW):
-    """(N, C, kh, kw, OH, OW) copy of the windows of the padded input (pooling's NumPy/CuPy fallback)."""
-    N, C = Xp.shape[:2]
-    cols = xp.empty((N, C, kh, kw, OH, OW), dtype=Xp.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            r0, c0 = i * dh, j * dw
-            cols[:, :, i, j] = Xp[:, :, r0:r0 + sh * (OH - 1) + 1:sh, c0:c0 + sw * (OW - 1) + 1:sw]
-    return cols
-
-
-def _unwindows(xp, gcols, shape, kh, kw, sh, sw, dh, dw, OH, OW):
-    """Adjoint of :func:`_windows`: scatter-add window gradients back into a padded-input array."""
-    gp = xp.zeros(shape, dtype=gcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            r0, c0 = i * dh, j * dw
-            gp[:, :, r0:r0 + sh * (OH - 1) + 1:sh, c0:c0 + sw * (OW - 1) + 1:sw] += gcols[:, :, i, j]
-    return gp
+from .basic import check_same_device, needs, record
+from .nn_pool import _FLOATS, _batched, _out_len, _pad, pair
+from .nn_pool import adaptive_avg_pool2d, avg_pool2d, fold_len, max_pool2d  # noqa: F401  (re-exported)
+from .shape import permute
 
 
 def _im2col(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW):
@@ -99,13 +53,6 @@ def _col2im(xp, gcols, N, C, H, W, geo):
 def _mm(xp, a, b):
     """Batched over groups, but a plain 2-D GEMM when there is one group."""
     return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
-
-
-def _batched(x, name):
-    if x.ndim not in (3, 4):
-        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {name}, but got input of size: "
-                           f"{list(x.shape)}")
-    return x.ndim == 3
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
@@ -148,11 +95,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f"greater than actual input size")
     OH = _out_len(H, kh, sh, dh, pt, pb)
     OW = _out_len(Wd, kw, sw, dw, pl, pr)
-    G, Og, K, L = groups, O // groups, Cg * kh * kw, OH * OW
-    geo = (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW)
-    cols = _im2col(xp, _pad(xp, X, pt, pb, pl, pr), kh, kw, sh, sw, dh, dw, OH, OW).reshape(G, K, N * L)
-    Wg = Wt.reshape(G, Og, K)
-    out2 = _mm(xp, Wg, cols).reshape(O, N, OH, OW).transpose(1, 0, 2, 3)  # (N, O, OH, OW) view
+    spec = (N, C, H, Wd, O, groups, (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW))
+    out2, cols = _conv_array(X, Wt, spec)
     out = xp.empty((N, O, OH, OW), dtype=out2.dtype)
     if bias is not None:
         xp.add(out2, bias._data.reshape(1, O, 1, 1), out=out)
@@ -161,193 +105,121 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if unbatched:
         out = out[0]
     nx, nw, nb = needs((input, weight, bias))
+    rule = _conv_rule(spec, nx, nw, nb, input.shape if unbatched else None, cols if nw else None)
+    return record(out, (input, weight, bias), rule, "Convolution", saved=(input, weight))  # as torch: not bias
 
-    def bw(g):
-        if unbatched:
-            g = g[None]
+
+# ---- convolution's vocabulary ops ------------------------------------------------------------------------
+def _conv_array(X, Wt, spec, cols=None):
+    """The (N, O, OH, OW) view of the GEMM result (no bias) and the im2col matrix (G, K, N * L)."""
+    N, C, H, Wd, O, G, geo = spec
+    kh, kw, OH, OW = geo[0], geo[1], geo[10], geo[11]
+    if cols is None:
+        cols = _im2col_of(X, spec)
+    out2 = _mm(backend.array_module(X), Wt.reshape(G, O // G, C // G * kh * kw), cols)
+    return out2.reshape(O, N, OH, OW).transpose(1, 0, 2, 3), cols
+
+
+def conv2d_array(x, w, spec):
+    return backend.array_module(x).ascontiguousarray(_conv_array(x, w, spec)[0])
+
+
+def channels_first_array(g):
+    """(N, O, OH, OW) -> contiguous (O, N, OH, OW): the layout both gradient GEMMs read, copied once."""
+    return backend.array_module(g).ascontiguousarray(g.transpose(1, 0, 2, 3))
+
+
+def conv2d_input_grad_array(gT, w, spec):
+    """The input gradient from the channels-first output gradient ``gT``: one GEMM per group, then col2im."""
+    N, C, H, Wd, O, G, geo = spec
+    kh, kw, OH, OW = geo[0], geo[1], geo[10], geo[11]
+    xp = backend.array_module(gT)
+    g2 = gT.reshape(G, O // G, N * OH * OW)
+    gcols = _mm(xp, w.reshape(G, O // G, C // G * kh * kw).transpose(0, 2, 1), g2).reshape(C, kh, kw, N, OH, OW)
+    return _col2im(xp, gcols, N, C, H, Wd, geo)
+
+
+def conv2d_weight_grad_array(x, gT, spec, cols=None):
+    """The weight gradient, in the weight's own layout; ``cols``: the forward's im2col of ``x``, when kept."""
+    N, C, H, Wd, O, G, geo = spec
+    kh, kw, OH, OW = geo[0], geo[1], geo[10], geo[11]
+    if cols is None:
+        cols = _im2col_of(x, spec)
+    g2 = gT.reshape(G, O // G, N * OH * OW)
+    return _mm(backend.array_module(gT), g2, cols.transpose(0, 2, 1)).reshape(O, C // G, kh, kw)
+
+
+def _im2col_of(X, spec):
+    N, C, H, Wd, O, G, geo = spec
+    kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW = geo
+    xp = backend.array_module(X)
+    cols = _im2col(xp, _pad(xp, X, pt, pb, pl, pr), kh, kw, sh, sw, dh, dw, OH, OW)
+    return cols.reshape(G, C // G * kh * kw, N * OH * OW)
+
+
+def _conv_rule(spec, nx, nw, nb, unbatched_shape, cols):
+    """conv2d's backward: the output gradient laid out channels first once, read by all three gradients."""
+    N, O, geo = spec[0], spec[4], spec[6]
+    NL = N * geo[10] * geo[11]
+
+    def rule(o, g, x, w):
+        if unbatched_shape is not None:
+            g = o.reshape(g, (1,) + tuple(g.shape))
+        gT = o.conv2d_channels_first(g)
         gx = gw = gb = None
-        # one transposing copy of the output gradient: (O, N * L), shared by all three gradients
-        g2 = xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(G, Og, N * L)
         if nw:
-            gw = _mm(xp, g2, cols.transpose(0, 2, 1)).reshape(Wt.shape)
+            xb = x if unbatched_shape is None else o.reshape(x, (1,) + tuple(unbatched_shape))
+            gw = o.conv2d_weight_grad(xb, gT, spec, cols)
         if nx:
-            gcols = _mm(xp, Wg.transpose(0, 2, 1), g2).reshape(C, kh, kw, N, OH, OW)
-            gx = _col2im(xp, gcols, N, C, H, Wd, geo)
-            gx = gx[0] if unbatched else gx
+            gx = o.conv2d_input_grad(gT, w, spec)
+            if unbatched_shape is not None:
+                gx = o.reshape(gx, tuple(unbatched_shape))
         if nb:
-            gb = g2.reshape(O, N * L).sum(axis=1)
+            gb = o.sum(o.reshape(gT, (O, NL)), 1)
         return gx, gw, gb
 
-    return record_once_differentiable(out, (input, weight, bias), bw, "Convolution", saved=(input, weight))  # as torch: not bias
+    return rule
 
 
-def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
-    unbatched = _batched(x, name)
-    kh, kw = pair(kernel_size, "kernel_size")
-    sh, sw = pair(stride if stride is not None and stride != [] and stride != () else (kh, kw), "stride")
-    ph, pw = pair(padding, "padding")
-    dh, dw = pair(dilation, "dilation")
-    if min(kh, kw, sh, sw, dh, dw) <= 0:
-        raise RuntimeError(f"{name}: kernel_size, stride and dilation must be greater than zero")
-    if ph > kh // 2 or pw > kw // 2:
-        raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={max(ph, pw)}, "
-                           f"kernel_size={max(kh, kw)} and dilation={max(dh, dw)}")
-    X = x._data[None] if unbatched else x._data
-    H, W = X.shape[2:]
-    OH = _out_len(H, kh, sh, dh, ph, ph, ceil_mode)
-    OW = _out_len(W, kw, sw, dw, pw, pw, ceil_mode)
-    if OH <= 0 or OW <= 0:
-        raise RuntimeError(f"Given input size: ({X.shape[1]}x{H}x{W}). Calculated output size: "
-                           f"({X.shape[1]}x{OH}x{OW}). Output size is too small")
-    # extra right/bottom padding so that ceil-mode windows stay inside the array
-    eh = max(0, (OH - 1) * sh + dh * (kh - 1) + 1 - (H + 2 * ph))
-    ew = max(0, (OW - 1) * sw + dw * (kw - 1) + 1 - (W + 2 * pw))
-    return unbatched, X, (kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW)
+def conv2d_op(x, w, spec):
+    """conv2d without bias on batched Tensors (the derivative of the two gradient ops)."""
+    out2, cols = _conv_array(x._data, w._data, spec)
+    out = backend.array_module(out2).ascontiguousarray(out2)
+    nx, nw = needs((x, w))
+    rule = _conv_rule(spec, nx, nw, False, None, cols if nw else None)
+    return record(out, (x, w), lambda o, g, x_, w_: rule(o, g, x_, w_)[:2], "Convolution",
+                  saved=(x if nw else None, w if nx else None))
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
-               return_indices=False):
-    unbatched, X, geo = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
-    kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW = geo
-    xp = backend.array_module(X)
-    N, C, H, W = X.shape
-    if _nk.enabled(xp) and X.dtype in _FLOATS:
-        out = np.empty((N, C, OH, OW), dtype=X.dtype)
-        idx = np.empty((N, C, OH, OW), dtype=np.int64)
-        _nk.max_pool_fwd(np.ascontiguousarray(X), out, idx, kh, kw, sh, sw, dh, dw, ph, pw)
-
-        def bw(g):
-            g = g[None] if unbatched else g
-            gx = np.zeros((N, C, H * W), dtype=g.dtype)
-            _nk.max_pool_bwd(np.ascontiguousarray(g), idx, gx)
-            gx = gx.reshape(N, C, H, W)
-            return (gx[0] if unbatched else gx,)
-    else:
-        out, idx, bw = _max_pool_xp(xp, X, geo, unbatched)
-    res = record_once_differentiable(out[0] if unbatched else out, (input,), bw, "MaxPool2DWithIndices")
-    if not return_indices:
-        return res
-    return res, Tensor._wrap(idx[0] if unbatched else idx)
+def channels_first(g):
+    return permute(g, (1, 0, 2, 3))
 
 
-def _max_pool_xp(xp, X, geo, unbatched):
-    """Max pooling with array-module ops (CuPy, or NumPy without Numba): windows, argmax, one-hot backward."""
-    kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW = geo
-    N, C, H, W = X.shape
-    Xp = _pad(xp, X, ph, ph + eh, pw, pw + ew, -xp.inf)
-    cols = _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW).reshape(N, C, kh * kw, OH, OW)
-    arg = cols.argmax(axis=2)
-    out = xp.take_along_axis(cols, arg[:, :, None], axis=2)[:, :, 0]
+def conv2d_input_grad(gT, w, spec):
+    """Linear in ``gT`` and in ``w``: <gg, input_grad(gT, w)> = <conv2d(gg, w), g> = <weight_grad(gg, gT), w>
+    (``g``: ``gT`` in the output's layout)."""
+    out = conv2d_input_grad_array(gT._data, w._data, spec)
+    ng, nw = needs((gT, w))
 
-    def bw(g):
-        if unbatched:
-            g = g[None]
-        onehot = (arg[:, :, None] == xp.arange(kh * kw).reshape(1, 1, -1, 1, 1)).astype(g.dtype)
-        gcols = (onehot * g[:, :, None]).reshape(N, C, kh, kw, OH, OW)
-        gp = _unwindows(xp, gcols, Xp.shape, kh, kw, sh, sw, dh, dw, OH, OW)
-        gx = gp[:, :, ph:ph + H, pw:pw + W]
-        return (gx[0] if unbatched else gx,)
+    def rule(o, gg, gT_, w_):
+        dg = o.conv2d_channels_first(o.conv2d(gg, w_, spec)) if ng else None
+        dw = o.conv2d_weight_grad(gg, gT_, spec, None) if nw else None
+        return dg, dw
 
-    ki, kj = arg // kw, arg % kw
-    rows = xp.arange(OH).reshape(1, 1, OH, 1) * sh - ph + ki * dh
-    colsi = xp.arange(OW).reshape(1, 1, 1, OW) * sw - pw + kj * dw
-    return out, (rows * W + colsi).astype("int64"), bw
+    return record(out, (gT, w), rule, "ConvolutionBackwardInput", saved=(gT if nw else None, w if ng else None))
 
 
-def _avg_divisor(xp, size, k, s, p, n_out, include_pad):
-    """Per-output-position window length along one axis (torch's rules for padding and ceil mode)."""
-    start = xp.arange(n_out) * s - p
-    end = xp.minimum(start + k, size + p)
-    full = end - start
-    start_c, end_c = xp.maximum(start, 0), xp.minimum(end, size)
-    return full if include_pad else end_c - start_c
+def conv2d_weight_grad(x, gT, spec, cols=None):
+    """Linear in ``x`` and in ``gT``: <gg, weight_grad(x, gT)> = <input_grad(gT, gg), x> = <conv2d(x, gg), g>."""
+    out = conv2d_weight_grad_array(x._data, gT._data, spec, cols)
+    nx, ng = needs((x, gT))
 
+    def rule(o, gg, x_, gT_):
+        dx = o.conv2d_input_grad(gT_, gg, spec) if nx else None
+        dg = o.conv2d_channels_first(o.conv2d(x_, gg, spec)) if ng else None
+        return dx, dg
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
-               count_include_pad=True, divisor_override=None):
-    unbatched, X, geo = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
-    kh, kw, sh, sw, _, _, ph, pw, eh, ew, OH, OW = geo
-    xp = backend.array_module(X)
-    N, C, H, W = X.shape
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    if _nk.enabled(xp) and X.dtype in _FLOATS:
-        div = 0.0 if divisor_override is None else float(divisor_override)
-        args = (kh, kw, sh, sw, ph, pw, bool(count_include_pad), div)
-        out = np.empty((N, C, OH, OW), dtype=X.dtype)
-        _nk.avg_pool_fwd(np.ascontiguousarray(X), out, *args)
-
-        def bw(g):
-            g = g[None] if unbatched else g
-            gx = np.zeros((N, C, H, W), dtype=g.dtype)
-            _nk.avg_pool_bwd(np.ascontiguousarray(g), gx, *args)
-            return (gx[0] if unbatched else gx,)
-
-        return record_once_differentiable(out[0] if unbatched else out, (input,), bw, "AvgPool2D")
-    if divisor_override is not None:
-        div = xp.full((OH, OW), float(divisor_override), dtype=X.dtype)
-    else:
-        dv_h = _avg_divisor(xp, H, kh, sh, ph, OH, count_include_pad)
-        dv_w = _avg_divisor(xp, W, kw, sw, pw, OW, count_include_pad)
-        div = (dv_h[:, None] * dv_w[None, :]).astype(X.dtype)
-    Xp = _pad(xp, X, ph, ph + eh, pw, pw + ew)
-    cols = _windows(xp, Xp, kh, kw, sh, sw, 1, 1, OH, OW)
-    out = cols.sum(axis=(2, 3)) / div
-    if unbatched:
-        out = out[0]
-
-    def bw(g):
-        if unbatched:
-            g = g[None]
-        gw = (g / div)[:, :, None, None]
-        gcols = xp.broadcast_to(gw, (N, C, kh, kw, OH, OW))
-        gp = _unwindows(xp, gcols, Xp.shape, kh, kw, sh, sw, 1, 1, OH, OW)
-        gx = gp[:, :, ph:ph + H, pw:pw + W]
-        return (gx[0] if unbatched else gx,)
-
-    return record_once_differentiable(out, (input,), bw, "AvgPool2D")
-
-
-def _adaptive_matrix(xp, size, n_out, dtype):
-    """(n_out, size) averaging matrix: row i averages [floor(i*size/n), ceil((i+1)*size/n))."""
-    m = xp.zeros((n_out, size), dtype=dtype)
-    for i in range(n_out):
-        lo = (i * size) // n_out
-        hi = -(-((i + 1) * size) // n_out)
-        m[i, lo:hi] = 1.0 / (hi - lo)
-    return m
-
-
-def adaptive_avg_pool2d(input, output_size):  # noqa: A002
-    unbatched = _batched(input, "adaptive_avg_pool2d")
-    X = input._data[None] if unbatched else input._data
-    xp = backend.array_module(X)
-    H, W = X.shape[2:]
-    if isinstance(output_size, (tuple, list)):
-        oh, ow = (list(output_size) * 2)[:2] if len(output_size) == 1 else output_size
-    else:
-        oh = ow = output_size
-    oh = H if oh is None else int(oh)
-    ow = W if ow is None else int(ow)
-    if oh <= 0 or ow <= 0 or H == 0 or W == 0:
-        raise RuntimeError(f"adaptive_avg_pool2d(): output size and input size must be positive, got "
-                           f"output {(oh, ow)} for input {tuple(X.shape)}")
-    Ph = _adaptive_matrix(xp, H, oh, X.dtype)
-    Pw = _adaptive_matrix(xp, W, ow, X.dtype)
-    out = xp.matmul(Ph, xp.matmul(X, Pw.T))
-    if unbatched:
-        out = out[0]
-
-    def bw(g):
-        gx = xp.matmul(Ph.T, xp.matmul(g, Pw))
-        return (gx,)
-
-    return record_once_differentiable(out, (input,), bw, "AdaptiveAvgPool2D")
-
-
-def fold_len(size, k, s, p, d=1, ceil_mode=False):
-    """Output length of a window op along one axis (exposed for modules' error checks)."""
-    return _out_len(size, k, s, d, p, p, ceil_mode)
+    return record(out, (x, gT), rule, "ConvolutionBackwardWeight", saved=(x if ng else None, gT if nx else None))
 
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pair", "fold_len"]

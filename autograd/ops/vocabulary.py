@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import elementwise as ew
-from . import linalg, reduction, selection, shape
+from . import linalg, nn_conv, nn_pool, reduction, selection, shape
 from .basic import unbroadcast
 from . import nn_act as _nn_act, nn_norm as _nn_norm
 
@@ -129,6 +129,12 @@ TABLE = {
     "embedding_backward": (_nn_norm.embedding_backward_array, _nn_norm.embedding_backward_tensor),
 
     # nn: convolution and pooling
+    "conv2d": (nn_conv.conv2d_array, nn_conv.conv2d_op),
+    "conv2d_channels_first": (nn_conv.channels_first_array, nn_conv.channels_first),
+    "conv2d_input_grad": (nn_conv.conv2d_input_grad_array, nn_conv.conv2d_input_grad),
+    "conv2d_weight_grad": (nn_conv.conv2d_weight_grad_array, nn_conv.conv2d_weight_grad),
+    "pool_apply": (lambda x, m: m.apply(x), nn_pool.pool_apply),
+    "pool_adjoint": (lambda g, m: m.adjoint(g), nn_pool.pool_adjoint),
 
 }
 
