@@ -286,7 +286,9 @@ _UNARY = {  # name: (forward on arrays, derivative in the op vocabulary)
     "cosh": (lambda xp, x: xp.cosh(x), lambda o, x: o.sinh(x)),
     "tanh": (lambda xp, x: xp.tanh(x), lambda o, y: 1 - y * y),
     "sigmoid": (_sigmoid, lambda o, y: y * (1 - y)),
-    "relu": (lambda xp, x: xp.maximum(x, 0), lambda o, y: y > 0),
+    # recorded as sign(y) (the same 0/1 values) so that, as torch's threshold_backward, the derivative stays
+    # joined to y and a second derivative is zeros rather than "not used in the graph"
+    "relu": (lambda xp, x: xp.maximum(x, 0), lambda o, y: y > 0 if o is o.arrays else o.sign(y)),
     "square": (lambda xp, x: x * x, lambda o, x: 2 * x),
     "reciprocal": (lambda xp, x: 1 / x, lambda o, y: -y * y),
     "erf": (_erf, lambda o, x: _TWO_BY_SQRT_PI * o.exp(-x * x)),
