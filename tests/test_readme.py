@@ -3,6 +3,8 @@ import os
 import pathlib
 import re
 
+import numpy as np
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -31,3 +33,12 @@ def test_use_snippet_runs(tmp_path, monkeypatch):
 
 def test_no_pointer_outside_the_repository():
     assert "../" not in README and "shared/design" not in README
+
+
+def test_second_derivative_snippet_gives_the_closed_form():
+    use = README.split("## Use", 1)[1].split("\n## ", 1)[0]
+    code = next(c for c in re.findall(r"```python\n(.*?)```", use, re.S) if "create_graph" in c)
+    ns = {}
+    exec(compile("import autograd as ag\n" + code, "README.md", "exec"), ns)  # noqa: S102
+    # d2/dx2 of exp(x) sin(x) is 2 exp(x) cos(x); the Hessian is diagonal
+    np.testing.assert_allclose(ns["hv"].numpy(), [2 * np.exp(0.5) * np.cos(0.5), 0.0], rtol=1e-12)
