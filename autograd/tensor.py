@@ -155,7 +155,10 @@ class Tensor:
     def grad_fn(self):
         if self._view is not None:
             self._view.sync(self)
-        return self._node
+        node = self._node
+        if node is not None and hasattr(node, "output_nr"):   # one output of a multi-output node
+            return node.inputs[0]
+        return node
 
     @property
     def is_sparse(self):
@@ -216,7 +219,7 @@ class Tensor:
         if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool):
             extra += f", dtype={self.dtype}"
         if self._node is not None:
-            extra += f", grad_fn={self._node!r}"
+            extra += f", grad_fn=<{self.grad_fn._torch_name()}>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
