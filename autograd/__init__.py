@@ -32,7 +32,7 @@ _flags = {"deterministic": False, "deterministic_warn_only": False, "matmul_prec
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
     """Accepted and kept: our kernels are deterministic except where CuPy scatters with atomics."""
-    _flags["deterministic"], _flags["deterministic_warn_only"] = bool(mode), bool(warn_only)
+    _flags["deterministic"], _flags["deterministic_warn_only"] = (True if mode else False), (True if warn_only else False)   # ``bool`` here is the dtype
 
 
 def are_deterministic_algorithms_enabled():
