@@ -389,6 +389,13 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     P = np.asarray(W.get() if dev.type != "cpu" else W, dtype=np.float64)
     rows = P.reshape(-1, n_cat)
     if not np.isfinite(rows).all() or (rows < 0).any():
+        if replacement and num_samples > 1:   # torch's CPU kernel for this case checks entry by entry
+            for v in rows.reshape(-1).tolist():
+                if not v >= 0:
+                    raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+                if not np.isfinite(v):
+                    raise RuntimeError("invalid multinomial distribution (encountering probability entry = "
+                                       "infinity or NaN)")
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     totals = rows.sum(axis=1)
     if (totals <= 0).any():

@@ -109,6 +109,8 @@ def test_randint_errors_as_torch(call):
     lambda L: L.multinomial(L.tensor([float("nan"), 1.0]), 1), lambda L: L.multinomial(L.tensor([0.1, 0.9]), 0),
     lambda L: L.multinomial(L.tensor(1.0), 1), lambda L: L.multinomial(L.rand(2, 2, 2), 1),
     lambda L: L.multinomial(L.tensor([1, 2]), 1), lambda L: L.multinomial(L.tensor([0.1, 0.9]), 3),
+    lambda L: L.multinomial(L.tensor([-1.0, 2.0]), 3, True), lambda L: L.multinomial(L.tensor([float("nan"), 1.0]), 2, True),
+    lambda L: L.multinomial(L.tensor([float("inf"), 1.0]), 2, True), lambda L: L.multinomial(L.tensor([0.0, 0.0]), 2, True),
 ])
 def test_multinomial_errors_as_torch(call):
     assert _outcome(lambda: call(A)) == _outcome(lambda: call(torch))
