@@ -7,12 +7,13 @@ from .ops.differentiate import backward, grad
 from .backend import cuda_is_available, device
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8,  # noqa: A004
                      int16, int32, int64, long, set_default_dtype, short, uint8)
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                        set_grad_enabled)
 from .tensor import Tensor
 from .creation import as_tensor, from_numpy, is_tensor, tensor
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, manual_seed, ones, ones_like,
                       rand, rand_like, randint, randn, randn_like, randperm, zeros, zeros_like, Generator,
-                      default_generator)
+                      default_generator, multinomial, set_default_device, get_default_device)
 from .functional_api import *  # noqa: F401,F403  torch-style free functions (autograd.exp, autograd.cat, ...)
 from .sparse import SparseTensor, sparse_coo_tensor
 from .graph.views import increment_version
@@ -20,24 +21,62 @@ from .function import Function, FunctionCtx, once_differentiable
 from . import nn, data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
+from . import accelerator, autograd, backends, cuda, utils  # noqa: E402  torch's namespace
+from ._unsupported import module_getattr as _module_getattr  # noqa: E402
+
 __minitorch__ = True
 __version__ = "0.1.0"
 
-
-class _Cuda:
-    """``autograd.cuda.is_available()`` like torch."""
-
-    @staticmethod
-    def is_available():
-        return cuda_is_available()
-
-    @staticmethod
-    def device_count():
-        if not cuda_is_available():
-            return 0
-        from .backend import cupy
-
-        return cupy().cuda.runtime.getDeviceCount()
+_flags = {"deterministic": False, "deterministic_warn_only": False, "matmul_precision": "highest"}
 
 
-cuda = _Cuda()
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Accepted and kept: our kernels are deterministic except where CuPy scatters with atomics."""
+    _flags["deterministic"], _flags["deterministic_warn_only"] = (True if mode else False), (True if warn_only else False)   # ``bool`` here is the dtype
+
+
+def are_deterministic_algorithms_enabled():
+    return _flags["deterministic"]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return _flags["deterministic_warn_only"]
+
+
+def set_float32_matmul_precision(precision):
+    """Accepted and kept: matmuls here are always full fp32 (no TF32 / bf16 passes)."""
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"Invalid precision: {precision}")
+    _flags["matmul_precision"] = precision
+
+
+def get_float32_matmul_precision():
+    return _flags["matmul_precision"]
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def seed():
+    return default_generator.seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+_unsupported = _module_getattr(__name__, "torch")
+
+
+def __getattr__(name):
+    # ``minitorch_optim`` imports ``autograd``: ``autograd.optim`` is loaded on first use, never at import
+    if name == "optim":
+        import importlib
+
+        return importlib.import_module(".optim", __name__)
+    return _unsupported(name)

@@ -46,7 +46,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     dev = backend.as_device(device) if device is not None else None
     if dev is None:
         dev = backend.device_of(data) if not isinstance(data, (list, tuple, builtins.float, builtins.int)) \
-            else backend.CPU
+            else get_default_device()
     xp = backend.xp_for(dev)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
         data = [x.numpy() if isinstance(x, Tensor) else x for x in data]
@@ -95,6 +95,8 @@ class Generator:
         self._seed = int(seed)
         self.rng = np.random.default_rng(self._seed)
         self._gpu_rngs = {}
+        self.__dict__.pop("_gpu_seed", None)
+        self.__dict__.pop("_gpu_seeds", None)
         return self
 
     def device_rng(self, dev):
@@ -107,13 +109,35 @@ class Generator:
         r = self._gpu_rngs.get(dev.index)
         if r is None:
             cp = backend.cupy()
+            seed = self.__dict__.get("_gpu_seeds", {}).get(dev.index, self.__dict__.get("_gpu_seed", self._seed))
             with cp.cuda.Device(dev.index):
-                r = cp.random.default_rng(int(np.random.SeedSequence([self._seed, dev.index]).generate_state(1)[0]))
+                r = cp.random.default_rng(int(np.random.SeedSequence([seed, dev.index]).generate_state(1)[0]))
             self._gpu_rngs[dev.index] = r
         return r
 
     def initial_seed(self):
         return self._seed
+
+    def seed(self):
+        """Seed from a non-deterministic source and return the seed (torch's ``Generator.seed``)."""
+        seed = int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
+        self.manual_seed(seed)
+        return seed
+
+    def clone_state(self):
+        g = Generator(self.device)
+        g._seed = self._seed
+        g.set_state(self.get_state())
+        return g
+
+    def manual_seed_device(self, seed, index=None):
+        """Re-seed the GPU streams only (``autograd.cuda.manual_seed``): all devices, or device ``index``."""
+        if index is None:
+            self._gpu_seed = int(seed)
+            self._gpu_rngs = {}
+        else:
+            self.__dict__.setdefault("_gpu_seeds", {})[index] = int(seed)
+            self._gpu_rngs.pop(index, None)
 
     def get_state(self):
         return self.rng.bit_generator.state
@@ -129,6 +153,23 @@ def manual_seed(seed):
     return default_generator.manual_seed(seed)
 
 
+_default_device = None
+
+
+def set_default_device(device):
+    """The device factories and ``tensor`` use when none is given (torch's ``set_default_device``)."""
+    global _default_device
+    _default_device = None if device is None else backend.as_device(device)
+
+
+def get_default_device():
+    return _default_device or backend.CPU
+
+
+def _device(device):
+    return device if device is not None else _default_device
+
+
 def _shape(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         return tuple(size[0])
@@ -136,7 +177,7 @@ def _shape(size):
 
 
 def _make(host_or_fn, dtype, device, requires_grad, default=None):
-    dev = backend.as_device(device)
+    dev = backend.as_device(_device(device))
     xp = backend.xp_for(dev)
     dt = dtypes.as_dtype(dtype) or default or dtypes.get_default_dtype()
     with backend.device_ctx(dev):
@@ -231,7 +272,7 @@ def random_array(kind, shape, dtype, device, generator=None, **kw):
     normal (loc, scale), integers (low, high), permutation (n). On a GPU the draw runs there (CuPy's generator
     makes float32/float64; other float dtypes are cast from float32)."""
     g = generator or default_generator
-    dev = backend.as_device(device)
+    dev = backend.as_device(_device(device))
     rng = g.device_rng(dev)
     dt = np.dtype(dtype)
     shape = tuple(shape)
@@ -277,10 +318,111 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return _random("standard_normal", dtype, device, requires_grad, generator=generator, shape=_shape(size))
 
 
-def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
+_SIZE_TYPES = (tuple, list)
+
+
+def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, device=None, requires_grad=False,
+            layout=None, pin_memory=False, out=None):
+    """Integers uniform in ``[low, high)``, as torch: ``randint(high, size)``, ``randint(low, high, size)``
+    and their keyword forms; ``dtype`` defaults to int64 (a float dtype gives integral floats)."""
+    args = list(args)
+    if args and isinstance(args[-1], _SIZE_TYPES) and size is None:
+        size = args.pop()
+    if size is None or len(args) > 2 or (len(args) == 2 and (low is not None or high is not None)):
+        got = ", ".join(type(a).__name__ for a in args)
+        raise TypeError(f"randint() received an invalid combination of arguments - got ({got}), but expected one "
+                        f"of:\n * (int high, tuple of ints size, *, Generator generator, dtype, device, "
+                        f"requires_grad)\n * (int low, int high, tuple of ints size, *, Generator generator, "
+                        f"dtype, device, requires_grad)")
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if high is None:
+            high = args[0]
+        else:
+            low = args[0]
     if high is None:
-        low, high = 0, low
-    return _random("integers", dtype, device, False, dtypes.int64, generator, tuple(size), low=low, high=high)
+        raise TypeError("randint() missing required argument 'high'")
+    low = 0 if low is None else low
+    low, high = builtins.int(low), builtins.int(high)
+    if isinstance(size, builtins.int):
+        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    dt = dtypes.as_dtype(dtype) or dtypes.int64
+    if dt.kind in "iub":
+        info = np.iinfo(dt) if dt.kind != "b" else None
+        lo, hi = (0, 1) if info is None else (info.min, info.max)
+        if high - 1 > hi or low < lo:
+            torch_c = {"uint8": "unsigned char", "int8": "signed char", "int16": "short", "int32": "int",
+                       "int64": "long", "bool": "bool"}[dt.name]
+            which = "to - 1" if high - 1 > hi else "from"
+            raise RuntimeError(f"{which} is out of bounds for {torch_c}")
+    if requires_grad and dt.kind not in "fc":
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    t = _random("integers", dt, _device(device), requires_grad, dtypes.int64, generator,
+                tuple(builtins.int(n) for n in size), low=low, high=high)
+    if out is not None:
+        out._data = t._data
+        return out
+    return t
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    """Indices drawn from the rows of ``input`` (non-negative weights, 1-D or 2-D), as torch: without
+    replacement each row gives ``num_samples`` distinct categories (zero-weight ones only once the others are
+    used up)."""
+    W = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if W.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if W.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{dtypes.torch_name(W.dtype)}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    n_cat = W.shape[-1]
+    if not replacement and num_samples > n_cat:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if n_cat > 2 ** 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    dev = backend.device_of(W)
+    P = np.asarray(W.get() if dev.type != "cpu" else W, dtype=np.float64)
+    rows = P.reshape(-1, n_cat)
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        if replacement and num_samples > 1:   # torch's CPU kernel for this case checks entry by entry
+            for v in rows.reshape(-1).tolist():
+                if not v >= 0:
+                    raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+                if not np.isfinite(v):
+                    raise RuntimeError("invalid multinomial distribution (encountering probability entry = "
+                                       "infinity or NaN)")
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    totals = rows.sum(axis=1)
+    if (totals <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = (generator or default_generator).rng
+    if replacement:
+        cdf = np.cumsum(rows / totals[:, None], axis=1)
+        u = rng.random((rows.shape[0], num_samples))
+        idx = np.stack([np.searchsorted(c, ui, side="right") for c, ui in zip(cdf, u)])
+        idx = np.minimum(idx, n_cat - 1)
+        # a category of weight 0 is never drawn (a draw landing on a flat stretch of the cdf moves past it)
+        for r in range(rows.shape[0]):
+            bad = rows[r, idx[r]] == 0
+            if bad.any():
+                pos = np.flatnonzero(rows[r] > 0)
+                idx[r, bad] = pos[np.minimum(np.searchsorted(pos, idx[r, bad]), pos.size - 1)]
+    else:
+        # torch's algorithm: the k largest of w / E with E ~ Exp(1) (zero weights sort last)
+        with np.errstate(divide="ignore"):
+            keys = rows / rng.exponential(size=rows.shape)
+        idx = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    idx = idx.reshape(W.shape[:-1] + (num_samples,)).astype(np.int64)
+    res = Tensor._wrap(backend.to_device(idx, dev) if dev.type != "cpu" else idx)
+    if out is not None:
+        out._data = res._data
+        return out
+    return res
 
 
 def randperm(n, generator=None, dtype=None, device=None):

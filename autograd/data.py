@@ -12,8 +12,8 @@ from . import backend
 from .tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split", "Sampler",
-           "SequentialSampler", "RandomSampler", "BatchSampler", "DataLoader", "default_collate",
-           "default_convert"]
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
+           "DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
 class Dataset:
@@ -145,11 +145,18 @@ class RandomSampler(Sampler):
     def __iter__(self):
         n = len(self.data_source)
         if self.generator is None:
-            rng = np.random.default_rng(int(_rng_of(None).integers(0, 2 ** 63 - 1)))
+            # a fresh stream each epoch, seeded from the default generator (torch seeds one the same way)
+            from .creation import Generator
+
+            generator = Generator().manual_seed(int(_rng_of(None).integers(0, 2 ** 63 - 1)))
         else:
-            rng = self.generator.rng
+            generator = self.generator
+        rng = generator.rng
         if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples).tolist()
+            # drawn 32 at a time as torch does, so a huge num_samples costs nothing before the first batch
+            for _ in range(self.num_samples // 32):
+                yield from rng.integers(0, n, size=32).tolist()
+            yield from rng.integers(0, n, size=self.num_samples % 32).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from rng.permutation(n).tolist()
@@ -157,6 +164,54 @@ class RandomSampler(Sampler):
 
     def __len__(self):
         return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a random order (a fresh permutation from ``generator`` each epoch)."""
+
+    def __init__(self, indices, generator=None):
+        self.indices = indices
+        self.generator = generator
+
+    def __iter__(self):
+        for i in _rng_of(self.generator).permutation(len(self.indices)).tolist():
+            yield self.indices[i]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with or without
+    replacement), as torch: one ``multinomial`` draw per epoch."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        from .creation import as_tensor
+
+        w = as_tensor(weights.numpy() if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
+        self.weights = w
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self):
+        from .creation import multinomial
+
+        yield from multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator).tolist()
+
+    def __len__(self):
+        return self.num_samples
+
+
+def get_worker_info():
+    """None: the loader runs in the calling process (torch's answer outside a worker)."""
+    return None
 
 
 class BatchSampler(Sampler):

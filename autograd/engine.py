@@ -95,14 +95,20 @@ def _propagate(roots, grads, retain_graph, vocab, create_graph, capture):
                 backend.use_device_of(grad)     # run this node's backward on its gradient's GPU
             if node.pre_hooks:
                 grad = _run_hooks(node, grad, create_graph)
+            if node.hooks is not None and node.hooks.pre:
+                grad = _run_node_prehooks(node, grad, create_graph)
         if capture is not None and node in capture:
             capture[node] = grad
         if isinstance(node, AccumulateGrad):
             if capture is None and grad is not None:
                 _accumulate_into_leaf(node.tensor, grad, vocab, create_graph)
                 _run_post_accumulate_hooks(node.tensor)
+            if grad is not None and node.hooks is not None and node.hooks.post:
+                _run_node_posthooks(node, (), grad, create_graph)
             continue
         outs = _apply(node, grad, vocab, create_graph) if grad is not None else (None,) * len(node.inputs)
+        if grad is not None and node.hooks is not None and node.hooks.post:
+            outs = _run_node_posthooks(node, outs, grad, create_graph)
         visited.append(node)
         for nxt, g in zip(node.inputs, outs):
             if nxt is None:
@@ -185,6 +191,66 @@ def _run_hooks(node, grad, create_graph):
         if res is not None:
             grad = _hook_result(hook, wrapped, res, create_graph)
     return grad
+
+
+def _as_tensors(grads, create_graph):
+    return tuple(g if g is None or create_graph or isinstance(g, (Tensor, SparseGrad)) else Tensor._wrap(g)
+                 for g in grads)
+
+
+def _as_grads(values, create_graph):
+    return [v._data if isinstance(v, Tensor) and not create_graph else v for v in values]
+
+
+def _grad_outputs(grad):
+    """The gradients a node received, one per output (a multi-output node gets them gathered by slot)."""
+    slots = getattr(grad, "slots", None)
+    if slots is None:
+        return (grad,), None
+    n = max(slots) + 1 if slots else 0
+    return tuple(slots.get(i) for i in range(n)), type(grad)
+
+
+def _run_node_prehooks(node, grad, create_graph):
+    """torch's node pre-hooks: ``hook(grad_outputs)``; a returned tuple replaces them."""
+    outs, gathered = _grad_outputs(grad)
+    outs = _as_tensors(outs, create_graph)
+    for hook in list(node.hooks.pre.values()):
+        res = hook(outs)
+        if res is not None:
+            if not isinstance(res, tuple) or len(res) != len(outs):
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', 'hook')}' has returned an incorrect number of "
+                                   f"values (got {len(res) if isinstance(res, tuple) else 1}, but expected "
+                                   f"{len(outs)})")
+            outs = _as_tensors(res, create_graph)
+    raw = _as_grads(outs, create_graph)
+    if gathered is None:
+        return raw[0]
+    return gathered({i: g for i, g in enumerate(raw) if g is not None})
+
+
+def _run_node_posthooks(node, outs, grad, create_graph):
+    """torch's node post-hooks: ``hook(grad_inputs, grad_outputs)`` with one gradient per input edge; a
+    returned tuple replaces the gradients passed on."""
+    edges = node.edges
+    keep = [i for i in range(len(outs)) if edges is None or edges[i]]
+    grad_inputs = _as_tensors([outs[i] for i in keep], create_graph)
+    grad_outputs = _as_tensors(_grad_outputs(grad)[0], create_graph)
+    replaced = None
+    for hook in list(node.hooks.post.values()):
+        res = hook(grad_inputs, grad_outputs)
+        if res is not None:
+            if not isinstance(res, tuple) or len(res) != len(grad_inputs):
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', 'hook')}' has returned an incorrect number of "
+                                   f"values (got {len(res) if isinstance(res, tuple) else 1}, but expected "
+                                   f"{len(grad_inputs)})")
+            grad_inputs = replaced = _as_tensors(res, create_graph)
+    if replaced is None:
+        return outs
+    new = list(outs)
+    for i, g in zip(keep, _as_grads(replaced, create_graph)):
+        new[i] = g
+    return new
 
 
 def _hook_result(hook, before, res, create_graph):

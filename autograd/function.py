@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 from . import grad_mode
-from .graph.nodes import Node, check_saved, grad_node, saved_tensors
+from .graph.nodes import Node, OutputNode, check_saved, grad_node, saved_tensors
 from .graph.views import bump
 from .tensor import Tensor
 
@@ -158,8 +158,9 @@ class Function:
             return out
         node = Node(_rule(cls, ctx, len(args), outs), [grad_node(a) if n else None for a, n in
                                                        zip(args, ctx.needs_input_grad)],
-                    cls.__name__, meta=[(a._data.shape, a._data.dtype) if n else None
-                                        for a, n in zip(args, ctx.needs_input_grad)])
+                    f"{cls.__name__}Backward", meta=[(a._data.shape, a._data.dtype) if n else None
+                                                     for a, n in zip(args, ctx.needs_input_grad)])
+        node.edges = tuple(isinstance(a, Tensor) for a in args)   # torch's edges: the Tensor arguments
         results = []
         for i, o in enumerate(outs):
             results.append(_link_output(ctx, node, o, i, len(outs)))
@@ -185,7 +186,7 @@ def _link_output(ctx, node, out, index, count):
     if count == 1:
         target._node = node
     else:
-        target._node = Node(lambda o, g, _i=index: (_OutputGrads({_i: g}),), (node,), f"{node.name}Output{index}")
+        target._node = OutputNode(lambda o, g, _i=index: (_OutputGrads({_i: g}),), node, index)
     target.requires_grad = True
     if any(out is t for t in ctx._dirty):
         bump(target)

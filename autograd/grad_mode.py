@@ -1,4 +1,4 @@
-"""Global switch for graph recording: ``no_grad``, ``enable_grad``, ``set_grad_enabled``."""
+"""Global switch for graph recording: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode``."""
 from __future__ import annotations
 
 import functools
@@ -76,3 +76,36 @@ class set_grad_enabled(_Mode):
     def __exit__(self, *exc):
         _set(self._prev)
         return False
+
+
+class inference_mode(_Mode):
+    """torch's ``inference_mode(mode=True)``: here the same as ``no_grad`` (nothing is recorded); tensors made
+    inside are ordinary tensors (torch's inference tensors refuse later use in autograd; ours do not). Works as
+    a context manager, as ``@inference_mode()`` and as a bare ``@inference_mode``."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):   # bare decorator: @inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set(False if self.mode else self._prev)
+        self._prev_inference = getattr(_state, "inference", False)
+        _state.inference = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        _state.inference = self._prev_inference
+        return False
+
+    def _fresh(self):
+        return inference_mode(self.mode)
+
+
+def is_inference_mode_enabled() -> bool:
+    return getattr(_state, "inference", False)

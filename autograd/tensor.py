@@ -155,11 +155,55 @@ class Tensor:
     def grad_fn(self):
         if self._view is not None:
             self._view.sync(self)
-        return self._node
+        node = self._node
+        if node is not None and hasattr(node, "output_nr"):   # one output of a multi-output node
+            return node.inputs[0]
+        return node
 
     @property
     def is_sparse(self):
         return False
+
+    @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
+
+    is_xpu = is_mps = is_meta = is_quantized = is_mkldnn = is_nested = False
+
+    def is_inference(self):
+        return False
+
+    def __format__(self, spec):
+        # torch formats a 0-dim tensor as its Python number; any other tensor only with an empty spec
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """torch's legacy type string (``"torch.FloatTensor"``, ``"torch.cuda.LongTensor"``) without an
+        argument; with a dtype or such a string, this tensor cast to it (itself when it already is)."""
+        cuda = self.device.type == "cuda"
+        if dtype is None:
+            return f"torch.{'cuda.' if cuda else ''}{dtypes.torch_name(self.dtype)}Tensor"
+        want_cuda = cuda
+        if isinstance(dtype, str) or isinstance(dtype, builtins.type):
+            name = dtype if isinstance(dtype, str) else f"torch.{dtype.__name__}"
+            body = name[len("torch."):] if name.startswith("torch.") else None
+            if body is not None and body.startswith("cuda."):
+                body, want_cuda = body[len("cuda."):], True
+            elif body is not None:
+                want_cuda = False
+            found = [k for k, v in dtypes._TORCH_NAMES.items() if body == f"{v}Tensor"]
+            if not found:
+                raise ValueError(f"invalid type: '{name}'")
+            dtype = dtypes.as_dtype(found[0])
+        dtype = dtypes.as_dtype(dtype)
+        if dtype == self.dtype and want_cuda == cuda:
+            return self
+        out = self.to(dtype)
+        if want_cuda != cuda:
+            out = out.cuda() if want_cuda else out.cpu()
+        return out
 
     def is_floating_point(self):
         return self._data.dtype.kind == "f"
@@ -216,7 +260,7 @@ class Tensor:
         if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool):
             extra += f", dtype={self.dtype}"
         if self._node is not None:
-            extra += f", grad_fn={self._node!r}"
+            extra += f", grad_fn=<{self.grad_fn._torch_name()}>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"

@@ -60,7 +60,7 @@ def test_recorded_inplace_on_a_saved_tensor_raises_as_torch():
     y.mul_(x)  # y is now 2x^2, in y's storage
     assert y.grad_fn is not None and not y.is_leaf and y._version == 1
     with pytest.raises(RuntimeError, match=r"modified by an inplace operation: \[torch.FloatTensor \[3\]\], which "
-                                           r"is output 0 of Mul, is at version 1; expected version 0 instead"):
+                                           r"is output 0 of MulBackward0, is at version 1; expected version 0 instead"):
         (z.sum() + y.sum()).backward()
     x.grad = None
     y = x * 2

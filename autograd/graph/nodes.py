@@ -40,6 +40,52 @@ class SparseGrad:
         return out
 
 
+class NodeName(str):
+    """A node's short name (``"Mul"``), which is also callable as torch's ``grad_fn.name()``
+    (``"MulBackward0"``): internal code reads it as a string, torch code calls it."""
+
+    torch = ""
+
+    def __call__(self):
+        return self.torch
+
+
+# internal names whose torch node is named differently (the rest are ``<Name>Backward0``)
+_TORCH_NAMES = {"CopySlices": "torch::autograd::CopySlices", "DelayedError": "torch::autograd::DelayedError",
+                "AccumulateGrad": "torch::autograd::AccumulateGrad", "Error": "torch::autograd::Error"}
+
+
+class NodeHooks:
+    """The hooks registered on a node itself (``grad_fn.register_prehook`` / ``register_hook``); a node holds
+    one only once a hook was registered, so a backward without node hooks does no work for them."""
+
+    __slots__ = ("pre", "post")
+
+    def __init__(self):
+        self.pre = {}
+        self.post = {}
+
+
+class RemovableHandle:
+    """torch's ``RemovableHandle`` for a hook in a dict: ``remove()`` (also as a context manager)."""
+
+    _next_id = 0
+
+    def __init__(self, table):
+        self._table = table
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 class Node:
     """One recorded operation.
 
@@ -47,29 +93,110 @@ class Node:
     argument (None where no gradient flows); ``meta``: ``(shape, dtype)`` of each differentiable argument, so
     the engine can sum a broadcast gradient back to its argument's shape and cast it to its dtype (None when
     the rule already returns exact gradients); ``once``: the rule runs on raw arrays only (its result cannot
-    be differentiated again).
+    be differentiated again); ``pre_hooks``: the hooks of the tensors this node produced
+    (``Tensor.register_hook``); ``hooks``: the node's own hooks (:class:`NodeHooks`, None until one is
+    registered); ``edges``: which ``inputs`` are torch's edges (None: all; a custom Function's non-Tensor
+    arguments are not).
+
+    The torch API of ``grad_fn``: ``name()``, ``next_functions``, ``register_hook``, ``register_prehook``,
+    ``metadata``.
     """
 
-    __slots__ = ("rule", "inputs", "name", "pre_hooks", "saved", "meta", "once", "__weakref__")
+    __slots__ = ("rule", "inputs", "_name", "pre_hooks", "saved", "meta", "once", "hooks", "_metadata", "edges",
+                 "__weakref__")
 
     def __init__(self, rule, inputs, name="Op", saved=None, meta=None, once=False):
         self.rule = rule
         self.inputs = tuple(inputs)
-        self.name = name
+        self._name = name
         self.pre_hooks = None
         self.saved = saved
         self.meta = meta
         self.once = once
+        self.hooks = None
+        self._metadata = None
+        self.edges = None
+
+    @property
+    def name(self):
+        n = NodeName(self._name)
+        n.torch = self._torch_name()
+        return n
+
+    def _torch_name(self):
+        name = self._name
+        if name in _TORCH_NAMES:
+            return _TORCH_NAMES[name]
+        if name.endswith("Backward") or name[-1:].isdigit():
+            return name
+        return f"{name}Backward0"
 
     def name_(self):
-        return self.name
+        return self._name
 
     def __repr__(self):
-        return f"<{self.name}Backward>"
+        return f"<{self._torch_name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self):
+        """torch's ``((node, output_nr), ...)``: one pair per input edge, ``(None, 0)`` where no gradient
+        flows; a leaf's node is its ``AccumulateGrad``."""
+        out = []
+        for i, n in enumerate(self.inputs):
+            if self.edges is not None and not self.edges[i]:
+                continue
+            if n is None:
+                out.append((None, 0))
+            elif isinstance(n, OutputNode):
+                out.append((n.inputs[0], n.output_nr))
+            else:
+                out.append((n, 0))
+        return tuple(out)
+
+    @property
+    def metadata(self):
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def _hook_table(self):
+        if self.hooks is None:
+            self.hooks = NodeHooks()
+        return self.hooks
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs) -> tuple or None`` runs before this node's backward (after the tensor hooks);
+        a returned tuple replaces the gradients the node receives."""
+        table = self._hook_table().pre
+        h = RemovableHandle(table)
+        table[h.id] = fn
+        return h
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs) -> tuple or None`` runs after this node's backward; a returned
+        tuple replaces the gradients it passes on (``grad_inputs``, one per input edge)."""
+        table = self._hook_table().post
+        h = RemovableHandle(table)
+        table[h.id] = fn
+        return h
+
+    def _register_hook_dict(self, tensor):  # torch-internal name some libraries probe; nothing to do here
+        pass
 
     def release(self):
         self.rule = None
         self.saved = None
+
+
+class OutputNode(Node):
+    """Selects output ``output_nr`` of a multi-output node (a custom Function's); ``grad_fn`` and
+    ``next_functions`` show the node it selects from, as torch (one node, several outputs)."""
+
+    __slots__ = ("output_nr",)
+
+    def __init__(self, rule, parent, output_nr):
+        super().__init__(rule, (parent,), f"{parent._name}Output{output_nr}")
+        self.output_nr = output_nr
 
 
 class AccumulateGrad(Node):
@@ -81,8 +208,12 @@ class AccumulateGrad(Node):
         super().__init__(None, (), "AccumulateGrad")
         self.tensor = tensor
 
+    @property
+    def variable(self):
+        return self.tensor
+
     def __repr__(self):
-        return "<AccumulateGrad>"
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
     def release(self):
         pass
@@ -111,7 +242,7 @@ def check_saved(saved):
             dev = "cuda." if getattr(t.device, "type", "cpu") == "cuda" else ""
             what = f"[torch.{dev}{dtypes.torch_name(t.dtype)}Tensor {list(t.shape)}]"
             if node is not None and not isinstance(node, AccumulateGrad):
-                what += f", which is output 0 of {node.name},"
+                what += f", which is output 0 of {node._torch_name()},"
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an inplace operation: "
                 f"{what} is at version {ctr[0]}; expected version {ver} instead. Hint: enable anomaly detection "

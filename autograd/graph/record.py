@@ -39,6 +39,8 @@ def record(out, parents, rule, name, saved=None, once=False):
         return t
     t.requires_grad = True
     node = t._node = Node(rule, inputs, name, None, meta, once)
+    if name == "Pow":   # torch's pow with a number has no edge for it (unlike mul/add/sub/div with a number)
+        node.edges = tuple(isinstance(p, Tensor) for p in parents)
     if saved is None:
         saved = parents
     if saved:

@@ -1,0 +1,7 @@
+"""``torch.backends.mkldnn``: accepted flags; our CPU path is NumPy/BLAS (no oneDNN)."""
+enabled = True
+deterministic = False
+
+
+def is_available():
+    return False

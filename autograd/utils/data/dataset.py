@@ -1,0 +1,3 @@
+"""``torch.utils.data.dataset``."""
+from ...data import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,  # noqa: F401
+                     random_split)

@@ -1,0 +1,2 @@
+"""``torch.utils.data.distributed``."""
+from ...data import DistributedSampler  # noqa: F401

@@ -1,0 +1,2 @@
+"""``torch.utils.hooks.RemovableHandle``."""
+from ..graph.nodes import RemovableHandle  # noqa: F401
