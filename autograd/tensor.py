@@ -5,7 +5,7 @@ import builtins
 
 import numpy as np
 
-from . import backend, dtypes, grad_mode
+from . import backend, dtypes
 
 
 class Tensor:

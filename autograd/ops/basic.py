@@ -162,13 +162,3 @@ def register(*names):
 
     return deco
 
-
-def reduce_to_operand(g, x):
-    """For backward code on raw arrays: the gradient for operand ``x`` summed over broadcast dims, in ``x``'s
-    dtype (None if ``x`` is not a Tensor)."""
-    if not isinstance(x, Tensor) or g is None:
-        return None
-    g = unbroadcast(g, x._data.shape)
-    if not hasattr(g, "dtype") or isinstance(g, np.generic):
-        g = backend.array_module(x._data).asarray(g)
-    return g if g.dtype == x._data.dtype else g.astype(x._data.dtype)

@@ -11,8 +11,7 @@ import numpy as np
 
 from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
-from .basic import (OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype,
-                    unbroadcast)
+from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
 
 
 def _like(*xs):

@@ -196,7 +196,6 @@ def cat(tensors, dim=0):
         out = xp.concatenate(arrs, axis=dim)
     except ValueError as e:
         raise RuntimeError(f"torch.cat(): {e}") from None
-    dtypes_in = [t.dtype for t in tensors]
     bounds = []
     acc = 0
     for a in arrs:
@@ -284,7 +283,6 @@ def _getitem(x, key):
     X = x._data
     k = _index_key(key, X)
     _check_steps(k)
-    xp = backend.array_module(X)
     if _is_basic(k):
         ks = k if isinstance(k, tuple) else (k,)
         if Ellipsis not in ks:
