@@ -146,7 +146,10 @@ def _apply(node, grad, vocab, create_graph):
         return outs
     fitted = []
     for g, m in zip(outs, meta):
-        if g is not None and m is not None and not isinstance(g, SparseGrad):
+        # most gradients already fit; a number, a broadcast shape or another dtype goes through vocab.fit
+        if g is None or m is None or isinstance(g, SparseGrad):
+            pass
+        elif getattr(g, "shape", None) != m[0] or getattr(g, "dtype", None) != m[1]:
             g = vocab.fit(g, m[0], m[1])
         fitted.append(g)
     return fitted
