@@ -20,6 +20,8 @@ OPTIONAL = {
 
 
 def _missing_module(reason):
+    if re.search(r"NVRTC cannot be loaded|No module named 'cupy_backends", reason):
+        return "cupy"               # CuPy's NVRTC bindings: the same install line as CuPy itself
     for name in OPTIONAL:
         if re.search(rf"(No module named '{name}[.']|could not import '{name}'|\b{name} (is )?not installed)", reason):
             return name
