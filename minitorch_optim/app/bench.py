@@ -86,7 +86,9 @@ def _numba_add():
         return None
     import numba
 
-    @numba.njit(parallel=True, cache=True)
+    from ..kernels.numba.helpers import cached_njit
+
+    @cached_njit(parallel=True)
     def add_(a, b):
         for i in numba.prange(a.shape[0]):
             a[i] += b[i]
