@@ -300,7 +300,9 @@ def _parse_plan(a, ap):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m minitorch_optim bench", description=__doc__,
+    from .args import OneLineParser
+
+    ap = OneLineParser(prog="python -m minitorch_optim bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, 5 rounds, no fresh-process figures (~20 s)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda[:n] (default: cpu)")
