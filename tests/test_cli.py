@@ -238,7 +238,22 @@ def test_bench_table_labels_ratios_and_works_without_torch_or_numba(capsys, monk
     assert {r["path"] for r in res["rows"]} == {"for-loop", "foreach", "default"}
     assert not any(k.startswith("vs_torch") for r in res["rows"] for k in r)
     assert any("Numba is not installed" in n for n in res["notes"]) and any("torch is not" in n for n in res["notes"])
-    assert "torch: not installed" in bench._table(res)
+    assert sum("torch is not installed" in n for n in res["notes"]) == 1
+    assert "torch: not installed" not in bench._table(res)        # said once, in the notes
+
+
+def test_bench_says_why_foreach_can_be_slower(monkeypatch):
+    from minitorch_optim.app import bench
+
+    monkeypatch.setattr(bench, "_import_torch", lambda: None)
+    real = bench._timed
+    monkeypatch.setattr(bench, "_timed", lambda step, sync: real(step, sync))
+    res = bench.run("cpu", [("sgd", (300, 3))], repeat=1, progress=False)
+    ms = {r["path"]: r["ms"] for r in res["rows"]}
+    note = [n for n in res["notes"] if n.startswith("foreach is slower")]
+    assert bool(note) == (ms["foreach"] > ms["for-loop"])
+    if note:
+        assert "fixed cost per step" in note[0] and "SGD 300/3" in note[0]
 
 
 @pytest.mark.parametrize("flag,mod", [("--train", "bench_train"), ("--distributed", "bench_distributed")])
