@@ -56,6 +56,21 @@ FIND_OVERFLOW = r"""
       bad.push(`${name(el)} clips ${el.scrollWidth - el.clientWidth} px: ` + el.textContent.trim().slice(0, 60));
     }
   }
+  // a signature must wrap: a scrolled one reads as cut off (its scrollbar is faint until hovered)
+  for (const el of art.querySelectorAll('.doc-signature pre, .doc-signature code')) {
+    if (el.scrollWidth > el.clientWidth + 2)
+      bad.push(`signature needs ${el.scrollWidth - el.clientWidth} px more: ` + el.textContent.trim().slice(0, 60));
+  }
+  // a display formula fits, or scrolls with a scrollbar one can see
+  for (const el of art.querySelectorAll('div.arithmatex')) {
+    if (el.scrollWidth <= el.clientWidth + 2) continue;
+    const cs = getComputedStyle(el);
+    const scrolls = cs.overflowX === 'auto' || cs.overflowX === 'scroll';
+    const thumb = (cs.scrollbarColor || 'auto').split(' ')[0];
+    const visible = el.offsetHeight - el.clientHeight > 0 && !/transparent|rgba\([^)]*, 0\)|#0000/.test(thumb);
+    if (!scrolls || !visible)
+      bad.push(`formula wider than its box by ${el.scrollWidth - el.clientWidth} px without a visible scrollbar`);
+  }
   return bad;
 }
 """
@@ -76,7 +91,9 @@ def site(tmp_path_factory):
 def browser():
     with sync_api.sync_playwright() as pw:
         try:
-            b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            # scrollbars shown as a reader sees them (headless hides them by default)
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"],
+                                   ignore_default_args=["--hide-scrollbars"])
         except Exception as e:  # noqa: BLE001 - a Chromium that does not start is a missing browser here
             pytest.skip(f"Chromium at {CHROMIUM} does not start: {str(e).splitlines()[0]}")
         yield b
