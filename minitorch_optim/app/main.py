@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
@@ -31,30 +30,58 @@ def _bench(argv):
     return bench_main(argv) or 0
 
 
-def main(argv=None):
-    from .checkpoint import CheckpointError
-    from .cli import Interrupted, UsageError, add_train_arguments, train
+def _parser():
+    from .args import OneLineParser
+    from .cli import add_train_arguments
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:       # hand everything after "bench" to the benchmark's own parser
-        return _bench(argv[1:])
-
-    parser = argparse.ArgumentParser(prog=PROG,
-                                     description="torch.optim without torch: train the demo model or benchmark")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    add_train_arguments(sub.add_parser("train", help="train an MLP (or CNN) on the bundled spirals or digits"))
+    parser = OneLineParser(prog=PROG, description="torch.optim without torch: train the demo model or benchmark")
+    sub = parser.add_subparsers(dest="cmd", metavar="{train,bench}", required=True)
+    train_parser = add_train_arguments(sub.add_parser("train", help="train an MLP (or CNN) on the bundled spirals "
+                                                                    "or digits"))
     sub.add_parser("bench", help="optimizer step benchmark (python -m minitorch_optim bench -h); "
                                  "--train: training steps, --distributed: multi-process")
-    args = parser.parse_args(argv)
+    return parser, train_parser
+
+
+def main(argv=None):
+    from .args import missing_dependency
+    from .checkpoint import CheckpointError
+    from .cli import Interrupted, UsageError, train
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:                    # the bare command: say what there is to run
+        sys.stderr.write(_parser()[0].format_help() + f"\nrun '{PROG} train' for the demo, or "
+                         f"'{PROG} train --help' / '{PROG} bench --help' for their options\n")
+        return 2
+    cmd = "bench" if argv[:1] == ["bench"] else "train"
     try:
+        if cmd == "bench":          # hand everything after "bench" to the benchmark's own parser
+            return _bench(argv[1:])
+        parser, train_parser = _parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:                   # reported by the subcommand, whose --help lists what it takes
+            train_parser.error(f"unrecognized arguments: {' '.join(extra)}")
         train(args)
     except (CheckpointError, UsageError) as e:
-        parser.exit(2, f"{PROG} train: error: {e}\n")
+        sys.stderr.write(f"{PROG} train: error: {e}\n")
+        return _exit(2)
+    except ModuleNotFoundError as e:
+        dep = missing_dependency(e)
+        if dep is None:
+            raise
+        sys.stderr.write(f"{PROG} {cmd}: error: this needs {dep[0]}, which is not installed: {dep[1]}\n")
+        return _exit(2)
     except Interrupted as e:
-        parser.exit(130, f"\n{PROG} train: {e}\n")
+        sys.stderr.write(f"\n{PROG} train: {e}\n")
+        return _exit(130)
     except KeyboardInterrupt:        # before the first epoch started: nothing was written
-        parser.exit(130, f"\n{PROG} train: interrupted before training started; nothing was saved\n")
+        sys.stderr.write(f"\n{PROG} train: interrupted before training started; nothing was saved\n")
+        return _exit(130)
     return 0
+
+
+def _exit(code):
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

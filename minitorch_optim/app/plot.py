@@ -30,7 +30,9 @@ def check_plot_path(path):
         raise UsageError(f"--plot {path!r}: use a .png, .pdf, .svg or .jpg file name")
 
 
-def plot_history(history, path, title=""):
+def plot_history(history, path, title="", swa_start=None, results=None):
+    """Three panels; a dashed line where SWA starts (SWALR takes the lr over from the schedule there) and
+    the final plain/SWA/EMA validation accuracies on the accuracy panel."""
     plt = _pyplot()
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(1, 3, figsize=(12, 3.4))
@@ -38,10 +40,23 @@ def plot_history(history, path, title=""):
     ax[0].plot(ep, [h["val_loss"] for h in history], label="validation")
     ax[0].set_title("loss")
     ax[0].legend()
-    ax[1].plot(ep, [h["val_acc"] for h in history])
+    ax[1].plot(ep, [h["val_acc"] for h in history], label="plain model, per epoch")
     ax[1].set_title("validation accuracy")
     ax[2].plot(ep, [h["lr"] for h in history])
     ax[2].set_title("learning rate (end of epoch)")
+    if swa_start and ep and swa_start <= ep[-1]:
+        x = swa_start - 0.5             # between the last scheduled epoch and the first averaged one
+        for a in ax:
+            a.axvline(x, color="gray", linestyle="--", linewidth=1)
+        ax[2].annotate("SWA starts:\nSWALR takes over", xy=(x, ax[2].get_ylim()[1]), xytext=(-4, -4),
+                       textcoords="offset points", ha="right", va="top", fontsize=8, color="dimgray")
+    if results:
+        styles = {"plain": ("o", "C0"), "SWA": ("s", "C2"), "EMA": ("^", "C3")}
+        for name, r in results.items():
+            marker, color = styles.get(name, ("x", "k"))
+            ax[1].plot([ep[-1] if ep else 0], [r["val_acc"]], marker=marker, color=color, linestyle="none",
+                       label=f"final {name}: {r['val_acc']:.3f}")
+        ax[1].legend(fontsize=8, loc="lower right")
     for a in ax:
         a.set_xlabel("epoch")
     fig.suptitle(title)

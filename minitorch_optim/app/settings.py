@@ -89,7 +89,8 @@ def resolve(args, saved, warn):
     else:
         opt = given.get("optimizer", DEFAULTS["optimizer"])
         cfg = {**DEFAULTS, **OPT_DEFAULTS[opt][3], **given}
-        cfg.setdefault("lr", OPT_DEFAULTS[opt][0] * (CNN_LR_FACTOR if cfg["model"] == "cnn" else 1.0))
+        # rounded to 3 digits so the value reads as a number one would type (0.01, not 0.009999999999999998)
+        cfg.setdefault("lr", float(f"{OPT_DEFAULTS[opt][0] * (CNN_LR_FACTOR if cfg['model'] == 'cnn' else 1.0):.3g}"))
         cfg.setdefault("samples", 600 if cfg["dataset"] == "spirals" else 1797)
         cfg.setdefault("swa_start", default_swa_start(cfg["epochs"]))
         cfg.setdefault("swa_lr", None)
@@ -120,6 +121,10 @@ def _warn_meaningless(cfg, warn, saved):
     if int(n * 0.2) < 1 or n - int(n * 0.2) < 2:
         raise UsageError(f"--samples {cfg['samples']} leaves no validation or training data; use at least "
                          f"{5 if cfg['dataset'] == 'spirals' else 50}")
+    n_train = n - int(n * 0.2)
+    if cfg["batch_size"] >= n_train:
+        warn(f"--batch-size {cfg['batch_size']} covers the whole training set ({n_train} samples): one step per "
+             f"epoch, {cfg['epochs']} step{'s' if cfg['epochs'] != 1 else ''} in all, too few to learn much; try --batch-size 64")
     if per_class < 20:
         warn(f"--samples {cfg['samples']} is tiny: the validation accuracy will be noise")
     if cfg["swa_start"] and cfg["swa_start"] >= cfg["epochs"]:

