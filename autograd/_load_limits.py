@@ -17,7 +17,7 @@ from collections import OrderedDict
 @dataclasses.dataclass(frozen=True)
 class LoadLimits:
     max_pickle_bytes: int = 64 << 20     # size of a torch file's data.pkl (an honest one is KiBs)
-    max_opcodes: int = 5_000_000         # pickle instructions executed (~1-2 s of interpretation)
+    max_opcodes: int = 2_000_000         # pickle instructions executed (about 1 s of interpretation)
     max_objects: int = 10_000_000        # containers and values of the result counted as a tree (a DAG of
     #                                      shared references counts every path), and the hashing work
     max_depth: int = 1000                # nesting of containers (deeper results break repr and recursion)

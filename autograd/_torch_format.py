@@ -287,7 +287,7 @@ def load_torch_zip(buf, map_location, limits, writable=False):
     data = loader.record("data.pkl", limits.max_pickle_bytes)
     budget = Budget(limits)
     try:
-        out = unpickle(bytes(data), _globals(loader, budget), loader.persistent_load, budget, deadline)
+        out = unpickle(data if isinstance(data, bytes) else bytes(data), _globals(loader, budget), loader.persistent_load, budget, deadline)
     except (pickle.UnpicklingError, RuntimeError):
         raise
     except (ValueError, TypeError, IndexError, KeyError, AttributeError, struct.error, OverflowError,

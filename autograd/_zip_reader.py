@@ -144,7 +144,8 @@ class ZipReader:
         return None
 
     def read(self, member, limit):
-        """The member's bytes (a memoryview into the archive when stored), refusing more than ``limit``."""
+        """The member's bytes (a memoryview into the archive when stored, bytes when inflated), refusing more
+        than ``limit``."""
         if member.size > limit:
             raise ZipError(f"record {member.name.decode('utf-8', 'replace')[:100]!r} declares {member.size} "
                            f"bytes, more than the {limit} this load allows (see autograd.serialization.LoadLimits)")
@@ -171,7 +172,7 @@ class ZipReader:
             _fail(f"bad deflate data ({e})")
         if len(out) != member.size or not d.eof:
             _fail("unexpected decompressed size")
-        return memoryview(out)
+        return out
 
 
 def _zip64_sizes(extra, usize, comp, hofs):
