@@ -5,22 +5,30 @@ Such a file is a zip archive ``<name>/data.pkl`` + ``<name>/data/<key>`` (one ra
 ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])``, with
 each storage a *persistent id* ``("storage", torch.FloatStorage, key, location, numel)``.
 
-``data.pkl`` is not given to Python's ``pickle`` module: :func:`_unpickle` interprets the opcodes plain data
-needs (protocols 2-4) itself. Globals resolve only through a fixed table that maps torch's rebuild functions,
+The zip container is read as torch reads it (:mod:`autograd._zip_reader`), and ``data.pkl`` is not given to
+Python's ``pickle`` module: :mod:`autograd._pickle_vm` interprets the opcodes plain data needs (protocols 2-4),
+within :class:`~autograd._load_limits.LoadLimits`. Globals resolve only through a fixed table that maps torch's rebuild functions,
 storage classes, dtypes and ``collections.OrderedDict`` onto small functions of ours; any other global
 (``os.system``, ``builtins.eval``, a numpy object, a class) is refused with ``pickle.UnpicklingError``, and it
-is never imported or looked up. Tensors sharing a storage in torch share memory here too on the CPU.
+is never imported or looked up. Tensors sharing a storage in torch share memory here too on the CPU, whether
+the file names typed storages (``_rebuild_tensor_v2``) or untyped ones viewed as a dtype (``_rebuild_tensor_v3``,
+which torch 2.13 writes for the unsigned dtypes). The result never holds a loader object (a bare function,
+storage or storage type is refused), and every refusal is a ``pickle.UnpicklingError`` (the pickle asks for
+something not allowed) or a ``RuntimeError`` (the archive or a tensor is damaged).
 """
 from __future__ import annotations
 
 import pickle
 import struct
-import zipfile
+import sys
 from collections import OrderedDict
 
 import numpy as np
 
 from . import backend
+from ._load_limits import check_result, short, too_big
+from ._pickle_vm import Budget, Callable, unpickle
+from ._zip_reader import ZipReader
 from .tensor import Tensor
 
 # torch storage class -> NumPy dtype (BFloat16 has no NumPy dtype and is refused with a message)
@@ -46,7 +54,10 @@ def target_device(location, map_location):
     else:
         raise TypeError(f"map_location must be None, a string, a device or a dict, got "
                         f"{type(map_location).__name__}")
-    dev = backend.as_device(dev)
+    try:
+        dev = backend.as_device(dev)
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise RuntimeError(f"don't know how to restore data location {short(dev)} ({e})") from None
     if dev.type == "cuda" and not backend.cuda_is_available():
         raise RuntimeError("Attempting to deserialize object on a CUDA device but autograd.cuda.is_available() "
                            "is False. If you are running on a CPU-only machine, please use autograd.load with "
@@ -61,90 +72,128 @@ class _StorageType:
 
 
 class _Storage:
-    __slots__ = ("array", "location")
+    __slots__ = ("array", "location", "key", "views")
 
-    def __init__(self, array, location):
-        self.array, self.location = array, location
+    def __init__(self, array, location, key):
+        self.array, self.location, self.key, self.views = array, location, key, {}
+
+
+class TorchFileError(RuntimeError):
+    """A torch.save file whose archive or tensors are damaged."""
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 class _Loader:
-    def __init__(self, zf, prefix, map_location):
-
-        self.zf, self.prefix, self.target = zf, prefix, target_device
-        self.map_location = map_location
-        self.storages = {}
-        try:
-            order = zf.read(prefix + "byteorder").decode().strip()
-        except KeyError:
-            order = "little"
+    def __init__(self, zr, prefix, map_location, limits, writable):
+        self.zr, self.prefix, self.map_location, self.limits = zr, prefix, map_location, limits
+        self.writable = writable
+        self.storages, self.inflated = {}, 0
+        order = self.record("byteorder", 64, missing_ok=True)
+        order = "little" if order is None else bytes(order).decode("utf-8", "replace").strip()
         if order not in ("little", "big"):
-            raise RuntimeError(f"corrupted torch file: unknown byteorder {order!r}")
+            raise TorchFileError(f"corrupted torch file: unknown byteorder {short(order)}")
         self.order = "<" if order == "little" else ">"
+        self.native = (order == sys.byteorder)
+
+    def record(self, name, limit, missing_ok=False):
+        m = self.zr.find(self.prefix + name)
+        if m is None:
+            if missing_ok:
+                return None
+            raise TorchFileError(f"PytorchStreamReader failed locating file {name}: file not found")
+        if m.method != 0:                      # inflated bytes are not in the file: they get their own budget
+            left = self.limits.max_inflated_bytes - self.inflated
+            if m.size > left:
+                raise too_big(f"the inflated size of compressed record {short(name)}",
+                              self.limits.max_inflated_bytes, "max_inflated_bytes")
+            self.inflated += m.size
+        return self.zr.read(m, limit)
 
     # -- persistent ids: the storages ------------------------------------------------------------
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] in ("storage", b"storage")):
-            raise pickle.UnpicklingError(f"unsupported persistent id in torch file: {pid!r:.80}")
+            raise pickle.UnpicklingError(f"unsupported persistent id in torch file: {short(pid)}")
         _, stype, key, location, numel = pid
-        key = key.decode() if isinstance(key, bytes) else key
-        location = location.decode() if isinstance(location, bytes) else location
-        if not isinstance(stype, _StorageType) or not isinstance(key, str) or not isinstance(numel, int):
-            raise pickle.UnpicklingError(f"malformed storage reference in torch file: {pid!r:.80}")
+        key = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+        location = location.decode("utf-8", "replace") if isinstance(location, bytes) else location
+        if (not isinstance(stype, _StorageType) or not isinstance(key, str) or not isinstance(location, str)
+                or not _int(numel) or numel < 0):
+            raise pickle.UnpicklingError(f"malformed storage reference in torch file: {short(pid)}")
         if stype.dtype is None:
             raise pickle.UnpicklingError(f"torch storage type {stype.name} is not supported (NumPy has no "
                                          f"such dtype); convert the tensors (e.g. .float()) before torch.save")
-        if key not in self.storages:
-            try:
-                raw = self.zf.read(f"{self.prefix}data/{key}")
-            except KeyError:
-                raise RuntimeError(f"corrupted torch file: storage {key!r} is missing") from None
+        st = self.storages.get(key)
+        if st is None:
             dt = stype.dtype.newbyteorder(self.order)
-            if numel < 0 or len(raw) < numel * dt.itemsize:
-                raise RuntimeError(f"corrupted torch file: storage {key!r} is shorter than declared")
-            arr = np.frombuffer(raw, dtype=dt, count=numel).astype(stype.dtype, copy=True)
-            self.storages[key] = _Storage(arr, str(location))
-        st = self.storages[key]
+            nbytes = numel * dt.itemsize
+            m = self.zr.find(f"{self.prefix}data/{key}")
+            raw = self.record(f"data/{key}", sys.maxsize)   # stored: a view; deflated: within the budget
+            if len(raw) < nbytes:
+                raise TorchFileError(f"corrupted torch file: storage {short(key)} is shorter than declared")
+            arr = np.frombuffer(raw, dtype=dt, count=numel)
+            if not (self.writable and self.native and m.method == 0 and arr.flags.aligned):
+                arr = arr.astype(stype.dtype, copy=True)   # one copy, straight from the file's buffer
+            self.storages[key] = st = _Storage(arr, location, key)
         if st.array.dtype != stype.dtype:
             raise pickle.UnpicklingError("torch file views one storage as two dtypes; not supported")
         return st
+
+    def typed(self, storage, dtype):
+        """An untyped (bytes) storage seen as ``dtype``: a view, so every tensor on it shares memory."""
+        got = storage.views.get(dtype)
+        if got is None:
+            raw = storage.array.view(np.uint8)
+            if raw.size % dtype.itemsize:
+                raise TorchFileError("corrupted torch file: storage size is not a multiple of its dtype")
+            arr = raw.view(dtype) if self.native else raw.view(dtype.newbyteorder(self.order)).astype(dtype)
+            got = storage.views[dtype] = _Storage(arr, storage.location, storage.key)
+        return got
 
     # -- the functions torch's pickle calls --------------------------------------------------------
     def rebuild_tensor(self, storage, offset, size, stride, requires_grad=False, hooks=None, *rest):
         if not isinstance(storage, _Storage):
             raise pickle.UnpicklingError("tensor rebuild without a storage")
-        if not (isinstance(offset, int) and all(isinstance(v, int) for v in (*size, *stride))
-                and len(size) == len(stride) and offset >= 0 and all(v >= 0 for v in (*size, *stride))):
-            raise RuntimeError("corrupted torch file: bad tensor geometry")
+        if not (isinstance(size, tuple) and isinstance(stride, tuple) and isinstance(requires_grad, bool)):
+            raise pickle.UnpicklingError("malformed tensor in torch file")
+        if not (_int(offset) and all(_int(v) for v in (*size, *stride)) and len(size) == len(stride)
+                and 0 <= offset < 2**63 and all(0 <= v < 2**63 for v in (*size, *stride))):
+            raise TorchFileError(f"corrupted torch file: bad tensor geometry (offset {short(offset)}, size "
+                                 f"{short(size)}, stride {short(stride)})")
         base = storage.array
-        numel = int(np.prod(size, dtype=np.int64)) if size else 1
+        numel = 1
+        for v in size:
+            numel *= v
         if numel and offset + sum((n - 1) * s for n, s in zip(size, stride)) >= base.size:
-            raise RuntimeError("corrupted torch file: tensor runs past its storage")
+            raise TorchFileError("corrupted torch file: tensor runs past its storage")
+        if requires_grad and base.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         if tuple(stride) == _contiguous(size) and (numel or not size):
             arr = base[offset:offset + numel].reshape(size)
         else:
-            arr = np.lib.stride_tricks.as_strided(base[offset:], shape=tuple(size),
+            arr = np.lib.stride_tricks.as_strided(base[offset:], shape=size,
                                                   strides=tuple(s * base.itemsize for s in stride))
-        dev = self.target(storage.location, self.map_location)
+        dev = target_device(storage.location, self.map_location)
         if dev.type != "cpu":
             arr = backend.to_device(np.ascontiguousarray(arr), dev)
-        return Tensor._wrap(arr, requires_grad=bool(requires_grad))
+        return Tensor._wrap(arr, requires_grad=requires_grad)
 
     def rebuild_tensor_v3(self, storage, offset, size, stride, requires_grad, hooks, dtype, *rest):
         if not isinstance(dtype, np.dtype) or not isinstance(storage, _Storage):
             raise pickle.UnpicklingError("malformed tensor in torch file")
-        raw = storage.array.view(np.uint8)
-        if raw.size % dtype.itemsize:
-            raise RuntimeError("corrupted torch file: storage size is not a multiple of its dtype")
-        typed = _Storage(raw.view(dtype.newbyteorder(self.order)).astype(dtype), storage.location)
-        return self.rebuild_tensor(typed, offset, size, stride, requires_grad, hooks)
+        return self.rebuild_tensor(self.typed(storage, dtype), offset, size, stride, requires_grad, hooks)
 
     @staticmethod
     def rebuild_parameter(data, requires_grad, hooks, *state):
         from .nn.parameter import Parameter
 
-        if not isinstance(data, Tensor):
+        if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
             raise pickle.UnpicklingError("parameter rebuild without a tensor")
-        return Parameter(data, requires_grad=bool(requires_grad))
+        if requires_grad and data._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        return Parameter(data, requires_grad=requires_grad)
 
 
 def _contiguous(size):
@@ -155,236 +204,94 @@ def _contiguous(size):
     return tuple(reversed(out))
 
 
-def _ordered_dict(*args):
-    if args and not isinstance(args[0], (list, tuple, dict)):
-        raise pickle.UnpicklingError("OrderedDict built from a non-container")
-    return OrderedDict(*args)
+_PLAIN = (list, tuple, set, frozenset, dict)
 
 
-def _torch_size(items=()):
-    return tuple(int(v) for v in items)
+def _plain_items(what, budget, args):
+    """The one iterable argument of set()/frozenset()/OrderedDict(): a plain container, never a tensor
+    (iterating one would walk its elements, 2**40 of them for a zero-stride view)."""
+    if len(args) > 1 or (args and not isinstance(args[0], _PLAIN)):
+        raise pickle.UnpicklingError(f"{what} built from a {type(args[0]).__name__ if args else 'call'}; "
+                                     f"only a list, tuple, set or dict is allowed")
+    items = args[0] if args else ()
+    budget.hash(items.keys() if isinstance(items, dict) else items)
+    return items
 
 
-def _torch_device(spec, index=None):
-    return backend.device(spec, index) if index is not None else backend.device(spec)
+def _globals(loader, budget):
+    def ordered_dict(*args):
+        items = _plain_items("OrderedDict", budget, args)
+        if isinstance(items, (list, tuple)) and not all(isinstance(p, tuple) and len(p) == 2 for p in items):
+            raise pickle.UnpicklingError("OrderedDict built from something other than (key, value) pairs")
+        return OrderedDict(items)
 
+    def torch_size(*args):
+        items = _plain_items("torch.Size", budget, args)
+        if not isinstance(items, (list, tuple)) or not all(_int(v) and 0 <= v < 2**63 for v in items):
+            raise pickle.UnpicklingError(f"torch.Size of something other than sizes: {short(items)}")
+        return tuple(items)
 
-class _Callable:
-    """One of the functions the pickle may call (REDUCE); nothing else on the stack is callable."""
+    def torch_device(spec, index=None):
+        if not isinstance(spec, str) or not (index is None or _int(index)):
+            raise pickle.UnpicklingError(f"malformed torch.device({short(spec)}, {short(index)})")
+        try:
+            return backend.device(spec, index) if index is not None else backend.device(spec)
+        except (ValueError, TypeError, RuntimeError) as e:
+            raise RuntimeError(f"bad device in torch file: {e}") from None
 
-    __slots__ = ("fn", "name")
-
-    def __init__(self, fn, name):
-        self.fn, self.name = fn, name
-
-
-_MARK = object()
-
-
-def _globals(loader):
-    table = {("collections", "OrderedDict"): _ordered_dict,
+    table = {("collections", "OrderedDict"): ordered_dict,
              ("torch._utils", "_rebuild_tensor_v2"): loader.rebuild_tensor,
              ("torch._utils", "_rebuild_tensor"): loader.rebuild_tensor,
              ("torch._utils", "_rebuild_tensor_v3"): loader.rebuild_tensor_v3,
              ("torch._utils", "_rebuild_parameter"): loader.rebuild_parameter,
              ("torch._utils", "_rebuild_parameter_with_state"): loader.rebuild_parameter,
-             ("torch", "Size"): _torch_size,
-             ("torch", "device"): _torch_device,
-             ("builtins", "set"): set, ("builtins", "frozenset"): frozenset,
-             ("__builtin__", "set"): set, ("__builtin__", "frozenset"): frozenset}
+             ("torch", "Size"): torch_size,
+             ("torch", "device"): torch_device}
+    for mod in ("builtins", "__builtin__"):
+        table[(mod, "set")] = lambda *a: set(_plain_items("set", budget, a))
+        table[(mod, "frozenset")] = lambda *a: frozenset(_plain_items("frozenset", budget, a))
 
     def find(module, name):
         fn = table.get((module, name))
         if fn is not None:
-            return _Callable(fn, f"{module}.{name}")
-        if module == "torch" and (name in _STORAGES or name == "BFloat16Storage"):
+            return Callable(fn, f"{module}.{name}")
+        if (module == "torch" and (name in _STORAGES or name == "BFloat16Storage")) or (
+                (module, name) == ("torch.storage", "UntypedStorage")):
             return _StorageType(name)
         if module == "torch" and name in _DTYPE_NAMES:
             return np.dtype(_DTYPE_NAMES[name])
         raise pickle.UnpicklingError(
-            f"Weights only load failed: the file asks for the global {module}.{name}, which is not a tensor, "
-            f"storage or plain container. autograd.load never executes code from a file; only state dicts "
-            f"(tensors, numbers, strings and containers) can be loaded.")
+            f"Weights only load failed: the file asks for the global {short(module)}.{short(name)}, which is not "
+            f"a tensor, storage or plain container. autograd.load never executes code from a file; only state "
+            f"dicts (tensors, numbers, strings and containers) can be loaded.")
     return find
 
 
-def _unpickle(data, find, persistent_load):
-    """Interpret the pickle opcodes of protocols 2-4 that plain data needs; refuse every other opcode.
-
-    Globals come only from ``find`` (a fixed table), REDUCE/NEWOBJ call only those, and BUILD may only set
-    an OrderedDict's ``_metadata`` (torch's module-version record), so no file can reach other code.
-    """
-    stack, metastack, memo, pos, n = [], [], {}, 0, len(data)
-
-    def take(k):
-        nonlocal pos
-        if k < 0 or pos + k > n:
-            raise pickle.UnpicklingError("pickle data was truncated")
-        out = data[pos:pos + k]
-        pos += k
-        return out
-
-    def line():
-        nonlocal pos
-        end = data.find(b"\n", pos)
-        if end < 0:
-            raise pickle.UnpicklingError("pickle data was truncated")
-        out = data[pos:end].decode("utf-8")
-        pos = end + 1
-        return out
-
-    def pop_mark():
-        nonlocal stack
-        items, stack = stack, metastack.pop()
-        return items
-
-    def call(fn, args):
-        if not isinstance(fn, _Callable) or not isinstance(args, tuple):
-            raise pickle.UnpicklingError(f"pickle calls {type(fn).__name__}, which is not an allowed function")
-        return fn.fn(*args)
-
-    u = struct.unpack
-    while True:
-        op = take(1)[0]
-        if op == 0x80:                                   # PROTO
-            if take(1)[0] > 4:
-                raise pickle.UnpicklingError("unsupported pickle protocol (> 4)")
-        elif op == 0x95:                                 # FRAME
-            take(8)
-        elif op == 0x2E:                                 # STOP
-            if len(stack) != 1 or metastack:
-                raise pickle.UnpicklingError("malformed pickle: stack not empty at STOP")
-            return stack[0]
-        elif op == 0x28:                                 # MARK
-            metastack.append(stack)
-            stack = []
-        elif op in (0x7D, 0x5D, 0x29, 0x8F):             # EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, EMPTY_SET
-            stack.append({0x7D: dict, 0x5D: list, 0x29: tuple, 0x8F: set}[op]())
-        elif op == 0x4E:                                 # NONE
-            stack.append(None)
-        elif op in (0x88, 0x89):                         # NEWTRUE, NEWFALSE
-            stack.append(op == 0x88)
-        elif op == 0x4B:                                 # BININT1
-            stack.append(take(1)[0])
-        elif op == 0x4D:                                 # BININT2
-            stack.append(u("<H", take(2))[0])
-        elif op == 0x4A:                                 # BININT
-            stack.append(u("<i", take(4))[0])
-        elif op in (0x8A, 0x8B):                         # LONG1, LONG4
-            k = take(1)[0] if op == 0x8A else u("<i", take(4))[0]
-            if k > 1024:
-                raise pickle.UnpicklingError("integer too large in pickle")
-            stack.append(int.from_bytes(take(k), "little", signed=True))
-        elif op == 0x47:                                 # BINFLOAT
-            stack.append(u(">d", take(8))[0])
-        elif op in (0x58, 0x8C, 0x8D):                   # BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
-            k = u("<I", take(4))[0] if op == 0x58 else take(1)[0] if op == 0x8C else u("<Q", take(8))[0]
-            stack.append(take(k).decode("utf-8", "surrogatepass"))
-        elif op in (0x55, 0x54, 0x43, 0x42):             # SHORT_BINSTRING, BINSTRING, SHORT_BINBYTES, BINBYTES
-            k = take(1)[0] if op in (0x55, 0x43) else u("<I", take(4))[0]
-            stack.append(bytes(take(k)))
-        elif op == 0x74:                                 # TUPLE
-            items = tuple(pop_mark())          # pop first: pop_mark rebinds ``stack``
-            stack.append(items)
-        elif op in (0x85, 0x86, 0x87):                   # TUPLE1..3
-            k = op - 0x84
-            if len(stack) < k:
-                raise pickle.UnpicklingError("malformed pickle: stack underflow")
-            items = tuple(stack[-k:])
-            del stack[-k:]
-            stack.append(items)
-        elif op == 0x6C:                                 # LIST
-            items = pop_mark()
-            stack.append(items)
-        elif op == 0x64:                                 # DICT
-            items = pop_mark()
-            stack.append(dict(zip(items[::2], items[1::2])))
-        elif op == 0x91:                                 # FROZENSET
-            items = frozenset(pop_mark())
-            stack.append(items)
-        elif op in (0x61, 0x65):                         # APPEND, APPENDS
-            items = [stack.pop()] if op == 0x61 else pop_mark()
-            if not isinstance(stack[-1], list):
-                raise pickle.UnpicklingError("malformed pickle: APPEND to a non-list")
-            stack[-1].extend(items)
-        elif op in (0x73, 0x75):                         # SETITEM, SETITEMS
-            if op == 0x73:
-                v = stack.pop()
-                items = [stack.pop(), v]
-            else:
-                items = pop_mark()
-            if not isinstance(stack[-1], dict):
-                raise pickle.UnpicklingError("malformed pickle: SETITEM on a non-dict")
-            for i in range(0, len(items) - 1, 2):
-                stack[-1][items[i]] = items[i + 1]
-        elif op == 0x90:                                 # ADDITEMS
-            items = pop_mark()
-            if not isinstance(stack[-1], set):
-                raise pickle.UnpicklingError("malformed pickle: ADDITEMS on a non-set")
-            stack[-1].update(items)
-        elif op == 0x63:                                 # GLOBAL
-            module = line()
-            stack.append(find(module, line()))
-        elif op == 0x93:                                 # STACK_GLOBAL
-            name, module = stack.pop(), stack.pop()
-            if not (isinstance(module, str) and isinstance(name, str)):
-                raise pickle.UnpicklingError("malformed pickle: STACK_GLOBAL needs two strings")
-            stack.append(find(module, name))
-        elif op == 0x52:                                 # REDUCE
-            args = stack.pop()
-            stack.append(call(stack.pop(), args))
-        elif op == 0x81:                                 # NEWOBJ
-            args = stack.pop()
-            stack.append(call(stack.pop(), args))
-        elif op == 0x62:                                 # BUILD
-            state, inst = stack.pop(), stack[-1]
-            if not (isinstance(inst, OrderedDict) and isinstance(state, dict) and set(state) <= {"_metadata"}):
-                raise pickle.UnpicklingError(f"pickle sets the state of a {type(inst).__name__}; only an "
-                                             f"OrderedDict's _metadata is allowed")
-            if "_metadata" in state:
-                inst._metadata = state["_metadata"]
-        elif op == 0x51:                                 # BINPERSID
-            stack.append(persistent_load(stack.pop()))
-        elif op in (0x71, 0x72, 0x94):                   # BINPUT, LONG_BINPUT, MEMOIZE
-            key = take(1)[0] if op == 0x71 else u("<I", take(4))[0] if op == 0x72 else len(memo)
-            memo[key] = stack[-1]
-        elif op in (0x68, 0x6A):                         # BINGET, LONG_BINGET
-            key = take(1)[0] if op == 0x68 else u("<I", take(4))[0]
-            if key not in memo:
-                raise pickle.UnpicklingError(f"malformed pickle: memo key {key} not found")
-            stack.append(memo[key])
-        elif op == 0x30:                                 # POP
-            if stack:
-                stack.pop()
-            else:
-                pop_mark()
-        elif op == 0x31:                                 # POP_MARK
-            pop_mark()
-        elif op == 0x32:                                 # DUP
-            stack.append(stack[-1])
-        else:
-            raise pickle.UnpicklingError(f"unsupported pickle opcode {bytes([op])!r} at byte {pos - 1}: refused")
-
-
-def load_torch_zip(fileobj, map_location=None):
-    """Read a ``torch.save`` zip archive from ``fileobj`` (see the module docstring)."""
+def load_torch_zip(buf, map_location, limits, writable=False):
+    """Read a ``torch.save`` zip archive held in ``buf`` (see the module docstring)."""
+    deadline = limits.deadline()
+    zr = ZipReader(buf)
+    if not zr.members:
+        raise TorchFileError("PytorchStreamReader failed reading zip archive: archive does not contain any files")
+    first = zr.members[0].name.decode("utf-8", "replace")
+    if "/" not in first:
+        raise TorchFileError(f"file in archive is not in a subdirectory: {short(first)}")
+    prefix = first[:first.index("/") + 1]
+    for m in zr.members:
+        if not m.name.startswith(prefix.encode("utf-8")):
+            raise TorchFileError(f"file in archive is not in a subdirectory {short(prefix)}: "
+                                 f"{short(m.name.decode('utf-8', 'replace'))}")
+    loader = _Loader(zr, prefix, map_location, limits, writable)
+    if zr.find(prefix + ".data/version") is None and zr.find(prefix + "version") is None:
+        raise TorchFileError('Expected hasRecord("version") to be true, but got false.')
+    data = loader.record("data.pkl", limits.max_pickle_bytes)
+    budget = Budget(limits)
     try:
-        zf = zipfile.ZipFile(fileobj)
-        names = zf.namelist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise RuntimeError(f"PytorchStreamReader failed reading zip archive: {e}") from None
-    pkls = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
-    if len(pkls) != 1:
-        raise RuntimeError("not a torch.save archive: expected exactly one <name>/data.pkl record")
-    prefix = pkls[0][: -len("data.pkl")]
-    try:
-        data = zf.read(pkls[0])
-        loader = _Loader(zf, prefix, map_location)
-        return _unpickle(data, _globals(loader), loader.persistent_load)
-    except pickle.UnpicklingError:
+        out = unpickle(data if isinstance(data, bytes) else bytes(data), _globals(loader, budget), loader.persistent_load, budget, deadline)
+    except (pickle.UnpicklingError, RuntimeError):
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as e:
-        raise RuntimeError(f"PytorchStreamReader failed reading zip archive: {e}") from None
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError, struct.error) as e:
-        raise pickle.UnpicklingError(f"malformed pickle in torch file: {type(e).__name__}: {e}") from None
-
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, struct.error, OverflowError,
+            UnicodeDecodeError, RecursionError) as e:
+        raise pickle.UnpicklingError(f"malformed pickle in torch file: {type(e).__name__}: "
+                                     f"{short(str(e))}") from None
+    return check_result(out, limits, (_Storage, _StorageType, Callable), deadline)

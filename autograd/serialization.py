@@ -4,41 +4,42 @@ Our format (``.pt`` or any name) is one file::
 
     b"\\x93MTSAVE\\x00"  magic (8 bytes)
     uint64 LE           length of the header
-    header              UTF-8 JSON: {"format", "version", "root": <node>, "blobs": [[offset, nbytes], ...]}
-    raw data            each array's bytes, little-endian, C order, 64-byte aligned
+    header              UTF-8 JSON: {"format", "version", "root": <node>, "blobs": [[offset, nbytes, crc32], ...]}
+    uint32 LE           crc32 of everything before it, then zeros to a multiple of 64
+    raw data            each array's bytes, little-endian, C order, 64-byte aligned; a blob's crc32 covers
+                        the padding before it too, so a flipped byte anywhere is detected
 
 A node is a small tagged JSON list (``["d", [[key, value], ...]]`` for a dict, ``["T", {...}]`` for a
-Tensor, ...). Loading parses JSON and copies bytes into arrays of an allow-listed dtype: nothing in the
-file is ever executed, whatever ``weights_only`` says. Writing to a path is atomic (a temporary file in the
+Tensor, ...). Loading checks the checksums and every entry's types (:mod:`autograd._autograd_format`, which
+also reads version 1 files, written before the checksums) and maps bytes into arrays of an allow-listed
+dtype: nothing in the file is ever executed, whatever ``weights_only`` says. Writing to a path is atomic (a temporary file in the
 same folder, fsync, ``os.replace``) and leaves the file with the usual permissions (0644 under umask 022).
 
 ``load`` also reads the zip files ``torch.save`` writes, without torch: see :mod:`autograd._torch_format`.
 """
 from __future__ import annotations
 
-import io
-import json
 import os
 import pickle
 import struct
 import tempfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
 
 from . import backend
-from ._torch_format import load_torch_zip, target_device as _target_device
+from ._autograd_format import (ALIGN as _ALIGN, DTYPES as _DTYPES, FORMAT, MAGIC, VERSION, CorruptFileError,
+                               header_bytes, load_ours)
+from ._load_limits import DEFAULT_LIMITS as _DEFAULT, LoadLimits
+from ._torch_format import TorchFileError, load_torch_zip
+from ._zip_reader import ZipError
 from .tensor import Tensor
 
-MAGIC = b"\x93MTSAVE\x00"
-FORMAT = "autograd-save"
-VERSION = 1
-_ALIGN = 64
-# dtypes a file may declare (never "O": an object array would need pickle)
-_DTYPES = {"bool", "uint8", "int8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-           "float16", "float32", "float64", "complex64", "complex128"}
+__all__ = ["save", "load", "LoadLimits", "DEFAULT_LIMITS", "CorruptFileError", "TorchFileError", "ZipError"]
 
-__all__ = ["save", "load"]
+# the limits every load uses unless given ``limits=``; assign a LoadLimits here to change them process-wide
+DEFAULT_LIMITS = _DEFAULT
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -54,12 +55,12 @@ class _Writer:
         a = np.asarray(a, dtype=a.dtype.newbyteorder("<"))   # (ascontiguousarray would make 0-d 1-d)
         if not a.flags.c_contiguous:
             a = a.copy(order="C")
-        pad = (-self.size) % _ALIGN
+        pad = b"\0" * ((-self.size) % _ALIGN)
         if pad:
-            self.chunks.append(b"\0" * pad)
-            self.size += pad
+            self.chunks.append(pad)
+            self.size += len(pad)
         raw = a.tobytes()
-        self.blobs.append([self.size, len(raw)])
+        self.blobs.append([self.size, len(raw), zlib.crc32(raw, zlib.crc32(pad))])
         self.chunks.append(raw)
         self.size += len(raw)
         return {"blob": len(self.blobs) - 1, "dtype": a.dtype.name, "shape": list(a.shape)}
@@ -128,18 +129,10 @@ def _fbits(x):
     return struct.pack("<d", x).hex()
 
 
-def _bitsf(h):
-    return struct.unpack("<d", bytes.fromhex(h))[0]
-
-
 def _encode(obj) -> bytes:
     w = _Writer()
     root = w.node(obj)
-    header = json.dumps({"format": FORMAT, "version": VERSION, "root": root, "blobs": w.blobs},
-                        separators=(",", ":"), allow_nan=False).encode()
-    head = MAGIC + struct.pack("<Q", len(header)) + header
-    head += b"\0" * ((-len(head)) % _ALIGN)
-    return head + b"".join(w.chunks)
+    return header_bytes(root, w.blobs) + b"".join(w.chunks)
 
 
 def save(obj, f):
@@ -184,139 +177,47 @@ def _umask():
 
 # ---------------------------------------------------------------------------------------------------
 # load
-def _place(arr, location, map_location):
-    return backend.to_device(arr, _target_device(location, map_location))
+def _read(f):
+    """The file's bytes as a uint8 memoryview, and whether arrays may be views of it (a buffer of our own)."""
+    if hasattr(f, "read"):
+        return memoryview(f.read()).cast("B"), False
+    with open(os.fspath(f), "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        buf = np.empty(size, np.uint8)
+        got = fh.readinto(buf) if size else 0
+        if got != size:                        # the file changed under us: read what is there
+            fh.seek(0)
+            return memoryview(fh.read()).cast("B"), False
+    return memoryview(buf), True
 
 
-class _Reader:
-    def __init__(self, buf, header, base, map_location):
-        self.buf, self.base, self.map_location = buf, base, map_location
-        self.blobs = header["blobs"]
-        self.memo = {}
-
-    def array(self, spec):
-        try:
-            dtype, shape, (off, nbytes) = spec["dtype"], tuple(spec["shape"]), self.blobs[spec["blob"]]
-        except (KeyError, TypeError, IndexError, ValueError):
-            raise RuntimeError("corrupted file: bad array entry") from None
-        if (dtype not in _DTYPES or not all(isinstance(s, int) and s >= 0 for s in shape)
-                or not isinstance(off, int) or off < 0 or self.base + off + nbytes > len(self.buf)):
-            raise RuntimeError("corrupted file: array entry out of range or of a forbidden dtype")
-        dt = np.dtype(dtype).newbyteorder("<")
-        if int(np.prod(shape, dtype=np.int64)) * dt.itemsize != nbytes:
-            raise RuntimeError("corrupted file: array size does not match its shape")
-        start = self.base + off
-        a = np.frombuffer(self.buf, dtype=dt, count=nbytes // dt.itemsize, offset=start).reshape(shape)
-        return a.astype(dt.newbyteorder("="), copy=True)
-
-    def node(self, n):
-        tag, args = n[0], n[1:]
-        if tag == "N":
-            return None
-        if tag in ("b", "s"):
-            return args[0]
-        if tag == "i":
-            return int(args[0])
-        if tag == "f":
-            return _bitsf(args[0])
-        if tag == "c":
-            return complex(_bitsf(args[0]), _bitsf(args[1]))
-        if tag == "y":
-            return bytes.fromhex(args[0])
-        if tag == "D":
-            if args[0] not in _DTYPES:
-                raise RuntimeError(f"corrupted file: unknown dtype {args[0]!r}")
-            return np.dtype(args[0])
-        if tag == "V":
-            return backend.device(args[0])
-        if tag == "l":
-            return [self.node(v) for v in args[0]]
-        if tag == "t":
-            return tuple(self.node(v) for v in args[0])
-        if tag == "d":
-            return {self.node(k): self.node(v) for k, v in args[0]}
-        if tag == "o":
-            out = OrderedDict((self.node(k), self.node(v)) for k, v in args[0])
-            if args[1] is not None:
-                out._metadata = self.node(args[1])
-            return out
-        if tag == "m":
-            self.memo[args[0]] = obj = self.leaf(args[1])
-            return obj
-        if tag == "r":
-            return self.memo[args[0]]
-        raise RuntimeError(f"corrupted file: unknown entry {tag!r}")
-
-    def leaf(self, n):
-        tag, spec = n
-        if tag == "a":
-            return self.array(spec)
-        if tag == "g":
-            return self.array(spec)[()]
-        if tag == "S":
-            from .sparse import SparseTensor
-
-            dev = _target_device("cpu", self.map_location)
-            ind, val = (backend.to_device(self.array(spec[k]), dev) for k in ("indices", "values"))
-            return SparseTensor(ind, val, spec["shape"], coalesced=spec["coalesced"])
-        data = _place(self.array(spec["data"]), spec["device"], self.map_location)
-        if tag == "P":
-            from .nn.parameter import Parameter
-
-            return Parameter(data, requires_grad=spec["requires_grad"])
-        if tag == "T":
-            return Tensor._wrap(data, requires_grad=spec["requires_grad"])
-        raise RuntimeError(f"corrupted file: unknown entry {tag!r}")
-
-
-def _load_ours(buf, map_location):
-    if len(buf) < len(MAGIC) + 8:
-        raise RuntimeError("corrupted file: truncated header")
-    (n,) = struct.unpack_from("<Q", buf, len(MAGIC))
-    start = len(MAGIC) + 8
-    if start + n > len(buf):
-        raise RuntimeError("corrupted file: truncated header")
-    try:
-        header = json.loads(bytes(buf[start:start + n]).decode())
-        if header.get("format") != FORMAT:
-            raise ValueError("not an autograd.save file")
-    except (ValueError, AttributeError) as e:
-        raise RuntimeError(f"corrupted file: unreadable header ({e})") from None
-    if header.get("version") != VERSION:
-        raise RuntimeError(f"file format version {header.get('version')} is not supported (this autograd "
-                           f"reads version {VERSION})")
-    base = start + n + ((-(start + n)) % _ALIGN)
-    try:
-        return _Reader(buf, header, base, map_location).node(header["root"])
-    except (KeyError, IndexError, TypeError, ValueError) as e:
-        raise RuntimeError(f"corrupted file: malformed entry ({type(e).__name__}: {e})") from None
-
-
-def load(f, map_location=None, weights_only=True, **kwargs):
+def load(f, map_location=None, weights_only=True, *, limits=None, **kwargs):
     """Read what :func:`save` wrote, or a file written by ``torch.save`` (zip format), like ``torch.load``.
 
     ``map_location``: None (each tensor goes back to the device it was saved from), a device or string
     (``"cpu"``, ``"cuda:1"``) for all tensors, or a dict mapping saved locations to new ones
     (``{"cuda:0": "cpu"}``). ``weights_only`` is accepted for torch compatibility; loading is always
     weights-only: neither format can run code, and a torch file that pickles anything but tensors,
-    storages and plain containers is refused with ``pickle.UnpicklingError``. Corrupted or truncated
-    files raise ``RuntimeError``.
+    storages and plain containers is refused with ``pickle.UnpicklingError``. ``limits`` (a
+    :class:`LoadLimits`, default :data:`DEFAULT_LIMITS`) bounds the work a torch file's pickle may ask
+    for. Damaged, truncated or malformed files raise ``RuntimeError`` (:class:`CorruptFileError`,
+    :class:`TorchFileError`, :class:`ZipError`); a pickle that asks for something not allowed, or
+    more than the limits, raises ``pickle.UnpicklingError``. Nothing else escapes.
+
+    Tensors loaded from a path share the one buffer the file was read into (no second copy).
     """
     kwargs.pop("mmap", None)          # torch's keyword; we always read the file into memory
     if kwargs:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(kwargs)}")
-    if hasattr(f, "read"):
-        buf = f.read()
-    else:
-        with open(os.fspath(f), "rb") as fh:
-            buf = fh.read()
-    buf = memoryview(bytes(buf))
+    limits = DEFAULT_LIMITS if limits is None else limits
+    if not isinstance(limits, LoadLimits):
+        raise TypeError(f"limits must be a LoadLimits, got {type(limits).__name__}")
+    buf, writable = _read(f)
     head = bytes(buf[:8])
     if head == MAGIC:
-        return _load_ours(buf, map_location)
+        return load_ours(buf, map_location, writable)
     if head[:4] == b"PK\x03\x04":
-
-        return load_torch_zip(io.BytesIO(buf), map_location)
+        return load_torch_zip(buf, map_location, limits, writable)
     if head[:1] == b"\x80":
         raise pickle.UnpicklingError(
             "this looks like a bare pickle (torch's legacy format or pickle.dump): refused, because unpickling "
