@@ -80,6 +80,27 @@ def _check_v(v, refs, v_name, ref_name, fn_name):
                                f"{list(a.shape)}.")
 
 
+_NONE_FOR_OUTPUT = ("The vector v can only be None if the user-provided function returns a single Tensor with a "
+                    "single element.")
+_NONE_FOR_INPUT = ("The vector v can only be None if the input to the user-provided function is a single Tensor "
+                   "with a single element.")
+
+
+def _vector(v, refs, fn_name, none_message):
+    """The vector ``v`` of a product, checked against ``refs`` (ones for a single one-element ``refs``)."""
+    if v is None:
+        if len(refs) != 1 or refs[0].numel() != 1:
+            raise RuntimeError(none_message)
+        return (refs[0].new_ones(refs[0].shape),)
+    v, _ = _as_tuple(v, "v", fn_name)
+    _check_v(v, refs, "v", "inputs" if none_message is _NONE_FOR_INPUT else "outputs", fn_name)
+    return v
+
+
+def _independent(i):
+    return f"The output of the user-provided function is independent of input {i}. This is not allowed in strict mode."
+
+
 def _vjp_of(outputs, inputs, v, create_graph, retain_graph=True):
     differentiable = [(o, g) for o, g in zip(outputs, v) if o.requires_grad]
     if not differentiable:
@@ -97,18 +118,10 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         outputs = func(*inputs)
         outputs, single_out = _as_tuple(outputs, "outputs of the user-provided function", "vjp")
         _check_outputs(outputs, "vjp")
-        if v is None:
-            if len(outputs) != 1 or outputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the user-provided function returns a single "
-                                   "Tensor with a single element.")
-            v = (outputs[0].new_ones(outputs[0].shape),)
-        else:
-            v, _ = _as_tuple(v, "v", "vjp")
-            _check_v(v, outputs, "v", "outputs", "vjp")
+        v = _vector(v, outputs, "vjp", _NONE_FOR_OUTPUT)
         grads = _vjp_of(outputs, inputs, v, create_graph)
         grads = _fill_unused(grads, inputs, strict,
-                             lambda i: f"The output of the user-provided function is independent of input {i}. This "
-                                       "is not allowed in strict mode.", create_graph)
+                             _independent, create_graph)
     outputs = _finish(outputs, create_graph)
     grads = _finish(grads, create_graph)
     return (outputs[0] if single_out else outputs), (grads[0] if single_in else grads)
@@ -120,14 +133,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     with grad_mode.enable_grad():
         inputs, single_in = _as_tuple(inputs, "inputs", "jvp")
         inputs = _prepare_inputs(inputs, create_graph, True)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
-                                   "single Tensor with a single element.")
-            v = (inputs[0].new_ones(inputs[0].shape),)
-        else:
-            v, _ = _as_tuple(v, "v", "jvp")
-            _check_v(v, inputs, "v", "inputs", "jvp")
+        v = _vector(v, inputs, "jvp", _NONE_FOR_INPUT)
         outputs = func(*inputs)
         outputs, single_out = _as_tuple(outputs, "outputs of the user-provided function", "jvp")
         _check_outputs(outputs, "jvp")
@@ -141,8 +147,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         else:
             result = [None] * len(outputs)
         result = _fill_unused(result, outputs, strict,
-                              lambda i: f"The output of the user-provided function is independent of input {i}. This "
-                                        "is not allowed in strict mode.", create_graph)
+                              _independent, create_graph)
     outputs = _finish(outputs, create_graph)
     result = _finish(result, create_graph)
     return (outputs[0] if single_out else outputs), (result[0] if single_out else result)
@@ -217,8 +222,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
         else:
             grads = _grad(out, list(xs), create_graph=True, allow_unused=True)
         grads = _fill_unused(grads, xs, strict,
-                             lambda i: f"The output of the user-provided function is independent of input {i}. This "
-                                       "is not allowed in strict mode.", False)
+                             _independent, False)
         return grads[0] if single_in else tuple(grads)
 
     return jacobian(gradient, inputs_tuple[0] if single_in else inputs_tuple, create_graph=create_graph,
@@ -230,14 +234,7 @@ def _second_order_product(func, inputs, v, create_graph, strict, fn_name):
     with grad_mode.enable_grad():
         inputs, single_in = _as_tuple(inputs, "inputs", fn_name)
         inputs = _prepare_inputs(inputs, create_graph, True)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
-                                   "single Tensor with a single element.")
-            v = (inputs[0].new_ones(inputs[0].shape),)
-        else:
-            v, _ = _as_tuple(v, "v", fn_name)
-            _check_v(v, inputs, "v", "inputs", fn_name)
+        v = _vector(v, inputs, fn_name, _NONE_FOR_INPUT)
         outputs = func(*inputs)
         outputs, single_out = _as_tuple(outputs, "outputs of the user-provided function", fn_name)
         _check_outputs(outputs, fn_name)
@@ -249,8 +246,7 @@ def _second_order_product(func, inputs, v, create_graph, strict, fn_name):
         else:
             jac = [None] * len(inputs)
         jac = _fill_unused(jac, inputs, strict,
-                           lambda i: f"The output of the user-provided function is independent of input {i}. This "
-                                     "is not allowed in strict mode.", False)
+                           _independent, False)
         pairs = [(g, vi) for g, vi in zip(jac, v) if g.requires_grad]
         if pairs:
             gs, vs = zip(*pairs)
