@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import elementwise as ew
-from . import linalg, nn_conv, nn_pool, reduction, selection, shape
+from . import einsum as _einsum, linalg, nn_conv, nn_pool, reduction, selection, shape
 from .basic import unbroadcast
 from . import nn_act as _nn_act, nn_norm as _nn_norm
 
@@ -105,6 +105,7 @@ TABLE = {
                        shape.index_backward),
     # linear algebra
     "matmul": (lambda a, b: a @ b, linalg.matmul),
+    "einsum": (_einsum._einsum_array, _einsum.einsum),
 
     # reductions, selection, scatter
     "mean": (lambda x, axes, keepdim=False: x.mean(axis=axes, keepdims=keepdim),
