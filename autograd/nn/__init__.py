@@ -16,5 +16,7 @@ from .parameter import Buffer, Parameter  # noqa: F401
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from .sparse import Embedding  # noqa: F401
+from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
+                          TransformerEncoder, TransformerEncoderLayer)
 from . import utils  # noqa: F401,E402
 from . import parallel  # noqa: F401,E402  (autograd.nn.parallel.DistributedDataParallel, as torch.nn.parallel)

@@ -49,7 +49,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if attn_mask.dtype == dtypes.bool:
             keep = attn_mask._data
             scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
-        elif attn_mask.dtype == query.dtype or dtypes.is_floating_point(attn_mask.dtype):
+        elif attn_mask.dtype == query.dtype or attn_mask.is_floating_point():
             keep = attn_mask._data > -np.inf
             scores = scores + attn_mask
         else:
