@@ -19,10 +19,14 @@ def _flat(r):
 
 
 def assert_matches_torch(ours, theirs, arrays, call_ours=None, call_theirs=None, rtol=1e-7, atol=1e-9, seed=0):
-    """Same outputs and same gradients (inputs and parameters) for a random cotangent on every output."""
+    """Same outputs and same gradients (inputs and parameters) for a random cotangent on every output, in eval
+    mode."""
     import torch
 
     load_torch_state(ours, theirs)
+    for m in (ours, theirs):   # dropout off on both sides: random masks cannot be compared
+        if hasattr(m, "eval"):
+            m.eval()
     call_ours = call_ours or (lambda m, *xs: m(*xs))
     call_theirs = call_theirs or (lambda m, *xs: m(*xs))
     xo = [ag.tensor(a, requires_grad=np.asarray(a).dtype.kind == "f") for a in arrays]

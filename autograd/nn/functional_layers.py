@@ -178,8 +178,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     machine epsilon when None, as torch)."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
-        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
-                           f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
     if eps is None:
         eps = float(np.finfo(np.dtype(input._data.dtype)).eps)
     dims = tuple(range(input.ndim - len(shape), input.ndim))
