@@ -16,6 +16,8 @@ import warnings
 
 from .. import creation
 from ..ops.nn_linear import linear
+from ..ops.nn_rnn import lstm_cell
+from ..function import Function
 from ..ops.shape import cat, stack
 from . import functional as F
 from . import init
@@ -30,6 +32,33 @@ def _cat(ts, dim=0):
     return ts[0] if len(ts) == 1 else cat(ts, dim)
 
 
+class _Split(Function):
+    """``x`` cut into consecutive pieces along ``dim`` as one node: the backward is a single ``cat`` of the
+    pieces' gradients. Slicing piece by piece would give each piece a backward that builds a zero tensor of
+    the whole ``x`` (35 of them for a 35-step sequence), which costs more than the recurrence itself."""
+
+    @staticmethod
+    def forward(ctx, x, dim, sizes):
+        ctx.dim = dim
+        out, lo = [], 0
+        key = [slice(None)] * x.ndim
+        for n in sizes:
+            key[dim] = slice(lo, lo + n)
+            out.append(x[tuple(key)].clone())
+            lo += n
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return cat(list(grads), ctx.dim), None, None
+
+
+def _split(x, dim, sizes):
+    if not x.requires_grad:
+        return x.split(list(sizes), dim)
+    return _Split.apply(x, dim % x.ndim, tuple(sizes))
+
+
 # ---- one time step of each cell: ``xg`` is the input projection (with bias_ih) of this step ---------------
 def _rnn_step(act):
     def step(xg, state, w_hh, b_hh, w_hr=None):
@@ -39,13 +68,8 @@ def _rnn_step(act):
 
 def _lstm_step(xg, state, w_hh, b_hh, w_hr=None):
     h, c = state
-    gates = xg + linear(h, w_hh, b_hh)
-    H = c.shape[-1]
-    sg = gates.sigmoid()
-    i, f, o = sg[..., :H], sg[..., H:2 * H], sg[..., 3 * H:]
-    g = gates[..., 2 * H:3 * H].tanh()
-    c = f * c + i * g
-    h = o * c.tanh()
+    hc = lstm_cell(xg + linear(h, w_hh, b_hh), c)
+    h, c = hc[0], hc[1]
     if w_hr is not None:
         h = linear(h, w_hr, None)
     return h, c
@@ -54,9 +78,10 @@ def _lstm_step(xg, state, w_hh, b_hh, w_hr=None):
 def _gru_step(xg, h, w_hh, b_hh, w_hr=None):
     hg = linear(h, w_hh, b_hh)
     H = h.shape[-1]
-    rz = (xg[..., :2 * H] + hg[..., :2 * H]).sigmoid()
-    r, z = rz[..., :H], rz[..., H:]
-    n = (xg[..., 2 * H:] + r * hg[..., 2 * H:]).tanh()
+    xr, xz, xn = _split(xg, -1, (H,) * 3)
+    hr, hz, hn = _split(hg, -1, (H,) * 3)
+    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
     return n + z * (h - n)
 
 
@@ -78,21 +103,19 @@ def _join(new, old, n):
 
 def _run_direction(step, xg, batch_sizes, state0, weights, reverse):
     """Run one direction over the projected inputs ``xg`` (packed rows); returns (packed outputs, state)."""
-    offs = [0]
-    for b in batch_sizes:
-        offs.append(offs[-1] + b)
     order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
     outs = [None] * len(batch_sizes)
+    xs = _split(xg, 0, batch_sizes)
     state = None if reverse else state0
     for t in order:
         n = batch_sizes[t]
         if reverse:
             # rows that start here (their sequences end at t) take their initial state
             cur = _rows(state0, n) if state is None else state if _nrows(state) == n else _grow(state, state0, n)
-            new = step(xg[offs[t]:offs[t] + n], cur, *weights)
+            new = step(xs[t], cur, *weights)
             state = new
         else:
-            new = step(xg[offs[t]:offs[t] + n], _rows(state, n) if n < _nrows(state) else state, *weights)
+            new = step(xs[t], _rows(state, n) if n < _nrows(state) else state, *weights)
             state = _join(new, state, n) if n < _nrows(state) else new
         outs[t] = new[0] if isinstance(new, tuple) else new
     return outs, state

@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from . import elementwise as ew
 from . import einsum as _einsum, linalg, nn_conv, nn_pool, reduction, selection, shape
 from .basic import unbroadcast
-from . import nn_act as _nn_act, nn_norm as _nn_norm
+from . import nn_act as _nn_act, nn_norm as _nn_norm, nn_rnn as _nn_rnn
 
 
 def _xp(a):
@@ -128,6 +128,7 @@ TABLE = {
     "batch_norm_backward": (_nn_norm.batch_norm_backward_array, _nn_norm.batch_norm_backward_tensor),
     "layer_norm_backward": (_nn_norm.layer_norm_backward_array, _nn_norm.layer_norm_backward_tensor),
     "embedding_backward": (_nn_norm.embedding_backward_array, _nn_norm.embedding_backward_tensor),
+    "lstm_cell_backward": (_nn_rnn.lstm_cell_backward_array, _nn_rnn.lstm_cell_backward_tensor),
 
     # nn: convolution and pooling
     "conv2d": (nn_conv.conv2d_array, nn_conv.conv2d_op),
