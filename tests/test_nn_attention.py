@@ -133,11 +133,14 @@ def test_multihead_attention_bad_masks_raise_torch_errors():
     bad = [dict(attn_mask=np.ones((2, 2), bool)), dict(attn_mask=np.ones((1, 3, 3), bool)),
            dict(attn_mask=np.ones((1, 1, 3, 3), bool)), dict(key_padding_mask=np.ones((2, 4), bool)),
            dict(is_causal=True)]
+    def args(lib, kw):
+        return {k: (lib.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+
     for kw in bad:
         with pytest.raises((RuntimeError, AssertionError)) as et:
-            t(*[torch.tensor(x)] * 3, **{k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()})
+            t(*[torch.tensor(x)] * 3, **args(torch, kw))
         with pytest.raises(et.type) as eo:
-            m(*[ag.tensor(x)] * 3, **{k: (ag.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()})
+            m(*[ag.tensor(x)] * 3, **args(ag, kw))
         if et.type is RuntimeError:
             assert str(eo.value) == str(et.value)
     with pytest.raises(AssertionError, match="was expecting embedding dimension of 4, but got 5"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ..creation import empty
 from . import functional as F
-from . import init
 from .conv import Conv2d
 from .module import Module
 from .parameter import Parameter
