@@ -16,6 +16,7 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, linspace
                       default_generator, multinomial, set_default_device, get_default_device)
 from .functional_api import *  # noqa: F401,F403  torch-style free functions (autograd.exp, autograd.cat, ...)
 from .sparse import SparseTensor, sparse_coo_tensor
+from .ops.einsum import einsum  # noqa: E402,F401
 from .graph.views import increment_version
 from .function import Function, FunctionCtx, once_differentiable
 from . import nn, data  # noqa: E402

@@ -5,13 +5,19 @@ from .activation import (ELU, GELU, Dropout, Dropout2d, Hardtanh, LeakyReLU, Log
                          Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401
+from .conv_transpose import Conv1d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
+from .group_norm import GroupNorm, RMSNorm, Upsample  # noqa: F401
 from .linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,  # noqa: F401
                    NLLLoss, SmoothL1Loss)
 from .module import Module, RemovableHandle  # noqa: F401
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
 from .parameter import Buffer, Parameter  # noqa: F401
+from .rnn import GRU, LSTM, RNN, RNNBase  # noqa: F401
+from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase  # noqa: F401
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from .sparse import Embedding  # noqa: F401
+from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
+                          TransformerEncoder, TransformerEncoderLayer)
 from . import utils  # noqa: F401,E402
 from . import parallel  # noqa: F401,E402  (autograd.nn.parallel.DistributedDataParallel, as torch.nn.parallel)

@@ -347,3 +347,4 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       " 'batchmean' divides only by the batch size, and aligns with the KL div math definition.",
                       UserWarning, stacklevel=2)
     return _apply_reduction(loss, reduction)
+from .functional_layers import *  # noqa: E402,F401,F403  (attention, conv1d/transposed, group/rms norm, interpolate)

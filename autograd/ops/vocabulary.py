@@ -17,9 +17,9 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import elementwise as ew
-from . import linalg, nn_conv, nn_pool, reduction, selection, shape
+from . import einsum as _einsum, linalg, nn_conv, nn_pool, reduction, selection, shape
 from .basic import unbroadcast
-from . import nn_act as _nn_act, nn_norm as _nn_norm
+from . import nn_act as _nn_act, nn_norm as _nn_norm, nn_rnn as _nn_rnn
 
 
 def _xp(a):
@@ -105,6 +105,7 @@ TABLE = {
                        shape.index_backward),
     # linear algebra
     "matmul": (lambda a, b: a @ b, linalg.matmul),
+    "einsum": (_einsum._einsum_array, _einsum.einsum),
 
     # reductions, selection, scatter
     "mean": (lambda x, axes, keepdim=False: x.mean(axis=axes, keepdims=keepdim),
@@ -127,6 +128,7 @@ TABLE = {
     "batch_norm_backward": (_nn_norm.batch_norm_backward_array, _nn_norm.batch_norm_backward_tensor),
     "layer_norm_backward": (_nn_norm.layer_norm_backward_array, _nn_norm.layer_norm_backward_tensor),
     "embedding_backward": (_nn_norm.embedding_backward_array, _nn_norm.embedding_backward_tensor),
+    "lstm_cell_backward": (_nn_rnn.lstm_cell_backward_array, _nn_rnn.lstm_cell_backward_tensor),
 
     # nn: convolution and pooling
     "conv2d": (nn_conv.conv2d_array, nn_conv.conv2d_op),

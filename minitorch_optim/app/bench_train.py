@@ -1,4 +1,4 @@
-"""Training-step benchmark: five models, ours vs torch, same weights, forward + backward + optimizer step.
+"""Training-step benchmark: seven models, ours vs torch, same weights, forward + backward + optimizer step.
 
     python -m minitorch_optim bench --train [--rounds 7] [--steps 5] [--models mlp,cnn,...] [--json]
 
@@ -17,13 +17,16 @@ import tracemalloc
 
 import numpy as np
 
-MODELS = ("readme_mlp", "mlp", "cnn", "embedding", "transformer")
+MODELS = ("readme_mlp", "mlp", "cnn", "embedding", "transformer", "lstm_lm", "gpt_sdpa")
 DESCRIPTIONS = {
     "readme_mlp": "README MLP 2-64-64-3 with BatchNorm, batch 64, AdamW",
     "mlp": "MLP 784-512-512-10, batch 128, AdamW",
     "cnn": "CNN conv16-pool-conv32-pool-linear on 1x28x28, batch 64, SGD momentum",
     "embedding": "Embedding(50000, 64, sparse) + Linear, batch 256x8, SparseAdam + Adam",
     "transformer": "transformer block d=128, 4 heads, GELU MLP, batch 8x64, AdamW",
+    "lstm_lm": "LSTM language model: Embedding(10000, 256), 2-layer LSTM(256), Linear(256, 10000); seq 35 x batch 20, "
+               "SGD",
+    "gpt_sdpa": "GPT block d=128, 4 heads, causal scaled_dot_product_attention, GELU MLP, batch 8x64, AdamW",
 }
 
 
@@ -71,6 +74,43 @@ def _block_class(nn, F):
     return Block
 
 
+def _lm_class(nn):
+    class LM(nn.Module):
+        """Word-level language model: embedding, a 2-layer LSTM, a decoder to the vocabulary."""
+
+        def __init__(self, vocab=10000, d=256):
+            super().__init__()
+            self.emb, self.rnn, self.dec = nn.Embedding(vocab, d), nn.LSTM(d, d, num_layers=2), nn.Linear(d, vocab)
+
+        def forward(self, tokens):
+            out, _ = self.rnn(self.emb(tokens))
+            return self.dec(out).reshape(-1, self.dec.out_features)
+
+    return LM
+
+
+def _gpt_class(nn, F):
+    class GPTBlock(nn.Module):
+        """Pre-norm causal self-attention through F.scaled_dot_product_attention, then a GELU MLP."""
+
+        def __init__(self, d=128, heads=4):
+            super().__init__()
+            self.h = heads
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+        def forward(self, x):
+            B, T, d = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+            q, k, v = (t.reshape(B, T, self.h, d // self.h).transpose(1, 2) for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).reshape(B, T, d))
+            return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+
+    return GPTBlock
+
+
 def build(lib, name, dtype="float32", seed=0):
     """(model, optimizers, inputs, loss_fn) of one case; the data comes from a NumPy generator."""
     nn, F = lib.nn, lib.F
@@ -97,6 +137,14 @@ def build(lib, name, dtype="float32", seed=0):
         m = _block_class(nn, F)()
         x, y = rng.standard_normal((8, 64, 128)), rng.standard_normal((8, 64, 128))
         opts = lambda ps: [lib.optim.AdamW(ps, lr=1e-3)]  # noqa: E731
+    elif name == "lstm_lm":
+        m = _lm_class(nn)()
+        x, y = rng.integers(0, 10000, (35, 20)), rng.integers(0, 10000, 35 * 20)
+        opts = lambda ps: [lib.optim.SGD(ps, lr=1.0)]  # noqa: E731
+    elif name == "gpt_sdpa":
+        m = _gpt_class(nn, F)()
+        x, y = rng.standard_normal((8, 64, 128)), rng.standard_normal((8, 64, 128))
+        opts = lambda ps: [lib.optim.AdamW(ps, lr=1e-3)]  # noqa: E731
     else:
         raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
     m = m.double() if dtype == "float64" else m
@@ -109,7 +157,7 @@ def build(lib, name, dtype="float32", seed=0):
         def loss_fn():
             h = m[0](X).mean(dim=1)
             return F.cross_entropy(m[1](h), Y)
-    elif name == "transformer":
+    elif name in ("transformer", "gpt_sdpa"):
         def loss_fn():
             return F.mse_loss(m(X), Y)
     else:

@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 
-from .. import backend
-from ..sparse import SparseTensor
-from ..tensor import Tensor
+from ... import backend
+from ...sparse import SparseTensor
+from ...tensor import Tensor
 
 
 def _grads(parameters):
@@ -79,3 +79,4 @@ def vector_to_parameters(vec, parameters):
 
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+from . import rnn  # noqa: E402,F401  (nn.utils.rnn: pad/pack sequences, as torch)
