@@ -244,7 +244,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     T = target._data
     valid = T != ignore_index
     wl = logp * weight.reshape(wshape) if weight is not None else logp
-    smooth = -wl.sum(cdim) * Tensor._wrap(valid.astype(input.dtype))
+    # ignored entries are masked out (torch's masked_fill), not multiplied by 0: with every target ignored the
+    # mean divides by zero, and 0 * inf would turn their zero gradient into NaN
+    smooth = _ew.where(Tensor._wrap(valid), -wl.sum(cdim), 0.0)
     if reduction == "mean":
         if weight is not None:
             xp = backend.array_module(T)
