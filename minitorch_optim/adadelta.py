@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .optimizer import check_args
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from ._core.ops import ops_for
 from .optimizer import check_args, scalar
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .adagrad import _py, tensor_lr_scalar
 from .optimizer import check_args, scalar
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from autograd import Tensor
 from autograd.dtypes import get_default_dtype
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .adagrad import tensor_lr_scalar
 from .optimizer import check_args, scalar
 

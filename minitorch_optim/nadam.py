@@ -6,7 +6,7 @@ import numpy as np
 
 from autograd.dtypes import get_default_dtype
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .adam import adam_moments
 from .optimizer import check_args, scalar
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .adam import adam_moments
 from .optimizer import check_args
 

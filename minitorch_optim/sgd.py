@@ -4,7 +4,7 @@ from __future__ import annotations
 from autograd import Tensor
 from autograd.sparse import SparseTensor
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from ._core.fma import axpy_
 from ._core.sparse_ops import dense_add_sparse_, sparse_add, sparse_add_, sparse_mul_
 from .optimizer import check_args, scalar

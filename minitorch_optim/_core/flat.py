@@ -38,6 +38,11 @@ _POOL_LOCK = threading.Lock()
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 
 
+def get_num_threads():
+    """Threads the chunk pool may use for one launch."""
+    return _THREADS
+
+
 def _pool():
     global _POOL
     if _POOL is None:
@@ -60,7 +65,7 @@ if hasattr(os, "register_at_fork"):
 
 def parallel(fn, parts):
     """Call ``fn(*part)`` for every part, the first on this thread and the others on the chunk pool."""
-    if len(parts) == 1 or _THREADS == 1:
+    if len(parts) == 1 or get_num_threads() == 1:
         for part in parts:
             fn(*part)
         return
@@ -79,11 +84,12 @@ def run_chunked(fn, lo, hi, on_cpu):
         fn(lo, hi)
         return
     starts = list(range(lo, hi, CHUNK))
-    if n <= 2 * CHUNK or _THREADS == 1:
+    nthreads = get_num_threads()
+    if n <= 2 * CHUNK or nthreads == 1:
         for a in starts:
             fn(a, min(a + CHUNK, hi))
         return
-    per = -(-len(starts) // _THREADS)
+    per = -(-len(starts) // nthreads)
 
     def work(group):
         for a in group:
@@ -279,6 +285,7 @@ class FlatGroup:
         self.g_in_slot = [False] * len(self.params)
         self.hold = [None] * len(self.params)
         self._copies = {}
+        self.kernel_cache = {}     # the kernel backends' per-layout tables (kernels/chunks.py, cuda/launch.py)
 
     def _new_arena(self):
         """A fresh gradient arena; slots of the old one stay with whoever still references them."""

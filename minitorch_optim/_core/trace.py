@@ -101,6 +101,7 @@ class Trace:
         self.scalars = []
         self.written = set()
         self.n_tmp = 0
+        self._key = None
 
     def _operand(self, x):
         if isinstance(x, Sym):
@@ -124,7 +125,11 @@ class Trace:
         return out
 
     def key(self):
-        return repr((str(self.dtype), self.stmts, sorted(self.written)))
+        """The kernel's name: dtype, statements and written locals (hashable; computed once)."""
+        k = self._key
+        if k is None:
+            k = self._key = (str(self.dtype), tuple(self.stmts), tuple(sorted(self.written)))
+        return k
 
 
 def trace(fn, buffers, dtype):

@@ -22,7 +22,8 @@ import numpy as np
 
 from autograd import Tensor
 
-from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.foreach import nd1 as _nd1
+from ..elementwise import ElementwiseOptimizer
 from .._core.ops import TENSOR_OPS, ops_for
 from ..optimizer import closure_loss, scalar
 
@@ -166,8 +167,6 @@ class ContribOptimizer(ElementwiseOptimizer):
     ``_per_tensor_options`` / ``_always_per_tensor``, ``_before_step()`` and ``_after_step()``.
     """
 
-    _per_tensor_options = ()     # group keys that, when truthy, need the per-tensor path
-    _always_per_tensor = False
     _counts_group_steps = True   # MADGRAD's reference opens group["step"] = 0 and never advances it
 
     def __init__(self, params, defaults, *, maximize=False, foreach=None, differentiable=False, fused=None):
@@ -201,20 +200,6 @@ class ContribOptimizer(ElementwiseOptimizer):
         if spec is not None:
             spec.update(self._extra_spec(group))
         return spec
-
-    def _per_tensor(self, group):
-        return self._always_per_tensor or any(group.get(k) for k in self._per_tensor_options)
-
-    def _path(self, group):
-        path = super()._path(group)
-        if path == "fused" and (self._per_tensor(group) or not type(self)._fused_supported):
-            opts = [k for k in self._per_tensor_options if group.get(k)]
-            why = f"with {', '.join(opts)} " if opts and not self._always_per_tensor else ""
-            raise RuntimeError(f"`fused=True` is not available for {self} {why}(its update needs per-tensor "
-                               "reductions or state the kernels do not hold)")
-        if path != "differentiable" and self._per_tensor(group):
-            return "forloop"
-        return path
 
     def _before_step(self):
         """Per-step work across all groups before any update (e.g. a global gradient norm)."""

@@ -28,7 +28,8 @@ import numpy as np
 from autograd import Tensor, grad_mode
 from autograd.backend import array_module
 
-from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.foreach import nd1 as _nd1
+from ..elementwise import ElementwiseOptimizer
 from .._core.ops import ops_for
 from ..optimizer import closure_loss
 from ._common_b import (debias, lr_of, NoComplexParameterError, NoSparseGradientError, validate_betas,

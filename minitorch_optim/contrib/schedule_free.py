@@ -26,7 +26,8 @@ from __future__ import annotations
 from autograd import grad_mode
 from autograd.ops.basic import copy_on_write
 
-from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.foreach import nd1 as _nd1
+from ..elementwise import ElementwiseOptimizer
 from .._core.ops import TENSOR_OPS, ops_for
 from ..optimizer import closure_loss
 from ._common_b import lr_of

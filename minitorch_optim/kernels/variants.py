@@ -87,7 +87,7 @@ def elementwise_classes():
     """The fusable elementwise optimizers of minitorch_optim (and of contrib, when it imports)."""
     import minitorch_optim  # noqa: PLC0415
 
-    from .._core.elementwise import ElementwiseOptimizer  # noqa: PLC0415
+    from ..elementwise import ElementwiseOptimizer  # noqa: PLC0415
 
     mods = [minitorch_optim]
     try:
