@@ -43,7 +43,7 @@ __all__ = ["ElementwiseOptimizer", "OPS"]
 
 # kernels not compiled yet are compiled in the background while their steps run foreach (same bits);
 # False makes every kernel path wait for its compiler instead
-BACKGROUND_COMPILE = False
+BACKGROUND_COMPILE = True
 
 
 class FlatPlan:
