@@ -33,11 +33,10 @@ from ._core.flat import FlatGroup, SparseGradientError
 from ._core.foreach import Run, foreach_step, nd1
 from ._core.ops import TENSOR_OPS, ops_for
 from ._core.trace import TraceError, trace
+from ._core.vocabulary import VOCABULARY
 from .optimizer import Optimizer, closure_loss, device_key, scalar
 
-OPS = ("mul_", "div_", "add_", "sub_", "addcmul_", "addcdiv_", "lerp_", "copy_", "maximum_", "clamp_", "sqrt_",
-       "add_scalar_", "neg", "add", "sub", "mul", "div", "sqrt", "abs", "sign", "maximum", "clone", "where", "gt",
-       "lt")
+OPS = tuple(VOCABULARY)      # the op vocabulary ``o`` of an update function (``_core/vocabulary.py``)
 
 __all__ = ["ElementwiseOptimizer", "OPS"]
 

@@ -58,11 +58,10 @@ class MADGRAD(ContribOptimizer):
     no coupled decay); we do not (``NoSparseGradientError``).
 
     State: ``grad_sum_sq``, ``s`` (and ``x0``, the starting point, with momentum); ``state["k"]``.
-    Paths: for-loop, foreach, differentiable (and fused where the kernel generator provides it).
+    Paths: for-loop, foreach, differentiable, fused (CPU and CUDA kernels generated from ``madgrad_update``).
     """
 
     _counts_group_steps = False
-    _fused_supported = False     # the cube root (o.pow) is not in the kernel tracer's op set yet
 
     def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0.0, weight_decouple=False, eps=1e-6,
                  maximize=False, foreach=None, *, differentiable=False, fused=None, **kwargs):
