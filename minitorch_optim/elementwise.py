@@ -57,18 +57,12 @@ class FlatPlan:
         self.launches = []
 
 
-_HOOKS = (("_buffers", "state_buffers"), ("_scalar_state", "scalar_state"), ("_scalars", "step_scalars"),
-          ("_update", "update"))
-
-
 class ElementwiseOptimizer(Optimizer):
     """Base of the elementwise optimizers (public as ``minitorch_optim.elementwise.ElementwiseOptimizer``).
 
     A subclass defines ``state_buffers``, ``step_scalars`` and ``update`` (and ``scalar_state`` when its
     per-parameter scalar state is more than ``step``); see docs/src/extending.md. The built-in algorithms
-    spell the same hooks with a leading underscore (``_buffers``, ``_scalar_state``, ``_scalars``,
-    ``_update``); whichever spelling a class's MRO defines first is used, so a subclass of a built-in may
-    override either.
+    are written with the same hooks, so a subclass of one overrides them by these names.
     """
 
     _sparse_ok = False     # algorithms that take sparse grads on the for-loop path override _sparse_step
@@ -76,22 +70,13 @@ class ElementwiseOptimizer(Optimizer):
     _per_tensor_options = ()  # group keys that, when truthy, make the update need whole tensors (norms, means)
     _always_per_tensor = False
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for private, public in _HOOKS:
-            for k in cls.__mro__:
-                if public in k.__dict__ and k is not ElementwiseOptimizer:
-                    setattr(cls, private, ElementwiseOptimizer.__dict__[private])   # delegate to the public hook
-                    break
-                if private in k.__dict__:
-                    break
-
-    def __init__(self, params, defaults):
+    def __init__(self, params, defaults, flags=None):
+        """``flags``: ``(foreach, fused, differentiable)`` as given, where ``defaults`` does not hold them all."""
         self._flat_cache = {}      # id(group) -> (group, {device key: FlatGroup})
         super().__init__(params, defaults)
-        self._check_flags(defaults.get("foreach"), defaults.get("fused"), defaults.get("differentiable"))
+        self._check_flags(*(flags or (defaults.get("foreach"), defaults.get("fused"), defaults.get("differentiable"))))
 
-    # ---- the algorithm's hooks (public spelling; see the class docstring) -------------------------------
+    # ---- the algorithm's hooks (see the class docstring) -----------------------------------------------
     def state_buffers(self, group):
         """``{name: fill value}`` of the parameter-shaped state buffers, in a fixed order."""
         raise NotImplementedError
@@ -109,18 +94,6 @@ class ElementwiseOptimizer(Optimizer):
         """The elementwise update of ``p`` with gradient ``g`` and state buffers ``state``, written with the
         op vocabulary ``o`` (in place on ``p`` and the buffers; never on ``g``)."""
         raise NotImplementedError
-
-    def _buffers(self, group):
-        return self.state_buffers(group)
-
-    def _scalar_state(self, group):
-        return self.scalar_state(group)
-
-    def _scalars(self, group, lr, s):
-        return self.step_scalars(group, lr, s)
-
-    def _update(self, o, p, g, st, group, sc):
-        return self.update(o, p, g, st, group, sc)
 
     # ---- path choice ---------------------------------------------------------------------------------
     def _path(self, group):
@@ -186,22 +159,33 @@ class ElementwiseOptimizer(Optimizer):
         st = self.state.get(p)
         if not st:
             st = {}
-            if not self._scalar_state(group) and not self._buffers(group):
+            if not self.scalar_state(group) and not self.state_buffers(group):
                 return st       # stateless (e.g. SGD without momentum): no entry, as in torch
             self.state[p] = st
-            for name, v in self._scalar_state(group).items():
+            for name, v in self.scalar_state(group).items():
                 st[name] = Tensor._wrap(np.array(v, dtype=get_default_dtype()))
             xp = ops_for(like).xp
-            for name, fill in self._buffers(group).items():
+            for name, fill in self.state_buffers(group).items():
                 st[name] = Tensor._wrap(xp.full(like.shape, fill, dtype=like.dtype))
         return st
 
     # ---- step ---------------------------------------------------------------------------------------------
+    def _step_begin(self):
+        """Refusals that do not need the gradients, before the closure runs (default: none)."""
+
+    def _before_step(self):
+        """Checks and optimizer-wide work after the closure, before any group changes (default: none)."""
+
+    def _after_step(self):
+        """Optimizer-wide work after every group was stepped (e.g. a global step counter; default: none)."""
+
     def step(self, closure=None):
+        self._step_begin()
         loss = closure_loss(closure)
         found_inf = getattr(self, "found_inf", None)
         if found_inf is not None and float(_first(found_inf)) != 0:
             return loss     # skipped on every path: parameters, state and gradients untouched
+        self._before_step()
         grad_scale = getattr(self, "grad_scale", None)
         for group in self.param_groups:
             plan = self._plan(group, grad_scale)
@@ -215,6 +199,7 @@ class ElementwiseOptimizer(Optimizer):
             else:
                 with grad_mode.no_grad():
                     self._execute(group, plan)
+        self._after_step()
         kernels.compile_queued()
         return loss
 
@@ -240,7 +225,7 @@ class ElementwiseOptimizer(Optimizer):
                 raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients") from None
             return "forloop"
         lr = scalar(group["lr"])
-        names = list(self._buffers(group))
+        names = list(self.state_buffers(group))
         strict = path == "fused"
         plans = []
         for flat, idx in collected:
@@ -272,17 +257,17 @@ class ElementwiseOptimizer(Optimizer):
         out = []
         for i0, i1, lo, hi in flat.runs(idx):
             s = {name: float(arr[i0]) for name, arr in flat.scalars.items()}
-            sc, new = self._scalars(group, lr, s)
+            sc, new = self.step_scalars(group, lr, s)
             sc["first"] = i0 in flat.fresh
 
             def update(o, p, g, st, sc=sc):
-                self._update(o, p, g, st, group, sc)
+                self.update(o, p, g, st, group, sc)
 
             out.append(Run(i0, i1, lo, hi, update, new))
         return out
 
     def _execute(self, group, plans):
-        names = list(self._buffers(group))
+        names = list(self.state_buffers(group))
         for fp in plans:
             flat = fp.flat
             try:
@@ -297,38 +282,33 @@ class ElementwiseOptimizer(Optimizer):
                     flat.scalars[name][r.i0:r.i1] = v
 
     def _advance(self, group, st, lr):
-        s = {name: scalar(st[name]) for name in self._scalar_state(group)}
-        sc, new = self._scalars(group, lr, s)
+        s = {name: scalar(st[name]) for name in self.scalar_state(group)}
+        sc, new = self.step_scalars(group, lr, s)
         for name, v in new.items():
             st[name]._data[...] = v
         return sc
 
     def _step_loop(self, group, differentiable):
+        """The per-tensor executor: the update on each parameter's own arrays (or Tensors, differentiable),
+        with all of its state (also entries the flat buffers do not hold: nested dicts, Python floats)."""
         lr = group["lr"] if differentiable else scalar(group["lr"])
         for p in group["params"]:
             if p.grad is None:
                 continue
             g = p.grad
-            if getattr(g, "is_sparse", False):
-                if not self._sparse_ok:
-                    raise self._sparse_error()
-                first = not self.state.get(p)
-                st = self._init_state(p, group, p._data)
-                sc = self._advance(group, st, lr)
-                sc["first"] = first
-                self._sparse_step(p, g, st, group, sc)
-                continue
+            sparse = getattr(g, "is_sparse", False)
+            if sparse and not self._sparse_ok:
+                raise self._sparse_error()
             first = not self.state.get(p)
             st = self._init_state(p, group, p._data)
             sc = self._advance(group, st, lr)
             sc["first"] = first
-            names = self._buffers(group)
-            if differentiable:
-                bufs = {k: st[k] for k in names}
-                self._update(TENSOR_OPS, p, g, bufs, group, sc)
+            if sparse:
+                self._sparse_step(p, g, st, group, sc)
+            elif differentiable:
+                self.update(TENSOR_OPS, p, g, _tensors(st), group, sc)
             else:
-                bufs = {k: nd1(st[k]._data) for k in names}
-                self._update(ops_for(p._data), nd1(p._data), nd1(g._data), bufs, group, sc)
+                self.update(ops_for(p._data), nd1(p._data), nd1(g._data), _arrays(st), group, sc)
 
     def _flat_groups(self, group):
         """The FlatGroups of ``group`` (one per device+dtype), rebuilt when params or state changed."""
@@ -345,7 +325,7 @@ class ElementwiseOptimizer(Optimizer):
             flats = entry[1]
             if all(f.valid(by_key.get(k, []), self.state) for k, f in flats.items()):
                 return flats
-        bufs, scal = self._buffers(group), self._scalar_state(group)
+        bufs, scal = self.state_buffers(group), self.scalar_state(group)
         flats = {k: FlatGroup(ps, self.state, bufs, scal) for k, ps in by_key.items()}
         cache[id(group)] = (group, flats)
         return flats
@@ -418,3 +398,20 @@ def _unscale(group, grad_scale):
         else:
             xp = ops_for(d).xp
             xp.divide(d, xp.asarray(gs).reshape(()).astype(d.dtype), out=d)
+
+
+def _arrays(st):
+    """A state dict as arrays (0-d as 1-element views; nested dicts likewise; other values as they are)."""
+    out = {}
+    for k, v in st.items():
+        if isinstance(v, Tensor):
+            out[k] = nd1(v._data)
+        elif isinstance(v, dict):
+            out[k] = _arrays(v)
+        else:
+            out[k] = v
+    return out
+
+
+def _tensors(st):
+    return {k: (_tensors(v) if isinstance(v, dict) else v) for k, v in st.items()}

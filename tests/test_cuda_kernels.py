@@ -209,14 +209,14 @@ def test_half_storage_is_float_math_rounded_once(name, kw):
     ps = [Parameter(Tensor._wrap(a.copy())) for a in init]
     opt = getattr(optim, name)(ps, **kw)
     group = opt.param_groups[0]
-    flat = FlatGroup(ps, opt.state, opt._buffers(group), opt._scalar_state(group))
+    flat = FlatGroup(ps, opt.state, opt.state_buffers(group), opt.scalar_state(group))
     for p, g in zip(ps, grads):
         p.grad = Tensor._wrap(g.copy())
     idx = flat.collect(opt.state)
-    sc, _ = opt._scalars(group, group["lr"], {k: 0.0 for k in flat.scalars})
+    sc, _ = opt.step_scalars(group, group["lr"], {k: 0.0 for k in flat.scalars})
     sc["first"] = True
-    names = list(opt._buffers(group))
-    tr = trace(lambda o, p, g, st: opt._update(o, p, g, st, group, sc), names, np.dtype(np.float32))
+    names = list(opt.state_buffers(group))
+    tr = trace(lambda o, p, g, st: opt.update(o, p, g, st, group, sc), names, np.dtype(np.float32))
     _cuda.launch(flat, tr, len(names), [(idx[0], idx[-1] + 1)], [tr.scalars], [flat.buffers[n] for n in names],
                  _cuda_emu.EmuRunner())
     for p, q in zip(ps, ref):
