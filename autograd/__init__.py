@@ -18,6 +18,7 @@ from .functional_api import *  # noqa: F401,F403  torch-style free functions (au
 from .sparse import SparseTensor, sparse_coo_tensor
 from .graph.views import increment_version
 from .function import Function, FunctionCtx, once_differentiable
+from .threads import get_num_threads, set_num_threads  # torch.get_num_threads / set_num_threads
 from . import nn, data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
