@@ -56,6 +56,41 @@ class NoComplexParameterError(Exception):
         super().__init__(self.message)
 
 
+class NoClosureError(Exception):
+    """The optimizer needs a closure (SAM)."""
+
+    def __init__(self, optimizer_name, note=""):
+        self.message = f"{optimizer_name} requires closure.{note}"
+        super().__init__(self.message)
+
+
+class NegativeStepError(Exception):
+    """A step count below one."""
+
+    def __init__(self, num_steps, step_type=""):
+        self.note = step_type if step_type else "step"
+        self.message = f"{self.note} must be positive. ({num_steps} > 0)"
+        super().__init__(self.message)
+
+
+def validate_positive(x, name):
+    if x <= 0:
+        raise ValueError(f"{name} must be positive")
+
+
+def validate_step(step, step_type):
+    if step < 1:
+        raise NegativeStepError(step, step_type=step_type)
+
+
+def refuse_extras(name, kwargs, supported=()):
+    """pytorch_optimizer accepts any extra keyword into the defaults; the variants it switches on with them
+    (adanorm, cautious, ...) are implemented here only where listed in ``supported``: others raise."""
+    for k, v in kwargs.items():
+        if k not in supported and v not in (None, False, 0, 0.0):
+            raise NotImplementedError(f"{name}: the extra option {k}={v!r} of the reference is not implemented")
+
+
 # ---- the reference's argument checks ------------------------------------------------------------------
 def validate_learning_rate(lr):
     if lr is not None and lr < 0.0:
@@ -116,7 +151,7 @@ def weight_decay_(o, p, g, *, lr, weight_decay, weight_decouple, fixed_decay, ra
         return g
     if weight_decouple:
         o.mul_(p, 1.0 - weight_decay * (1.0 if fixed_decay else lr) * (ratio if ratio is not None else 1.0))
-    elif weight_decay > 0.0:
+    elif weight_decay > 0.0 and g is not None:
         g = o.add(g, p, alpha=weight_decay)
     return g
 

@@ -32,7 +32,7 @@ from .._core.foreach import nd1 as _nd1
 from ..elementwise import ElementwiseOptimizer
 from .._core.ops import ops_for
 from ..optimizer import closure_loss
-from ._common_b import (debias, lr_of, NoComplexParameterError, NoSparseGradientError, validate_betas,
+from ._loop import (debias, lr_of, NoComplexParameterError, NoSparseGradientError, validate_betas,
                         validate_learning_rate, validate_non_negative)
 
 

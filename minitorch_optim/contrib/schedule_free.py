@@ -29,7 +29,7 @@ from autograd.ops.basic import copy_on_write
 from .._core.foreach import nd1 as _nd1
 from ..elementwise import ElementwiseOptimizer
 from .._core.ops import TENSOR_OPS, ops_for
-from ._common_b import lr_of
+from ._loop import lr_of
 
 
 def schedule_free_update(o, p, g, st, *, first, lr, ckp1, y_lr, weight_decay, beta2=None, bias_correction2=1.0,
