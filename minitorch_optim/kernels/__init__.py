@@ -147,8 +147,11 @@ def _finish_at_exit():
 
 
 def _reset_after_fork():
+    """The child has no compiler thread (only the forking thread survives); locks it held start free."""
+    global _LOCK, _COMPILING
     _QUEUE.clear()
     _WORKER[0] = None
+    _LOCK, _COMPILING = threading.Lock(), threading.Lock()
 
 
 atexit.register(_finish_at_exit)
