@@ -19,6 +19,7 @@ from .sparse import SparseTensor, sparse_coo_tensor
 from .ops.einsum import einsum  # noqa: E402,F401
 from .graph.views import increment_version
 from .function import Function, FunctionCtx, once_differentiable
+from .threads import get_num_threads, set_num_threads  # torch.get_num_threads / set_num_threads
 from . import nn, data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .optimizer import check_args
 
 
@@ -58,14 +58,13 @@ class Adadelta(ElementwiseOptimizer):
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"square_avg": 0.0, "acc_delta": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {"step": s["step"] + 1}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         adadelta_update(o, p, g, st, lr=sc["lr"], rho=group["rho"], eps=group["eps"],
                         weight_decay=group["weight_decay"], maximize=group["maximize"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from ._core.ops import ops_for
 from .optimizer import check_args, scalar
 
@@ -76,21 +76,20 @@ class Adagrad(ElementwiseOptimizer):
                 raise RuntimeError("`fused` does not support `differentiable`")
             if foreach:
                 raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-        self._check_flags(foreach, fused, differentiable)
         # torch allocates the state of every parameter up front (step 0, sum filled with the initial value)
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(p, group, p._data)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         # torch fills new sums with the constructor's value, whatever a group says (kept for parity)
         return {"sum": self.defaults["initial_accumulator_value"]}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         step = s["step"] + 1
         return {"clr": _py(adagrad_lr(tensor_lr_scalar(group, lr), group["lr_decay"], step))}, {"step": step}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         adagrad_update(o, p, g, st, clr=sc["clr"], eps=group["eps"], weight_decay=group["weight_decay"],
                        maximize=group["maximize"])
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .optimizer import check_two_betas, scalar
 
 
@@ -98,22 +98,21 @@ class Adam(ElementwiseOptimizer):
                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         b = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
         if group["amsgrad"]:
             b["max_exp_avg_sq"] = 0.0
         return b
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         step = s["step"] + 1
         b1, b2 = group["betas"]
         if not group["differentiable"]:
             b1, b2 = scalar(b1), scalar(b2)
         return dict(adam_scalars(lr, b1, b2, step), lr=lr, beta1=b1, beta2=b2), {"step": step}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         adam_update(o, p, g, st, lr=sc["lr"], beta1=sc["beta1"], beta2=sc["beta2"], eps=group["eps"],
                     weight_decay=group["weight_decay"], amsgrad=group["amsgrad"], maximize=group["maximize"],
                     decoupled=group["decoupled_weight_decay"], step_size=sc["step_size"],

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .adagrad import _py, tensor_lr_scalar
 from .optimizer import check_args, scalar
 
 
 def adamax_update(o, p, g, st, *, beta1, beta2, eps, weight_decay, maximize, clr):
-    """One Adamax step; ``clr`` is ``lr / (1 - beta1**step)`` from ``Adamax._scalars``."""
+    """One Adamax step; ``clr`` is ``lr / (1 - beta1**step)`` from ``Adamax.step_scalars``."""
     if maximize:
         g = o.neg(g)
     if weight_decay != 0:
@@ -45,17 +45,16 @@ class Adamax(ElementwiseOptimizer):
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_inf": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         step = s["step"] + 1
         beta1, beta2 = (scalar(b) for b in group["betas"])
         clr = tensor_lr_scalar(group, lr) / (1 - beta1 ** step)
         return {"clr": _py(clr), "beta1": beta1, "beta2": beta2}, {"step": step}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         adamax_update(o, p, g, st, beta1=sc["beta1"], beta2=sc["beta2"], eps=group["eps"],
                       weight_decay=group["weight_decay"], maximize=group["maximize"], clr=sc["clr"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from autograd import Tensor
 from autograd.dtypes import get_default_dtype
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .adagrad import tensor_lr_scalar
 from .optimizer import check_args, scalar
 
@@ -65,15 +65,14 @@ class ASGD(ElementwiseOptimizer):
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"ax": 0.0}
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
         return {"step": 0.0, "eta": scalar(group["lr"]), "mu": 1.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         done = s["step"]
         step = done + 1
         lambd, alpha = group["lambd"], group["alpha"]
@@ -93,6 +92,6 @@ class ASGD(ElementwiseOptimizer):
         new = {"step": step, "eta": new_eta, "mu": float(get_default_dtype().type(asgd_mu(group["t0"], step)))}
         return {"eta": eta, "mu": s["mu"]}, new
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         asgd_update(o, p, g, st, eta=sc["eta"], mu=sc["mu"], lambd=group["lambd"],
                     weight_decay=group["weight_decay"], maximize=group["maximize"])

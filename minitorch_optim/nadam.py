@@ -6,7 +6,7 @@ import numpy as np
 
 from autograd.dtypes import get_default_dtype
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .adam import adam_moments
 from .optimizer import check_args, scalar
 
@@ -76,30 +76,29 @@ class NAdam(ElementwiseOptimizer):
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
         return {"step": 0.0, "mu_product": 1.0}
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
     def _advance(self, group, st, lr):
         # as the base, but the mu_product rounding follows the stored dtype (float64 after a torch load)
         s = {name: scalar(st[name]) for name in ("step", "mu_product")}
-        sc, new = self._scalars(group, lr, s, st["mu_product"]._data.dtype.type)
+        sc, new = self.step_scalars(group, lr, s, st["mu_product"]._data.dtype.type)
         for name, v in new.items():
             st[name]._data[...] = v
         return sc
 
-    def _scalars(self, group, lr, s, mu_dtype=None):
+    def step_scalars(self, group, lr, s, mu_dtype=None):
         step = s["step"] + 1
         beta1, beta2 = group["betas"]
         sc, mu_product = nadam_scalars(lr, beta1, beta2, group["momentum_decay"], step, s["mu_product"],
                                        mu_dtype)
         return dict(sc, lr=lr, beta1=beta1, beta2=beta2), {"step": step, "mu_product": mu_product}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         nadam_update(o, p, g, st, lr=sc["lr"], beta1=sc["beta1"], beta2=sc["beta2"], eps=group["eps"],
                      weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"],
                      maximize=group["maximize"], bias_correction2=sc["bias_correction2"],

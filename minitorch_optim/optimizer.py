@@ -288,7 +288,7 @@ class Optimizer:
     def _state_spec(self, param, group):
         """``{state name: "param" | "scalar"}`` that a step with ``group`` reads for ``param`` (checked by
         ``load_state_dict``), or None where the class does not describe its state."""
-        buffers, scalars = getattr(self, "_buffers", None), getattr(self, "_scalar_state", None)
+        buffers, scalars = getattr(self, "state_buffers", None), getattr(self, "scalar_state", None)
         if buffers is None or scalars is None:
             return None
         spec = {name: "scalar" for name in scalars(group)}

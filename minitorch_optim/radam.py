@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .adam import adam_moments
 from .optimizer import check_args
 
@@ -71,17 +71,16 @@ class RAdam(ElementwiseOptimizer):
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         step = s["step"] + 1
         beta1, beta2 = group["betas"]
         return dict(radam_scalars(beta1, beta2, step), lr=lr, beta1=beta1, beta2=beta2), {"step": step}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         radam_update(o, p, g, st, lr=sc["lr"], beta1=sc["beta1"], beta2=sc["beta2"], eps=group["eps"],
                      weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"],
                      maximize=group["maximize"], bias_correction1=sc["bias_correction1"],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from autograd import Tensor
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .optimizer import check_args
 
 
@@ -75,9 +75,8 @@ class RMSprop(ElementwiseOptimizer):
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         b = {"square_avg": 0.0}
         if group["momentum"] > 0:
             b["momentum_buffer"] = 0.0
@@ -85,10 +84,10 @@ class RMSprop(ElementwiseOptimizer):
             b["grad_avg"] = 0.0
         return b
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {"step": s["step"] + 1}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         rmsprop_update(o, p, g, st, lr=sc["lr"], alpha=group["alpha"], eps=group["eps"],
                        weight_decay=group["weight_decay"], momentum=group["momentum"],
                        centered=group["centered"], maximize=group["maximize"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from .optimizer import check_args, scalar
 
 
@@ -59,15 +59,14 @@ class Rprop(ElementwiseOptimizer):
         if fused is not None:       # beyond torch (no fused kernel there); kept out of torch's groups
             defaults["fused"] = fused
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"prev": 0.0, "step_size": scalar(group["lr"])}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {"step": s["step"] + 1}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         etaminus, etaplus = group["etas"]
         lo, hi = group["step_sizes"]
         rprop_update(o, p, g, st, lr=sc["lr"], etaminus=etaminus, etaplus=etaplus, step_size_min=lo,

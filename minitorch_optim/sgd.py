@@ -4,7 +4,7 @@ from __future__ import annotations
 from autograd import Tensor
 from autograd.sparse import SparseTensor
 
-from ._core.elementwise import ElementwiseOptimizer
+from .elementwise import ElementwiseOptimizer
 from ._core.fma import axpy_
 from ._core.sparse_ops import dense_add_sparse_, sparse_add, sparse_add_, sparse_mul_
 from .optimizer import check_args, scalar
@@ -52,15 +52,14 @@ class SGD(ElementwiseOptimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"momentum_buffer": 0.0} if group["momentum"] != 0 else {}
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
         return {}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {}
 
     _sparse_ok = True
@@ -94,7 +93,7 @@ class SGD(ElementwiseOptimizer):
         else:
             axpy_(p._data, p._data.dtype.type(-lr), g._data)
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         sgd_update(o, p, g, st, lr=sc["lr"], momentum=group["momentum"], dampening=group["dampening"],
                    weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"],
                    first=sc["first"])

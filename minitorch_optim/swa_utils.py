@@ -4,7 +4,7 @@
 ``update_parameters(model)``. The averaging rule is SWA (the equal-weight running mean) by default, or
 any rule given by the factories below. Rules built by these factories, and the default, run over flat
 storage: the averaged tensors of one device+dtype share one contiguous array, so one update is a single
-vector operation per device+dtype (see ``_core.swa_flat``). A user's own ``avg_fn`` / ``multi_avg_fn`` is
+vector operation per device+dtype (see ``_swa_flat``). A user's own ``avg_fn`` / ``multi_avg_fn`` is
 called exactly as torch calls it (per tensor / per list of tensors).
 
 ``SWALR`` anneals every group's learning rate to a fixed ``swa_lr``; ``update_bn`` recomputes
@@ -22,7 +22,7 @@ import autograd
 from autograd import Tensor, backend
 from autograd.nn import Module
 
-from ._core import swa_flat as flat
+from . import _swa_flat as flat
 from .lr_scheduler.base import LRScheduler, _format_param, _warn_get_lr_called_within_step
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn",

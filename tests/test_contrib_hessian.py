@@ -22,7 +22,7 @@ import pytest
 import autograd as ag
 from minitorch_optim import contrib as C
 from minitorch_optim.contrib import hessian as H
-from _contrib_b_helpers import as_np, check_resume  # noqa: F401
+from _contrib_reference import as_np, check_resume  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings(r"ignore:Using backward\(\) with create_graph=True")
 

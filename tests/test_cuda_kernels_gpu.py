@@ -3,6 +3,8 @@ and the CPU paths, for every elementwise optimizer × flag combination. Runs onl
 present; skips elsewhere (test_cuda_kernels.py covers compilation and arithmetic without a GPU)."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,12 @@ if not autograd.cuda.is_available():
 cp = pytest.importorskip("cupy")
 
 CASES = [(cls, kw) for cls in variants.elementwise_classes() for kw in variants.configs(cls)]
+# On the CuPy stand-in (tests/fake_cupy: NumPy storage, kernels built with g++) cupy.power is NumPy's power,
+# SVML on AVX-512 CPUs, while the emulated kernels call libm's pow; on a GPU both are CUDA's pow. Only
+# there are kernels that use the pow primitive held to bitwise equality with the foreach path.
+STANDIN = "fake_cupy" in sys.modules
+USES_POW = {cls for cls in variants.elementwise_classes()
+            if any(op == "pow" for _, _, tr, _ in variants.traces(cls, ("float32",)) for _, op, _ in tr.stmts)}
 SHAPES = [(30, 7), (5,), (), (0,), (70000,)]
 
 
@@ -38,7 +46,11 @@ def test_gpu_fused_matches_gpu_foreach_and_cpu(dtype):
         cpu = _run(cls, kw, dtype, "cpu", {"foreach": True})
         for a, b, c in zip(fused, foreach, cpu):
             # same IEEE operations; CuPy compiles with -ftz=true, so only float32 subnormals could differ
-            np.testing.assert_array_equal(a, b, err_msg=f"{cls.__name__} {kw}")
+            if STANDIN and cls in USES_POW:
+                np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-30,
+                                           err_msg=f"{cls.__name__} {kw}")
+            else:
+                np.testing.assert_array_equal(a, b, err_msg=f"{cls.__name__} {kw}")
             np.testing.assert_allclose(a, c, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=1e-30)
 
 

@@ -238,7 +238,7 @@ def test_without_numba_fused_is_refused_and_default_falls_back(monkeypatch):
     p = ag.tensor(np.ones(3, np.float32), requires_grad=True)
     with pytest.raises(RuntimeError, match="Numba, which cannot be imported here"):
         optim.Adam([p], fused=True)
-    from minitorch_optim._core import elementwise
+    from minitorch_optim import elementwise
 
     monkeypatch.setattr(elementwise, "_WARNED", [])
     opt = optim.Adam([p])
@@ -283,7 +283,7 @@ def test_hand_set_gradient_is_adopted_and_held_gradients_stay_intact(path):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight", [0.001, 1 / 3, 0.5, 0.9])
 def test_swa_lerp_kernel_matches_numpy_chunks(monkeypatch, dtype, weight):
-    from minitorch_optim._core import swa_flat as _swa_flat
+    from minitorch_optim import _swa_flat
     from minitorch_optim.kernels.numba import launch as _cpu
 
     rng = np.random.default_rng(1)

@@ -174,7 +174,7 @@ def test_swa_is_the_mean_and_ema_the_closed_form_with_a_flat_optimizer():
             want = 0.9 * want + 0.1 * s
         np.testing.assert_allclose(pe.numpy(), want, rtol=1e-12, atol=1e-14)
     # one flat array per averaged copy (the model's parameters stay where they are: the optimizer does not move them)
-    from minitorch_optim._core.swa_flat import span
+    from minitorch_optim._swa_flat import span
     assert span([p._data for p in swa.parameters()]) is not None
     # the averaged copy is independent of the model and its buffers follow the model
     assert all(a is not b for a, b in zip(swa.parameters(), model.parameters()))

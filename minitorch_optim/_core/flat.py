@@ -29,28 +29,33 @@ from autograd import Tensor
 from autograd.backend import array_module, device_of
 from autograd.dtypes import get_default_dtype
 from autograd.engine import set_grad_allocator
+from autograd.threads import get_num_threads
 
 # elements per chunk of the multi-tensor NumPy executor (foreach). Measured on the 2-core box (Adam, foreach,
 # 10M params / 1M params in 1000 tensors): 32K -> 32 / 3.5 ms, 128K -> 23 / 2.3 ms. Values never depend on it.
 CHUNK = 131072
 _POOL = None
+_POOL_SIZE = 0
 _POOL_LOCK = threading.Lock()
-_THREADS = max(1, min(8, os.cpu_count() or 1))
 
 
-def _pool():
-    global _POOL
-    if _POOL is None:
+def _pool(n):
+    """The chunk pool, with room for ``n`` threads (grown when the budget grew)."""
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE < n:
         with _POOL_LOCK:
-            if _POOL is None:
-                _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="minitorch_optim")
+            if _POOL is None or _POOL_SIZE < n:
+                old = _POOL
+                _POOL, _POOL_SIZE = ThreadPoolExecutor(n, thread_name_prefix="minitorch_optim"), n
+                if old is not None:
+                    old.shutdown(wait=False)
     return _POOL
 
 
 def _reset_after_fork():
     """A forked child has no pool threads (only the forking thread survives): start a new pool lazily."""
-    global _POOL, _POOL_LOCK
-    _POOL = None
+    global _POOL, _POOL_LOCK, _POOL_SIZE
+    _POOL, _POOL_SIZE = None, 0
     _POOL_LOCK = threading.Lock()
 
 
@@ -59,12 +64,14 @@ if hasattr(os, "register_at_fork"):
 
 
 def parallel(fn, parts):
-    """Call ``fn(*part)`` for every part, the first on this thread and the others on the chunk pool."""
-    if len(parts) == 1 or _THREADS == 1:
+    """Call ``fn(*part)`` for every part, the first on this thread and the others on the chunk pool (the
+    callers cut at most ``get_num_threads()`` parts: the thread budget, ``autograd.set_num_threads``)."""
+    if len(parts) == 1 or get_num_threads() == 1:
         for part in parts:
             fn(*part)
         return
-    futs = [_pool().submit(fn, *part) for part in parts[1:]]
+    pool = _pool(len(parts) - 1)
+    futs = [pool.submit(fn, *part) for part in parts[1:]]
     try:
         fn(*parts[0])
     finally:
@@ -79,11 +86,12 @@ def run_chunked(fn, lo, hi, on_cpu):
         fn(lo, hi)
         return
     starts = list(range(lo, hi, CHUNK))
-    if n <= 2 * CHUNK or _THREADS == 1:
+    nthreads = get_num_threads()
+    if n <= 2 * CHUNK or nthreads == 1:
         for a in starts:
             fn(a, min(a + CHUNK, hi))
         return
-    per = -(-len(starts) // _THREADS)
+    per = -(-len(starts) // nthreads)
 
     def work(group):
         for a in group:
@@ -279,6 +287,7 @@ class FlatGroup:
         self.g_in_slot = [False] * len(self.params)
         self.hold = [None] * len(self.params)
         self._copies = {}
+        self.kernel_cache = {}     # the kernel backends' per-layout tables (kernels/chunks.py, cuda/launch.py)
 
     def _new_arena(self):
         """A fresh gradient arena; slots of the old one stay with whoever still references them."""

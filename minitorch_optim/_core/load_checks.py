@@ -22,7 +22,7 @@ FILLED_ON_LOAD = {"foreach": None, "maximize": False, "differentiable": False, "
 def _fills(opt):
     """The flags torch's ``__setstate__`` of ``opt``'s class fills in: the common ones for the elementwise
     optimizers, plus the class's own ``_filled_on_load`` (LBFGS, SparseAdam and Muon fill nothing)."""
-    common = FILLED_ON_LOAD if hasattr(opt, "_buffers") else {}
+    common = FILLED_ON_LOAD if hasattr(opt, "state_buffers") else {}
     return dict(common, **getattr(type(opt), "_filled_on_load", {}))
 
 

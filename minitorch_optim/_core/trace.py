@@ -1,8 +1,8 @@
 """Tracing an update function into straight-line element code.
 
-``trace(fn, buffers, dtype)`` runs ``fn(o, p, g, st)`` once with ``o = ArrayOps(TraceXP)``: the very
-``ArrayOps`` the foreach and for-loop paths use, over a recording array module. Every NumPy call ArrayOps
-makes becomes one statement of the trace, in order, so the generated kernels do exactly the operations the
+``trace(fn, buffers, dtype)`` runs ``fn(o, p, g, st)`` once with ``o = ArrayOps(recorder)``: the very
+``ArrayOps`` the foreach and for-loop paths use, over a recorder instead of an array module. Every primitive ArrayOps
+calls becomes one statement of the trace, in order, so the generated kernels do exactly the operations the
 NumPy paths do (same order, same rounding: every scalar operand is rounded to the parameter dtype, as
 NumPy does with a Python float meeting a float32 array). Python-level branches of the update (flags,
 ``weight_decay != 0``, torch's two-sided lerp choosing its form from ``|w| < 0.5``) are taken on the
@@ -10,17 +10,16 @@ concrete values, so a trace is valid for the values it was made with; its ``key`
 scalars as numbered slots) names the kernel and ``scalars`` are that step's values for the slots.
 
 Statements are ``(target, op, operands)``: targets and operands are local names (``p``, ``g``, ``b0``..
-for the buffers, ``t0``.. for temporaries) or scalar slots ``s0``..; ops are ``mul div add sub max min
-sqrt neg abs sign gt lt where copy``. Backends turn them into code (kernels/codegen.py).
+for the buffers, ``t0``.. for temporaries) or scalar slots ``s0``..; ops are the ``PRIMITIVES`` of
+``vocabulary`` (the recorder stands in for the array module: ``ArrayOps(trace)``). Backends turn them into
+code with the templates of the same table (kernels/codegen.py).
 """
 from __future__ import annotations
 
 import numbers
 
 from .ops import ArrayOps
-
-OPS = {"mul": 2, "div": 2, "add": 2, "sub": 2, "max": 2, "min": 2, "gt": 2, "lt": 2, "sqrt": 1, "neg": 1,
-       "abs": 1, "sign": 1, "copy": 1, "where": 3}
+from .vocabulary import PRIMITIVES
 
 
 class TraceError(TypeError):
@@ -28,7 +27,7 @@ class TraceError(TypeError):
 
 
 class Sym:
-    """A symbolic array: one local variable of the generated element loop."""
+    """A symbolic array: one local variable of the generated element loop (``kind`` "f" or "b")."""
 
     __slots__ = ("tr", "name", "kind")
 
@@ -40,58 +39,22 @@ class Sym:
         return self.tr.dtype
 
     def copy(self):
-        return self.tr.emit("copy", (self,))
+        return self.tr.emit("copy", self)
 
     def astype(self, dtype, copy=True):
-        return self
+        return self.tr.emit("cast", self) if self.kind == "b" else self
 
     def __setitem__(self, key, value):
         if key is not Ellipsis and key != slice(None):
             raise TraceError("only x[...] = y assignments can be traced")
-        self.tr.emit("copy", (value,), out=self)
-
-    def __imul__(self, y):
-        return self.tr.emit("mul", (self, y), out=self)
-
-    def __itruediv__(self, y):
-        return self.tr.emit("div", (self, y), out=self)
-
-    def __iadd__(self, y):
-        return self.tr.emit("add", (self, y), out=self)
-
-    def __isub__(self, y):
-        return self.tr.emit("sub", (self, y), out=self)
-
-    def __gt__(self, y):
-        return self.tr.emit("gt", (self, y))
-
-    def __lt__(self, y):
-        return self.tr.emit("lt", (self, y))
+        self.tr.emit("copy", value, out=self)
 
     def __bool__(self):
         raise TraceError("an update function may not branch on array values (use o.where)")
 
-
-class TraceXP:
-    """The subset of the NumPy namespace ``ArrayOps`` calls, recording instead of computing."""
-
-    def __init__(self, tr):
-        self.tr = tr
-
-    def _op(name):  # noqa: N805 - a small factory for the namespace's functions
-        def f(self, *args, out=None):
-            return self.tr.emit(name, args, out=out)
-
-        f.__name__ = name
-        return f
-
-    multiply, divide, add, subtract = _op("mul"), _op("div"), _op("add"), _op("sub")
-    maximum, minimum, sqrt, negative = _op("max"), _op("min"), _op("sqrt"), _op("neg")
-    abs, sign = _op("abs"), _op("sign")
-    traced_sign = sign  # ArrayOps.sign's torch rule, recorded as the `sign` primitive
-
-    def where(self, c, a, b):
-        return self.tr.emit("where", (c, a, b))
+    def __getattr__(self, name):
+        raise TraceError(f"an update function on the fused path may not use .{name} of its arrays "
+                         "(per-tensor values are not elementwise)")
 
 
 class Trace:
@@ -101,6 +64,7 @@ class Trace:
         self.scalars = []
         self.written = set()
         self.n_tmp = 0
+        self._key = None
 
     def _operand(self, x):
         if isinstance(x, Sym):
@@ -112,11 +76,14 @@ class Trace:
         self.scalars.append(float(x))
         return f"s{len(self.scalars) - 1}"
 
-    def emit(self, op, args, out=None):
+    def emit(self, op, *args, out=None):
+        """Record ``op`` (a ``PRIMITIVES`` name) on ``args``; returns its result (``out`` when given)."""
+        prim = PRIMITIVES.get(op)
+        if prim is None or len(args) != prim.arity:
+            raise TraceError(f"no element operation {op} of {len(args)} operands")
         ops = tuple(self._operand(a) for a in args)
         if out is None:
-            kind = "b" if op in ("gt", "lt") else "f"
-            out = Sym(self, f"t{self.n_tmp}", kind)
+            out = Sym(self, f"t{self.n_tmp}", "b" if prim.boolean else "f")
             self.n_tmp += 1
         elif out.name[0] in "pgb":
             self.written.add(out.name)
@@ -124,13 +91,17 @@ class Trace:
         return out
 
     def key(self):
-        return repr((str(self.dtype), self.stmts, sorted(self.written)))
+        """The kernel's name: dtype, statements and written locals (hashable; computed once)."""
+        k = self._key
+        if k is None:
+            k = self._key = (str(self.dtype), tuple(self.stmts), tuple(sorted(self.written)))
+        return k
 
 
 def trace(fn, buffers, dtype):
     """Trace ``fn(o, p, g, st)``; ``buffers`` are the state names (in kernel slot order)."""
     tr = Trace(dtype)
-    o = ArrayOps(TraceXP(tr))
+    o = ArrayOps(tr)
     p, g = Sym(tr, "p"), Sym(tr, "g")
     st = {name: Sym(tr, f"b{i}") for i, name in enumerate(buffers)}
     fn(o, p, g, st)

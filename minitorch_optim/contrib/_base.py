@@ -22,7 +22,8 @@ import numpy as np
 
 from autograd import Tensor
 
-from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.foreach import nd1 as _nd1
+from ..elementwise import ElementwiseOptimizer
 from .._core.ops import TENSOR_OPS, ops_for
 from ..optimizer import closure_loss, scalar
 
@@ -53,6 +54,41 @@ class NoComplexParameterError(Exception):
         self.note = " " if not note else f" w/ {note} "
         self.message = f"{optimizer_name}{self.note}does not support complex parameter."
         super().__init__(self.message)
+
+
+class NoClosureError(Exception):
+    """The optimizer needs a closure (SAM)."""
+
+    def __init__(self, optimizer_name, note=""):
+        self.message = f"{optimizer_name} requires closure.{note}"
+        super().__init__(self.message)
+
+
+class NegativeStepError(Exception):
+    """A step count below one."""
+
+    def __init__(self, num_steps, step_type=""):
+        self.note = step_type if step_type else "step"
+        self.message = f"{self.note} must be positive. ({num_steps} > 0)"
+        super().__init__(self.message)
+
+
+def validate_positive(x, name):
+    if x <= 0:
+        raise ValueError(f"{name} must be positive")
+
+
+def validate_step(step, step_type):
+    if step < 1:
+        raise NegativeStepError(step, step_type=step_type)
+
+
+def refuse_extras(name, kwargs, supported=()):
+    """pytorch_optimizer accepts any extra keyword into the defaults; the variants it switches on with them
+    (adanorm, cautious, ...) are implemented here only where listed in ``supported``: others raise."""
+    for k, v in kwargs.items():
+        if k not in supported and v not in (None, False, 0, 0.0):
+            raise NotImplementedError(f"{name}: the extra option {k}={v!r} of the reference is not implemented")
 
 
 # ---- the reference's argument checks ------------------------------------------------------------------
@@ -115,7 +151,7 @@ def weight_decay_(o, p, g, *, lr, weight_decay, weight_decouple, fixed_decay, ra
         return g
     if weight_decouple:
         o.mul_(p, 1.0 - weight_decay * (1.0 if fixed_decay else lr) * (ratio if ratio is not None else 1.0))
-    elif weight_decay > 0.0:
+    elif weight_decay > 0.0 and g is not None:
         g = o.add(g, p, alpha=weight_decay)
     return g
 
@@ -159,15 +195,14 @@ def stable_adamw_rms(o, g, v, eps=1e-16):
 class ContribOptimizer(ElementwiseOptimizer):
     """An elementwise optimizer with pytorch_optimizer's conventions (see the module docstring).
 
-    A subclass gives, as any ``ElementwiseOptimizer``: ``_buffers(group)`` (param-shaped state),
-    ``_scalars(group, lr, s)`` (per-step scalars; the group's step is ``group["step"]``) and
-    ``_update(o, p, g, st, group, sc)``. Optionally ``_scalar_state`` (0-d per-parameter state),
+    A subclass gives, as any ``ElementwiseOptimizer``: ``state_buffers(group)`` (param-shaped state),
+    ``step_scalars(group, lr, s)`` (per-step scalars; the group's step is ``group["step"]``) and
+    ``update(o, p, g, st, group, sc)``. Optionally ``scalar_state`` (0-d per-parameter state),
     ``_extra_state(group, p, st)`` (state the flat buffers cannot hold: the per-tensor path only),
-    ``_per_tensor_options`` / ``_always_per_tensor``, ``_before_step()`` and ``_after_step()``.
+    ``_per_tensor_options`` / ``_always_per_tensor``, and the step hooks of the base class
+    (``_before_step``, which here refuses and counts group steps, and ``_after_step``).
     """
 
-    _per_tensor_options = ()     # group keys that, when truthy, need the per-tensor path
-    _always_per_tensor = False
     _counts_group_steps = True   # MADGRAD's reference opens group["step"] = 0 and never advances it
 
     def __init__(self, params, defaults, *, maximize=False, foreach=None, differentiable=False, fused=None):
@@ -177,8 +212,7 @@ class ContribOptimizer(ElementwiseOptimizer):
             defaults["differentiable"] = True
         if fused is not None:
             defaults["fused"] = fused
-        super().__init__(params, defaults)
-        self._check_flags(foreach, fused, differentiable)
+        super().__init__(params, defaults, flags=(foreach, fused, differentiable))
 
     def __str__(self):
         return type(self).__name__
@@ -186,7 +220,7 @@ class ContribOptimizer(ElementwiseOptimizer):
     def _sparse_error(self):
         return NoSparseGradientError(str(self))
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
         return {}
 
     def _extra_state(self, group, p, st):
@@ -202,26 +236,6 @@ class ContribOptimizer(ElementwiseOptimizer):
             spec.update(self._extra_spec(group))
         return spec
 
-    def _per_tensor(self, group):
-        return self._always_per_tensor or any(group.get(k) for k in self._per_tensor_options)
-
-    def _path(self, group):
-        path = super()._path(group)
-        if path == "fused" and (self._per_tensor(group) or not type(self)._fused_supported):
-            opts = [k for k in self._per_tensor_options if group.get(k)]
-            why = f"with {', '.join(opts)} " if opts and not self._always_per_tensor else ""
-            raise RuntimeError(f"`fused=True` is not available for {self} {why}(its update needs per-tensor "
-                               "reductions or state the kernels do not hold)")
-        if path != "differentiable" and self._per_tensor(group):
-            return "forloop"
-        return path
-
-    def _before_step(self):
-        """Per-step work across all groups before any update (e.g. a global gradient norm)."""
-
-    def _after_step(self):
-        """Per-step work after every group was updated (e.g. a global step counter)."""
-
     def _init_state(self, p, group, like):
         fresh = not self.state.get(p)
         st = super()._init_state(p, group, like)
@@ -231,14 +245,10 @@ class ContribOptimizer(ElementwiseOptimizer):
             self._extra_state(group, p, st)
         return st
 
-    def step(self, closure=None):
-        """One step for every group (``closure`` re-evaluates the loss, with grad mode on).
-
-        The group step counts and the optimizer-wide scalars are advanced here; the paths are the base
-        class's (its plan and executors), with the per-tensor loop below as its for-loop executor.
-        """
-        loss = closure_loss(closure)
-        for group in self.param_groups:       # refuse before anything changes
+    def _before_step(self):
+        """Refuse before anything changes, then advance the group step counts (subclasses with optimizer-wide
+        scalars, e.g. a global gradient norm, extend this and call it first)."""
+        for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -247,52 +257,12 @@ class ContribOptimizer(ElementwiseOptimizer):
                 if p.is_complex():   # the reference steps most classes on view_as_real; we do not
                     raise NoComplexParameterError(str(self))
             self._path(group)                 # a path the group cannot take raises here, not half-way
-        self._before_step()
         for group in self.param_groups:
             group["step"] = group.get("step", 0) + (1 if self._counts_group_steps else 0)
-            if not self._buffers(group) and not self._scalar_state(group):
+            if not self.state_buffers(group) and not self.scalar_state(group):
                 for p in group["params"]:          # the reference opens an (empty) entry per stepped param
                     if p.grad is not None:
                         self.state[p]               # noqa: B018 - defaultdict entry
-        _BASE_STEP(self, None)
-        self._after_step()
-        return loss
-
-    def _step_loop(self, group, differentiable):
-        """The per-tensor loop: the update on each parameter's own arrays (or Tensors), all state given
-        (also the entries the flat buffers do not hold: nested dicts, Python floats, small tensors)."""
-        lr = group["lr"] if differentiable else scalar(group["lr"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            first = not self.state.get(p)
-            st = self._init_state(p, group, p._data)
-            sc = self._advance(group, st, lr)
-            sc["first"] = first
-            if differentiable:
-                self._update(TENSOR_OPS, p, p.grad, _tensors(st), group, sc)
-            else:
-                self._update(ops_for(p._data), _nd1(p._data), _nd1(p.grad._data), _arrays(st), group, sc)
-
-
-# the base class's step without its hook wrapper (our ``step`` is wrapped already)
-_BASE_STEP = getattr(ElementwiseOptimizer.step, "__wrapped__", ElementwiseOptimizer.step)
-
-
-def _arrays(st):
-    out = {}
-    for k, v in st.items():
-        if isinstance(v, Tensor):
-            out[k] = _nd1(v._data)
-        elif isinstance(v, dict):
-            out[k] = _arrays(v)
-        else:
-            out[k] = v
-    return out
-
-
-def _tensors(st):
-    return {k: (_tensors(v) if isinstance(v, dict) else v) for k, v in st.items()}
 
 
 def f32(x):

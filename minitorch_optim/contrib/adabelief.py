@@ -94,7 +94,7 @@ class AdaBelief(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         b = {"exp_avg": 0.0, "exp_avg_var": 0.0}
         if group["ams_bound"]:
             b["max_exp_avg_var"] = 0.0
@@ -104,7 +104,7 @@ class AdaBelief(ContribOptimizer):
         if group.get("adanorm"):
             st["exp_grad_adanorm"] = Tensor._wrap(p.xp.zeros((1,), dtype=p._data.dtype))
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         b1, b2 = group["betas"]
         t = group.get("step", 1)
         step_size, n_sma = rectify_step_size(group["rectify"], t, lr, b2, self.n_sma_threshold,
@@ -114,7 +114,7 @@ class AdaBelief(ContribOptimizer):
         return {"lr": lr, "step_size": step_size, "bias_correction2_sq": math.sqrt(debias(b2, t)),
                 "adaptive_step": n_sma >= self.n_sma_threshold}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         b1, b2 = group["betas"]
         adabelief_update(o, p, g, st, lr=sc["lr"], beta1=b1, beta2=b2, eps=group["eps"],
                          weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],
@@ -169,17 +169,17 @@ class Yogi(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         a = group["initial_accumulator"]
         return {"exp_avg": a, "exp_avg_sq": a}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         b1, b2 = group["betas"]
         t = group.get("step", 1)
         step_size = lr if group.get("adam_debias", False) else lr / debias(b1, t)
         return {"lr": lr, "step_size": step_size, "bias_correction2_sq": math.sqrt(debias(b2, t))}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         b1, b2 = group["betas"]
         yogi_update(o, p, g, st, lr=sc["lr"], beta1=b1, beta2=b2, eps=group["eps"],
                     weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],

@@ -17,7 +17,7 @@ import math
 
 from autograd.backend import array_module
 
-from ._common_b import (debias, LoopOptimizer, lr_of, refuse_extras, validate_betas, validate_learning_rate,
+from ._loop import (debias, LoopOptimizer, lr_of, refuse_extras, validate_betas, validate_learning_rate,
                         validate_non_negative, validate_range, weight_decay_)
 
 

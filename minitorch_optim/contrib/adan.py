@@ -103,7 +103,7 @@ class Adan(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0, "exp_avg_diff": 0.0, "previous_grad": 0.0}
 
     def _extra_state(self, group, p, st):
@@ -111,15 +111,16 @@ class Adan(ContribOptimizer):
             st["exp_grad_adanorm"] = Tensor._wrap(p.xp.zeros((1,), dtype=p._data.dtype))
 
     def _before_step(self):
+        super()._before_step()
         self._clip = global_clip_factor(self.param_groups, self.defaults["max_grad_norm"], self.defaults["eps"])
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         b1, b2, b3 = group["betas"]
         t = group.get("step", 1)
         return {"lr": lr, "clip": getattr(self, "_clip", 1.0), "step_size": lr / debias(b1, t),
                 "diff_step_size": lr * b2 / debias(b2, t), "bias_correction3_sq": math.sqrt(debias(b3, t))}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         b1, b2, b3 = group["betas"]
         adan_update(o, p, g, st, lr=sc["lr"], beta1=b1, beta2=b2, beta3=b3, eps=group["eps"],
                     weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],

@@ -65,15 +65,15 @@ class ADOPT(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         t = group.get("step", 1)
         clip = self.clip_lambda(t) if self.clip_lambda is not None and t > 1 else None
         return {"lr": lr, "first_step": t == 1, "clip": clip}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         b1, b2 = group["betas"]
         adopt_update(o, p, g, st, lr=sc["lr"], beta1=b1, beta2=b2, eps=group["eps"],
                      weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],
@@ -153,17 +153,17 @@ class AdEMAMix(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0, "exp_avg_slow": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         b1, b2, b3 = group["betas"]
         t = group.get("step", 1)
         return {"lr": lr, "bias_correction1": debias(b1, t), "bias_correction2_sq": math.sqrt(debias(b2, t)),
                 "alpha_t": schedule_alpha(group["t_alpha_beta3"], t, group["alpha"]),
                 "beta3_t": schedule_beta3(group["t_alpha_beta3"], t, b1, b3)}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         b1, b2, _ = group["betas"]
         ademamix_update(o, p, g, st, lr=sc["lr"], beta1=b1, beta2=b2, eps=group["eps"],
                         weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],

@@ -47,7 +47,7 @@ class AggMo(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {}
 
     def _extra_state(self, group, p, st):
@@ -57,10 +57,10 @@ class AggMo(ContribOptimizer):
     def _state_spec(self, param, group):
         return None      # a nested {beta: buffer} dict: the load checks do not describe it
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr, "step_size": -lr / len(group["betas"])}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         aggmo_update(o, p, g, st, lr=sc["lr"], betas=group["betas"], weight_decay=group["weight_decay"],
                      weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"],
                      maximize=self.maximize, step_size=sc["step_size"])

@@ -12,7 +12,7 @@ import math
 from autograd.backend import array_module
 
 from .._core.fma import axpy_, lerp_
-from ._common_b import (LoopOptimizer, lr_of, norm, scalar_tensor, validate_betas, validate_learning_rate,
+from ._loop import (LoopOptimizer, lr_of, norm, scalar_tensor, validate_betas, validate_learning_rate,
                         validate_non_negative, weight_decay_, wrap)
 
 

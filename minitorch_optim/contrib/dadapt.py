@@ -28,10 +28,11 @@ import numpy as np
 from autograd import Tensor, grad_mode
 from autograd.backend import array_module
 
-from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.foreach import nd1 as _nd1
+from ..elementwise import ElementwiseOptimizer
 from .._core.ops import ops_for
 from ..optimizer import closure_loss
-from ._common_b import (debias, lr_of, NoComplexParameterError, NoSparseGradientError, validate_betas,
+from ._loop import (debias, lr_of, NoComplexParameterError, NoSparseGradientError, validate_betas,
                         validate_learning_rate, validate_non_negative)
 
 
@@ -113,10 +114,10 @@ class _TwoPhase(ElementwiseOptimizer):
     # cannot enumerate them: for-loop, foreach and differentiable paths only, no fused kernel
     _fused_supported = False
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
         return {}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return dict(self._sc[id(group)]), {}
 
     def __str__(self):
@@ -188,10 +189,10 @@ class Prodigy(_TwoPhase):
                         step=1, foreach=foreach, eps=eps)
         super().__init__(params, defaults)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"s": 0.0, "p0": 0.0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         if self._phase == "moments":
             prodigy_moments(o, p, g, st, first=sc["first"], maximize=self.maximize, beta1=sc["beta1"],
                             beta2=sc["beta2"], beta3=sc["beta3"], alpha_m=sc["alpha_m"], alpha_v=sc["alpha_v"],
@@ -277,10 +278,10 @@ class DAdaptAdam(_TwoPhase):
                         step=0, foreach=foreach, eps=eps)
         super().__init__(params, defaults)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"s": 0.0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         if self._phase == "moments":
             dadapt_adam_moments(o, p, g, st, maximize=self.maximize, l2=sc["l2"], beta1=sc["beta1"],
                                 beta2=sc["beta2"], beta2_sq=sc["beta2_sq"], alpha_m=sc["alpha_m"],

@@ -23,7 +23,7 @@ from autograd.backend import array_module
 
 from .._core.fma import lerp_
 from ..optimizer import closure_loss
-from ._common_b import (LoopOptimizer, NoComplexParameterError, NoSparseGradientError, debias, lr_of,
+from ._loop import (LoopOptimizer, NoComplexParameterError, NoSparseGradientError, debias, lr_of,
                         validate_betas, validate_learning_rate, validate_non_negative, validate_options,
                         validate_positive, validate_range, validate_step, wrap)
 

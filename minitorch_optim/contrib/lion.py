@@ -61,17 +61,17 @@ class Lion(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0}
 
     def _extra_state(self, group, p, st):
         if group.get("adanorm"):
             st["exp_grad_adanorm"] = Tensor._wrap(p.xp.zeros((1,), dtype=p._data.dtype))
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         b1, b2 = group["betas"]
         lion_update(o, p, g, st, lr=sc["lr"], beta1=b1, beta2=b2, weight_decay=group["weight_decay"],
                     weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"],
@@ -111,13 +111,13 @@ class Tiger(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         tiger_update(o, p, g, st, lr=sc["lr"], beta=group["beta"], weight_decay=group["weight_decay"],
                      weight_decouple=group["weight_decouple"], fixed_decay=group["fixed_decay"],
                      maximize=self.maximize)
@@ -158,12 +158,12 @@ class SignSGD(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"momentum_buffer": 0.0} if group["momentum"] > 0.0 else {}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         signsgd_update(o, p, g, st, lr=sc["lr"], momentum=group["momentum"], weight_decay=group["weight_decay"],
                        weight_decouple=group["weight_decouple"], maximize=self.maximize)

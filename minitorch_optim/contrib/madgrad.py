@@ -58,11 +58,10 @@ class MADGRAD(ContribOptimizer):
     no coupled decay); we do not (``NoSparseGradientError``).
 
     State: ``grad_sum_sq``, ``s`` (and ``x0``, the starting point, with momentum); ``state["k"]``.
-    Paths: for-loop, foreach, differentiable (and fused where the kernel generator provides it).
+    Paths: for-loop, foreach, differentiable, fused (CPU and CUDA kernels generated from ``madgrad_update``).
     """
 
     _counts_group_steps = False
-    _fused_supported = False     # the cube root (o.pow) is not in the kernel tracer's op set yet
 
     def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0.0, weight_decouple=False, eps=1e-6,
                  maximize=False, foreach=None, *, differentiable=False, fused=None, **kwargs):
@@ -75,13 +74,14 @@ class MADGRAD(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         b = {"grad_sum_sq": 0.0, "s": 0.0}
         if group["momentum"] > 0.0:
             b["x0"] = 0.0
         return b
 
     def _before_step(self):
+        super()._before_step()
         k = self.state.get("k")
         if k is None:
             self.state["k"] = Tensor._wrap(np.zeros((1,), dtype=np.int64))
@@ -92,13 +92,13 @@ class MADGRAD(ContribOptimizer):
     def _after_step(self):
         self.state["k"]._data += 1
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         lr = lr + group["eps"] if lr != 0.0 else 0.0
         k = self.state.get("k")
         k = int(k._data.reshape(-1)[0]) if isinstance(k, Tensor) else 0
         return {"lr": lr, "lamb": lr * math.pow(k + 1, 0.5)}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         madgrad_update(o, p, g, st, lr=sc["lr"], lamb=sc["lamb"], momentum=group["momentum"], eps=group["eps"],
                        weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],
                        maximize=self.maximize, first=sc["first"])

@@ -126,16 +126,16 @@ class MARS(ContribOptimizer):
             raise RuntimeError("MARS(mars_type='shampoo') has no differentiable path (Newton-Schulz in bfloat16)")
         return path
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         b = {"exp_avg": 0.0, "exp_avg_sq": 0.0, "last_grad": 0.0}
         if group["ams_bound"]:
             b["max_exp_avg_sq"] = 0.0
         return b
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         mixed = bool(group["optimize_1d"]) or p.ndim >= 2
         b1, b2 = group["betas"] if mixed else group["betas_1d"]
         t = group.get("step", 1)

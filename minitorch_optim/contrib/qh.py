@@ -68,7 +68,7 @@ class QHAdam(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
         return {"beta1_weight": 0.0, "beta2_weight": 0.0}
 
     def load_state_dict(self, state_dict):
@@ -80,16 +80,16 @@ class QHAdam(ContribOptimizer):
                 if isinstance(v, Tensor) and v.ndim:
                     st[name] = Tensor._wrap(v._data.reshape(()))
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         b1, b2 = group["betas"]
         w1, r1 = _ema_weight(s["beta1_weight"], b1)
         w2, r2 = _ema_weight(s["beta2_weight"], b2)
         return {"lr": lr, "weight1": r1, "weight2": r2}, {"beta1_weight": w1, "beta2_weight": w2}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         nu1, nu2 = group["nus"]
         qhadam_update(o, p, g, st, lr=sc["lr"], nu1=nu1, nu2=nu2, eps=group["eps"],
                       weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],
@@ -133,13 +133,13 @@ class QHM(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"momentum_buffer": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return {"lr": lr}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         qhm_update(o, p, g, st, lr=sc["lr"], momentum=group["momentum"], nu=group["nu"],
                    weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],
                    fixed_decay=group["fixed_decay"], maximize=self.maximize)

@@ -26,10 +26,10 @@ from __future__ import annotations
 from autograd import grad_mode
 from autograd.ops.basic import copy_on_write
 
-from .._core.elementwise import ElementwiseOptimizer, _nd1
+from .._core.foreach import nd1 as _nd1
+from ..elementwise import ElementwiseOptimizer
 from .._core.ops import TENSOR_OPS, ops_for
-from ..optimizer import closure_loss
-from ._common_b import lr_of
+from ._loop import lr_of
 
 
 def schedule_free_update(o, p, g, st, *, first, lr, ckp1, y_lr, weight_decay, beta2=None, bias_correction2=1.0,
@@ -64,10 +64,10 @@ class _ScheduleFree(ElementwiseOptimizer):
     def _beta1(self, group):
         return group["betas"][0]
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"z": 0.0, "exp_avg_sq": 0.0}
 
-    def _scalar_state(self, group):
+    def scalar_state(self, group):
         return {}
 
     def _group_scalars(self, group):
@@ -84,24 +84,25 @@ class _ScheduleFree(ElementwiseOptimizer):
         except ZeroDivisionError:
             return 0
 
-    def step(self, closure=None):
+    def _step_begin(self):
         if not self.param_groups[0]["train_mode"]:
             raise Exception("Optimizer was not in train mode when step is called. Please insert .train() and "
                             ".eval() calls on the optimizer. See documentation for details.")
-        loss = closure_loss(closure)
+
+    def _before_step(self):
         for g in self.param_groups:            # refused before any group scalar moves
             if any(p.grad is not None and getattr(p.grad, "is_sparse", False) for p in g["params"]):
                 raise self._sparse_error()
         self._sf = {id(g): self._group_scalars(g) for g in self.param_groups}
-        ElementwiseOptimizer.step.__wrapped__(self)     # the driver's paths, without running the hooks twice
+
+    def _after_step(self):
         for g in self.param_groups:
             g["k"] += 1
-        return loss
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         return dict(self._sf[id(group)]), {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         schedule_free_update(o, p, g, st, first=sc["first"], lr=sc["lr"], ckp1=sc["ckp1"], y_lr=sc["y_lr"],
                              weight_decay=group["weight_decay"], beta2=sc.get("beta2"),
                              bias_correction2=sc.get("bias_correction2", 1.0), eps=group.get("eps", 0.0),
@@ -209,7 +210,7 @@ class SGDScheduleFree(_ScheduleFree):
     def _beta1(self, group):
         return group["momentum"]
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"z": 0.0}
 
     def _group_scalars(self, group):

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..lr_scheduler import LambdaLR, LRScheduler
 from ..lr_scheduler.base import _warn_get_lr_called_within_step
-from ._common_b import NegativeLRError, NegativeStepError
+from ._loop import NegativeLRError, NegativeStepError
 
 
 class _LinearWarmupScheduler(LRScheduler):

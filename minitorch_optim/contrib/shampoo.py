@@ -9,7 +9,7 @@ import numpy as np
 from autograd.backend import array_module
 
 from .._core.fma import lerp_
-from ._common_b import (LoopOptimizer, lr_of, validate_learning_rate, validate_non_negative, validate_range,
+from ._loop import (LoopOptimizer, lr_of, validate_learning_rate, validate_non_negative, validate_range,
                         validate_step, weight_decay_, wrap)
 
 

@@ -16,7 +16,7 @@ from autograd import Tensor
 from autograd.backend import array_module
 
 from .._core.fma import lerp_
-from ._common_b import (debias, LoopOptimizer, lr_of, validate_betas, validate_learning_rate, validate_non_negative,
+from ._loop import (debias, LoopOptimizer, lr_of, validate_betas, validate_learning_rate, validate_non_negative,
                         validate_positive, wrap)
 
 

@@ -61,7 +61,7 @@ class StableAdamW(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
     def _extra_state(self, group, p, st):
@@ -69,12 +69,12 @@ class StableAdamW(ContribOptimizer):
             raise TypeError("StableAdamW here takes float32/float64 parameters only (no Kahan summation)")
         st["kahan_comp"] = None
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         b1, b2 = group["betas"]
         t = group.get("step", 1)
         return {"lr": lr, "beta1_comp": 1.0 - debias_beta(b1, t), "beta2_hat": debias_beta(b2, t)}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         stable_adamw_update(o, p, g, st, lr=sc["lr"], beta1_comp=sc["beta1_comp"], beta2_hat=sc["beta2_hat"],
                             eps=group["eps"], weight_decay=group["weight_decay"],
                             weight_decouple=group["weight_decouple"], maximize=self.maximize)
@@ -154,7 +154,7 @@ class LaProp(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         b = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
         if group["centered"]:
             b["exp_mean_avg_beta2"] = 0.0
@@ -185,10 +185,10 @@ class LaProp(ContribOptimizer):
         return {"lr": lr, "step_size": step_size, "bias_correction2_sq": math.sqrt(debias(b2, group["step"])),
                 "use_centered": group["step"] > self.steps_before_using_centered}
 
-    def _scalars(self, group, lr, s):   # not used: every path runs _advance per tensor
+    def step_scalars(self, group, lr, s):   # not used: every path runs _advance per tensor
         raise NotImplementedError
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         b1, b2 = group["betas"]
         laprop_update(o, p, g, st, lr=sc["lr"], beta1=b1, beta2=b2, eps=group["eps"],
                       weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],
@@ -244,15 +244,15 @@ class Grams(ContribOptimizer):
         super().__init__(params, defaults, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
-    def _buffers(self, group):
+    def state_buffers(self, group):
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _scalars(self, group, lr, s):
+    def step_scalars(self, group, lr, s):
         b1, b2 = group["betas"]
         t = group.get("step", 1)
         return {"lr": lr, "bias_correction1": debias(b1, t), "bias_correction2_sq": math.sqrt(debias(b2, t))}, {}
 
-    def _update(self, o, p, g, st, group, sc):
+    def update(self, o, p, g, st, group, sc):
         b1, b2 = group["betas"]
         grams_update(o, p, g, st, lr=sc["lr"], beta1=b1, beta2=b2, eps=group["eps"],
                      weight_decay=group["weight_decay"], weight_decouple=group["weight_decouple"],

@@ -13,7 +13,7 @@ import numpy as np
 
 from autograd.backend import array_module
 
-from ._common_b import (debias, LoopOptimizer, lr_of, norm, refuse_extras, scalar_tensor, validate_betas,
+from ._loop import (debias, LoopOptimizer, lr_of, norm, refuse_extras, scalar_tensor, validate_betas,
                         validate_learning_rate, validate_non_negative, validate_range, weight_decay_, wrap)
 from .adabelief import rectify_step_size
 

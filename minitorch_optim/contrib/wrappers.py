@@ -15,7 +15,7 @@ from autograd.backend import array_module
 
 from .._core.fma import lerp_
 from ..optimizer import Optimizer
-from ._common_b import NoClosureError, norm, validate_non_negative, validate_options, validate_positive, \
+from ._loop import NoClosureError, norm, validate_non_negative, validate_options, validate_positive, \
     validate_range, wrap
 from .adamp import centralize
 

@@ -1,27 +1,68 @@
-"""Fused multi-tensor kernels generated from each optimizer's update function.
+"""Fused multi-tensor kernels generated from traces of each optimizer's update function.
 
-Nothing here is written per algorithm. ``fused_step`` traces a run's update closure (``_core.trace``: the
-update function run once with a recording ``o``; flags and other Python branches are resolved there),
-names the kernel by the trace's statements (``Trace.key``), generates it on first use (``codegen``) and
-launches it over the runs of a ``FlatGroup`` that share that kernel: ``numba/`` on the CPU, ``cuda/``
-(CuPy RawKernel, NVRTC) on CUDA. The per-step scalars of a run (the slot values of its trace) are kernel
-arguments, so a new learning rate or bias correction reuses the kernel.
+Nothing here is written per algorithm, and nothing here calls back into an optimizer: the driver
+(``minitorch_optim.elementwise``) plans a step, traces the update of each run (``_core.trace``) and hands
+over finished launches, ``(trace, spans, scalars)``: the kernel is named by the trace's statements
+(``Trace.key``), generated on first use (``codegen``) and run over the spans of a ``FlatGroup`` that
+share it: ``numba/`` on the CPU, ``cuda/`` (CuPy RawKernel, NVRTC) on CUDA. The per-step scalars are
+kernel arguments, so a new learning rate or bias correction reuses the kernel.
+
+A Numba kernel that is not compiled yet is not waited for (unless the caller must have it, as
+``fused=True`` does): ``ready`` queues it and says no, the driver runs that step on foreach (the same
+operations in the same order, so the same bits), and ``compile_queued`` (called at the end of a step)
+compiles the queue on a background thread; later steps find the kernel ready.
+
+This package imports only ``_core`` below it (``variants``/``__main__``, the emission tool that lists the
+optimizer classes, are the exception and are not imported by the step).
 
 ``python -m minitorch_optim.kernels --emit-cuda DIR`` writes every generated CUDA kernel (each algorithm
 × flag combination × dtype) as a standalone .cu file (see ``__main__``).
 """
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+import threading
+import warnings
+
 _KERNELS = {}      # (backend, trace key) -> compiled kernel
+_QUEUE = {}        # trace key -> (trace, n_buffers): Numba kernels waiting for the background compiler
+_FAILED = {}       # trace key -> why its compilation failed (those steps stay on foreach)
+_LOCK = threading.Lock()          # guards _QUEUE and the worker thread
+_COMPILING = threading.Lock()     # held while a kernel compiles (a waiting caller blocks on it)
+_WORKER = [None]
+_STOP = [False]
+
+
+def backend(flat):
+    """The kernel backend for a FlatGroup's device: "numba" (CPU) or "cuda"."""
+    return "numba" if flat.on_cpu else "cuda"
+
+
+def refusal(backend, flat):
+    """Why ``backend`` cannot step ``flat`` (None when it can): the kernels walk address tables of
+    contiguous arrays and compute in the storage types they are generated for."""
+    if not flat.contiguous:
+        return f"non-contiguous parameters ({flat.dtype})"
+    if backend == "numba":
+        from .numba.launch import available, supports_dtype, unavailable_reason  # noqa: PLC0415
+
+        if not available():
+            return f"Numba cannot be imported here ({unavailable_reason()})"
+        if not supports_dtype(flat.dtype):
+            return f"the CPU kernels take float32/float64 parameters, not {flat.dtype}"
+        return None
+    from .cuda.launch import CTYPES  # noqa: PLC0415
+
+    return None if flat.dtype.name in CTYPES else f"no CUDA kernel for dtype {flat.dtype}"
 
 
 def supported(opt, on_cpu=True):
     """Whether ``opt`` (an optimizer class, instance, or the name of a minitorch_optim class) gets fused
     kernels on that kind of device here: its update is traceable and Numba (CPU) / CuPy (CUDA) imports."""
-    if isinstance(opt, str):
-        import minitorch_optim  # noqa: PLC0415
-
-        opt = getattr(minitorch_optim, opt, None)
+    if isinstance(opt, str):    # (the package is imported already: it is this one's parent)
+        opt = getattr(sys.modules["minitorch_optim"], opt, None)
         if opt is None:
             return False
     cls = opt if isinstance(opt, type) else type(opt)
@@ -38,41 +79,97 @@ def supported(opt, on_cpu=True):
     return True
 
 
-def numba_kernel(tr, n_buffers):
-    key = ("numba", tr.key())
-    k = _KERNELS.get(key)
-    if k is None:
-        from . import codegen  # noqa: PLC0415
-        from .numba.launch import load  # noqa: PLC0415
+def _compile_numba(tr, n_buffers):
+    from . import codegen  # noqa: PLC0415
+    from .numba.launch import load, warm  # noqa: PLC0415
 
-        k = _KERNELS[key] = load(codegen.numba_source(tr, n_buffers))
+    k = load(codegen.numba_source(tr, n_buffers))
+    warm(k, tr.dtype, n_buffers)
     return k
 
 
-def fused_step(executor, flat, runs, names, strict=False):
-    """Step ``runs`` of ``flat`` with generated kernels (``executor``: "numba" or "cuda")."""
-    from .._core.elementwise import foreach_step  # noqa: PLC0415
-    from .._core.trace import TraceError, trace  # noqa: PLC0415
+def ready(backend, tr, n_buffers, wait=False):
+    """Whether the kernel of ``tr`` can be launched now. A Numba kernel not compiled yet is compiled here
+    when ``wait``, else queued for ``compile_queued`` (and this step should run on foreach)."""
+    if backend != "numba":
+        return True       # CUDA kernels compile at their first launch (NVRTC, cached on disk)
+    key = tr.key()
+    if ("numba", key) in _KERNELS:
+        return True
+    if not wait:
+        if key not in _FAILED:
+            with _LOCK:
+                _QUEUE.setdefault(key, (tr, n_buffers))
+        return False
+    with _COMPILING:
+        if ("numba", key) not in _KERNELS:
+            _KERNELS[("numba", key)] = _compile_numba(tr, n_buffers)
+    return True
 
-    launches = {}
-    for r in runs:
+
+def compile_queued():
+    """Start the background compiler on the queued kernels (no-op when nothing is queued)."""
+    if not _QUEUE:
+        return
+    with _LOCK:
+        w = _WORKER[0]
+        if w is not None and w.is_alive():
+            return
+        w = _WORKER[0] = threading.Thread(target=_work, name="minitorch_optim-kernel-compiler", daemon=True)
+        w.start()
+
+
+def _work():
+    while not _STOP[0]:
+        with _LOCK:
+            if not _QUEUE:
+                _WORKER[0] = None
+                return
+            key, (tr, n) = next(iter(_QUEUE.items()))
         try:
-            tr = trace(r.update, names, flat.dtype)
-        except TraceError as e:
-            if strict:
-                raise RuntimeError(f"fused=True: the update function cannot be traced ({e})") from None
-            foreach_step(flat, [r], names)
-            continue
-        entry = launches.setdefault(tr.key(), (tr, [], []))
-        entry[1].append((r.i0, r.i1))
-        entry[2].append(tr.scalars)
-    buffers = [flat.buffers[n] for n in names]
-    for tr, spans, scalars in launches.values():
-        if executor == "numba":
+            with _COMPILING:
+                if ("numba", key) not in _KERNELS:
+                    _KERNELS[("numba", key)] = _compile_numba(tr, n)
+        except Exception as e:  # noqa: BLE001 - any failure: that kernel's steps stay on foreach
+            _FAILED[key] = f"{type(e).__name__}: {e}"
+            warnings.warn(f"minitorch_optim: a fused kernel failed to compile ({_FAILED[key]}); those steps "
+                          "run the foreach path (the same numbers)", RuntimeWarning, stacklevel=1)
+        with _LOCK:
+            _QUEUE.pop(key, None)
+
+
+def _finish_at_exit():
+    """Let a compile in progress finish (its cache files stay whole); drop the rest of the queue."""
+    _STOP[0] = True
+    w = _WORKER[0]
+    if w is not None:
+        w.join(timeout=30)
+
+
+def _reset_after_fork():
+    """The child has no compiler thread (only the forking thread survives); locks it held start free."""
+    global _LOCK, _COMPILING
+    _QUEUE.clear()
+    _WORKER[0] = None
+    _LOCK, _COMPILING = threading.Lock(), threading.Lock()
+
+
+atexit.register(_finish_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def execute(backend, flat, launches, buffers):
+    """Run finished launches, ``(trace, spans, scalars)``: ``spans`` the (i0, i1) param ranges of ``flat``
+    stepped by the trace's kernel, ``scalars[k]`` span k's slot values; ``buffers`` the state buffers in
+    slot order. Numba kernels must be ``ready``."""
+    n = len(buffers)
+    for tr, spans, scalars in launches:
+        if backend == "numba":
             from .numba.launch import launch  # noqa: PLC0415
 
-            launch(flat, numba_kernel(tr, len(names)), spans, scalars, buffers)
+            launch(flat, _KERNELS[("numba", tr.key())], spans, scalars, buffers)
         else:
             from .cuda.launch import launch  # noqa: PLC0415
 
-            launch(flat, tr, len(names), spans, scalars, buffers)
+            launch(flat, tr, n, spans, scalars, buffers)

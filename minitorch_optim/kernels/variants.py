@@ -65,16 +65,16 @@ def traces(cls, dtypes=DTYPES):
         for dtype in dtypes:
             opt = cls([Parameter(np.zeros(2, dtype))], **kw)
             group = opt.param_groups[0]
-            names = list(opt._buffers(group))
+            names = list(opt.state_buffers(group))
             for first in (True, False):
-                s = dict(opt._scalar_state(group))
+                s = dict(opt.scalar_state(group))
                 if not first:
                     s["step"] = 1.0
-                sc, _ = opt._scalars(group, scalar(group["lr"]), s)
+                sc, _ = opt.step_scalars(group, scalar(group["lr"]), s)
                 sc["first"] = first
 
                 def update(o, p, g, st, sc=sc, opt=opt, group=group):
-                    opt._update(o, p, g, st, group, sc)
+                    opt.update(o, p, g, st, group, sc)
 
                 tr = trace(update, names, np.dtype(dtype))
                 if tr.key() in seen:
@@ -87,7 +87,7 @@ def elementwise_classes():
     """The fusable elementwise optimizers of minitorch_optim (and of contrib, when it imports)."""
     import minitorch_optim  # noqa: PLC0415
 
-    from .._core.elementwise import ElementwiseOptimizer  # noqa: PLC0415
+    from ..elementwise import ElementwiseOptimizer  # noqa: PLC0415
 
     mods = [minitorch_optim]
     try:

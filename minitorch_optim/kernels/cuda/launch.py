@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from .. import codegen
+from ..chunks import chunk_table
 from . import nvrtc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -112,22 +113,9 @@ def row_size(n_elements, sms):
 
 
 def _rows(flat, spans, sms=132):
-    cache = flat.__dict__.setdefault("_cuda_rows", {})
-    key = (tuple(spans), sms)
-    rows = cache.get(key)
-    if rows is None:
-        parts = []
-        total = sum(int(flat.offs[i1] - flat.offs[i0]) for i0, i1 in spans)
-        ROW_ = row_size(total, sms)
-        for r, (i0, i1) in enumerate(spans):
-            sizes = np.diff(flat.offs[i0:i1 + 1])
-            nch = -(-sizes // ROW_)
-            t = np.repeat(np.arange(i0, i1, dtype=np.int64), nch)
-            k = np.arange(int(nch.sum()), dtype=np.int64) - np.repeat(np.cumsum(nch) - nch, nch)
-            a = k * ROW_
-            parts.append(np.stack([t, a, np.minimum(a + ROW_, sizes[t - i0]), np.full_like(t, r)], axis=1))
-        rows = cache[key] = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
-    return rows
+    spans = tuple(spans)
+    total = sum(int(flat.offs[i1] - flat.offs[i0]) for i0, i1 in spans)
+    return chunk_table(flat, spans, row_size(total, sms))
 
 
 def launch(flat, tr, n_buffers, spans, scalars, buffers, runner=None):
@@ -142,7 +130,7 @@ def launch(flat, tr, n_buffers, spans, scalars, buffers, runner=None):
     if not len(rows):
         return
     name, src = kernel_source(tr, n_buffers)
-    dev = flat.__dict__.setdefault("_cuda_dev", {})
+    dev = flat.kernel_cache.setdefault("cuda_dev", {})
     if dev.get("rows_key") is not rows:
         dev["rows_key"], dev["CH"] = rows, xp.asarray(rows.reshape(-1))
     if "OFF" not in dev:

@@ -23,6 +23,11 @@ def _max(a, b):
 
 
 @njit(inline="always")
+def _pow(a, b):
+    return a ** b      # libm's pow / powf, as _core/libm.py computes o.pow on NumPy arrays
+
+
+@njit(inline="always")
 def _min(a, b):
     return a if (a < b or a != a) else b
 

@@ -25,7 +25,8 @@ import threading
 
 import numpy as np
 
-from ..._core.flat import _THREADS, parallel
+from ..._core.flat import get_num_threads, parallel
+from ..chunks import chunk_table
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 ROW = 1 << 16            # elements per chunk-table row
@@ -112,51 +113,49 @@ def load(source):
     return fn
 
 
-def chunk_rows(flat, i0, i1):
-    """Chunk-table rows (tensor, start, stop, 0) of params ``[i0, i1)`` (cached on ``flat``)."""
-    cache = flat.__dict__.setdefault("_numba_rows", {})
-    rows = cache.get((i0, i1))
-    if rows is None:
-        sizes = np.diff(flat.offs[i0:i1 + 1])
-        nch = -(-sizes // ROW)
-        t = np.repeat(np.arange(i0, i1, dtype=np.int64), nch)
-        first = np.repeat(np.cumsum(nch) - nch, nch)
-        k = np.arange(int(nch.sum()), dtype=np.int64) - first
-        a = k * ROW
-        b = np.minimum(a + ROW, sizes[t - i0])
-        rows = cache[(i0, i1)] = np.stack([t, a, b, np.zeros_like(t)], axis=1)
-    return rows
+def warm(kernel, dtype, n_buffers):
+    """Compile (or load from Numba's disk cache) ``kernel`` for the argument types ``launch`` passes, by
+    calling it over an empty chunk range, so that the first real launch does not compile."""
+    z = np.zeros(1, np.int64)
+    bufs = [np.zeros(1, dtype) for _ in range(n_buffers)]
+    kernel(z, z, np.zeros(2, np.int64), np.zeros((1, 4), np.int64), np.zeros((1, 1)), 0, 0, *bufs)
 
 
-def launch(flat, kernel, runs, scalars, buffers):
-    """Run ``kernel`` over ``runs`` ((i0, i1) pairs); ``scalars[k]`` is run k's slot values."""
-    parts = [chunk_rows(flat, i0, i1) for i0, i1 in runs]
-    if len(parts) == 1:
-        ch = parts[0]
-    else:
-        ch = np.concatenate(parts)
-        ch[:, 3] = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+def _cuts(flat, spans, ch, n, nthreads):
+    """Chunk-row boundaries splitting ``ch`` into ``nthreads`` parts of about equal element counts."""
+    key = ("cuts", spans, nthreads)
+    cuts = flat.kernel_cache.get(key)
+    if cuts is None:
+        cum = np.cumsum(ch[:, 2] - ch[:, 1])
+        c = [0] + [int(np.searchsorted(cum, n * k / nthreads)) + 1 for k in range(1, nthreads)] + [len(ch)]
+        c = sorted(set(min(x, len(ch)) for x in c))
+        cuts = flat.kernel_cache[key] = list(zip(c, c[1:]))
+    return cuts
+
+
+def launch(flat, kernel, spans, scalars, buffers):
+    """Run ``kernel`` over ``spans`` ((i0, i1) pairs); ``scalars[k]`` is span k's slot values."""
+    spans = tuple(spans)
+    ch = chunk_table(flat, spans, ROW)
     if not len(ch):
         return
-    S = np.asarray(scalars, np.float64).reshape(len(runs), -1)
+    S = np.asarray(scalars, np.float64).reshape(len(spans), -1)
     if S.shape[1] == 0:
-        S = np.zeros((len(runs), 1))
+        S = np.zeros((len(spans), 1))
     args = (flat.pptr, flat.gptr, flat.offs, ch, S)
-    n = sum(flat.offsets[i1] - flat.offsets[i0] for i0, i1 in runs)
-    nthreads = min(_THREADS, max(1, n // PARALLEL_MIN), len(ch))
+    offs = flat.offsets
+    n = sum(offs[i1] - offs[i0] for i0, i1 in spans)
+    nthreads = min(get_num_threads(), max(1, n // PARALLEL_MIN), len(ch))
     if nthreads == 1:
         kernel(*args, 0, len(ch), *buffers)
         return
-    cum = np.cumsum(ch[:, 2] - ch[:, 1])
-    cuts = [0] + [int(np.searchsorted(cum, n * k / nthreads)) + 1 for k in range(1, nthreads)] + [len(ch)]
-    cuts = sorted(set(min(c, len(ch)) for c in cuts))
-    parallel(lambda c0, c1: kernel(*args, c0, c1, *buffers), [(c0, c1) for c0, c1 in zip(cuts, cuts[1:])])
+    parallel(lambda c0, c1: kernel(*args, c0, c1, *buffers), _cuts(flat, spans, ch, n, nthreads))
 
 
 def lerp_flat(a, b, weight):
     """``a <- lerp(a, b, weight)`` with the Numba helper when it applies; returns False when it does not.
 
-    Used by ``_core.swa_flat.lerp`` (AveragedModel's EMA/SWA update over flat arrays). It applies to two
+    Used by ``_swa_flat.lerp`` (AveragedModel's EMA/SWA update over flat arrays). It applies to two
     1-D C-contiguous NumPy arrays of one float32/float64 dtype; the weight and its complement are rounded
     to that dtype first and ``1 - w`` is taken in it, exactly as the NumPy code there does.
     """
@@ -172,7 +171,7 @@ def lerp_flat(a, b, weight):
     w = c(weight)
     omw, small = c(1) - w, bool(abs(w) < 0.5)
     n = a.size
-    k = min(_THREADS, max(1, n // PARALLEL_MIN))
+    k = min(get_num_threads(), max(1, n // PARALLEL_MIN))
     cuts = [n * j // k for j in range(k + 1)]
     parallel(lambda lo, hi: lerp_avg(a, b, w, omw, small, lo, hi), list(zip(cuts, cuts[1:])))
     return True

@@ -1,4 +1,4 @@
-"""contrib part B: schedulers against pytorch_optimizer.lr_scheduler (every step, state_dict, chaining),
+"""contrib's schedulers against pytorch_optimizer.lr_scheduler (every step, state_dict, chaining),
 the Lookahead / SAM wrappers against the reference, and the helpers."""
 import copy
 
@@ -8,7 +8,7 @@ import pytest
 import autograd as ag
 import minitorch_optim as mo
 from minitorch_optim import contrib as C
-from _contrib_b_helpers import TOL, as_np, grad_of, init_arrays, targets, torch  # noqa: F401
+from _contrib_reference import TOL, as_np, grad_of, init_arrays, targets, torch  # noqa: F401
 
 SCHED = [("CosineScheduler", dict(t_max=20, max_lr=0.1, min_lr=1e-3, init_lr=1e-2, warmup_steps=5)),
          ("LinearScheduler", dict(t_max=20, max_lr=0.1, min_lr=1e-3, warmup_steps=5)),

@@ -1,4 +1,4 @@
-"""contrib part B against pytorch_optimizer 4.1.0 / schedulefree 1.4.1: 12 steps on a deterministic problem,
+"""The non-elementwise contrib optimizers against pytorch_optimizer 4.1.0 / schedulefree 1.4.1: 12 steps on a deterministic problem,
 two param groups, float32 and float64, the flag combinations of each constructor; state_dict resume;
 constructor errors; schedule-free for-loop vs foreach bitwise; wrappers; schedulers; helpers."""
 import copy
@@ -8,7 +8,7 @@ import pytest
 
 import autograd as ag
 from minitorch_optim import contrib as C
-from _contrib_b_helpers import DTYPES, TOL, Pair, as_np, grad_of, init_arrays, targets, torch  # noqa: F401
+from _contrib_reference import DTYPES, TOL, Pair, as_np, grad_of, init_arrays, targets, torch  # noqa: F401
 
 LOOSE = {np.float64: dict(rtol=2e-6, atol=1e-8), np.float32: TOL[np.float32]}
 

@@ -18,7 +18,7 @@ import numpy as np
 from autograd import backend
 from autograd.backend import array_module, device_of
 
-from .flat import run_chunked
+from ._core.flat import run_chunked
 
 
 def _ptr(a):
@@ -150,7 +150,7 @@ def _gpu(a, b, mode, value):
     if (array_module(a) is np or a.dtype != b.dtype or a.dtype.name not in ("float16", "float32", "float64")
             or not (a.flags.c_contiguous and b.flags.c_contiguous)):
         return False
-    from ..kernels.cuda.launch import avg_update  # noqa: PLC0415
+    from .kernels.cuda.launch import avg_update  # noqa: PLC0415
 
     avg_update(a, b, mode, value)
     return True
@@ -160,7 +160,7 @@ def lerp(a, b, weight):
     """``a.lerp_(b, weight)`` with torch's two-sided formula."""
     if _gpu(a, b, "lerp", weight):
         return
-    from ..kernels.numba.launch import lerp_flat  # noqa: PLC0415 - one Numba pass on the CPU when available
+    from .kernels.numba.launch import lerp_flat  # noqa: PLC0415 - one Numba pass on the CPU when available
 
     if lerp_flat(a, b, weight):
         return

@@ -1,4 +1,4 @@
-"""Helpers of the contrib part-B parity tests: identical params on both sides (ours on autograd, the
+"""Helpers of the parity tests of the non-elementwise contrib optimizers: identical params on both sides (ours on autograd, the
 reference on torch), a deterministic smooth problem with analytic gradients, stepping both, comparing
 params and state, and a state_dict save/load half-way that must continue exactly."""
 import copy

@@ -1,0 +1,43 @@
+"""The multi-tensor NumPy/CuPy executor (the foreach path) over the runs of a ``FlatGroup``.
+
+A run is params ``[i0, i1)`` of one FlatGroup (elements ``[lo, hi)``) stepped with one set of per-step
+scalars; its ``update(o, p, g, st)`` is the algorithm's update with those scalars bound. The executor
+gathers the run's parameters and gradients into flat arrays (the gradient arena itself when every
+gradient is in its slot), applies the update over cache-sized chunks (split over the thread budget on the
+CPU) and writes the parameters back. It is also what a step runs while its kernel is still compiling:
+the kernels do the same operations in the same order, so the numbers are the same.
+"""
+from __future__ import annotations
+
+from .flat import run_chunked
+from .ops import ops_for
+
+
+class Run:
+    """Params ``[i0, i1)`` (elements ``[lo, hi)``), the update with this run's scalars bound (``update``),
+    and the scalar state the step advances them to (``new``)."""
+
+    __slots__ = ("i0", "i1", "lo", "hi", "update", "new")
+
+    def __init__(self, i0, i1, lo, hi, update, new):
+        self.i0, self.i1, self.lo, self.hi, self.update, self.new = i0, i1, lo, hi, update, new
+
+
+def foreach_step(flat, runs, names):
+    """Step ``runs`` of ``flat``; ``names`` are the state buffers in the update's order."""
+    o = ops_for(flat.arena.buf)
+    B = flat.buffers
+    for r in runs:
+        P, G = flat.gather(r.i0, r.i1, r.lo, r.hi)
+        lo = r.lo
+
+        def chunk(a, b, P=P, G=G, r=r):
+            r.update(o, P[a - lo:b - lo], G[a - lo:b - lo], {k: B[k][a:b] for k in names})
+
+        run_chunked(chunk, r.lo, r.hi, flat.on_cpu)
+        flat.scatter(P, r.i0, r.i1, r.lo)
+
+
+def nd1(a):
+    """0-d arrays as 1-element views (NumPy turns 0-d results into scalars, which have no ``out=``)."""
+    return a.reshape(1) if a.ndim == 0 else a
