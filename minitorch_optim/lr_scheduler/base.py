@@ -81,10 +81,13 @@ def _update_param_group_val(group, key, val):
 
 
 def _set_momentum(group, value, use_beta1):
-    """Write a cycled momentum: into ``betas[0]`` for Adam-like optimizers, else ``momentum``."""
-    if use_beta1:
+    """Write a cycled momentum: into ``betas[0]`` for Adam-like optimizers, else ``momentum``.
+
+    Decided per group, so a MultiOptimizer's Muon groups cycle ``momentum`` and its AdamW groups ``betas``
+    (for one optimizer every group has the keys of its defaults: the same choice as torch's)."""
+    if use_beta1 and "betas" in group:
         group["betas"] = (value, *group["betas"][1:])
-    else:
+    elif "momentum" in group or not use_beta1:
         group["momentum"] = value
 
 
