@@ -14,6 +14,7 @@ import weakref
 from autograd import Tensor
 
 from ..optimizer import Optimizer
+from .fixes import adopt_new_groups, fixes_enabled
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
@@ -209,6 +210,8 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
+        if fixes_enabled():
+            adopt_new_groups(self)
         with _enable_get_lr_call(self):
             if epoch is None:
                 self.last_epoch += 1
