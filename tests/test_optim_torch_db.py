@@ -3,9 +3,9 @@ common_optimizers.py), run on our optimizer and on torch's with identical gradie
 after each step. Follows whichever torch is installed (2.13 on CI, 2.14.1 where it is), so a configuration
 torch adds shows up here without editing the test.
 """
+import pickle
+import subprocess
 import sys
-import types
-import unittest
 
 import numpy as np
 import pytest
@@ -19,27 +19,48 @@ CLASSES = ["Adadelta", "Adafactor", "Adagrad", "Adam", "Adamax", "AdamW", "ASGD"
 TOL = {np.float64: dict(rtol=1e-9, atol=1e-11), np.float32: dict(rtol=2e-5, atol=2e-6)}
 
 
+# torch's test helpers change global torch state when imported (they freeze torch.backends flags and
+# patch TorchScript calls), so the configurations are read in a child process and sent back as plain data
+_READ_DB = r"""
+import pickle, sys, types, unittest
+try:
+    import expecttest  # noqa: F401
+except ImportError:  # (torch's helpers import it only for a TestCase base class; not a torch dependency)
+    stub = types.ModuleType("expecttest"); stub.TestCase = unittest.TestCase; sys.modules["expecttest"] = stub
+import torch
+from torch.testing._internal.common_optimizers import optim_db
+
+def plain(v):
+    if isinstance(v, torch.Tensor):
+        return ("__tensor__", v.detach().cpu().numpy())
+    if isinstance(v, (list, tuple)):
+        return type(v)(plain(x) for x in v)
+    return v
+
+out = {}
+for info in optim_db:
+    for dt in ("float64", "float32"):
+        inputs = info.optim_inputs_func(device="cpu", dtype=getattr(torch, dt))
+        out[(info.optim_cls.__name__, dt)] = [(i.desc, {k: plain(v) for k, v in i.kwargs.items()}) for i in inputs]
+sys.stdout.buffer.write(pickle.dumps(out))
+"""
+
+
 @pytest.fixture(scope="module")
 def optim_db():
     torch = pytest.importorskip("torch")
-    # torch's test helpers import expecttest only for a TestCase base class; it is not a torch dependency
-    if "expecttest" not in sys.modules:
-        try:
-            import expecttest  # noqa: F401
-        except ImportError:
-            stub = types.ModuleType("expecttest")
-            stub.TestCase = unittest.TestCase
-            sys.modules["expecttest"] = stub
-    common = pytest.importorskip("torch.testing._internal.common_optimizers")
-    return torch, {info.optim_cls.__name__: info for info in common.optim_db}
+    run = subprocess.run([sys.executable, "-c", _READ_DB], capture_output=True, timeout=300)
+    if run.returncode != 0:
+        pytest.fail("reading torch's optim_db failed:\n" + run.stderr.decode(errors="replace")[-2000:])
+    return torch, pickle.loads(run.stdout)
 
 
-def _ours(torch, v):
-    """A torch kwarg value as our side takes it: Tensors become autograd Tensors, containers recursively."""
-    if isinstance(v, torch.Tensor):
-        return ag.tensor(v.detach().numpy())
+def _side(lib, v):
+    """A configuration value for one side: plain-data tensors become ``lib``'s tensors, recursively."""
+    if isinstance(v, tuple) and len(v) == 2 and v[0] == "__tensor__":
+        return lib.tensor(v[1])
     if isinstance(v, (list, tuple)):
-        return type(v)(_ours(torch, x) for x in v)
+        return type(v)(_side(lib, x) for x in v)
     return v
 
 
@@ -81,36 +102,38 @@ def _lbfgs_closure(opt, ps, lib, dtype, sign):
 @pytest.mark.parametrize("name", CLASSES)
 def test_torch_optim_db_configuration(optim_db, name, dtype):
     torch, db = optim_db
-    if name not in db:
+    key = (name, np.dtype(dtype).name)
+    if key not in db:
         pytest.skip(f"torch {torch.__version__} has no {name} in optim_db")
-    inputs = db[name].optim_inputs_func(device="cpu", dtype=getattr(torch, np.dtype(dtype).name))
+    inputs = db[key]
     assert inputs, name
     tol = TOL[dtype]
-    for k, inp in enumerate(inputs):
+    for k, (desc, kwargs) in enumerate(inputs):
         rng = np.random.default_rng(k)
         arrays = [rng.uniform(-1, 1, size=s).astype(dtype) for s in _shapes(name)]
         pt = [torch.tensor(a, requires_grad=True) for a in arrays]
         pm = [ag.tensor(a, requires_grad=True) for a in arrays]
-        ot = db[name].optim_cls(pt, **inp.kwargs)
-        om = getattr(optim, name)(pm, **{key: _ours(torch, v) for key, v in inp.kwargs.items()})
+        ot = getattr(torch.optim, name)(pt, **{key_: _side(torch, v) for key_, v in kwargs.items()})
+        om = getattr(optim, name)(pm, **{key_: _side(ag, v) for key_, v in kwargs.items()})
         for _ in range(3):
             if name == "LBFGS":
-                sign = -1 if inp.kwargs.get("maximize") else 1
+                sign = -1 if kwargs.get("maximize") else 1
                 lt = ot.step(_lbfgs_closure(ot, pt, torch, dtype, sign))
                 lm = om.step(_lbfgs_closure(om, pm, ag, dtype, sign))
-                assert float(lm) == pytest.approx(float(lt), rel=tol["rtol"], abs=tol["atol"]), inp.desc
+                assert float(lm) == pytest.approx(float(lt), rel=tol["rtol"], abs=tol["atol"]), desc
             else:
                 _set_grads(torch, name, pt, pm, rng, dtype)
                 ot.step()
                 om.step()
             ptol = tol
             if name == "Muon":  # bf16 Newton-Schulz: a rounding tie may fall the other way (two bf16 steps)
-                ptol = dict(rtol=0, atol=float(inp.kwargs.get("lr", 1e-3)) * 2 ** -6)
+                lr = kwargs.get("lr", 1e-3)
+                ptol = dict(rtol=0, atol=float(np.asarray(lr[1] if isinstance(lr, tuple) else lr)) * 2 ** -6)
             for a, b in zip(pt, pm):
-                np.testing.assert_allclose(b.numpy(), a.detach().numpy(), **ptol, err_msg=f"{name}: {inp.desc}")
+                np.testing.assert_allclose(b.numpy(), a.detach().numpy(), **ptol, err_msg=f"{name}: {desc}")
             if name != "LBFGS":  # (LBFGS's whole state is checked in test_optim_lbfgs.py)
                 for a, b in zip(pt, pm):
                     _assert_state_equal(ot.state[a], om.state[b], dict(rtol=1e-5, atol=1e-6))
                     if hasattr(ot.state[a].get("step"), "dtype"):  # the scalar state keeps torch's dtype
                         assert str(om.state[b]["step"].dtype).split(".")[-1] == \
-                            str(ot.state[a]["step"].dtype).split(".")[-1], f"{name}: {inp.desc}"
+                            str(ot.state[a]["step"].dtype).split(".")[-1], f"{name}: {desc}"
