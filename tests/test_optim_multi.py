@@ -37,9 +37,8 @@ def _children(named, path):
     kw = PATHS[path]
     hidden = [(n, p) for n, p in named if n.startswith("h") and p.ndim == 2]
     rest = [(n, p) for n, p in named if (n, p) not in hidden]
-    sgd_kw = {k: v for k, v in kw.items()}
     return [optim.Muon(hidden, lr=0.02), optim.AdamW(rest[:2], lr=1e-2, **kw),
-            optim.SGD(rest[2:], lr=0.1, momentum=0.9, **sgd_kw)]
+            optim.SGD(rest[2:], lr=0.1, momentum=0.9, **kw)]
 
 
 @pytest.mark.parametrize("path", list(PATHS))
