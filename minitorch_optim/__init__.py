@@ -24,9 +24,12 @@ from .lbfgs import LBFGS  # noqa: E402
 from .sparse_adam import SparseAdam  # noqa: E402
 from .adafactor import Adafactor  # noqa: E402
 from .muon import Muon  # noqa: E402
+from .multi import MultiOptimizer  # noqa: E402
+from .state_loading import LoadReport, StateLoadError  # noqa: E402
 from . import lr_scheduler  # noqa: E402
 from . import swa_utils  # noqa: E402
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD",
            "RMSprop", "Rprop", "NAdam", "RAdam", "LBFGS", "SparseAdam", "Adafactor", "Muon",
+           "MultiOptimizer", "LoadReport", "StateLoadError",
            "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook", "lr_scheduler", "swa_utils"]

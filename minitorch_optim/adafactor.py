@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import Tensor
+from autograd.dtypes import get_default_dtype
 
 from ._core.fma import axpy_, lerp_, torch_scalar
 from ._core.ops import ops_for
@@ -59,7 +60,7 @@ class Adafactor(GroupwiseOptimizer):
     the full ``variance``. The step is ``G / \sqrt{\max(V, \epsilon_1^2)}``, clipped so its RMS is at
     most ``d``, times ``\alpha_t``; weight decay multiplies the params by ``1 - \gamma\lambda`` first.
     ``eps=(None, 1e-3)``: ``None`` means the machine epsilon of the (first) parameter's dtype.
-    State: ``step`` (0-d float32), ``row_var`` and ``col_var``, or ``variance``.
+    State: ``step`` (0-d, the default dtype as in torch), ``row_var`` and ``col_var``, or ``variance``.
 
     Paths: for-loop only (the factored moments are not elementwise); ``foreach`` is accepted for
     compatibility and gives the same numbers.
@@ -94,7 +95,7 @@ class Adafactor(GroupwiseOptimizer):
             for p in group["params"]:
                 st = self.state.get(p)
                 if st and not isinstance(st["step"], Tensor):
-                    st["step"] = Tensor._wrap(np.array(float(st["step"]), dtype=np.float32))
+                    st["step"] = Tensor._wrap(np.array(float(st["step"]), dtype=get_default_dtype()))
 
     def _state_spec(self, param, group):
         shape = tuple(param.shape)
@@ -106,7 +107,7 @@ class Adafactor(GroupwiseOptimizer):
         st = self.state[p]
         if len(st) == 0:
             xp = ops_for(g).xp
-            st["step"] = Tensor._wrap(np.array(0.0, dtype=np.float32))
+            st["step"] = Tensor._wrap(np.array(0.0, dtype=get_default_dtype()))
             if g.ndim > 1:
                 st["row_var"] = Tensor._wrap(xp.zeros(g.shape[:-1] + (1,), dtype=g.dtype))
                 st["col_var"] = Tensor._wrap(xp.zeros(g.shape[:-2] + (1,) + g.shape[-1:], dtype=g.dtype))

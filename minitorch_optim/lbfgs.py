@@ -51,12 +51,16 @@ class LBFGS(Optimizer):
     parameter (``func_evals``, ``n_iter``, ``d``, ``t``, ``old_dirs``, ``old_stps``, ``ro``, ``H_diag``,
     ``prev_flat_grad``, ``prev_loss``, ``al``), as in torch.
 
+    ``maximize=True`` (torch 2.14.1) minimises the negated loss: every evaluation negates the loss and the
+    flat gradient, while ``step`` still returns the closure's own loss. A group without parameters only
+    evaluates the closure and returns its loss (torch 2.14.1).
+
     Paths: for-loop only (the algorithm works on one flat vector; there is no foreach/fused variant).
     Memory: about ``history_size * 2 + 3`` copies of the parameters.
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
-                 history_size=100, line_search_fn=None):
+                 history_size=100, line_search_fn=None, *, maximize=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= lr:
@@ -65,10 +69,13 @@ class LBFGS(Optimizer):
             max_eval = max_iter * 5 // 4
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
                         tolerance_change=tolerance_change, history_size=history_size,
-                        line_search_fn=line_search_fn)
+                        line_search_fn=line_search_fn, maximize=maximize)
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+
+    # state dicts saved by torch 2.13 have no "maximize"; torch 2.14.1 reads it with .get(..., False)
+    _filled_on_load = {"maximize": False}
 
     @property
     def _params(self):
@@ -89,7 +96,14 @@ class LBFGS(Optimizer):
                 parts.append(g.to_dense()._data.reshape(-1))
             else:
                 parts.append(g._data.reshape(-1))
-        return xp.concatenate(parts)
+        flat = xp.concatenate(parts)
+        if self.param_groups[0].get("maximize", False):
+            xp.negative(flat, out=flat)
+        return flat
+
+    def _loss(self, loss):
+        """The loss the algorithm minimises: the closure's, negated under ``maximize``."""
+        return -float(loss) if self.param_groups[0].get("maximize", False) else float(loss)
 
     def _move(self, t, d):
         """Parameters += t * d (in place, so views and flat buffers stay valid)."""
@@ -109,7 +123,7 @@ class LBFGS(Optimizer):
     def _evaluate_at(self, closure, x, t, d):
         """Loss and flat gradient at ``x + t d``; the parameters are put back to ``x`` afterwards."""
         self._move(t, d)
-        loss = float(closure_loss(closure))
+        loss = self._loss(closure_loss(closure))
         g = self._flat_grad()
         self._restore(x)
         return loss, g
@@ -122,6 +136,8 @@ class LBFGS(Optimizer):
 
     def _run(self, closure):
         group = self.param_groups[0]
+        if len(self._params) == 0:  # nothing to optimise (and no first parameter to keep the state under)
+            return closure_loss(closure)
         lr = torch_scalar(group["lr"])
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
@@ -132,7 +148,7 @@ class LBFGS(Optimizer):
         state.setdefault("n_iter", 0)
 
         orig_loss = closure_loss(closure)
-        loss = float(orig_loss)
+        loss = self._loss(orig_loss)
         evals = 1
         state["func_evals"] += 1
         flat_grad = self._flat_grad()
@@ -203,7 +219,7 @@ class LBFGS(Optimizer):
                 self._move(t, d)
                 converged = False
                 if n_iter != max_iter:  # the last iteration skips the (unused) re-evaluation
-                    loss = float(closure_loss(closure))
+                    loss = self._loss(closure_loss(closure))
                     flat_grad = self._flat_grad()
                     converged = abs(flat_grad).max() <= tol_grad
                     ls_evals = 1

@@ -14,6 +14,7 @@ from .optimizer import GroupwiseOptimizer
 DEFAULT_NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 DEFAULT_NS_STEPS = 5
 DEFAULT_EPS = 1e-7
+ADJUST_LR_FNS = ("original", "match_rms_adamw", "spectral_unclamped")
 
 
 def round_bf16(xp, x):
@@ -58,12 +59,15 @@ def newton_schulz(xp, g, coefficients, steps, eps):
 
 
 def adjusted_lr(lr, adjust_lr_fn, shape):
-    """Learning rate scaled for the matrix shape: sqrt(max(1, A/B)) ("original") or 0.2 sqrt(max(A, B))."""
+    """Learning rate scaled for the matrix shape: sqrt(max(1, A/B)) ("original"), 0.2 sqrt(max(A, B))
+    ("match_rms_adamw") or sqrt(A/B) ("spectral_unclamped", torch 2.14.1)."""
     rows, cols = shape[:2]
     if adjust_lr_fn is None or adjust_lr_fn == "original":
         ratio = math.sqrt(max(1, rows / cols))
     elif adjust_lr_fn == "match_rms_adamw":
         ratio = 0.2 * math.sqrt(max(rows, cols))
+    elif adjust_lr_fn == "spectral_unclamped":
+        ratio = math.sqrt(rows / cols)
     else:
         ratio = 1.0
     return lr * ratio
@@ -85,7 +89,7 @@ def muon_update(p, g, buf, *, lr, weight_decay, momentum, nesterov, ns_coefficie
 
 
 class Muon(GroupwiseOptimizer):
-    r"""Muon (Jordan et al.) as in ``torch.optim.Muon`` (2.13), for 2-D parameters.
+    r"""Muon (Jordan et al.) as in ``torch.optim.Muon`` (2.13; 2.14.1 for "spectral_unclamped"), for 2-D parameters.
 
     .. math::
         B_t = \mu B_{t-1} + (1-\mu) g_t,\quad \tilde B_t = \text{lerp}(g_t, B_t, \mu)\ \text{(nesterov) or } B_t,
@@ -93,7 +97,8 @@ class Muon(GroupwiseOptimizer):
 
     ``NS_k`` is ``ns_steps`` quintic Newton–Schulz iterations with ``ns_coefficients`` (computed in
     bfloat16 like torch), ``\gamma'`` is ``lr`` adjusted for the shape by ``adjust_lr_fn``
-    ("original": ``sqrt(max(1, rows/cols))``, "match_rms_adamw": ``0.2 sqrt(max(rows, cols))``).
+    ("original": ``sqrt(max(1, rows/cols))``, "match_rms_adamw": ``0.2 sqrt(max(rows, cols))``,
+    "spectral_unclamped": ``sqrt(rows/cols)``, as torch 2.14.1).
     Use another optimizer (e.g. AdamW) for biases, embeddings and other non-matrix parameters.
     State: ``momentum_buffer``.
 
@@ -111,7 +116,7 @@ class Muon(GroupwiseOptimizer):
             raise ValueError(f"momentum should be >= 0 but is: {momentum}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"weight decay should be >= 0 but is: {weight_decay}")
-        if adjust_lr_fn is not None and adjust_lr_fn not in ("original", "match_rms_adamw"):
+        if adjust_lr_fn is not None and adjust_lr_fn not in ADJUST_LR_FNS:
             raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
         defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
                         ns_coefficients=ns_coefficients, eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn)

@@ -238,16 +238,25 @@ class Optimizer:
             return type(value)(Optimizer._cast_state(param, v, None, fused_or_capturable) for v in value)
         return value
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict, *, by_name=False, strict=True):
         """Load a state_dict from ``state_dict()`` (or torch's, tensors converted to arrays).
 
         Everything is validated and converted before the optimizer is touched: on error it is unchanged.
+        Default: torch's positional matching. ``by_name=True`` gives each parameter the state saved under its
+        own name (both sides built from ``named_parameters()``); ``strict=False`` loads what matches. Either
+        returns a ``LoadReport`` (loaded, missing, unexpected, mismatched); strict raises ``StateLoadError``.
         """
         state_dict = dict(state_dict)
         for hook in self._optimizer_load_state_dict_pre_hooks.values():
             res = hook(self, state_dict)
             if res is not None:
                 state_dict = res
+        if by_name or not strict:
+            from .state_loading import load as _load_matching
+            report = _load_matching(self, state_dict, by_name=by_name, strict=strict)
+            for hook in self._optimizer_load_state_dict_post_hooks.values():
+                hook(self)
+            return report
         if "param_groups" not in state_dict or "state" not in state_dict:
             raise ValueError("state_dict must have 'state' and 'param_groups' entries")
         groups = self.param_groups

@@ -32,7 +32,8 @@ class Progress:
 
 
 def make_optimizers(model, cfg, build=None):
-    """The run's optimizers: one, or for Muon, Muon on the hidden 2-D weights plus AdamW on the rest.
+    """The run's optimizers: one, or for Muon, Muon on the hidden 2-D weights plus AdamW on the rest (as one
+    MultiOptimizer, or two optimizers when ``build`` wraps each, as ZeRO does).
     ``build(cls, params, kwargs)`` makes each (default ``cls(params, **kwargs)``; ZeRO wraps it)."""
     import minitorch_optim as optim
 
@@ -43,6 +44,7 @@ def make_optimizers(model, cfg, build=None):
     if cfg["weight_decay"] is not None:
         kw["weight_decay"] = cfg["weight_decay"]
     cls = getattr(optim, optimizer_names()[cfg["optimizer"]])
+    build_default = build is None
     build = build or (lambda c, params, kwargs: c(params, **kwargs))
     if cfg["optimizer"] != "muon":
         return [build(cls, model.parameters(), kw)]
@@ -53,6 +55,8 @@ def make_optimizers(model, cfg, build=None):
     aux = {"lr": cfg["lr"] / 2}
     if cfg["weight_decay"] is not None:
         aux["weight_decay"] = cfg["weight_decay"]
+    if build_default:  # one object: one step, one state_dict, one scheduler over both
+        return [optim.MultiOptimizer([cls(hidden, **kw), optim.AdamW(rest, **aux)])]
     return [build(cls, hidden, kw), build(optim.AdamW, rest, aux)]
 
 
@@ -74,14 +78,20 @@ def make_schedulers(opts, cfg, steps_per_epoch):
             return S.ExponentialLR(opt, gamma=0.9)
         if name == "linear":
             return S.LinearLR(opt, start_factor=0.1, total_iters=max(1, epochs // 4))
-        return S.OneCycleLR(opt, max_lr=opt.param_groups[0]["lr"], total_steps=epochs * steps_per_epoch)
+        return S.OneCycleLR(opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=epochs * steps_per_epoch)
 
     scheds = [one(o) for o in opts]
     swa = []
     if cfg["swa_start"]:
         ratio = (cfg["swa_lr"] / cfg["lr"]) if cfg["swa_lr"] else 0.5
-        swa = [SWALR(o, swa_lr=o.defaults["lr"] * ratio, anneal_epochs=2) for o in opts]
+        swa = [SWALR(o, swa_lr=[lr * ratio for lr in _default_lrs(o)], anneal_epochs=2) for o in opts]
     return scheds, swa, name == "onecycle"
+
+
+def _default_lrs(opt):
+    """Each group's optimizer-default lr (a MultiOptimizer's groups take their own child's)."""
+    children = getattr(opt, "optimizers", [opt])
+    return [c.defaults["lr"] for c in children for _ in c.param_groups]
 
 
 def evaluate(model, X, y):

@@ -7,8 +7,11 @@ from .simple import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR, Lin
                      MultiStepLR, PolynomialLR, StepLR)
 from .plateau import ReduceLROnPlateau
 from .combine import ChainedScheduler, SequentialLR
+from .fixes import fixes, fixes_enabled, set_fixes  # noqa: F401
+from .hyper import HyperParameter  # noqa: F401
 from .cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 
 __all__ = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
            "SequentialLR", "CosineAnnealingLR", "ChainedScheduler", "ReduceLROnPlateau", "CyclicLR",
            "CosineAnnealingWarmRestarts", "OneCycleLR", "PolynomialLR", "LRScheduler"]
+# (``__all__`` is torch's list; the opt-in fixes switch and HyperParameter are ours, imported by name)

@@ -14,6 +14,7 @@ import weakref
 from autograd import Tensor
 
 from ..optimizer import Optimizer
+from .fixes import adopt_new_groups, fixes_enabled
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
@@ -81,10 +82,13 @@ def _update_param_group_val(group, key, val):
 
 
 def _set_momentum(group, value, use_beta1):
-    """Write a cycled momentum: into ``betas[0]`` for Adam-like optimizers, else ``momentum``."""
-    if use_beta1:
+    """Write a cycled momentum: into ``betas[0]`` for Adam-like optimizers, else ``momentum``.
+
+    Decided per group, so a MultiOptimizer's Muon groups cycle ``momentum`` and its AdamW groups ``betas``
+    (for one optimizer every group has the keys of its defaults: the same choice as torch's)."""
+    if use_beta1 and "betas" in group:
         group["betas"] = (value, *group["betas"][1:])
-    else:
+    elif "momentum" in group or not use_beta1:
         group["momentum"] = value
 
 
@@ -206,6 +210,8 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
+        if fixes_enabled():
+            adopt_new_groups(self)
         with _enable_get_lr_call(self):
             if epoch is None:
                 self.last_epoch += 1

@@ -6,6 +6,7 @@ import math
 import types
 from functools import partial
 
+from .fixes import adopt_new_groups, fixes_enabled
 from .base import (LRScheduler, _check_optimizer, _enable_get_lr_call, _format_param, _param_groups_val_list,
                    _set_momentum, _update_param_group_val, _warn_get_lr_called_within_step)
 
@@ -277,6 +278,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         else:
             self._locate(epoch)
         self.last_epoch = math.floor(epoch)
+        if fixes_enabled():
+            adopt_new_groups(self)
         with _enable_get_lr_call(self):
             for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
                 _update_param_group_val(group, "lr", lr)
