@@ -163,7 +163,7 @@ class ElementwiseOptimizer(Optimizer):
                 return st       # stateless (e.g. SGD without momentum): no entry, as in torch
             self.state[p] = st
             for name, v in self.scalar_state(group).items():
-                st[name] = Tensor._wrap(np.array(v, dtype=get_default_dtype()))
+                st[name] = Tensor._wrap(np.array(v, dtype=_scalar_dtype(group, name)))
             xp = ops_for(like).xp
             for name, fill in self.state_buffers(group).items():
                 st[name] = Tensor._wrap(xp.full(like.shape, fill, dtype=like.dtype))
@@ -326,7 +326,8 @@ class ElementwiseOptimizer(Optimizer):
             if all(f.valid(by_key.get(k, []), self.state) for k, f in flats.items()):
                 return flats
         bufs, scal = self.state_buffers(group), self.scalar_state(group)
-        flats = {k: FlatGroup(ps, self.state, bufs, scal) for k, ps in by_key.items()}
+        dtypes = {name: _scalar_dtype(group, name) for name in scal}
+        flats = {k: FlatGroup(ps, self.state, bufs, scal, dtypes) for k, ps in by_key.items()}
         cache[id(group)] = (group, flats)
         return flats
 
@@ -415,3 +416,9 @@ def _arrays(st):
 
 def _tensors(st):
     return {k: (_tensors(v) if isinstance(v, dict) else v) for k, v in st.items()}
+
+
+def _scalar_dtype(group, name):
+    """The dtype of a new scalar state entry, as torch keeps it: the default dtype, except that a ``fused=True``
+    group counts ``step`` in float32 (torch's fused kernels take a float32 step)."""
+    return np.dtype(np.float32) if name == "step" and group.get("fused") else get_default_dtype()

@@ -121,7 +121,7 @@ def test_found_inf_and_grad_scale_act_on_every_path(path, found_inf):
 
 
 @pytest.mark.parametrize("name", ["Adam", "NAdam", "ASGD", "SGD"])
-def test_scalar_state_has_the_default_dtype(path, name):
+def test_scalar_state_has_torchs_dtype(path, name):
     prev = ag.get_default_dtype()
     ag.set_default_dtype(np.float64)
     torch.set_default_dtype(torch.float64)
@@ -130,7 +130,9 @@ def test_scalar_state_has_the_default_dtype(path, name):
         p = Parameter(ag.tensor(np.array([1.0, -2.0])))
         tp = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
         opt = getattr(optim, name)([p], lr=0.01, **kw, **PATHS[path])
-        topt = getattr(torch.optim, name)([tp], lr=0.01, **kw, **TPATH[path])
+        # torch fuses Adam too, and its fused path counts ``step`` in float32: compare with that path there
+        tpath = {"fused": True} if path == "fused" and name == "Adam" else TPATH[path]
+        topt = getattr(torch.optim, name)([tp], lr=0.01, **kw, **tpath)
         for _ in range(50):
             for o, q in ((opt, p), (topt, tp)):
                 o.zero_grad()
@@ -138,7 +140,10 @@ def test_scalar_state_has_the_default_dtype(path, name):
                 o.step()
         for k, tv in topt.state[tp].items():
             if tv.ndim == 0:
-                assert opt.state[p][k].dtype == np.float64 == tv.numpy().dtype, k
+                # a fused group counts step in float32, as torch's fused path and as torch's load_state_dict
+                # casts it for any fused group (also where torch has no fused kernel to compare with)
+                want = np.float32 if path == "fused" and k == "step" else tv.numpy().dtype
+                assert opt.state[p][k].dtype == want, k
                 assert float(opt.state[p][k].numpy()) == float(tv), k
         np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-12)
     finally:

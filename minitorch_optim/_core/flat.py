@@ -228,7 +228,7 @@ def _host_value(old):
 class FlatGroup:
     """Storage and address tables for ``params`` (one device and dtype, in group order)."""
 
-    def __init__(self, params, state, buffer_init, scalar_init):
+    def __init__(self, params, state, buffer_init, scalar_init, scalar_dtypes=None):
         self.params = list(params)
         first = self.params[0]._data
         self.xp = xp = array_module(first)
@@ -277,7 +277,7 @@ class FlatGroup:
                     vals.append(float(a.reshape(-1)[0]))
                 else:
                     vals.append(init)
-            self.scalars[name] = np.array(vals, sdt or get_default_dtype())
+            self.scalars[name] = np.array(vals, sdt or (scalar_dtypes or {}).get(name) or get_default_dtype())
         self.fresh = set()
         self.sdicts = [None] * len(self.params)
         for i, p in enumerate(self.params):
