@@ -24,6 +24,9 @@ from . import nn, data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 from . import accelerator, autograd, backends, cuda, utils  # noqa: E402  torch's namespace
+from . import amp  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402,F401
+amp.install(globals())   # last: autocast's wrappers go around the entry points defined above
 from ._unsupported import module_getattr as _module_getattr  # noqa: E402
 
 __minitorch__ = True
