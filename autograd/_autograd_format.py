@@ -21,6 +21,7 @@ import numpy as np
 from . import backend
 from ._torch_format import target_device
 from .tensor import Tensor
+from . import dtypes as _dtypes
 
 MAGIC = b"\x93MTSAVE\x00"
 FORMAT = "autograd-save"
@@ -176,7 +177,7 @@ class _Reader:
                 and isinstance(spec["requires_grad"], bool)):
             _bad("a tensor entry is malformed")
         arr = self.array(spec["data"])
-        if spec["requires_grad"] and arr.dtype.kind not in "fc":
+        if spec["requires_grad"] and _dtypes.kind(arr.dtype) not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         data = backend.to_device(arr, target_device(_str(spec["device"], "a device"), self.map_location))
         if tag == "P":

@@ -30,6 +30,7 @@ from ._load_limits import check_result, short, too_big
 from ._pickle_vm import Budget, Callable, unpickle
 from ._zip_reader import ZipReader
 from .tensor import Tensor
+from . import dtypes as _dtypes
 
 # torch storage class -> NumPy dtype (BFloat16 has no NumPy dtype and is refused with a message)
 _STORAGES = {"FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
@@ -168,7 +169,7 @@ class _Loader:
             numel *= v
         if numel and offset + sum((n - 1) * s for n, s in zip(size, stride)) >= base.size:
             raise TorchFileError("corrupted torch file: tensor runs past its storage")
-        if requires_grad and base.dtype.kind not in "fc":
+        if requires_grad and _dtypes.kind(base.dtype) not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         if tuple(stride) == _contiguous(size) and (numel or not size):
             arr = base[offset:offset + numel].reshape(size)
@@ -191,7 +192,7 @@ class _Loader:
 
         if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
             raise pickle.UnpicklingError("parameter rebuild without a tensor")
-        if requires_grad and data._data.dtype.kind not in "fc":
+        if requires_grad and _dtypes.kind(data._data.dtype) not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         return Parameter(data, requires_grad=requires_grad)
 
