@@ -126,3 +126,21 @@ def test_grad_scaler_state_dict_round_trip_and_disabled_scaler_is_a_pass_through
     assert off.scale(loss) is loss and off.get_scale() == 1.0 and off.state_dict() == {}
     scaled = scaler.scale([ag.tensor(1.0), (ag.tensor(2.0),)])
     assert scaled[0].item() == 123.0 and scaled[1][0].item() == 246.0
+
+
+def test_docs_amp_page_examples_run_and_print_what_the_page_says(capsys):
+    import pathlib
+    import re
+    import warnings
+
+    text = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "src" / "amp.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # clipping an inf gradient
+        for b in blocks:
+            exec(compile(b, "amp.md", "exec"), {})
+    lines = capsys.readouterr().out.split("\n")
+    assert lines[0] == "float16 float32" and lines[1] == "float32"
+    scales = [float(ln.split()[1]) for ln in lines[2:] if ln.strip()]
+    assert scales[:6] == [1024.0, 1024.0, 512.0, 512.0, 512.0, 1024.0]
