@@ -103,7 +103,7 @@ def add(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(add(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
-    res = _as(A + B if alpha == 1 else A + _alpha(alpha, dt) * B, dt, xp)
+    res = _as(A + B if alpha == 1 else _add_alpha(A, B, alpha, dt), dt, xp)
     rule = _add_rule if alpha == 1 else lambda o, g: (g, g * alpha)
     return _out(record(res, (a, b), rule, "Add", saved=()), out)
 
@@ -116,7 +116,7 @@ def sub(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(sub(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
-    res = _as(A - B if alpha == 1 else A - _alpha(alpha, dt) * B, dt, xp)
+    res = _as(A - B if alpha == 1 else _add_alpha(A, B, -alpha, dt), dt, xp)
     rule = _sub_rule if alpha == 1 else lambda o, g: (g, -alpha * g)
     return _out(record(res, (a, b), rule, "Sub", saved=()), out)
 
@@ -128,6 +128,43 @@ def _sub_rule(o, g):
 def _alpha(alpha, dt):
     """torch's add/sub take ``alpha`` in the tensor's dtype (float16/bfloat16 round it first)."""
     return float(np.asarray(alpha, dt)) if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION else alpha
+
+
+_VEC = 32           # float16/bfloat16 elements per vectorised step of torch's CPU loops
+_GRAIN = 32768      # torch's parallel grain size
+
+
+def add_alpha_low(x, y, alpha, dt):
+    """``x + alpha * y`` on the float32 values of float16/bfloat16 operands, as torch's CPU add kernel
+    rounds it (``alpha`` already in ``dt``): its vectorised steps of 32 elements form one fused multiply-add
+    in float32, the last ``n % 32`` elements of each thread's contiguous chunk run its scalar loop, which
+    rounds ``alpha * y`` to ``dt`` first. Returns float32 values (rounded to ``dt`` by the caller)."""
+    xp = backend.array_module(x) if hasattr(x, "dtype") else np
+    f64, f32 = np.float64, np.float32
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    out = (xp.asarray(x, f64) + alpha * xp.asarray(y, f64)).astype(f32)
+    if xp is not np or not out.size:
+        return out
+    xb, yb = np.broadcast_to(x, shape).reshape(-1), np.broadcast_to(y, shape).reshape(-1)
+    flat = out.reshape(-1)
+    n = flat.size
+    from ..threads import get_num_threads  # noqa: PLC0415
+
+    tasks = max(1, min(get_num_threads(), -(-n // _GRAIN)))
+    step = -(-n // tasks)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        t = hi - (hi - lo) % _VEC
+        if t < hi:
+            prod = (f32(alpha) * yb[t:hi].astype(f32)).astype(dt).astype(f32)
+            flat[t:hi] = xb[t:hi] + prod
+    return out
+
+
+def _add_alpha(A, B, alpha, dt):
+    if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
+        return add_alpha_low(A, B, _alpha(alpha, dt), dt)
+    return A + alpha * B
 
 
 def rsub(a, b, alpha=1):

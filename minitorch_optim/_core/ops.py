@@ -212,19 +212,99 @@ def _is_one(v):
     return not hasattr(v, "shape") and v == 1
 
 
+class LowPrecisionOps:
+    """The vocabulary on float16/bfloat16 arrays as torch's kernels compute it ("opmath"): each op reads
+    its low-precision operands into float32, runs ``ArrayOps``' float32 code with the scalars in float32,
+    and rounds its result once, on store (into the first argument for in-place ops). Only the scalars of
+    ``add_``/``add``'s ``alpha`` and ``add_scalar_`` enter in the parameter's dtype, as torch's add kernel
+    takes them."""
+
+    def __init__(self, ops):
+        self.f32 = ops
+        self.xp = ops.xp
+        self.f = ops.f
+
+
+_LOW_SCALARS = {"add_": "alpha", "add": "alpha", "add_scalar_": 1}
+
+
+def _low_op(name, in_place):
+    def op(self, *args, **kw):
+        f32 = np.float32
+        low = None
+        conv = []
+        for a in args:
+            if hasattr(a, "dtype") and a.dtype in _LOW:
+                low = a.dtype
+                a = a.astype(f32)
+            conv.append(a)
+        if low is not None and name in _LOW_SCALARS:
+            which = _LOW_SCALARS[name]
+            if which in kw:
+                kw[which] = float(np.asarray(kw[which], low))
+            elif isinstance(which, int) and len(conv) > which and not hasattr(conv[which], "dtype"):
+                conv[which] = float(np.asarray(conv[which], low))
+            elif which == "alpha" and len(conv) > 2:
+                conv[2] = float(np.asarray(conv[2], low))
+        if low is not None and name in ("add_", "add"):
+            r = _add(conv, kw, low)
+        else:
+            r = getattr(self.f32, name)(*conv, **kw)
+        if low is None:
+            return r
+        if in_place:
+            args[0][...] = r
+            return args[0]
+        if hasattr(r, "dtype") and r.dtype == f32 and name not in ("numel", "cast"):
+            return r.astype(low)
+        return r
+
+    op.__name__ = name
+    return op
+
+
+def _add(conv, kw, low):
+    """torch's add kernel on float32 values (see ``autograd.ops.elementwise.add_alpha_low``)."""
+    from autograd.ops.elementwise import add_alpha_low  # noqa: PLC0415
+
+    x, y = conv[0], conv[1]
+    alpha = kw.get("alpha", conv[2] if len(conv) > 2 else 1)
+    return x + y if alpha == 1 else add_alpha_low(x, y, alpha, low)
+
+
+for _name in VOCABULARY:
+    setattr(LowPrecisionOps, _name, _low_op(_name, _name.endswith("_")))
+
 NUMPY_OPS = ArrayOps(np)
 TENSOR_OPS = TensorOps()
 _cupy_ops = None
+_low_ops = {}
+
+
+def _lowp():
+    from autograd.dtypes import LOW_PRECISION  # noqa: PLC0415
+
+    return LOW_PRECISION
+
+
+_LOW = _lowp()
 
 
 def ops_for(arr):
-    """``ArrayOps`` for the module that owns ``arr``."""
+    """``ArrayOps`` for the module that owns ``arr`` (``LowPrecisionOps`` over it for float16/bfloat16)."""
     global _cupy_ops
     if isinstance(arr, np.ndarray):
-        return NUMPY_OPS
-    from autograd.backend import array_module, use_device_of
+        o = NUMPY_OPS
+    else:
+        from autograd.backend import array_module, use_device_of
 
-    use_device_of(arr)        # CuPy runs on the current device: make it the one that holds arr (cuda:N)
-    if _cupy_ops is None:
-        _cupy_ops = ArrayOps(array_module(arr))
-    return _cupy_ops
+        use_device_of(arr)        # CuPy runs on the current device: make it the one that holds arr (cuda:N)
+        if _cupy_ops is None:
+            _cupy_ops = ArrayOps(array_module(arr))
+        o = _cupy_ops
+    if arr.dtype.itemsize == 2 and arr.dtype in _LOW:
+        lo = _low_ops.get(id(o))
+        if lo is None:
+            lo = _low_ops[id(o)] = LowPrecisionOps(o)
+        return lo
+    return o
