@@ -219,13 +219,18 @@ class LowPrecisionOps:
     ``add_``/``add``'s ``alpha`` and ``add_scalar_`` enter in the parameter's dtype, as torch's add kernel
     takes them."""
 
-    def __init__(self, ops):
+    def __init__(self, ops, foreach=False):
         self.f32 = ops
         self.xp = ops.xp
         self.f = ops.f
+        self.scalars_in_dtype = _FOREACH_SCALARS if foreach else _LOW_SCALARS
+        self.foreach_rounding = foreach      # an update may follow torch's foreach operation order
 
 
 _LOW_SCALARS = {"add_": "alpha", "add": "alpha", "add_scalar_": 1}
+# torch's CPU ``_foreach_mul_(tensors, scalar)`` takes the scalar in the tensors' dtype, where
+# ``Tensor.mul_`` and ``_foreach_mul`` keep it in float32
+_FOREACH_SCALARS = {**_LOW_SCALARS, "mul_": 1}
 
 
 def _low_op(name, in_place):
@@ -238,8 +243,8 @@ def _low_op(name, in_place):
                 low = a.dtype
                 a = a.astype(f32)
             conv.append(a)
-        if low is not None and name in _LOW_SCALARS:
-            which = _LOW_SCALARS[name]
+        if low is not None and name in self.scalars_in_dtype:
+            which = self.scalars_in_dtype[name]
             if which in kw:
                 kw[which] = float(np.asarray(kw[which], low))
             elif isinstance(which, int) and len(conv) > which and not hasattr(conv[which], "dtype"):
@@ -290,8 +295,9 @@ def _lowp():
 _LOW = _lowp()
 
 
-def ops_for(arr):
-    """``ArrayOps`` for the module that owns ``arr`` (``LowPrecisionOps`` over it for float16/bfloat16)."""
+def ops_for(arr, foreach=False):
+    """``ArrayOps`` for the module that owns ``arr`` (``LowPrecisionOps`` over it for float16/bfloat16,
+    with torch's foreach scalar rules when ``foreach``)."""
     global _cupy_ops
     if isinstance(arr, np.ndarray):
         o = NUMPY_OPS
@@ -303,8 +309,8 @@ def ops_for(arr):
             _cupy_ops = ArrayOps(array_module(arr))
         o = _cupy_ops
     if arr.dtype.itemsize == 2 and arr.dtype in _LOW:
-        lo = _low_ops.get(id(o))
+        lo = _low_ops.get((id(o), foreach))
         if lo is None:
-            lo = _low_ops[id(o)] = LowPrecisionOps(o)
+            lo = _low_ops[(id(o), foreach)] = LowPrecisionOps(o, foreach)
         return lo
     return o
