@@ -431,7 +431,7 @@ def lerp(start, end, weight):
     S, E, W, dt, xp = _operands(start, end, weight)
     diff = E - S
     if xp is np and dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
-        res = _lerp_fma(S, E, W, diff)
+        res = lerp_fma32(S, E, W, diff)
     elif isinstance(W, numbers.Number):
         res = S + W * diff if abs(W) < 0.5 else E - diff * (1 - W)
     else:
@@ -441,16 +441,16 @@ def lerp(start, end, weight):
                   saved=(start if w_grad else None, end if w_grad else None, _number(weight, W)))
 
 
-def _lerp_fma(S, E, W, diff):
+def lerp_fma32(S, E, W, diff):
     """torch's vectorised lerp on float32 values: one fused multiply-add ``base + coeff * (end - start)``
     (formed in float64, where the product is exact, and rounded to float32 once)."""
     W = np.asarray(W, np.float32)
     small = np.abs(W) < 0.5
     coeff = np.where(small, W, W - np.float32(1))
-    return _fma32(np.where(small, S, E), coeff, diff)
+    return fma32(np.where(small, S, E), coeff, diff)
 
 
-def _fma32(x, a, b):
+def fma32(x, a, b):
     """``x + a * b`` with one float32 rounding, as a fused multiply-add: the float32 product is exact in
     float64."""
     return (np.asarray(x, np.float64) + np.asarray(a, np.float64) * np.asarray(b, np.float64)).astype(np.float32)
@@ -469,7 +469,7 @@ def _muladd(x, a, b):
     formed in float64 and rounded back; float64 and CuPy keep two roundings (no fused multiply-add there)."""
     X, A, B, dt, xp = _operands(x, a, b)
     if xp is np and dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:   # a float32 fma, then dt
-        res = _fma32(X, A, B).astype(dt)
+        res = fma32(X, A, B).astype(dt)
     elif xp is np and dtypes.kind(dt) == "f" and dt.itemsize < 8:
         res = (np.asarray(X, np.float64) + np.asarray(A, np.float64) * B).astype(dt)
     else:
@@ -505,7 +505,7 @@ def _scaled_low(x, t1, t2, value, name):
     if isinstance(value, Tensor):
         value = value.item()
     if name == "Addcmul":   # the last multiply-add fused, as torch's vectorised kernel
-        res = _as(_fma32(X, value * A, B) if xp is np else X + value * A * B, dt, xp)
+        res = _as(fma32(X, value * A, B) if xp is np else X + value * A * B, dt, xp)
     else:
         res = _as(X + value * A / B, dt, xp)
     if name == "Addcmul":

@@ -262,10 +262,13 @@ def _low_op(name, in_place):
                 conv[which] = float(np.asarray(conv[which], low))
             elif which == "alpha" and len(conv) > 2:
                 conv[2] = float(np.asarray(conv[2], low))
-        if low is not None and name in ("add_", "add"):
-            r = _add(conv, kw, low)
-        else:
-            r = getattr(self.f32, name)(*conv, **kw)
+        if low is None:
+            return getattr(self.f32, name)(*conv, **kw)
+        with np.errstate(all="ignore"):      # overflow to inf is float16's everyday business, as in torch
+            if name in _FMA:
+                r = _FMA[name](conv, kw, low)
+            else:
+                r = getattr(self.f32, name)(*conv, **kw)
         if low is None:
             return r
         if in_place:
@@ -286,6 +289,27 @@ def _add(conv, kw, low):
     x, y = conv[0], conv[1]
     alpha = kw.get("alpha", conv[2] if len(conv) > 2 else 1)
     return x + y if alpha == 1 else add_alpha_low(x, y, alpha, low)
+
+
+def _addcmul(conv, kw, low):
+    """torch's addcmul kernel on float32 values: ``x + (value * a) * b``, the last step a fused multiply-add."""
+    from autograd.ops.elementwise import fma32  # noqa: PLC0415
+
+    x, a, b = conv[:3]
+    value = kw.get("value", conv[3] if len(conv) > 3 else 1)
+    return fma32(x, a if value == 1 else a * np.float32(value), b)
+
+
+def _lerp(conv, kw, low):
+    """torch's lerp kernel on float32 values (one fused multiply-add, see ``lerp_fma32``)."""
+    from autograd.ops.elementwise import lerp_fma32  # noqa: PLC0415
+
+    x, y, w = conv[:3]
+    return lerp_fma32(x, y, w, y - x)
+
+
+# the ops whose torch kernels fuse a multiply-add, in float32 (NumPy paths only: CuPy keeps ArrayOps')
+_FMA = {"add_": _add, "add": _add, "addcmul_": _addcmul, "lerp_": _lerp}
 
 
 for _name in VOCABULARY:
