@@ -32,13 +32,14 @@ from ._zip_reader import ZipReader
 from .tensor import Tensor
 from . import dtypes as _dtypes
 
-# torch storage class -> NumPy dtype (BFloat16 has no NumPy dtype and is refused with a message)
+# torch storage class -> NumPy dtype (bfloat16: ml_dtypes' NumPy dtype)
 _STORAGES = {"FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+             "BFloat16Storage": "bfloat16",
              "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16", "CharStorage": "int8",
              "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
              "ComplexDoubleStorage": "complex128", "UntypedStorage": "uint8"}
 _DTYPE_NAMES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
-                "float16": "float16", "half": "float16", "int64": "int64", "long": "int64", "int32": "int32",
+                "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64", "long": "int64", "int32": "int32",
                 "int": "int32", "int16": "int16", "short": "int16", "int8": "int8", "uint8": "uint8",
                 "bool": "bool", "complex64": "complex64", "complex128": "complex128", "uint16": "uint16",
                 "uint32": "uint32", "uint64": "uint64"}
@@ -64,6 +65,20 @@ def target_device(location, map_location):
                            "is False. If you are running on a CPU-only machine, please use autograd.load with "
                            "map_location='cpu' to map your storages to the CPU.")
     return dev
+
+
+def _ordered(dtype, order):
+    """``dtype`` in the file's byte order; bfloat16 (which has none) read as its 16 bits."""
+    if dtype == _dtypes.bfloat16:
+        return np.dtype("u2").newbyteorder(order)
+    return dtype.newbyteorder(order)
+
+
+def _as_native(arr, dtype):
+    """A native-order copy of ``arr`` (read with :func:`_ordered`) as ``dtype``."""
+    if dtype == _dtypes.bfloat16:
+        return arr.astype(np.uint16).view(dtype)
+    return arr.astype(dtype, copy=True)
 
 
 class _StorageType:
@@ -128,7 +143,7 @@ class _Loader:
                                          f"such dtype); convert the tensors (e.g. .float()) before torch.save")
         st = self.storages.get(key)
         if st is None:
-            dt = stype.dtype.newbyteorder(self.order)
+            dt = _ordered(stype.dtype, self.order)
             nbytes = numel * dt.itemsize
             m = self.zr.find(f"{self.prefix}data/{key}")
             raw = self.record(f"data/{key}", sys.maxsize)   # stored: a view; deflated: within the budget
@@ -136,7 +151,7 @@ class _Loader:
                 raise TorchFileError(f"corrupted torch file: storage {short(key)} is shorter than declared")
             arr = np.frombuffer(raw, dtype=dt, count=numel)
             if not (self.writable and self.native and m.method == 0 and arr.flags.aligned):
-                arr = arr.astype(stype.dtype, copy=True)   # one copy, straight from the file's buffer
+                arr = _as_native(arr, stype.dtype)   # one copy, straight from the file's buffer
             self.storages[key] = st = _Storage(arr, location, key)
         if st.array.dtype != stype.dtype:
             raise pickle.UnpicklingError("torch file views one storage as two dtypes; not supported")
@@ -149,7 +164,7 @@ class _Loader:
             raw = storage.array.view(np.uint8)
             if raw.size % dtype.itemsize:
                 raise TorchFileError("corrupted torch file: storage size is not a multiple of its dtype")
-            arr = raw.view(dtype) if self.native else raw.view(dtype.newbyteorder(self.order)).astype(dtype)
+            arr = raw.view(dtype) if self.native else _as_native(raw.view(_ordered(dtype, self.order)), dtype)
             got = storage.views[dtype] = _Storage(arr, storage.location, storage.key)
         return got
 
@@ -256,7 +271,7 @@ def _globals(loader, budget):
         fn = table.get((module, name))
         if fn is not None:
             return Callable(fn, f"{module}.{name}")
-        if (module == "torch" and (name in _STORAGES or name == "BFloat16Storage")) or (
+        if (module == "torch" and name in _STORAGES) or (
                 (module, name) == ("torch.storage", "UntypedStorage")):
             return _StorageType(name)
         if module == "torch" and name in _DTYPE_NAMES:

@@ -253,7 +253,10 @@ class Tensor:
         return a if dtype is None else a.astype(dtype)
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), precision=4, separator=", ", prefix="tensor(")
+        a = self.numpy()
+        if a.dtype == dtypes.bfloat16:      # NumPy formats it as a non-float: print its float32 values
+            a = a.astype(dtypes.float32)
+        body = np.array2string(a, precision=4, separator=", ", prefix="tensor(")
         extra = ""
         if self.device.type != "cpu":
             extra += f", device='{self.device}'"

@@ -103,7 +103,7 @@ def add(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(add(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
-    res = _as(A + B if alpha == 1 else A + _alpha(alpha, dt) * B, dt, xp)
+    res = _as(A + B if alpha == 1 else _add_alpha(A, B, alpha, dt), dt, xp)
     rule = _add_rule if alpha == 1 else lambda o, g: (g, g * alpha)
     return _out(record(res, (a, b), rule, "Add", saved=()), out)
 
@@ -116,7 +116,7 @@ def sub(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(sub(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
-    res = _as(A - B if alpha == 1 else A - _alpha(alpha, dt) * B, dt, xp)
+    res = _as(A - B if alpha == 1 else _add_alpha(A, B, -alpha, dt), dt, xp)
     rule = _sub_rule if alpha == 1 else lambda o, g: (g, -alpha * g)
     return _out(record(res, (a, b), rule, "Sub", saved=()), out)
 
@@ -128,6 +128,43 @@ def _sub_rule(o, g):
 def _alpha(alpha, dt):
     """torch's add/sub take ``alpha`` in the tensor's dtype (float16/bfloat16 round it first)."""
     return float(np.asarray(alpha, dt)) if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION else alpha
+
+
+_VEC = 32           # float16/bfloat16 elements per vectorised step of torch's CPU loops
+_GRAIN = 32768      # torch's parallel grain size
+
+
+def add_alpha_low(x, y, alpha, dt):
+    """``x + alpha * y`` on the float32 values of float16/bfloat16 operands, as torch's CPU add kernel
+    rounds it (``alpha`` already in ``dt``): its vectorised steps of 32 elements form one fused multiply-add
+    in float32, the last ``n % 32`` elements of each thread's contiguous chunk run its scalar loop, which
+    rounds ``alpha * y`` to ``dt`` first. Returns float32 values (rounded to ``dt`` by the caller)."""
+    xp = backend.array_module(x) if hasattr(x, "dtype") else np
+    f64, f32 = np.float64, np.float32
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    out = (xp.asarray(x, f64) + alpha * xp.asarray(y, f64)).astype(f32)
+    if xp is not np or not out.size:
+        return out
+    xb, yb = np.broadcast_to(x, shape).reshape(-1), np.broadcast_to(y, shape).reshape(-1)
+    flat = out.reshape(-1)
+    n = flat.size
+    from ..threads import get_num_threads  # noqa: PLC0415
+
+    tasks = max(1, min(get_num_threads(), -(-n // _GRAIN)))
+    step = -(-n // tasks)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        t = hi - (hi - lo) % _VEC
+        if t < hi:
+            prod = (f32(alpha) * yb[t:hi].astype(f32)).astype(dt).astype(f32)
+            flat[t:hi] = xb[t:hi] + prod
+    return out
+
+
+def _add_alpha(A, B, alpha, dt):
+    if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
+        return add_alpha_low(A, B, _alpha(alpha, dt), dt)
+    return A + alpha * B
 
 
 def rsub(a, b, alpha=1):
@@ -394,7 +431,7 @@ def lerp(start, end, weight):
     S, E, W, dt, xp = _operands(start, end, weight)
     diff = E - S
     if xp is np and dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
-        res = _lerp_fma(S, E, W, diff)
+        res = lerp_fma32(S, E, W, diff)
     elif isinstance(W, numbers.Number):
         res = S + W * diff if abs(W) < 0.5 else E - diff * (1 - W)
     else:
@@ -404,16 +441,16 @@ def lerp(start, end, weight):
                   saved=(start if w_grad else None, end if w_grad else None, _number(weight, W)))
 
 
-def _lerp_fma(S, E, W, diff):
+def lerp_fma32(S, E, W, diff):
     """torch's vectorised lerp on float32 values: one fused multiply-add ``base + coeff * (end - start)``
     (formed in float64, where the product is exact, and rounded to float32 once)."""
     W = np.asarray(W, np.float32)
     small = np.abs(W) < 0.5
     coeff = np.where(small, W, W - np.float32(1))
-    return _fma32(np.where(small, S, E), coeff, diff)
+    return fma32(np.where(small, S, E), coeff, diff)
 
 
-def _fma32(x, a, b):
+def fma32(x, a, b):
     """``x + a * b`` with one float32 rounding, as a fused multiply-add: the float32 product is exact in
     float64."""
     return (np.asarray(x, np.float64) + np.asarray(a, np.float64) * np.asarray(b, np.float64)).astype(np.float32)
@@ -432,7 +469,7 @@ def _muladd(x, a, b):
     formed in float64 and rounded back; float64 and CuPy keep two roundings (no fused multiply-add there)."""
     X, A, B, dt, xp = _operands(x, a, b)
     if xp is np and dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:   # a float32 fma, then dt
-        res = _fma32(X, A, B).astype(dt)
+        res = fma32(X, A, B).astype(dt)
     elif xp is np and dtypes.kind(dt) == "f" and dt.itemsize < 8:
         res = (np.asarray(X, np.float64) + np.asarray(A, np.float64) * B).astype(dt)
     else:
@@ -468,7 +505,7 @@ def _scaled_low(x, t1, t2, value, name):
     if isinstance(value, Tensor):
         value = value.item()
     if name == "Addcmul":   # the last multiply-add fused, as torch's vectorised kernel
-        res = _as(_fma32(X, value * A, B) if xp is np else X + value * A * B, dt, xp)
+        res = _as(fma32(X, value * A, B) if xp is np else X + value * A * B, dt, xp)
     else:
         res = _as(X + value * A / B, dt, xp)
     if name == "Addcmul":
