@@ -5,7 +5,7 @@ Not HIPS ``autograd``: ``minitorch_optim`` checks ``__minitorch__`` to make sure
 from . import ops as _ops  # noqa: F401  (attaches Tensor methods)
 from .ops.differentiate import backward, grad
 from .backend import cuda_is_available, device
-from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8,  # noqa: A004
+from .dtypes import (bfloat16, bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8,  # noqa: A004
                      int16, int32, int64, long, set_default_dtype, short, uint8)
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                         set_grad_enabled)
@@ -24,6 +24,9 @@ from . import nn, data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 from . import accelerator, autograd, backends, cuda, utils  # noqa: E402  torch's namespace
+from . import amp  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402,F401
+amp.install(globals())   # last: autocast's wrappers go around the entry points defined above
 from ._unsupported import module_getattr as _module_getattr  # noqa: E402
 
 __minitorch__ = True

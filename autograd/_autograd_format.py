@@ -21,6 +21,7 @@ import numpy as np
 from . import backend
 from ._torch_format import target_device
 from .tensor import Tensor
+from . import dtypes as _dtypes
 
 MAGIC = b"\x93MTSAVE\x00"
 FORMAT = "autograd-save"
@@ -28,7 +29,7 @@ VERSION = 2
 ALIGN = 64
 # dtypes a file may declare (never "O": an object array would need pickle)
 DTYPES = {"bool", "uint8", "int8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-          "float16", "float32", "float64", "complex64", "complex128"}
+          "float16", "bfloat16", "float32", "float64", "complex64", "complex128"}
 _HASHABLE = (type(None), bool, int, float, complex, str, bytes, tuple, np.dtype, backend.device)
 
 
@@ -84,13 +85,15 @@ class _Reader:
         if dtype not in DTYPES or not (isinstance(shape, list) and all(_int(s) and s >= 0 for s in shape)):
             _bad("an array entry has a forbidden dtype or a bad shape")
         off, nbytes = self.blobs[i][:2]
-        dt = np.dtype(dtype).newbyteorder("<")
+        dt = np.dtype("<u2") if dtype == "bfloat16" else np.dtype(dtype).newbyteorder("<")   # bfloat16: its bits
         numel = 1
         for s in shape:
             numel *= s
         if numel * dt.itemsize != nbytes:
             _bad("an array's size does not match its shape")
         a = np.frombuffer(self.buf, dtype=dt, count=numel, offset=self.base + off).reshape(shape)
+        if dtype == "bfloat16":
+            return (a if dt.isnative and self.writable else a.astype(np.uint16)).view(_dtypes.bfloat16)
         if dt.isnative and self.writable:
             return a                          # a view of the file's own buffer: no copy
         return a.astype(dt.newbyteorder("="), copy=True)
@@ -176,7 +179,7 @@ class _Reader:
                 and isinstance(spec["requires_grad"], bool)):
             _bad("a tensor entry is malformed")
         arr = self.array(spec["data"])
-        if spec["requires_grad"] and arr.dtype.kind not in "fc":
+        if spec["requires_grad"] and _dtypes.kind(arr.dtype) not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         data = backend.to_device(arr, target_device(_str(spec["device"], "a device"), self.map_location))
         if tag == "P":

@@ -30,14 +30,16 @@ from ._load_limits import check_result, short, too_big
 from ._pickle_vm import Budget, Callable, unpickle
 from ._zip_reader import ZipReader
 from .tensor import Tensor
+from . import dtypes as _dtypes
 
-# torch storage class -> NumPy dtype (BFloat16 has no NumPy dtype and is refused with a message)
+# torch storage class -> NumPy dtype (bfloat16: ml_dtypes' NumPy dtype)
 _STORAGES = {"FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+             "BFloat16Storage": "bfloat16",
              "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16", "CharStorage": "int8",
              "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
              "ComplexDoubleStorage": "complex128", "UntypedStorage": "uint8"}
 _DTYPE_NAMES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
-                "float16": "float16", "half": "float16", "int64": "int64", "long": "int64", "int32": "int32",
+                "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64", "long": "int64", "int32": "int32",
                 "int": "int32", "int16": "int16", "short": "int16", "int8": "int8", "uint8": "uint8",
                 "bool": "bool", "complex64": "complex64", "complex128": "complex128", "uint16": "uint16",
                 "uint32": "uint32", "uint64": "uint64"}
@@ -63,6 +65,20 @@ def target_device(location, map_location):
                            "is False. If you are running on a CPU-only machine, please use autograd.load with "
                            "map_location='cpu' to map your storages to the CPU.")
     return dev
+
+
+def _ordered(dtype, order):
+    """``dtype`` in the file's byte order; bfloat16 (which has none) read as its 16 bits."""
+    if dtype == _dtypes.bfloat16:
+        return np.dtype("u2").newbyteorder(order)
+    return dtype.newbyteorder(order)
+
+
+def _as_native(arr, dtype):
+    """A native-order copy of ``arr`` (read with :func:`_ordered`) as ``dtype``."""
+    if dtype == _dtypes.bfloat16:
+        return arr.astype(np.uint16).view(dtype)
+    return arr.astype(dtype, copy=True)
 
 
 class _StorageType:
@@ -127,7 +143,7 @@ class _Loader:
                                          f"such dtype); convert the tensors (e.g. .float()) before torch.save")
         st = self.storages.get(key)
         if st is None:
-            dt = stype.dtype.newbyteorder(self.order)
+            dt = _ordered(stype.dtype, self.order)
             nbytes = numel * dt.itemsize
             m = self.zr.find(f"{self.prefix}data/{key}")
             raw = self.record(f"data/{key}", sys.maxsize)   # stored: a view; deflated: within the budget
@@ -135,7 +151,7 @@ class _Loader:
                 raise TorchFileError(f"corrupted torch file: storage {short(key)} is shorter than declared")
             arr = np.frombuffer(raw, dtype=dt, count=numel)
             if not (self.writable and self.native and m.method == 0 and arr.flags.aligned):
-                arr = arr.astype(stype.dtype, copy=True)   # one copy, straight from the file's buffer
+                arr = _as_native(arr, stype.dtype)   # one copy, straight from the file's buffer
             self.storages[key] = st = _Storage(arr, location, key)
         if st.array.dtype != stype.dtype:
             raise pickle.UnpicklingError("torch file views one storage as two dtypes; not supported")
@@ -148,7 +164,7 @@ class _Loader:
             raw = storage.array.view(np.uint8)
             if raw.size % dtype.itemsize:
                 raise TorchFileError("corrupted torch file: storage size is not a multiple of its dtype")
-            arr = raw.view(dtype) if self.native else raw.view(dtype.newbyteorder(self.order)).astype(dtype)
+            arr = raw.view(dtype) if self.native else _as_native(raw.view(_ordered(dtype, self.order)), dtype)
             got = storage.views[dtype] = _Storage(arr, storage.location, storage.key)
         return got
 
@@ -168,7 +184,7 @@ class _Loader:
             numel *= v
         if numel and offset + sum((n - 1) * s for n, s in zip(size, stride)) >= base.size:
             raise TorchFileError("corrupted torch file: tensor runs past its storage")
-        if requires_grad and base.dtype.kind not in "fc":
+        if requires_grad and _dtypes.kind(base.dtype) not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         if tuple(stride) == _contiguous(size) and (numel or not size):
             arr = base[offset:offset + numel].reshape(size)
@@ -191,7 +207,7 @@ class _Loader:
 
         if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
             raise pickle.UnpicklingError("parameter rebuild without a tensor")
-        if requires_grad and data._data.dtype.kind not in "fc":
+        if requires_grad and _dtypes.kind(data._data.dtype) not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         return Parameter(data, requires_grad=requires_grad)
 
@@ -255,7 +271,7 @@ def _globals(loader, budget):
         fn = table.get((module, name))
         if fn is not None:
             return Callable(fn, f"{module}.{name}")
-        if (module == "torch" and (name in _STORAGES or name == "BFloat16Storage")) or (
+        if (module == "torch" and name in _STORAGES) or (
                 (module, name) == ("torch.storage", "UntypedStorage")):
             return _StorageType(name)
         if module == "torch" and name in _DTYPE_NAMES:

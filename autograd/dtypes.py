@@ -2,9 +2,13 @@
 import builtins
 import numbers
 
+import ml_dtypes
 import numpy as np
 
 float16 = half = np.dtype("float16")
+# ml_dtypes' bfloat16 is a NumPy dtype of kind "V" (NumPy has no native one): the layer asks
+# ``kind(dt)``, never ``dt.kind``, where a floating dtype matters
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
 float32 = float = np.dtype("float32")
 float64 = double = np.dtype("float64")
 int8 = np.dtype("int8")
@@ -16,7 +20,7 @@ bool = np.dtype("bool")  # noqa: A001 - torch's name
 
 _default_float = float32
 
-_TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
+_TORCH_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
                 "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
 
 
@@ -27,7 +31,7 @@ def get_default_dtype():
 def set_default_dtype(dt):
     global _default_float
     dt = np.dtype(dt)
-    if dt.kind != "f":
+    if kind(dt) != "f":
         raise TypeError("only floating-point types are supported as the default type")
     _default_float = dt
 
@@ -41,8 +45,22 @@ def as_dtype(dt):
         raise TypeError(f"dtype must be a dtype, got {dt!r}") from e
 
 
+def kind(dt) -> str:
+    """NumPy's kind character, with bfloat16 counted as floating ("f")."""
+    dt = np.dtype(dt)
+    return "f" if dt == bfloat16 else dt.kind
+
+
 def is_floating(dt) -> "bool":
-    return np.dtype(dt).kind == "f"
+    return kind(dt) == "f"
+
+
+LOW_PRECISION = (float16, bfloat16)
+
+
+def opmath(dt):
+    """The dtype torch computes ``dt``'s elementwise ops in: float32 for float16/bfloat16, else ``dt``."""
+    return float32 if dt in LOW_PRECISION else dt
 
 
 def torch_name(dt) -> str:
@@ -53,7 +71,7 @@ def torch_name(dt) -> str:
 
 def category(dt) -> "int":
     """0 bool, 1 integer, 2 floating, 3 complex."""
-    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[np.dtype(dt).kind]
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[kind(dt)]
 
 
 def promote_types(a, b):
@@ -65,6 +83,12 @@ def promote_types(a, b):
     ca, cb = category(a), category(b)
     if ca != cb:
         return a if ca > cb else b
+    if a in LOW_PRECISION and b in LOW_PRECISION:     # neither holds the other: torch meets in float32
+        return float32
+    if b == bfloat16:       # NumPy's promotion knows nothing of bfloat16 with ints; floats it does
+        a, b = b, a
+    if a == bfloat16:
+        return b if b.itemsize > 2 else a
     return np.promote_types(a, b)
 
 

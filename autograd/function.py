@@ -9,6 +9,7 @@ from . import grad_mode
 from .graph.nodes import Node, OutputNode, check_saved, grad_node, saved_tensors
 from .graph.views import bump
 from .tensor import Tensor
+from . import dtypes as _dtypes
 
 
 class FunctionCtx:
@@ -172,7 +173,7 @@ def _link_output(ctx, node, out, index, count):
     """Give output ``index`` the Function's node (through a slot selector when it has several outputs)."""
     if not isinstance(out, Tensor):
         return out
-    if any(out is t for t in ctx._non_differentiable) or out._data.dtype.kind not in "fc":
+    if any(out is t for t in ctx._non_differentiable) or _dtypes.kind(out._data.dtype) not in "fc":
         return out
     if any(out is t for t in ctx._dirty):
         if out._node is None and out.requires_grad:

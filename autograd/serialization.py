@@ -52,7 +52,9 @@ class _Writer:
         a = backend.to_device(a, "cpu") if not isinstance(a, np.ndarray) else a
         if a.dtype.name not in _DTYPES:
             raise TypeError(f"cannot save an array of dtype {a.dtype}")
-        a = np.asarray(a, dtype=a.dtype.newbyteorder("<"))   # (ascontiguousarray would make 0-d 1-d)
+        name = a.dtype.name
+        bits = a.view(np.uint16) if name == "bfloat16" else a      # bfloat16 has no byte order: its bits
+        a = np.asarray(bits, dtype=bits.dtype.newbyteorder("<"))   # (ascontiguousarray would make 0-d 1-d)
         if not a.flags.c_contiguous:
             a = a.copy(order="C")
         pad = b"\0" * ((-self.size) % _ALIGN)
@@ -63,7 +65,7 @@ class _Writer:
         self.blobs.append([self.size, len(raw), zlib.crc32(raw, zlib.crc32(pad))])
         self.chunks.append(raw)
         self.size += len(raw)
-        return {"blob": len(self.blobs) - 1, "dtype": a.dtype.name, "shape": list(a.shape)}
+        return {"blob": len(self.blobs) - 1, "dtype": name, "shape": list(a.shape)}
 
     def node(self, obj, depth=0):
         if depth > 200:

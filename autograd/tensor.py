@@ -206,7 +206,7 @@ class Tensor:
         return out
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return dtypes.kind(self._data.dtype) == "f"
 
     def is_complex(self):
         return self._data.dtype.kind == "c"
@@ -253,12 +253,15 @@ class Tensor:
         return a if dtype is None else a.astype(dtype)
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), precision=4, separator=", ", prefix="tensor(")
+        a = self.numpy()
+        if a.dtype == dtypes.bfloat16:      # NumPy formats it as a non-float: print its float32 values
+            a = a.astype(dtypes.float32)
+        body = np.array2string(a, precision=4, separator=", ", prefix="tensor(")
         extra = ""
         if self.device.type != "cpu":
             extra += f", device='{self.device}'"
         if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool):
-            extra += f", dtype={self.dtype}"
+            extra += f", dtype=torch.{self.dtype.name}"     # torch's repr names its dtypes torch.<name>
         if self._node is not None:
             extra += f", grad_fn=<{self.grad_fn._torch_name()}>"
         elif self.requires_grad:
@@ -310,7 +313,7 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
                                "use a computed variable in a subgraph that doesn't require differentiation "
                                "use var_no_grad = var.detach().")
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and dtypes.kind(self._data.dtype) not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = builtins.bool(requires_grad)
         return self

@@ -18,7 +18,13 @@ def adagrad_update(o, p, g, st, *, clr, eps, weight_decay, maximize):
     o.addcmul_(acc, g, g)
     std = o.sqrt(acc)
     o.add_scalar_(std, eps)
-    o.addcdiv_(p, g, std, value=-clr)
+    if getattr(o, "foreach_rounding", False):
+        # torch's foreach Adagrad scales the gradient first (in place when it is already a copy), which
+        # float16/bfloat16 round on their own; on every other path the two forms are the same operations
+        o.addcdiv_(p, o.mul_(g, -clr) if maximize or weight_decay != 0 else o.mul(g, -clr), std)
+    else:
+        # torch's fused kernel forms clr in the parameter's type (float16/bfloat16 round it)
+        o.addcdiv_(p, g, std, value=-o.kernel_scalar(clr))
 
 
 def tensor_lr_scalar(group, lr):

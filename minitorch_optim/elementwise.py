@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import Tensor, grad_mode
-from autograd.dtypes import get_default_dtype
+from autograd.dtypes import LOW_PRECISION as _LOW_PRECISION, get_default_dtype
 from autograd.ops.basic import copy_on_write
 
 from . import kernels
@@ -216,6 +216,11 @@ class ElementwiseOptimizer(Optimizer):
             if any(f.duplicates for f in flats.values()):
                 _unscale(group, grad_scale)
                 return "forloop"    # a parameter listed twice is stepped twice, one after the other
+            if path == "auto" and any(f.on_cpu and f.dtype in _LOW_PRECISION for f in flats.values()):
+                # torch's CPU default is its single-tensor loop, whose float16/bfloat16 numbers differ from
+                # both foreach's and fused's
+                _unscale(group, grad_scale)
+                return "forloop"
             _unscale(group, grad_scale)
             collected = [(flat, flat.collect(self.state)) for flat in flats.values()]
         except SparseGradientError:        # sparse gradients, or sparse state they left: per tensor

@@ -16,6 +16,7 @@ from autograd.backend import device_of, to_device
 from ._core import hooks as _hooks
 from ._core.hooks import add_hook
 from ._core.load_checks import check_group_keys, check_param_state, fill_group_defaults
+from autograd import dtypes as _dtypes
 
 
 class _RequiredParameter:
@@ -227,7 +228,7 @@ class Optimizer:
             if key == "step":
                 if fused_or_capturable:
                     arr = arr.astype(np.float32)
-            elif param.is_floating_point() and arr.dtype.kind == "f":
+            elif param.is_floating_point() and _dtypes.kind(arr.dtype) == "f":
                 arr = arr.astype(param.dtype, copy=False)
             return Tensor._wrap(arr)
         if type(value).__module__.startswith("torch"):  # a torch tensor handed over directly

@@ -24,6 +24,7 @@ from autograd.nn import Module
 
 from . import _swa_flat as flat
 from .lr_scheduler.base import LRScheduler, _format_param, _warn_get_lr_called_within_step
+from autograd import dtypes as _dtypes
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn",
            "get_ema_avg_fn", "get_swa_avg_fn"]
@@ -35,7 +36,7 @@ def _check_decay(decay):
 
 
 def _is_float(arr):
-    return arr.dtype.kind in "fc"
+    return _dtypes.kind(arr.dtype) in "fc"
 
 
 def _swa_weight(num_averaged):

@@ -7,6 +7,7 @@ import numpy as np
 from .. import grad_mode
 from ..tensor import Tensor
 from .nodes import Node, grad_node
+from .. import dtypes as _dtypes
 
 OUT = object()  # in ``saved``: the op's backward reads its own output
 
@@ -23,7 +24,7 @@ def record(out, parents, rule, name, saved=None, once=False):
     if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars; keep arrays everywhere
         out = np.asarray(out)
     t = Tensor._wrap(out)
-    if out.dtype.kind not in "fc" or not grad_mode.is_grad_enabled():
+    if _dtypes.kind(out.dtype) not in "fc" or not grad_mode.is_grad_enabled():
         return t
     inputs = meta = None
     for i, p in enumerate(parents):

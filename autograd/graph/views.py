@@ -22,6 +22,7 @@ from .. import backend, grad_mode
 from ..tensor import Tensor
 from .nodes import Node, grad_node
 from .record import record, refresh
+from .. import dtypes as _dtypes
 
 
 class ViewInfo:
@@ -85,7 +86,7 @@ def make_view(x, out, fwd, bw1, name, always=False, multi=None):
         t._ctr = c
         t._view = info
         base = info.base
-        if not base.requires_grad and out.dtype.kind in "fc":
+        if not base.requires_grad and _dtypes.kind(out.dtype) in "fc":
             # if the base comes to require grad by an in-place op, this view must say so too (as torch)
             vs = base.__dict__.get("_plain_views")
             if vs is None:

@@ -4,6 +4,7 @@ In-place forms live in :mod:`autograd.ops.inplace`.
 """
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
 
@@ -21,7 +22,7 @@ def _like(*xs):
     return None
 
 
-def _operands(*xs, float_out=False):
+def _operands(*xs, float_out=False, scalars_in_dtype=False):
     """Raw operands cast to their torch result dtype; returns (arrays..., dtype, xp)."""
     check_same_device(*xs)
     like = _like(*xs)
@@ -31,9 +32,34 @@ def _operands(*xs, float_out=False):
     raw = [x if x is None or isinstance(x, (Tensor, numbers.Number, np.generic)) else arr(x, like) for x in xs]
     _check_broadcast(raw)
     dt = result_dtype(*raw)
-    if float_out and dt.kind not in "fc":
+    if float_out and dtypes.kind(dt) not in "fc":
         dt = dtypes.get_default_dtype()
+    if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
+        return (*_opmath_operands(raw, dt, scalars_in_dtype), dt, xp)
     return (*cast_operands(raw, dt), dt, xp)
+
+
+def _opmath_operands(raw, dt, scalars_in_dtype=False):
+    """torch's arithmetic for float16/bfloat16: the op runs in float32 and its result (``_as``) is rounded
+    once to ``dt``. Tensors of another dtype are first cast to ``dt`` (as torch's common dtype); Python
+    scalars and 0-d tensors enter in float32 directly, as torch's kernels read a scalar operand, except
+    for add/sub (``scalars_in_dtype``), whose kernel takes the scalar as a ``dt`` value."""
+    f32 = dtypes.float32
+    out = []
+    for o in raw:
+        o = o._data if isinstance(o, Tensor) else o
+        if isinstance(o, np.generic):
+            o = o.item()
+        if hasattr(o, "dtype"):
+            if o.ndim and o.dtype != dt:
+                o = o.astype(dt)
+            o = o.astype(f32)
+            if scalars_in_dtype and not o.ndim:
+                o = o.astype(dt).astype(f32)
+        elif isinstance(o, numbers.Real) and not isinstance(o, bool):
+            o = float(np.asarray(o, dt)) if scalars_in_dtype else float(o)
+        out.append(o)
+    return out
 
 
 def _check_broadcast(raw):
@@ -76,8 +102,8 @@ def _out(res, out):
 def add(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(add(a, mul(b, alpha)), out)
-    A, B, dt, xp = _operands(a, b)
-    res = _as(A + B if alpha == 1 else A + alpha * B, dt, xp)
+    A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
+    res = _as(A + B if alpha == 1 else _add_alpha(A, B, alpha, dt), dt, xp)
     rule = _add_rule if alpha == 1 else lambda o, g: (g, g * alpha)
     return _out(record(res, (a, b), rule, "Add", saved=()), out)
 
@@ -89,14 +115,56 @@ def _add_rule(o, g):
 def sub(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(sub(a, mul(b, alpha)), out)
-    A, B, dt, xp = _operands(a, b)
-    res = _as(A - B if alpha == 1 else A - alpha * B, dt, xp)
+    A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
+    res = _as(A - B if alpha == 1 else _add_alpha(A, B, -alpha, dt), dt, xp)
     rule = _sub_rule if alpha == 1 else lambda o, g: (g, -alpha * g)
     return _out(record(res, (a, b), rule, "Sub", saved=()), out)
 
 
 def _sub_rule(o, g):
     return g, -g
+
+
+def _alpha(alpha, dt):
+    """torch's add/sub take ``alpha`` in the tensor's dtype (float16/bfloat16 round it first)."""
+    return float(np.asarray(alpha, dt)) if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION else alpha
+
+
+_VEC = 32           # float16/bfloat16 elements per vectorised step of torch's CPU loops
+_GRAIN = 32768      # torch's parallel grain size
+
+
+def add_alpha_low(x, y, alpha, dt):
+    """``x + alpha * y`` on the float32 values of float16/bfloat16 operands, as torch's CPU add kernel
+    rounds it (``alpha`` already in ``dt``): its vectorised steps of 32 elements form one fused multiply-add
+    in float32, the last ``n % 32`` elements of each thread's contiguous chunk run its scalar loop, which
+    rounds ``alpha * y`` to ``dt`` first. Returns float32 values (rounded to ``dt`` by the caller)."""
+    xp = backend.array_module(x) if hasattr(x, "dtype") else np
+    f64, f32 = np.float64, np.float32
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    out = (xp.asarray(x, f64) + alpha * xp.asarray(y, f64)).astype(f32)
+    if xp is not np or not out.size:
+        return out
+    xb, yb = np.broadcast_to(x, shape).reshape(-1), np.broadcast_to(y, shape).reshape(-1)
+    flat = out.reshape(-1)
+    n = flat.size
+    from ..threads import get_num_threads  # noqa: PLC0415
+
+    tasks = max(1, min(get_num_threads(), -(-n // _GRAIN)))
+    step = -(-n // tasks)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        t = hi - (hi - lo) % _VEC
+        if t < hi:
+            prod = (f32(alpha) * yb[t:hi].astype(f32)).astype(dt).astype(f32)
+            flat[t:hi] = xb[t:hi] + prod
+    return out
+
+
+def _add_alpha(A, B, alpha, dt):
+    if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
+        return add_alpha_low(A, B, _alpha(alpha, dt), dt)
+    return A + alpha * B
 
 
 def rsub(a, b, alpha=1):
@@ -123,7 +191,7 @@ def div(a, b, *, rounding_mode=None, out=None):
         if rounding_mode == "floor":
             q = xp.floor_divide(A, B)
         else:
-            q = xp.trunc(A / B) if dt.kind == "f" else _as(xp.trunc(A / B), dt, xp)
+            q = xp.trunc(A / B) if dtypes.kind(dt) == "f" else _as(xp.trunc(A / B), dt, xp)
         res = record(_as(q, dt, xp), (a, b), lambda o, g: (g * 0, g * 0), "Div", saved=())
         return _out(res, out)
     A, B, dt, xp = _operands(a, b, float_out=True)
@@ -223,13 +291,16 @@ def _unary(name, fwd, dfn):
             x = Tensor._wrap(np.asarray(x))
         X = x._data
         xp = backend.array_module(X)
-        if float_out and X.dtype.kind not in "fc":
+        if float_out and dtypes.kind(X.dtype) not in "fc":
             X = X.astype(dtypes.get_default_dtype())
         elif X.dtype.kind == "b" and name in _BOOL_AS:
             if _BOOL_AS[name] is None:
                 return Tensor._wrap(X.copy())  # sign/abs of bool: itself
             X = X.astype(_BOOL_AS[name])
-        Y = fwd(xp, X)
+        if X.dtype.itemsize == 2 and X.dtype in dtypes.LOW_PRECISION:   # opmath: float32, rounded once
+            Y = fwd(xp, X.astype(dtypes.float32)).astype(X.dtype)
+        else:
+            Y = fwd(xp, X)
         if Y.dtype != X.dtype:
             Y = Y.astype(X.dtype)
         res = record(Y, (x,), rule, name.capitalize(), saved=saved)
@@ -258,7 +329,7 @@ def _sigmoid(xp, x):
 
 def torch_sign(xp, x):
     """torch's sign of a float: ``(x > 0) - (x < 0)``, so NaN and -0.0 give +0.0 (NumPy: NaN and -0.0)."""
-    if x.dtype.kind != "f":
+    if dtypes.kind(x.dtype) != "f":
         return xp.sign(x)
     return xp.subtract(x > 0, x < 0, dtype=x.dtype)
 
@@ -305,7 +376,7 @@ _BOOL_AS = {"square": "int64", "sign": None}  # torch: square(bool) is int64 (po
 for _name, (_f, _d) in _UNARY.items():
     globals()[_name] = register(_name)(_unary(_name, _f, _d))
 
-erf, sqrt, rsqrt, exp, log = (globals()[n] for n in ("erf", "sqrt", "rsqrt", "exp", "log"))
+erf, sqrt, rsqrt, exp, log, reciprocal = (globals()[n] for n in ("erf", "sqrt", "rsqrt", "exp", "log", "reciprocal"))
 neg, abs_, sigmoid, tanh, relu, sign = (globals()[n] for n in ("neg", "abs", "sigmoid", "tanh", "relu", "sign"))
 
 
@@ -359,13 +430,30 @@ def lerp(start, end, weight):
     """``start + weight * (end - start)``, with torch's formula choice for |weight| >= 0.5."""
     S, E, W, dt, xp = _operands(start, end, weight)
     diff = E - S
-    if isinstance(W, numbers.Number):
+    if xp is np and dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
+        res = lerp_fma32(S, E, W, diff)
+    elif isinstance(W, numbers.Number):
         res = S + W * diff if abs(W) < 0.5 else E - diff * (1 - W)
     else:
         res = xp.where(xp.abs(W) < 0.5, S + W * diff, E - diff * (1 - W))
     w_grad = isinstance(weight, Tensor) and weight.requires_grad
     return record(_as(res, dt, xp), (start, end, weight), _lerp_rule, "Lerp",
                   saved=(start if w_grad else None, end if w_grad else None, _number(weight, W)))
+
+
+def lerp_fma32(S, E, W, diff):
+    """torch's vectorised lerp on float32 values: one fused multiply-add ``base + coeff * (end - start)``
+    (formed in float64, where the product is exact, and rounded to float32 once)."""
+    W = np.asarray(W, np.float32)
+    small = np.abs(W) < 0.5
+    coeff = np.where(small, W, W - np.float32(1))
+    return fma32(np.where(small, S, E), coeff, diff)
+
+
+def fma32(x, a, b):
+    """``x + a * b`` with one float32 rounding, as a fused multiply-add: the float32 product is exact in
+    float64."""
+    return (np.asarray(x, np.float64) + np.asarray(a, np.float64) * np.asarray(b, np.float64)).astype(np.float32)
 
 
 def _lerp_rule(o, g, s, e, w):
@@ -380,7 +468,9 @@ def _muladd(x, a, b):
     """``x + a * b`` rounded once, as torch's CPU addcmul kernel (a fused multiply-add): narrow floats are
     formed in float64 and rounded back; float64 and CuPy keep two roundings (no fused multiply-add there)."""
     X, A, B, dt, xp = _operands(x, a, b)
-    if xp is np and dt.kind == "f" and dt.itemsize < 8:
+    if xp is np and dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:   # a float32 fma, then dt
+        res = fma32(X, A, B).astype(dt)
+    elif xp is np and dtypes.kind(dt) == "f" and dt.itemsize < 8:
         res = (np.asarray(X, np.float64) + np.asarray(A, np.float64) * B).astype(dt)
     else:
         res = _as(X + A * B, dt, xp)
@@ -391,12 +481,40 @@ def _muladd(x, a, b):
 
 def addcmul(x, t1, t2, *, value=1):
     # torch's order: x + (value * t1) * t2, the last multiply-add fused
+    if not _is_one(value) and _low(x, t1, t2):
+        return _scaled_low(x, t1, t2, value, "Addcmul")
     return _muladd(x, t1 if _is_one(value) else mul(t1, value), t2)
 
 
 def addcdiv(x, t1, t2, *, value=1):
     # torch's association: x + (value * t1) / t2
+    if not _is_one(value) and _low(x, t1, t2):
+        return _scaled_low(x, t1, t2, value, "Addcdiv")
     return add(x, div(t1, t2) if _is_one(value) else div(mul(t1, value), t2))
+
+
+def _low(*xs):
+    return builtins.any(isinstance(t, Tensor) and t.dtype.itemsize == 2 and t.dtype in dtypes.LOW_PRECISION
+                        for t in xs)
+
+
+def _scaled_low(x, t1, t2, value, name):
+    """addcmul/addcdiv in float16/bfloat16: ``x + value * t1 (*|/) t2`` in float32 with ``value`` a float32
+    scalar, rounded once (torch's kernel; the general path would round ``value * t1`` first)."""
+    X, A, B, dt, xp = _operands(x, t1, t2)
+    if isinstance(value, Tensor):
+        value = value.item()
+    if name == "Addcmul":   # the last multiply-add fused, as torch's vectorised kernel
+        res = _as(fma32(X, value * A, B) if xp is np else X + value * A * B, dt, xp)
+    else:
+        res = _as(X + value * A / B, dt, xp)
+    if name == "Addcmul":
+        def rule(o, g, a_, b_):
+            return g, g * value * b_, g * value * a_
+    else:
+        def rule(o, g, a_, b_):
+            return g, g * value / b_, -g * value * a_ / (b_ * b_)
+    return record(res, (x, t1, t2), rule, name, saved=(_number(t1, A), _number(t2, B)))
 
 
 # ---- comparisons and logic (no gradient) ----------------------------------------------------------------
@@ -444,7 +562,14 @@ for _names, _fn in {("add", "__add__"): add, ("sub", "subtract", "__sub__"): sub
 Tensor.__radd__ = lambda self, o: add(o, self)
 Tensor.__rsub__ = lambda self, o: sub(o, self)
 Tensor.__rmul__ = lambda self, o: mul(o, self)
-Tensor.__rtruediv__ = lambda self, o: div(o, self)
+def _rtruediv(self, o):
+    # torch's ``number / tensor`` is ``tensor.reciprocal() * number``: two roundings in float16/bfloat16
+    if self.dtype.itemsize == 2 and self.dtype in dtypes.LOW_PRECISION and isinstance(o, numbers.Number):
+        return mul(reciprocal(self), o)
+    return div(o, self)
+
+
+Tensor.__rtruediv__ = _rtruediv
 Tensor.__rpow__ = lambda self, o: pow_(o, self)
 Tensor.__rmod__ = lambda self, o: remainder(o, self)
 Tensor.__pos__ = lambda self: self

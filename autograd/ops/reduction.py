@@ -10,6 +10,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
+from .. import dtypes as _dtypes
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
@@ -49,7 +50,10 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     ax = _axes(X, dim)
     if dtype is None and X.dtype.kind in "biu":
         dtype = "int64"  # torch sums every integral/bool dtype in int64
-    out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=dtype))
+    if dtype is None and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=_dtypes.float32)).astype(X.dtype)  # accumulate in float32
+    else:
+        out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=dtype))
     xs, ks = X.shape, _kept(X.shape, ax)
     return record(out, (x,), lambda o, g: (o.expand(o.reshape(g, ks), xs),), "Sum", saved=())
 
@@ -57,12 +61,15 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
 @register("mean")
 def mean(x, dim=None, keepdim=False, dtype=None):
     X = x._data
-    if X.dtype.kind != "f" and dtype is None:
+    if _dtypes.kind(X.dtype) != "f" and dtype is None:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                            f"or complex dtype. Got: {X.dtype}")
     xp = backend.array_module(X)
     ax = _axes(X, dim)
-    out = xp.asarray(X.mean(axis=ax, keepdims=keepdim, dtype=dtype))
+    if dtype is None and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        out = xp.asarray(X.mean(axis=ax, keepdims=keepdim, dtype=_dtypes.float32)).astype(X.dtype)  # float32 sum / n
+    else:
+        out = xp.asarray(X.mean(axis=ax, keepdims=keepdim, dtype=dtype))
     n = X.size // builtins.max(out.size, 1) if X.size else 0
     xs, ks = X.shape, _kept(X.shape, ax)
     return record(out, (x,), lambda o, g: (o.expand(o.reshape(g, ks) / n, xs),), "Mean", saved=())
@@ -186,7 +193,7 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def _check_float(X, what):
-    if X.dtype.kind not in "fc":
+    if _dtypes.kind(X.dtype) not in "fc":
         from .. import dtypes
 
         raise RuntimeError(what.format(dtypes.torch_name(X.dtype)))
@@ -306,7 +313,7 @@ def logsumexp(x, dim, keepdim=False):
 
 
 def _check_softmax(X, name):
-    if X.dtype.kind not in "fc":
+    if _dtypes.kind(X.dtype) not in "fc":
         from .. import dtypes
 
         raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for \'{dtypes.torch_name(X.dtype)}\'')

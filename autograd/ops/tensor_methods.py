@@ -49,6 +49,10 @@ def half(self):
     return self.to(dtypes.float16)
 
 
+def bfloat16(self):
+    return self.to(dtypes.bfloat16)
+
+
 def long(self):
     return self.to(dtypes.int64)
 
@@ -163,7 +167,7 @@ def _looks_like_dtype(a):
     return True
 
 
-for _fn in (to, cpu, cuda, double, float, half, long, int, bool, type_as, new_tensor, _new, new_zeros, new_ones,
+for _fn in (to, cpu, cuda, double, float, half, bfloat16, long, int, bool, type_as, new_tensor, _new, new_zeros, new_ones,
             new_empty, new_full, retain_grad, _add_hook, register_hook, register_post_accumulate_grad_hook):
     setattr(Tensor, _fn.__name__, _fn)
 Tensor.retains_grad = property(retains_grad)

@@ -30,6 +30,7 @@ from autograd.backend import array_module, device_of
 from autograd.dtypes import get_default_dtype
 from autograd.engine import set_grad_allocator
 from autograd.threads import get_num_threads
+from autograd import dtypes as _dtypes
 
 # elements per chunk of the multi-tensor NumPy executor (foreach). Measured on the 2-core box (Adam, foreach,
 # 10M params / 1M params in 1000 tensors): 32K -> 32 / 3.5 ms, 128K -> 23 / 2.3 ms. Values never depend on it.
@@ -273,7 +274,7 @@ class FlatGroup:
                     raise KeyError(name)
                 if old is not None:
                     a = np.asarray(_host_value(old) if not hasattr(_host_value(old), "get") else _host_value(old).get())
-                    sdt = sdt or (a.dtype if a.dtype.kind == "f" else None)
+                    sdt = sdt or (a.dtype if _dtypes.kind(a.dtype) == "f" else None)
                     vals.append(float(a.reshape(-1)[0]))
                 else:
                     vals.append(init)

@@ -10,7 +10,7 @@ the kernels do the same operations in the same order, so the numbers are the sam
 from __future__ import annotations
 
 from .flat import run_chunked
-from .ops import ops_for
+from .ops import LowPrecisionOps, ops_for
 
 
 class Run:
@@ -25,8 +25,9 @@ class Run:
 
 def foreach_step(flat, runs, names):
     """Step ``runs`` of ``flat``; ``names`` are the state buffers in the update's order."""
-    o = ops_for(flat.arena.buf)
+    o = ops_for(flat.arena.buf, foreach=True)
     B = flat.buffers
+    per_tensor = isinstance(o, LowPrecisionOps)
     for r in runs:
         P, G = flat.gather(r.i0, r.i1, r.lo, r.hi)
         lo = r.lo
@@ -34,7 +35,13 @@ def foreach_step(flat, runs, names):
         def chunk(a, b, P=P, G=G, r=r):
             r.update(o, P[a - lo:b - lo], G[a - lo:b - lo], {k: B[k][a:b] for k in names})
 
-        run_chunked(chunk, r.lo, r.hi, flat.on_cpu)
+        if per_tensor:
+            # float16/bfloat16: torch's CPU foreach ops step tensor by tensor, and where a kernel's rounding
+            # depends on an element's place in its tensor (add's scalar tail), so must ours
+            for i in range(r.i0, r.i1):
+                chunk(max(flat.offsets[i], r.lo), min(flat.offsets[i + 1], r.hi))
+        else:
+            run_chunked(chunk, r.lo, r.hi, flat.on_cpu)
         flat.scatter(P, r.i0, r.i1, r.lo)
 
 

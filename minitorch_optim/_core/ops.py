@@ -79,6 +79,14 @@ class ArrayOps:
     def clone(self, x):
         return x.copy()
 
+    def kernel_scalar(self, s):
+        """``s`` as a fused kernel of torch takes a scalar it computes in the parameter's storage type
+        (``scalar_t``): rounded to float16/bfloat16 when tracing a kernel for them, else unchanged."""
+        dt = getattr(self.xp, "dtype", None) if getattr(self.xp, "emit", None) is not None else None
+        if dt is not None and np.dtype(dt).itemsize == 2 and np.dtype(dt) in _LOW:
+            return float(np.asarray(s, np.dtype(dt)))
+        return s
+
     def where(self, c, a, b):
         r = self.f["where"](c, a, b)
         return r.astype(a.dtype, copy=False) if hasattr(a, "dtype") else r
@@ -143,6 +151,9 @@ class TensorOps:
 
     def cast(self, c, like):
         return c.to(like.dtype)
+
+    def kernel_scalar(self, s):
+        return s
 
     def numel(self, x):
         return x.numel()
@@ -212,19 +223,129 @@ def _is_one(v):
     return not hasattr(v, "shape") and v == 1
 
 
+class LowPrecisionOps:
+    """The vocabulary on float16/bfloat16 arrays as torch's kernels compute it ("opmath"): each op reads
+    its low-precision operands into float32, runs ``ArrayOps``' float32 code with the scalars in float32,
+    and rounds its result once, on store (into the first argument for in-place ops). Only the scalars of
+    ``add_``/``add``'s ``alpha`` and ``add_scalar_`` enter in the parameter's dtype, as torch's add kernel
+    takes them."""
+
+    def __init__(self, ops, foreach=False):
+        self.f32 = ops
+        self.xp = ops.xp
+        self.f = ops.f
+        self.scalars_in_dtype = _FOREACH_SCALARS if foreach else _LOW_SCALARS
+        self.foreach_rounding = foreach      # an update may follow torch's foreach operation order
+
+
+_LOW_SCALARS = {"add_": "alpha", "add": "alpha", "add_scalar_": 1}
+# torch's CPU ``_foreach_mul_(tensors, scalar)`` takes the scalar in the tensors' dtype, where
+# ``Tensor.mul_`` and ``_foreach_mul`` keep it in float32
+_FOREACH_SCALARS = {**_LOW_SCALARS, "mul_": 1}
+
+
+def _low_op(name, in_place):
+    def op(self, *args, **kw):
+        f32 = np.float32
+        low = None
+        conv = []
+        for a in args:
+            if hasattr(a, "dtype") and a.dtype in _LOW:
+                low = a.dtype
+                a = a.astype(f32)
+            conv.append(a)
+        if low is not None and name in self.scalars_in_dtype:
+            which = self.scalars_in_dtype[name]
+            if which in kw:
+                kw[which] = float(np.asarray(kw[which], low))
+            elif isinstance(which, int) and len(conv) > which and not hasattr(conv[which], "dtype"):
+                conv[which] = float(np.asarray(conv[which], low))
+            elif which == "alpha" and len(conv) > 2:
+                conv[2] = float(np.asarray(conv[2], low))
+        if low is None:
+            return getattr(self.f32, name)(*conv, **kw)
+        with np.errstate(all="ignore"):      # overflow to inf is float16's everyday business, as in torch
+            if name in _FMA:
+                r = _FMA[name](conv, kw, low)
+            else:
+                r = getattr(self.f32, name)(*conv, **kw)
+        if low is None:
+            return r
+        if in_place:
+            args[0][...] = r
+            return args[0]
+        if hasattr(r, "dtype") and r.dtype == f32 and name not in ("numel", "cast"):
+            return r.astype(low)
+        return r
+
+    op.__name__ = name
+    return op
+
+
+def _add(conv, kw, low):
+    """torch's add kernel on float32 values (see ``autograd.ops.elementwise.add_alpha_low``)."""
+    from autograd.ops.elementwise import add_alpha_low  # noqa: PLC0415
+
+    x, y = conv[0], conv[1]
+    alpha = kw.get("alpha", conv[2] if len(conv) > 2 else 1)
+    return x + y if alpha == 1 else add_alpha_low(x, y, alpha, low)
+
+
+def _addcmul(conv, kw, low):
+    """torch's addcmul kernel on float32 values: ``x + (value * a) * b``, the last step a fused multiply-add."""
+    from autograd.ops.elementwise import fma32  # noqa: PLC0415
+
+    x, a, b = conv[:3]
+    value = kw.get("value", conv[3] if len(conv) > 3 else 1)
+    return fma32(x, a if value == 1 else a * np.float32(value), b)
+
+
+def _lerp(conv, kw, low):
+    """torch's lerp kernel on float32 values (one fused multiply-add, see ``lerp_fma32``)."""
+    from autograd.ops.elementwise import lerp_fma32  # noqa: PLC0415
+
+    x, y, w = conv[:3]
+    return lerp_fma32(x, y, w, y - x)
+
+
+# the ops whose torch kernels fuse a multiply-add, in float32 (NumPy paths only: CuPy keeps ArrayOps')
+_FMA = {"add_": _add, "add": _add, "addcmul_": _addcmul, "lerp_": _lerp}
+
+
+for _name in VOCABULARY:
+    setattr(LowPrecisionOps, _name, _low_op(_name, _name.endswith("_")))
+
 NUMPY_OPS = ArrayOps(np)
 TENSOR_OPS = TensorOps()
 _cupy_ops = None
+_low_ops = {}
 
 
-def ops_for(arr):
-    """``ArrayOps`` for the module that owns ``arr``."""
+def _lowp():
+    from autograd.dtypes import LOW_PRECISION  # noqa: PLC0415
+
+    return LOW_PRECISION
+
+
+_LOW = _lowp()
+
+
+def ops_for(arr, foreach=False):
+    """``ArrayOps`` for the module that owns ``arr`` (``LowPrecisionOps`` over it for float16/bfloat16,
+    with torch's foreach scalar rules when ``foreach``)."""
     global _cupy_ops
     if isinstance(arr, np.ndarray):
-        return NUMPY_OPS
-    from autograd.backend import array_module, use_device_of
+        o = NUMPY_OPS
+    else:
+        from autograd.backend import array_module, use_device_of
 
-    use_device_of(arr)        # CuPy runs on the current device: make it the one that holds arr (cuda:N)
-    if _cupy_ops is None:
-        _cupy_ops = ArrayOps(array_module(arr))
-    return _cupy_ops
+        use_device_of(arr)        # CuPy runs on the current device: make it the one that holds arr (cuda:N)
+        if _cupy_ops is None:
+            _cupy_ops = ArrayOps(array_module(arr))
+        o = _cupy_ops
+    if arr.dtype.itemsize == 2 and arr.dtype in _LOW:
+        lo = _low_ops.get((id(o), foreach))
+        if lo is None:
+            lo = _low_ops[(id(o), foreach)] = LowPrecisionOps(o, foreach)
+        return lo
+    return o

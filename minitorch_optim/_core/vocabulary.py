@@ -69,7 +69,7 @@ VOCABULARY = {
     "lt": ("lt", False, lambda x, s: x < s),
     "eq": ("eq", False, lambda x, s: x == s),
     "add_": None, "add": None, "addcmul_": None, "addcdiv_": None, "lerp_": None, "copy_": None,
-    "clamp_": None, "clone": None, "where": None, "cast": None,
+    "clamp_": None, "clone": None, "where": None, "cast": None, "kernel_scalar": None,
     "numel": None, "sum": None, "mean": None, "norm": None,      # per-tensor reductions
 }
 

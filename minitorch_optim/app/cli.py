@@ -12,7 +12,7 @@ from .datasets import DATASETS
 from .models import MODELS
 from .settings import (CONFIG_KEYS, OPT_DEFAULTS, SCHEDULERS, UsageError, describe_lrs, optimizer_names,
                        resolve)
-from .training import Progress, evaluate, make_optimizers, make_schedulers
+from .training import Progress, evaluate, make_optimizers, make_schedulers, mixed_precision
 
 
 def _positive(kind):
@@ -71,6 +71,8 @@ def add_train_arguments(p):
     p.add_argument("--ema", type=_unit(float), default=None,
                    help="EMA decay per step; 0 = no EMA (default: 0.95, about a 20-step window)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:n] (default: cpu)")
+    p.add_argument("--amp", choices=("bf16", "fp16"), default=None,
+                   help="mixed precision: forward under autocast in bfloat16 or float16 (fp16 with loss scaling)")
     p.add_argument("--seed", type=int, default=None, help="(default: 0)")
     p.add_argument("--save", metavar="PATH", help="write a checkpoint after every epoch (atomically)")
     p.add_argument("--resume", metavar="PATH", help="continue from a checkpoint written by --save")
@@ -170,6 +172,7 @@ def train(args, log=print, warn=None):
     t0 = time.perf_counter()
     end = cfg["epochs"] if args.stop_after is None else min(cfg["epochs"], start + args.stop_after)
     lbfgs = cfg["optimizer"] == "lbfgs"
+    region, scaler = mixed_precision(getattr(args, "amp", None), dev, lbfgs)
     F = nn.functional
     epoch = start
     try:
@@ -185,15 +188,21 @@ def train(args, log=print, warn=None):
                 def closure():
                     for o in opts:
                         o.zero_grad()
-                    out = F.cross_entropy(net(xb), yb)
-                    out.backward()
+                    with region():
+                        out = F.cross_entropy(net(xb), yb)
+                    (out if scaler is None else scaler.scale(out)).backward()
                     return out
                 if lbfgs:
                     loss = opts[0].step(closure)
                 else:
                     loss = closure()
                     for o in opts:
-                        o.step()
+                        if scaler is None:
+                            o.step()
+                        else:
+                            scaler.step(o)
+                    if scaler is not None:
+                        scaler.update()
                 if ema_model is not None:
                     ema_model.update_parameters(model)
                 if per_batch and not in_swa:

@@ -107,3 +107,25 @@ def evaluate(model, X, y):
         acc = float((out.argmax(1) == y).numpy().mean())
     model.train(was)
     return loss, acc
+
+
+def mixed_precision(amp, dev, lbfgs):
+    """``(region, scaler)`` for ``--amp``: ``region()`` opens the autocast region the forward runs in (a
+    no-op without ``--amp``); ``scaler`` is a GradScaler for fp16 (float16 gradients underflow without
+    loss scaling), None otherwise."""
+    import contextlib
+
+    import autograd as ag
+
+    if amp is None:
+        return contextlib.nullcontext, None
+    device_type = str(dev).split(":")[0]
+    dtype = ag.bfloat16 if amp == "bf16" else ag.float16
+    scaler = None
+    if amp == "fp16":
+        if lbfgs:
+            from .settings import UsageError
+
+            raise UsageError("--amp fp16 needs loss scaling, which takes no closure: use --amp bf16 with lbfgs")
+        scaler = ag.amp.GradScaler(device_type)
+    return (lambda: ag.autocast(device_type, dtype=dtype)), scaler

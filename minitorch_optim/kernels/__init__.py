@@ -51,7 +51,7 @@ def refusal(backend, flat):
         if not available():
             return f"Numba cannot be imported here ({unavailable_reason()})"
         if not supports_dtype(flat.dtype):
-            return f"the CPU kernels take float32/float64 parameters, not {flat.dtype}"
+            return f"the CPU kernels take float32/float64/float16/bfloat16 parameters, not {flat.dtype}"
         return None
     from .cuda.launch import CTYPES  # noqa: PLC0415
 

@@ -65,7 +65,13 @@ def kernel(PP, GP, OFF, CH, S, c0, c1{bufargs}):
 {loads}{body}{stores}'''
 
 
+_LOW = {"float16": ("_h2f", "_f2h"), "bfloat16": ("_b2f", "_f2b")}
+
+
 def numba_source(tr, n_buffers):
+    low = _LOW.get(str(tr.dtype))
+    if low is not None:
+        return _numba_low_source(tr, n_buffers, *low)
     bufs = used_buffers(tr, n_buffers)
     bufargs = "".join(f", B{i}" for i in range(n_buffers))
     views = "".join(f"        V{i} = B{i}[base + a:base + b]\n" for i in bufs)
@@ -78,6 +84,31 @@ def numba_source(tr, n_buffers):
     stores += "".join(f"            V{i}[j] = b{i}\n" for i in bufs if f"b{i}" in tr.written)
     return NUMBA_TEMPLATE.format(dtype=str(tr.dtype), bufargs=bufargs, views=views, scalars=scal, loads=loads,
                                  body=body, stores=stores)
+
+
+def _numba_low_source(tr, n_buffers, ld, st):
+    """The float16/bfloat16 kernel: storage is their 16 bits (``uint16`` to Numba), each value is loaded into
+    float32 (``T``), the statements run in float32 with float32 scalars, and written values are rounded
+    once on store (the helpers convert bit-exactly, round to nearest even)."""
+    src = numba_source(_Float32View(tr), n_buffers)
+    src = src.replace("import _max, _min, _pow, _ptr, cached_njit",
+                      f"import _max, _min, _pow, _ptr, cached_njit, {ld}, {st}")
+    src = src.replace("T = np.float32\n", "T = np.float32\nST = np.uint16        # storage: %s bits\n" % tr.dtype)
+    src = src.replace("(n,), T)", "(n,), ST)")
+    src = src.replace("            p = P[j]\n", f"            p = {ld}(P[j])\n")
+    src = src.replace("            g = G[j]\n", f"            g = {ld}(G[j])\n")
+    src = src.replace("            P[j] = p\n", f"            P[j] = {st}(p)\n")
+    for i in used_buffers(tr, n_buffers):
+        src = src.replace(f"            b{i} = V{i}[j]\n", f"            b{i} = {ld}(V{i}[j])\n")
+        src = src.replace(f"            V{i}[j] = b{i}\n", f"            V{i}[j] = {st}(b{i})\n")
+    return src
+
+
+class _Float32View:
+    """A trace seen as float32 (the compute type of the 16-bit kernels)."""
+
+    def __init__(self, tr):
+        self.stmts, self.scalars, self.written, self.dtype = tr.stmts, tr.scalars, tr.written, "float32"
 
 
 # ---- CUDA ---------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ maximum/minimum, and torch's two-sided lerp over flat arrays (AveragedModel's EM
 per-algorithm kernels are generated (kernels/codegen.py) and import these."""
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -51,3 +52,69 @@ def lerp_avg(a, b, w, omw, small, lo, hi):
         y = b[i]
         d = y - x
         a[i] = x + d * w if small else y - d * omw
+
+
+# ---- float16 / bfloat16 storage: kernels load into float32, compute, and round on store ----------------
+@intrinsic
+def _f32_bits(typingctx, x):
+    """The bits of a float32 as a uint32."""
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], context.get_value_type(types.uint32))
+
+    return types.uint32(types.float32), codegen
+
+
+@intrinsic
+def _bits_f32(typingctx, u):
+    """A uint32's bits as a float32."""
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float32))
+
+    return types.float32(types.uint32), codegen
+
+
+@njit(inline="always")
+def _b2f(h):
+    return _bits_f32(np.uint32(np.uint32(h) << np.uint32(16)))
+
+
+@njit(inline="always")
+def _f2b(x):
+    """float32 -> bfloat16 bits, round to nearest even (NaN stays a quiet NaN of its sign)."""
+    u = np.uint32(_f32_bits(np.float32(x)))
+    if (u & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000):
+        return np.uint16((u >> np.uint32(16)) | np.uint32(0x40))
+    return np.uint16((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16))
+
+
+@njit(inline="always")
+def _h2f(h):
+    h = np.uint32(h)
+    s = (h & np.uint32(0x8000)) << np.uint32(16)
+    e = (h >> np.uint32(10)) & np.uint32(0x1F)
+    m = h & np.uint32(0x3FF)
+    if e == np.uint32(0x1F):
+        return _bits_f32(np.uint32(s | np.uint32(0x7F800000) | (m << np.uint32(13))))
+    if e == np.uint32(0):
+        v = np.float32(np.float64(m) * 5.9604644775390625e-08)     # m * 2**-24, exact
+        return -v if s else v
+    return _bits_f32(np.uint32(s | ((e + np.uint32(112)) << np.uint32(23)) | (m << np.uint32(13))))
+
+
+@njit(inline="always")
+def _f2h(x):
+    """float32 -> float16 bits, round to nearest even (as NumPy's cast: overflow to inf, NaN kept)."""
+    u = np.uint32(_f32_bits(np.float32(x)))
+    s = (u >> np.uint32(16)) & np.uint32(0x8000)
+    a = u & np.uint32(0x7FFFFFFF)
+    if a > np.uint32(0x7F800000):
+        r = np.uint32(0x7C00) + ((a & np.uint32(0x7FFFFF)) >> np.uint32(13))
+        return np.uint16(s | (r + np.uint32(1) if r == np.uint32(0x7C00) else r))
+    if a >= np.uint32(0x477FF000):           # 65520 and up round to inf
+        return np.uint16(s | np.uint32(0x7C00))
+    if a < np.uint32(0x38800000):            # below 2**-14: a multiple of 2**-24
+        m = np.rint(np.float64(_bits_f32(a)) * 16777216.0)
+        return np.uint16(s | np.uint32(m))
+    r = a - np.uint32(0x38000000)
+    r = (r + np.uint32(0xFFF) + ((r >> np.uint32(13)) & np.uint32(1))) >> np.uint32(13)
+    return np.uint16(s | r)

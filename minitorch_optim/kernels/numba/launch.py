@@ -67,9 +67,17 @@ def unavailable_reason():
     return _why
 
 
+_LOW = ("float16", "bfloat16")
+
+
 def supports_dtype(dtype):
-    """The kernels compute in the parameter dtype: float32 and float64 only."""
-    return np.dtype(dtype) in _FLOATS
+    """float32/float64 kernels compute in the parameter dtype; float16/bfloat16 ones in float32."""
+    return np.dtype(dtype) in _FLOATS or np.dtype(dtype).name in _LOW
+
+
+def _storage(b):
+    """What a kernel is passed for a state buffer: 16-bit floats as their bits (Numba knows neither)."""
+    return b.view(np.uint16) if b.dtype.name in _LOW else b
 
 
 def cache_dir():
@@ -117,7 +125,7 @@ def warm(kernel, dtype, n_buffers):
     """Compile (or load from Numba's disk cache) ``kernel`` for the argument types ``launch`` passes, by
     calling it over an empty chunk range, so that the first real launch does not compile."""
     z = np.zeros(1, np.int64)
-    bufs = [np.zeros(1, dtype) for _ in range(n_buffers)]
+    bufs = [_storage(np.zeros(1, dtype)) for _ in range(n_buffers)]
     kernel(z, z, np.zeros(2, np.int64), np.zeros((1, 4), np.int64), np.zeros((1, 1)), 0, 0, *bufs)
 
 
@@ -143,6 +151,8 @@ def launch(flat, kernel, spans, scalars, buffers):
     if S.shape[1] == 0:
         S = np.zeros((len(spans), 1))
     args = (flat.pptr, flat.gptr, flat.offs, ch, S)
+    if flat.dtype.name in _LOW:
+        buffers = [_storage(b) for b in buffers]
     offs = flat.offsets
     n = sum(offs[i1] - offs[i0] for i0, i1 in spans)
     nthreads = min(get_num_threads(), max(1, n // PARALLEL_MIN), len(ch))
