@@ -32,7 +32,7 @@ def _operands(*xs, float_out=False, scalars_in_dtype=False):
     raw = [x if x is None or isinstance(x, (Tensor, numbers.Number, np.generic)) else arr(x, like) for x in xs]
     _check_broadcast(raw)
     dt = result_dtype(*raw)
-    if float_out and dtypes.kind(dt) not in "fc":
+    if float_out and (dt.kind not in "fc" and dt != dtypes.bfloat16):
         dt = dtypes.get_default_dtype()
     if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
         return (*_opmath_operands(raw, dt, scalars_in_dtype), dt, xp)
@@ -191,7 +191,7 @@ def div(a, b, *, rounding_mode=None, out=None):
         if rounding_mode == "floor":
             q = xp.floor_divide(A, B)
         else:
-            q = xp.trunc(A / B) if dtypes.kind(dt) == "f" else _as(xp.trunc(A / B), dt, xp)
+            q = xp.trunc(A / B) if (dt.kind == "f" or dt == dtypes.bfloat16) else _as(xp.trunc(A / B), dt, xp)
         res = record(_as(q, dt, xp), (a, b), lambda o, g: (g * 0, g * 0), "Div", saved=())
         return _out(res, out)
     A, B, dt, xp = _operands(a, b, float_out=True)
@@ -291,7 +291,7 @@ def _unary(name, fwd, dfn):
             x = Tensor._wrap(np.asarray(x))
         X = x._data
         xp = backend.array_module(X)
-        if float_out and dtypes.kind(X.dtype) not in "fc":
+        if float_out and (X.dtype.kind not in "fc" and X.dtype != dtypes.bfloat16):
             X = X.astype(dtypes.get_default_dtype())
         elif X.dtype.kind == "b" and name in _BOOL_AS:
             if _BOOL_AS[name] is None:
@@ -329,7 +329,7 @@ def _sigmoid(xp, x):
 
 def torch_sign(xp, x):
     """torch's sign of a float: ``(x > 0) - (x < 0)``, so NaN and -0.0 give +0.0 (NumPy: NaN and -0.0)."""
-    if dtypes.kind(x.dtype) != "f":
+    if (x.dtype.kind != "f" and x.dtype != dtypes.bfloat16):
         return xp.sign(x)
     return xp.subtract(x > 0, x < 0, dtype=x.dtype)
 
@@ -470,7 +470,7 @@ def _muladd(x, a, b):
     X, A, B, dt, xp = _operands(x, a, b)
     if xp is np and dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:   # a float32 fma, then dt
         res = fma32(X, A, B).astype(dt)
-    elif xp is np and dtypes.kind(dt) == "f" and dt.itemsize < 8:
+    elif xp is np and (dt.kind == "f" or dt == dtypes.bfloat16) and dt.itemsize < 8:
         res = (np.asarray(X, np.float64) + np.asarray(A, np.float64) * B).astype(dt)
     else:
         res = _as(X + A * B, dt, xp)

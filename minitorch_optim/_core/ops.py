@@ -265,7 +265,7 @@ def _low_op(name, in_place):
         if low is None:
             return getattr(self.f32, name)(*conv, **kw)
         with np.errstate(all="ignore"):      # overflow to inf is float16's everyday business, as in torch
-            if name in _FMA:
+            if name in _FMA and self.xp is np:
                 r = _FMA[name](conv, kw, low)
             else:
                 r = getattr(self.f32, name)(*conv, **kw)
