@@ -81,7 +81,7 @@ def add(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(add(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
-    res = _as(A + B if alpha == 1 else _add_alpha(A, B, alpha, dt), dt, xp)
+    res = _as(A + B if alpha == 1 else A + alpha * B if dt.itemsize != 2 else _add_alpha(A, B, alpha, dt), dt, xp)
     rule = _add_rule if alpha == 1 else lambda o, g: (g, g * alpha)
     return _out(record(res, (a, b), rule, "Add", saved=()), out)
 
@@ -94,7 +94,7 @@ def sub(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(sub(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
-    res = _as(A - B if alpha == 1 else _add_alpha(A, B, -alpha, dt), dt, xp)
+    res = _as(A - B if alpha == 1 else A - alpha * B if dt.itemsize != 2 else _add_alpha(A, B, -alpha, dt), dt, xp)
     rule = _sub_rule if alpha == 1 else lambda o, g: (g, -alpha * g)
     return _out(record(res, (a, b), rule, "Sub", saved=()), out)
 
