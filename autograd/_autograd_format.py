@@ -179,7 +179,7 @@ class _Reader:
                 and isinstance(spec["requires_grad"], bool)):
             _bad("a tensor entry is malformed")
         arr = self.array(spec["data"])
-        if spec["requires_grad"] and _dtypes.kind(arr.dtype) not in "fc":
+        if spec["requires_grad"] and (arr.dtype.kind not in "fc" and arr.dtype != _dtypes.bfloat16):
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         data = backend.to_device(arr, target_device(_str(spec["device"], "a device"), self.map_location))
         if tag == "P":

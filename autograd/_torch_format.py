@@ -184,7 +184,7 @@ class _Loader:
             numel *= v
         if numel and offset + sum((n - 1) * s for n, s in zip(size, stride)) >= base.size:
             raise TorchFileError("corrupted torch file: tensor runs past its storage")
-        if requires_grad and _dtypes.kind(base.dtype) not in "fc":
+        if requires_grad and (base.dtype.kind not in "fc" and base.dtype != _dtypes.bfloat16):
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         if tuple(stride) == _contiguous(size) and (numel or not size):
             arr = base[offset:offset + numel].reshape(size)
@@ -207,7 +207,7 @@ class _Loader:
 
         if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
             raise pickle.UnpicklingError("parameter rebuild without a tensor")
-        if requires_grad and _dtypes.kind(data._data.dtype) not in "fc":
+        if requires_grad and (data._data.dtype.kind not in "fc" and data._data.dtype != _dtypes.bfloat16):
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         return Parameter(data, requires_grad=requires_grad)
 

@@ -17,7 +17,7 @@ def _infer_dtype(data):
                                            and _all_kind(data, builtins.bool)):
         return dtypes.bool
     arr = np.asarray(data)
-    if dtypes.kind(arr.dtype) == "f" and not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
+    if (arr.dtype.kind == "f" or arr.dtype == dtypes.bfloat16) and not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
         return dtypes.get_default_dtype()
     if arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
         return dtypes.int64
@@ -358,7 +358,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
                        "int64": "long", "bool": "bool"}[dt.name]
             which = "to - 1" if high - 1 > hi else "from"
             raise RuntimeError(f"{which} is out of bounds for {torch_c}")
-    if requires_grad and dtypes.kind(dt) not in "fc":
+    if requires_grad and (dt.kind not in "fc" and dt != dtypes.bfloat16):
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
     t = _random("integers", dt, _device(device), requires_grad, dtypes.int64, generator,
                 tuple(builtins.int(n) for n in size), low=low, high=high)
@@ -375,7 +375,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     W = input._data if isinstance(input, Tensor) else np.asarray(input)
     if W.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
-    if dtypes.kind(W.dtype) != "f":
+    if (W.dtype.kind != "f" and W.dtype != dtypes.bfloat16):
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{dtypes.torch_name(W.dtype)}")
     if num_samples <= 0:

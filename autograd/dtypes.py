@@ -47,8 +47,11 @@ def as_dtype(dt):
 
 def kind(dt) -> str:
     """NumPy's kind character, with bfloat16 counted as floating ("f")."""
-    dt = np.dtype(dt)
-    return "f" if dt == bfloat16 else dt.kind
+    k = getattr(dt, "kind", None)
+    if k is None or not isinstance(dt, np.dtype):
+        dt = np.dtype(dt)
+        k = dt.kind
+    return "f" if k == "V" and dt == bfloat16 else k     # (the comparison only for void kinds: it is slow)
 
 
 def is_floating(dt) -> "bool":

@@ -173,7 +173,7 @@ def _link_output(ctx, node, out, index, count):
     """Give output ``index`` the Function's node (through a slot selector when it has several outputs)."""
     if not isinstance(out, Tensor):
         return out
-    if any(out is t for t in ctx._non_differentiable) or _dtypes.kind(out._data.dtype) not in "fc":
+    if any(out is t for t in ctx._non_differentiable) or (out._data.dtype.kind not in "fc" and out._data.dtype != _dtypes.bfloat16):
         return out
     if any(out is t for t in ctx._dirty):
         if out._node is None and out.requires_grad:

@@ -206,7 +206,7 @@ class Tensor:
         return out
 
     def is_floating_point(self):
-        return dtypes.kind(self._data.dtype) == "f"
+        return (self._data.dtype.kind == "f" or self._data.dtype == dtypes.bfloat16)
 
     def is_complex(self):
         return self._data.dtype.kind == "c"
@@ -313,7 +313,7 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
                                "use a computed variable in a subgraph that doesn't require differentiation "
                                "use var_no_grad = var.detach().")
-        if requires_grad and dtypes.kind(self._data.dtype) not in "fc":
+        if requires_grad and (self._data.dtype.kind not in "fc" and self._data.dtype != dtypes.bfloat16):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = builtins.bool(requires_grad)
         return self

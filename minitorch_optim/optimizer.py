@@ -228,7 +228,7 @@ class Optimizer:
             if key == "step":
                 if fused_or_capturable:
                     arr = arr.astype(np.float32)
-            elif param.is_floating_point() and _dtypes.kind(arr.dtype) == "f":
+            elif param.is_floating_point() and (arr.dtype.kind == "f" or arr.dtype == _dtypes.bfloat16):
                 arr = arr.astype(param.dtype, copy=False)
             return Tensor._wrap(arr)
         if type(value).__module__.startswith("torch"):  # a torch tensor handed over directly

@@ -36,7 +36,7 @@ def _check_decay(decay):
 
 
 def _is_float(arr):
-    return _dtypes.kind(arr.dtype) in "fc"
+    return (arr.dtype.kind in "fc" or arr.dtype == _dtypes.bfloat16)
 
 
 def _swa_weight(num_averaged):

@@ -163,3 +163,27 @@ def test_fused_cuda_stand_in_traces_16_bit_kernels():
     assert "typedef typename mt_compute<T>::type C;" in src and "mt_store(P, i, p);" in src
     nsrc = codegen.numba_source(tr, len(names))
     assert "_b2f(P[j])" in nsrc and "P[j] = _f2b(p)" in nsrc
+
+
+@fused
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("cls, kw", [("Adam", dict(lr=1e-2, weight_decay=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
+                                     ("AdamW", dict(lr=1e-2, amsgrad=True))])
+def test_fused_cuda_equals_fused_cpu_on_16_bit(cuda_env, dt, cls, kw):
+    """The generated CUDA kernel (on the stand-in's g++ build, or a GPU) loads 16-bit values into float,
+    computes and rounds on store: the same bits as the Numba kernel. (The for-loop paths differ between
+    the devices, as torch's CPU and CUDA kernels do: the CPU's vector/scalar split is the CPU's.)"""
+    ours, _ = DTYPES[dt]
+    ps, gs = _data(3)
+    out = {}
+    for dev in ("cpu", "cuda"):
+        params = [ag.nn.Parameter(ag.tensor(p).to(ours).to(dev)) for p in ps]
+        opt = getattr(mo, cls)(params, **kw, fused=True)
+        for g in gs:
+            for p, gg in zip(params, g):
+                p.grad = ag.tensor(gg).to(ours).to(dev)
+            opt.step()
+        out[dev] = [p.detach().cpu().to(ag.float32).numpy() for p in params]
+        assert all(v.dtype == ours for st in opt.state.values() for k, v in st.items() if k != "step")
+    for a, b in zip(out["cpu"], out["cuda"]):
+        assert _equal(a, b)

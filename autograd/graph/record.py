@@ -24,7 +24,7 @@ def record(out, parents, rule, name, saved=None, once=False):
     if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars; keep arrays everywhere
         out = np.asarray(out)
     t = Tensor._wrap(out)
-    if _dtypes.kind(out.dtype) not in "fc" or not grad_mode.is_grad_enabled():
+    if (out.dtype.kind not in "fc" and out.dtype != _dtypes.bfloat16) or not grad_mode.is_grad_enabled():
         return t
     inputs = meta = None
     for i, p in enumerate(parents):

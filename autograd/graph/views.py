@@ -86,7 +86,7 @@ def make_view(x, out, fwd, bw1, name, always=False, multi=None):
         t._ctr = c
         t._view = info
         base = info.base
-        if not base.requires_grad and _dtypes.kind(out.dtype) in "fc":
+        if not base.requires_grad and (out.dtype.kind in "fc" or out.dtype == _dtypes.bfloat16):
             # if the base comes to require grad by an in-place op, this view must say so too (as torch)
             vs = base.__dict__.get("_plain_views")
             if vs is None:

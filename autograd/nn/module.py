@@ -315,7 +315,7 @@ class Module(StateDictMixin):
             else:
                 dt = a
         dt = dtypes.as_dtype(dt)
-        if dt is not None and dtypes.kind(dt) not in "fc":
+        if dt is not None and (dt.kind not in "fc" and dt != dtypes.bfloat16):
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
                             f"dtype={dt}")
         dev = None if dev is None else backend.as_device(dev)
@@ -323,7 +323,7 @@ class Module(StateDictMixin):
         def convert(arr):
             if dev is not None:
                 arr = backend.to_device(arr, dev)
-            if dt is not None and dtypes.kind(arr.dtype) in "fc" and arr.dtype != dt:
+            if dt is not None and (arr.dtype.kind in "fc" or arr.dtype == dtypes.bfloat16) and arr.dtype != dt:
                 arr = arr.astype(dt)
             return arr
 

@@ -23,7 +23,7 @@ class Parameter(Tensor):
             arr = data
         else:
             arr = np.asarray(data)
-            if dtypes.kind(arr.dtype) == "f" and not isinstance(data, np.generic):
+            if (arr.dtype.kind == "f" or arr.dtype == dtypes.bfloat16) and not isinstance(data, np.generic):
                 arr = arr.astype(dtypes.get_default_dtype())
         super().__init__(arr, False)
         if requires_grad:

@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
 from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
+from .opmath import add_alpha_low, alpha_in, fma32, lerp_fma32, opmath_operands
 
 
 def _like(*xs):
@@ -32,34 +33,11 @@ def _operands(*xs, float_out=False, scalars_in_dtype=False):
     raw = [x if x is None or isinstance(x, (Tensor, numbers.Number, np.generic)) else arr(x, like) for x in xs]
     _check_broadcast(raw)
     dt = result_dtype(*raw)
-    if float_out and dtypes.kind(dt) not in "fc":
+    if float_out and (dt.kind not in "fc" and dt != dtypes.bfloat16):
         dt = dtypes.get_default_dtype()
     if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
-        return (*_opmath_operands(raw, dt, scalars_in_dtype), dt, xp)
+        return (*opmath_operands(raw, dt, scalars_in_dtype), dt, xp)
     return (*cast_operands(raw, dt), dt, xp)
-
-
-def _opmath_operands(raw, dt, scalars_in_dtype=False):
-    """torch's arithmetic for float16/bfloat16: the op runs in float32 and its result (``_as``) is rounded
-    once to ``dt``. Tensors of another dtype are first cast to ``dt`` (as torch's common dtype); Python
-    scalars and 0-d tensors enter in float32 directly, as torch's kernels read a scalar operand, except
-    for add/sub (``scalars_in_dtype``), whose kernel takes the scalar as a ``dt`` value."""
-    f32 = dtypes.float32
-    out = []
-    for o in raw:
-        o = o._data if isinstance(o, Tensor) else o
-        if isinstance(o, np.generic):
-            o = o.item()
-        if hasattr(o, "dtype"):
-            if o.ndim and o.dtype != dt:
-                o = o.astype(dt)
-            o = o.astype(f32)
-            if scalars_in_dtype and not o.ndim:
-                o = o.astype(dt).astype(f32)
-        elif isinstance(o, numbers.Real) and not isinstance(o, bool):
-            o = float(np.asarray(o, dt)) if scalars_in_dtype else float(o)
-        out.append(o)
-    return out
 
 
 def _check_broadcast(raw):
@@ -103,7 +81,7 @@ def add(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(add(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
-    res = _as(A + B if alpha == 1 else _add_alpha(A, B, alpha, dt), dt, xp)
+    res = _as(A + B if alpha == 1 else A + alpha * B if dt.itemsize != 2 else _add_alpha(A, B, alpha, dt), dt, xp)
     rule = _add_rule if alpha == 1 else lambda o, g: (g, g * alpha)
     return _out(record(res, (a, b), rule, "Add", saved=()), out)
 
@@ -116,7 +94,7 @@ def sub(a, b, *, alpha=1, out=None):
     if isinstance(alpha, Tensor):
         return _out(sub(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
-    res = _as(A - B if alpha == 1 else _add_alpha(A, B, -alpha, dt), dt, xp)
+    res = _as(A - B if alpha == 1 else A - alpha * B if dt.itemsize != 2 else _add_alpha(A, B, -alpha, dt), dt, xp)
     rule = _sub_rule if alpha == 1 else lambda o, g: (g, -alpha * g)
     return _out(record(res, (a, b), rule, "Sub", saved=()), out)
 
@@ -125,45 +103,9 @@ def _sub_rule(o, g):
     return g, -g
 
 
-def _alpha(alpha, dt):
-    """torch's add/sub take ``alpha`` in the tensor's dtype (float16/bfloat16 round it first)."""
-    return float(np.asarray(alpha, dt)) if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION else alpha
-
-
-_VEC = 32           # float16/bfloat16 elements per vectorised step of torch's CPU loops
-_GRAIN = 32768      # torch's parallel grain size
-
-
-def add_alpha_low(x, y, alpha, dt):
-    """``x + alpha * y`` on the float32 values of float16/bfloat16 operands, as torch's CPU add kernel
-    rounds it (``alpha`` already in ``dt``): its vectorised steps of 32 elements form one fused multiply-add
-    in float32, the last ``n % 32`` elements of each thread's contiguous chunk run its scalar loop, which
-    rounds ``alpha * y`` to ``dt`` first. Returns float32 values (rounded to ``dt`` by the caller)."""
-    xp = backend.array_module(x) if hasattr(x, "dtype") else np
-    f64, f32 = np.float64, np.float32
-    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
-    out = (xp.asarray(x, f64) + alpha * xp.asarray(y, f64)).astype(f32)
-    if xp is not np or not out.size:
-        return out
-    xb, yb = np.broadcast_to(x, shape).reshape(-1), np.broadcast_to(y, shape).reshape(-1)
-    flat = out.reshape(-1)
-    n = flat.size
-    from ..threads import get_num_threads  # noqa: PLC0415
-
-    tasks = max(1, min(get_num_threads(), -(-n // _GRAIN)))
-    step = -(-n // tasks)
-    for lo in range(0, n, step):
-        hi = min(lo + step, n)
-        t = hi - (hi - lo) % _VEC
-        if t < hi:
-            prod = (f32(alpha) * yb[t:hi].astype(f32)).astype(dt).astype(f32)
-            flat[t:hi] = xb[t:hi] + prod
-    return out
-
-
 def _add_alpha(A, B, alpha, dt):
     if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:
-        return add_alpha_low(A, B, _alpha(alpha, dt), dt)
+        return add_alpha_low(A, B, alpha_in(alpha, dt), dt)
     return A + alpha * B
 
 
@@ -191,7 +133,7 @@ def div(a, b, *, rounding_mode=None, out=None):
         if rounding_mode == "floor":
             q = xp.floor_divide(A, B)
         else:
-            q = xp.trunc(A / B) if dtypes.kind(dt) == "f" else _as(xp.trunc(A / B), dt, xp)
+            q = xp.trunc(A / B) if (dt.kind == "f" or dt == dtypes.bfloat16) else _as(xp.trunc(A / B), dt, xp)
         res = record(_as(q, dt, xp), (a, b), lambda o, g: (g * 0, g * 0), "Div", saved=())
         return _out(res, out)
     A, B, dt, xp = _operands(a, b, float_out=True)
@@ -291,7 +233,7 @@ def _unary(name, fwd, dfn):
             x = Tensor._wrap(np.asarray(x))
         X = x._data
         xp = backend.array_module(X)
-        if float_out and dtypes.kind(X.dtype) not in "fc":
+        if float_out and (X.dtype.kind not in "fc" and X.dtype != dtypes.bfloat16):
             X = X.astype(dtypes.get_default_dtype())
         elif X.dtype.kind == "b" and name in _BOOL_AS:
             if _BOOL_AS[name] is None:
@@ -329,7 +271,7 @@ def _sigmoid(xp, x):
 
 def torch_sign(xp, x):
     """torch's sign of a float: ``(x > 0) - (x < 0)``, so NaN and -0.0 give +0.0 (NumPy: NaN and -0.0)."""
-    if dtypes.kind(x.dtype) != "f":
+    if (x.dtype.kind != "f" and x.dtype != dtypes.bfloat16):
         return xp.sign(x)
     return xp.subtract(x > 0, x < 0, dtype=x.dtype)
 
@@ -441,21 +383,6 @@ def lerp(start, end, weight):
                   saved=(start if w_grad else None, end if w_grad else None, _number(weight, W)))
 
 
-def lerp_fma32(S, E, W, diff):
-    """torch's vectorised lerp on float32 values: one fused multiply-add ``base + coeff * (end - start)``
-    (formed in float64, where the product is exact, and rounded to float32 once)."""
-    W = np.asarray(W, np.float32)
-    small = np.abs(W) < 0.5
-    coeff = np.where(small, W, W - np.float32(1))
-    return fma32(np.where(small, S, E), coeff, diff)
-
-
-def fma32(x, a, b):
-    """``x + a * b`` with one float32 rounding, as a fused multiply-add: the float32 product is exact in
-    float64."""
-    return (np.asarray(x, np.float64) + np.asarray(a, np.float64) * np.asarray(b, np.float64)).astype(np.float32)
-
-
 def _lerp_rule(o, g, s, e, w):
     return g * (1 - w), g * w, None if s is None else g * (e - s)
 
@@ -470,7 +397,7 @@ def _muladd(x, a, b):
     X, A, B, dt, xp = _operands(x, a, b)
     if xp is np and dt.itemsize == 2 and dt in dtypes.LOW_PRECISION:   # a float32 fma, then dt
         res = fma32(X, A, B).astype(dt)
-    elif xp is np and dtypes.kind(dt) == "f" and dt.itemsize < 8:
+    elif xp is np and (dt.kind == "f" or dt == dtypes.bfloat16) and dt.itemsize < 8:
         res = (np.asarray(X, np.float64) + np.asarray(A, np.float64) * B).astype(dt)
     else:
         res = _as(X + A * B, dt, xp)

@@ -61,7 +61,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
 @register("mean")
 def mean(x, dim=None, keepdim=False, dtype=None):
     X = x._data
-    if _dtypes.kind(X.dtype) != "f" and dtype is None:
+    if (X.dtype.kind != "f" and X.dtype != _dtypes.bfloat16) and dtype is None:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                            f"or complex dtype. Got: {X.dtype}")
     xp = backend.array_module(X)
@@ -193,7 +193,7 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def _check_float(X, what):
-    if _dtypes.kind(X.dtype) not in "fc":
+    if (X.dtype.kind not in "fc" and X.dtype != _dtypes.bfloat16):
         from .. import dtypes
 
         raise RuntimeError(what.format(dtypes.torch_name(X.dtype)))
@@ -313,7 +313,7 @@ def logsumexp(x, dim, keepdim=False):
 
 
 def _check_softmax(X, name):
-    if _dtypes.kind(X.dtype) not in "fc":
+    if (X.dtype.kind not in "fc" and X.dtype != _dtypes.bfloat16):
         from .. import dtypes
 
         raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for \'{dtypes.torch_name(X.dtype)}\'')

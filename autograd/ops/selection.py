@@ -54,7 +54,7 @@ def take_along(x, idx, dim):
 def _argsort(X, dim, descending, xp):
     key = X.astype(np.int64) if X.dtype.kind in "bu" else X
     if descending:
-        key = -key if _dtypes.kind(key.dtype) != "f" else xp.where(xp.isnan(key), -xp.inf, -key)
+        key = -key if (key.dtype.kind != "f" and key.dtype != _dtypes.bfloat16) else xp.where(xp.isnan(key), -xp.inf, -key)
     if xp is np:
         return np.argsort(key, axis=dim, kind="stable")
     return xp.argsort(key, axis=dim)  # pragma: no cover - GPU only (CuPy's sort is a stable radix sort)
@@ -141,7 +141,7 @@ def median(x, dim=None, keepdim=False):
         flat = X.reshape(-1)
         order = _argsort(flat, 0, False, xp)
         m = flat[order[(flat.size - 1) // 2]]
-        if _dtypes.kind(X.dtype) == "f" and bool(xp.isnan(flat).any()):
+        if (X.dtype.kind == "f" or X.dtype == _dtypes.bfloat16) and bool(xp.isnan(flat).any()):
             m = xp.asarray(xp.nan, dtype=X.dtype)
         mask = X == m
         cnt = max(int(mask.sum()), 1)
@@ -296,7 +296,7 @@ def fmod_(a, b):
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     X = x._data
     xp = backend.array_module(X)
-    if _dtypes.kind(X.dtype) != "f":
+    if (X.dtype.kind != "f" and X.dtype != _dtypes.bfloat16):
         return record(X.copy(), (x,), _identity_rule, "NanToNum", saved=())
     fin = np.finfo(X.dtype)
     out = xp.nan_to_num(X, nan=nan, posinf=fin.max if posinf is None else posinf,

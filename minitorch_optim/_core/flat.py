@@ -274,7 +274,7 @@ class FlatGroup:
                     raise KeyError(name)
                 if old is not None:
                     a = np.asarray(_host_value(old) if not hasattr(_host_value(old), "get") else _host_value(old).get())
-                    sdt = sdt or (a.dtype if _dtypes.kind(a.dtype) == "f" else None)
+                    sdt = sdt or (a.dtype if (a.dtype.kind == "f" or a.dtype == _dtypes.bfloat16) else None)
                     vals.append(float(a.reshape(-1)[0]))
                 else:
                     vals.append(init)

@@ -265,7 +265,7 @@ def _low_op(name, in_place):
         if low is None:
             return getattr(self.f32, name)(*conv, **kw)
         with np.errstate(all="ignore"):      # overflow to inf is float16's everyday business, as in torch
-            if name in _FMA:
+            if name in _FMA and self.xp is np:
                 r = _FMA[name](conv, kw, low)
             else:
                 r = getattr(self.f32, name)(*conv, **kw)
@@ -283,8 +283,8 @@ def _low_op(name, in_place):
 
 
 def _add(conv, kw, low):
-    """torch's add kernel on float32 values (see ``autograd.ops.elementwise.add_alpha_low``)."""
-    from autograd.ops.elementwise import add_alpha_low  # noqa: PLC0415
+    """torch's add kernel on float32 values (see ``autograd.ops.opmath.add_alpha_low``)."""
+    from autograd.ops.opmath import add_alpha_low  # noqa: PLC0415
 
     x, y = conv[0], conv[1]
     alpha = kw.get("alpha", conv[2] if len(conv) > 2 else 1)
@@ -293,7 +293,7 @@ def _add(conv, kw, low):
 
 def _addcmul(conv, kw, low):
     """torch's addcmul kernel on float32 values: ``x + (value * a) * b``, the last step a fused multiply-add."""
-    from autograd.ops.elementwise import fma32  # noqa: PLC0415
+    from autograd.ops.opmath import fma32  # noqa: PLC0415
 
     x, a, b = conv[:3]
     value = kw.get("value", conv[3] if len(conv) > 3 else 1)
@@ -302,7 +302,7 @@ def _addcmul(conv, kw, low):
 
 def _lerp(conv, kw, low):
     """torch's lerp kernel on float32 values (one fused multiply-add, see ``lerp_fma32``)."""
-    from autograd.ops.elementwise import lerp_fma32  # noqa: PLC0415
+    from autograd.ops.opmath import lerp_fma32  # noqa: PLC0415
 
     x, y, w = conv[:3]
     return lerp_fma32(x, y, w, y - x)

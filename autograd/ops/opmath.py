@@ -1,0 +1,89 @@
+"""torch's arithmetic for float16/bfloat16 ("opmath") on the float32 values of their operands: the ops of
+:mod:`autograd.ops.elementwise` and the optimizers' ``LowPrecisionOps`` (``minitorch_optim._core.ops``)
+compute with these helpers and round the result once to the 16-bit dtype.
+
+Where torch's CPU kernels fuse a multiply-add (lerp, addcmul, add with ``alpha``), the product of two
+float32 values is formed exactly in float64 and the sum rounded to float32 once, as an FMA does.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import backend, dtypes
+from ..tensor import Tensor
+
+
+def opmath_operands(raw, dt, scalars_in_dtype=False):
+    """torch's arithmetic for float16/bfloat16: the op runs in float32 and its result (``_as``) is rounded
+    once to ``dt``. Tensors of another dtype are first cast to ``dt`` (as torch's common dtype); Python
+    scalars and 0-d tensors enter in float32 directly, as torch's kernels read a scalar operand, except
+    for add/sub (``scalars_in_dtype``), whose kernel takes the scalar as a ``dt`` value."""
+    f32 = dtypes.float32
+    out = []
+    for o in raw:
+        o = o._data if isinstance(o, Tensor) else o
+        if isinstance(o, np.generic):
+            o = o.item()
+        if hasattr(o, "dtype"):
+            if o.ndim and o.dtype != dt:
+                o = o.astype(dt)
+            o = o.astype(f32)
+            if scalars_in_dtype and not o.ndim:
+                o = o.astype(dt).astype(f32)
+        elif isinstance(o, numbers.Real) and not isinstance(o, bool):
+            o = float(np.asarray(o, dt)) if scalars_in_dtype else float(o)
+        out.append(o)
+    return out
+
+
+def alpha_in(alpha, dt):
+    """torch's add/sub take ``alpha`` in the tensor's dtype (float16/bfloat16 round it first)."""
+    return float(np.asarray(alpha, dt)) if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION else alpha
+
+
+_VEC = 32           # float16/bfloat16 elements per vectorised step of torch's CPU loops
+_GRAIN = 32768      # torch's parallel grain size
+
+
+def add_alpha_low(x, y, alpha, dt):
+    """``x + alpha * y`` on the float32 values of float16/bfloat16 operands, as torch's CPU add kernel
+    rounds it (``alpha`` already in ``dt``): its vectorised steps of 32 elements form one fused multiply-add
+    in float32, the last ``n % 32`` elements of each thread's contiguous chunk run its scalar loop, which
+    rounds ``alpha * y`` to ``dt`` first. Returns float32 values (rounded to ``dt`` by the caller)."""
+    xp = backend.array_module(x) if hasattr(x, "dtype") else np
+    f64, f32 = np.float64, np.float32
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    out = (xp.asarray(x, f64) + alpha * xp.asarray(y, f64)).astype(f32)
+    if xp is not np or not out.size:
+        return out
+    xb, yb = np.broadcast_to(x, shape).reshape(-1), np.broadcast_to(y, shape).reshape(-1)
+    flat = out.reshape(-1)
+    n = flat.size
+    from ..threads import get_num_threads  # noqa: PLC0415
+
+    tasks = max(1, min(get_num_threads(), -(-n // _GRAIN)))
+    step = -(-n // tasks)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        t = hi - (hi - lo) % _VEC
+        if t < hi:
+            prod = (f32(alpha) * yb[t:hi].astype(f32)).astype(dt).astype(f32)
+            flat[t:hi] = xb[t:hi] + prod
+    return out
+
+
+def lerp_fma32(S, E, W, diff):
+    """torch's vectorised lerp on float32 values: one fused multiply-add ``base + coeff * (end - start)``
+    (formed in float64, where the product is exact, and rounded to float32 once)."""
+    W = np.asarray(W, np.float32)
+    small = np.abs(W) < 0.5
+    coeff = np.where(small, W, W - np.float32(1))
+    return fma32(np.where(small, S, E), coeff, diff)
+
+
+def fma32(x, a, b):
+    """``x + a * b`` with one float32 rounding, as a fused multiply-add: the float32 product is exact in
+    float64."""
+    return (np.asarray(x, np.float64) + np.asarray(a, np.float64) * np.asarray(b, np.float64)).astype(np.float32)
