@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
+
 from .. import backend, dtypes
 from .basic import check_same_device, needs, record
 
@@ -53,7 +55,11 @@ def _parse(equation, shapes):
 
 def _einsum_array(equation, *arrays):
     xp = backend.array_module(arrays[0])
-    return xp.einsum(equation, *arrays, optimize=len(arrays) > 2)
+    dtype = arrays[0].dtype
+    if dtype.kind not in "fcbiu":   # bfloat16 (an ml_dtypes type): einsum has no loop for it; float32 and back
+        arrays = [a.astype(np.float32) for a in arrays]
+    out = xp.einsum(equation, *arrays, optimize=len(arrays) > 2)
+    return out if out.dtype == dtype else out.astype(dtype)
 
 
 def einsum(equation, *operands):

@@ -26,6 +26,8 @@ def matmul(a, b):
     except ValueError:
         raise RuntimeError(f"The size of tensor a must match the size of tensor b at a non-singleton batch "
                            f"dimension: matmul of shapes {list(A.shape)} and {list(B.shape)}") from None
+    if out.dtype != A.dtype:    # NumPy's bfloat16 GEMM accumulates in float32 and returns it; torch rounds back
+        out = out.astype(A.dtype)
     na, nb = needs((a, b))
 
     a_shape, b_shape = A.shape, B.shape

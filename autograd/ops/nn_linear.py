@@ -36,6 +36,8 @@ def linear(input, weight, bias=None):  # noqa: A002
     if bias is not None:
         out += bias._data
     out = out.reshape(lead + (n_out,))
+    if out.dtype != X.dtype:    # NumPy's bfloat16 GEMM accumulates in float32 and returns it; torch rounds back
+        out = out.astype(X.dtype)
     nx, nw, nb = needs((input, weight, bias))
 
     def rule(o, g, w, x):
