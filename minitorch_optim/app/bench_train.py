@@ -2,8 +2,8 @@
 
     python -m minitorch_optim bench --train [--rounds 7] [--steps 5] [--threads 2] [--models mlp,cnn,...] [--json]
 
-Each round runs ``--steps`` steps of every model in ours and then at once in torch (paired, so both see the
-same machine load); a case's time is the median over rounds of the per-step mean, and its ratio is the median
+Each round runs ``--steps`` steps of every model, alternating one step of ours and one of torch (paired, so
+both see the same machine load); a case's time is the median over rounds of the per-step mean, and its ratio is the median
 over rounds of that round's ours/torch (with the lowest and highest round ratio, the spread the load caused).
 Both sides run with the same thread budget (``--threads``, default 2: ``autograd.set_num_threads`` and
 ``torch.set_num_threads``).
@@ -229,9 +229,15 @@ def run(models=MODELS, rounds=7, steps=5, threads=2):
     times = {n: ([], []) for n in models}
     for _ in range(rounds):
         for name, (so, st) in cases.items():
-            times[name][0].append(_time(so, steps))
-            if st is not None:
-                times[name][1].append(_time(st, steps))
+            if st is None:
+                times[name][0].append(_time(so, steps))
+                continue
+            to = tt = 0.0
+            for _ in range(steps):   # step by step, so that a pair's two sides see the same load
+                to += _time(so, 1)
+                tt += _time(st, 1)
+            times[name][0].append(to / steps)
+            times[name][1].append(tt / steps)
     rows = []
     for name in models:
         ours_t, torch_t = times[name]
