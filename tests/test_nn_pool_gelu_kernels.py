@@ -20,8 +20,9 @@ def kernel(request, monkeypatch):
     if request.param != "numpy" and not nk.ENABLED:
         pytest.skip("Numba not available")
     monkeypatch.setattr(nk, "ENABLED", request.param != "numpy")
-    if request.param == "threaded":
+    if request.param == "threaded":   # whatever the machine's load: idle cores, no size threshold
         monkeypatch.setattr(nk, "_MIN_PARALLEL", 0)
+        monkeypatch.setattr(nk, "_runnable", lambda: 1)
     before = ag.get_num_threads()
     ag.set_num_threads(1 if request.param == "serial" else 2)
     yield request.param
@@ -73,6 +74,7 @@ def test_max_pool2d_threaded_and_serial_give_the_same_bits(dtype, monkeypatch):
     x = np.random.default_rng(1).standard_normal((8, 6, 20, 20)).astype(dtype)
     g = np.random.default_rng(2).standard_normal((8, 6, 10, 10)).astype(dtype)
     res = []
+    monkeypatch.setattr(nk, "_runnable", lambda: 1)
     for n in (1, 2):
         monkeypatch.setattr(nk, "_MIN_PARALLEL", 0)
         before = ag.get_num_threads()
@@ -197,6 +199,7 @@ def test_gelu_threaded_and_serial_give_the_same_bits(approximate, monkeypatch):
     if not nk.ENABLED:
         pytest.skip("Numba not available")
     monkeypatch.setattr(nk, "_MIN_PARALLEL", 0)
+    monkeypatch.setattr(nk, "_runnable", lambda: 1)
     for dtype in DTYPES:
         x = (np.random.default_rng(4).standard_normal(100003) * 5).astype(dtype)
         res = []
@@ -214,8 +217,23 @@ def test_gelu_threaded_and_serial_give_the_same_bits(approximate, monkeypatch):
             np.testing.assert_array_equal(u, v)
 
 
-def test_parallel_kernels_run_serial_in_a_forked_child(monkeypatch):
+def test_thread_choice_follows_budget_load_size_and_fork(monkeypatch):
     if not nk.ENABLED:
         pytest.skip("Numba not available")
-    monkeypatch.setattr(nk, "_FORKED", [True])
-    assert nk._threads(10 ** 9) == 1
+    before = ag.get_num_threads()
+    monkeypatch.setattr(nk, "_CPUS", 2)
+    monkeypatch.setattr(nk, "_runnable", lambda: 1)
+    try:
+        ag.set_num_threads(2)
+        assert nk._threads(10 ** 9) == min(2, nk._numba.config.NUMBA_NUM_THREADS)
+        assert nk._threads(100) == 1                          # too small to pay for a launch
+        monkeypatch.setattr(nk, "_runnable", lambda: 3)        # both cores busy besides this task
+        assert nk._threads(10 ** 9) == 1
+        monkeypatch.setattr(nk, "_runnable", lambda: 1)
+        ag.set_num_threads(1)
+        assert nk._threads(10 ** 9) == 1
+        ag.set_num_threads(2)
+        monkeypatch.setattr(nk, "_FORKED", [True])             # OpenMP would abort a forked child
+        assert nk._threads(10 ** 9) == 1
+    finally:
+        ag.set_num_threads(before)
