@@ -275,7 +275,8 @@ if _numba is not None:
                 1.0 / 3628800 + r * (1.0 / 39916800)))))))))))
         for _ in range(8):
             p = p * p
-        return np.inf if y > 708.0 else (p if y > -708.0 else 0.0)
+        # 0 below, inf above (p / 0), as arithmetic rather than branches, which kept LLVM from vectorising
+        return p / np.float64(y <= 708.0) * np.float64(y > -708.0)
 
     @_jit_fma
     def _phi_f32(v):
