@@ -82,6 +82,7 @@ def _dependencies(roots):
 def _propagate(roots, grads, retain_graph, vocab, create_graph, capture):
     deps = _dependencies(roots)
     pending = {}
+    owned = set()   # nodes whose pending gradient is a sum this loop allocated: nothing else can hold it
     for r, g in zip(roots, grads):
         if r is not None:
             pending[r] = pending[r] + g if r in pending else g
@@ -90,6 +91,7 @@ def _propagate(roots, grads, retain_graph, vocab, create_graph, capture):
     while ready:
         node = ready.pop()
         grad = pending.pop(node, None)
+        owned.discard(node)
         if grad is not None:
             if not create_graph and not isinstance(grad, SparseGrad):
                 backend.use_device_of(grad)     # run this node's backward on its gradient's GPU
@@ -114,7 +116,14 @@ def _propagate(roots, grads, retain_graph, vocab, create_graph, capture):
             if nxt is None:
                 continue
             if g is not None:
-                pending[nxt] = pending[nxt] + g if nxt in pending else g
+                if nxt not in pending:
+                    pending[nxt] = g
+                elif nxt in owned and _adds_in_place(pending[nxt], g):
+                    pending[nxt] += g           # the same sum, without a new buffer per contribution
+                else:
+                    pending[nxt] = pending[nxt] + g
+                    if not create_graph:
+                        owned.add(nxt)
             deps[nxt] -= 1
             if deps[nxt] == 0:
                 ready.append(nxt)
@@ -122,6 +131,13 @@ def _propagate(roots, grads, retain_graph, vocab, create_graph, capture):
         for node in visited:
             node.release()
     return capture
+
+
+def _adds_in_place(acc, g):
+    """Whether ``acc += g`` gives ``acc + g``: NumPy/CuPy arrays of the sum's shape and dtype (not sparse
+    gradients, multi-output gradient packs or Tensors)."""
+    return (type(acc) is type(g) and type(acc).__name__ == "ndarray" and acc.shape == g.shape
+            and acc.dtype == g.dtype)
 
 
 def _apply(node, grad, vocab, create_graph):

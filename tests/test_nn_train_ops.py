@@ -168,8 +168,7 @@ def test_max_pool2d_ties_nan_and_inf_match_torch(path):
         o, i = F.max_pool2d(ag.tensor(x), return_indices=True, **kw)
         to, ti = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
         np.testing.assert_array_equal(o.numpy(), to.numpy())
-        if path == "numba":  # the fallback's argmax picks the first NaN, torch the last
-            np.testing.assert_array_equal(i.numpy(), ti.numpy())
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
 
 
 def test_max_pool2d_window_missing_the_input(path):

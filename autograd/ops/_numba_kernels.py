@@ -5,17 +5,28 @@ compiled one only for NumPy arrays, when Numba imports and ``AUTOGRAD_NUMBA`` is
 compiled lazily on first use and cached on disk (``cache=True``), one specialisation per dtype (float32,
 float64) and array layout the call sites pass (always C-contiguous), so a fresh process pays the compile
 once per machine.
+
+The heavy kernels are parallel (``prange`` over independent outputs: batch x channel planes, or elements),
+each compiled twice from one body (:func:`_dual`): threaded, run on the process's thread budget
+(:mod:`autograd.threads`), and serial, run where the budget is one thread, where the work is too small
+to pay for a thread launch, and in a forked child (Numba's OpenMP layer aborts a child whose parent
+used it). Every output element is computed by one thread in the serial order, so the two give the same
+bits.
 """
 from __future__ import annotations
 
 import math
 import os
+import threading
+import types
 
 import numpy as np
 
+from ..threads import get_num_threads
+
 try:  # Numba is a core dependency; the library still works (slower) without it
     import numba as _numba
-    from numba import njit
+    from numba import njit, prange
 except ImportError:  # pragma: no cover - exercised only where Numba is missing
     _numba = None
 
@@ -25,6 +36,58 @@ ENABLED = _numba is not None and os.environ.get("AUTOGRAD_NUMBA", "1") != "0"
 def enabled(xp):
     """Whether the compiled CPU kernels apply to arrays of module ``xp``."""
     return ENABLED and xp is np
+
+
+_FORKED = []
+_LOCAL = threading.local()   # Numba's thread count is per calling thread
+_MIN_PARALLEL = 1 << 15      # elements of work below which a thread launch costs more than it saves
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _FORKED.append(True))
+
+
+def _runnable():
+    """Tasks runnable on the machine right now, this one included (Linux ``/proc/loadavg``), or None."""
+    try:
+        with open("/proc/loadavg", "rb") as fh:
+            return int(fh.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_CPUS = os.cpu_count() or 1
+
+
+def _threads(work):
+    """Threads for a kernel of ``work`` elements: 1 (the serial twin), or the budget, applied to Numba.
+
+    The budget is cut to the cores idle right now: a parallel region waits for its slowest thread, and a
+    thread that must share a busy core arrives a scheduler slice late (measured on the 2-core machine under
+    load: a CNN step 2.2x slower threaded than serial, where on idle cores threads halve the kernels' time)."""
+    if _FORKED or work < _MIN_PARALLEL:
+        return 1
+    n = min(get_num_threads(), _numba.config.NUMBA_NUM_THREADS)
+    busy = _runnable()
+    if busy is not None:
+        n = min(n, max(1, _CPUS - busy + 1))
+    if n <= 1:
+        return 1
+    if getattr(_LOCAL, "n", 0) != n:
+        _numba.set_num_threads(n)
+        _LOCAL.n = n
+    return n
+
+
+class _Dual:
+    """One kernel body compiled threaded and serial; calling it with ``work=`` picks by :func:`_threads`."""
+
+    __slots__ = ("par", "ser")
+
+    def __init__(self, par, ser):
+        self.par, self.ser = par, ser
+
+    def __call__(self, *args, work):
+        return (self.par if _threads(work) > 1 else self.ser)(*args)
 
 
 if _numba is not None:
@@ -40,7 +103,19 @@ if _numba is not None:
         return deco
 
     _jit = _cached_njit(nogil=True, error_model="numpy")
-    _jit_fast = _cached_njit(nogil=True, fastmath=True, error_model="numpy")
+    # fused multiply-adds only: no fast-math assumption about NaN, infinities or signed zeros
+    _jit_fma = _cached_njit(nogil=True, error_model="numpy", fastmath={"contract"})
+
+    def _dual(**kw):
+        """Compile ``fn`` threaded and, from a renamed copy (Numba's disk cache is keyed by the function's
+        name, not its flags), serial; ``prange`` is ``range`` in the serial one."""
+        def deco(fn):
+            twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
+                                      fn.__closure__)
+            twin.__qualname__ = fn.__qualname__ + "_serial"
+            return _Dual(_cached_njit(nogil=True, error_model="numpy", parallel=True, **kw)(fn),
+                         _cached_njit(nogil=True, error_model="numpy", **kw)(twin))
+        return deco
 
     # ---- shared: which outputs a kernel tap reaches --------------------------------------------------------
     @_jit
@@ -51,73 +126,80 @@ if _numba is not None:
         hi = (size - 1 - off) // s + 1 if size - 1 - off >= 0 else 0
         return lo, max(lo, min(hi, n_out))
 
-    # ---- convolution: col2im --------------------------------------------------------------------------
-    @_jit
+    # ---- convolution: col2im ----------------------------------------------------------------------------
+    @_dual()
     def col2im(gcols, gx, sh, sw, dh, dw, pt, pl):
-        """Adjoint of im2col. ``gcols`` (C, kh, kw, N, OH, OW) scatters-adds into ``gx`` (N, C, H, W), which
-        must be zeroed; taps that fall into the padding are dropped (the loops cover only in-range ones)."""
+        """Adjoint of im2col. ``gcols`` (C, kh, kw, N, OH, OW) scatters-adds into ``gx`` (N, C, H, W), whose
+        planes are zeroed here; taps that fall into the padding are dropped (the loops cover only in-range
+        ones). One thread per (n, c) plane, which adds its taps in the serial order."""
         C, kh, kw, N, OH, OW = gcols.shape
         H, W = gx.shape[2], gx.shape[3]
-        for n in range(N):
-            for c in range(C):
-                for i in range(kh):
-                    olo, ohi = _tap_range(i, sh, pt, dh, OH, H)
-                    for j in range(kw):
-                        lo, hi = _tap_range(j, sw, pl, dw, OW, W)
-                        base = j * dw - pl
-                        for oh in range(olo, ohi):
-                            src = gcols[c, i, j, n, oh]
-                            dst = gx[n, c, oh * sh - pt + i * dh]
-                            for ow in range(lo, hi):
-                                dst[ow * sw + base] += src[ow]
+        for nc in prange(N * C):
+            n = nc // C
+            c = nc % C
+            gx[n, c, :, :] = 0
+            for i in range(kh):
+                olo, ohi = _tap_range(i, sh, pt, dh, OH, H)
+                for j in range(kw):
+                    lo, hi = _tap_range(j, sw, pl, dw, OW, W)
+                    base = j * dw - pl
+                    for oh in range(olo, ohi):
+                        src = gcols[c, i, j, n, oh]
+                        dst = gx[n, c, oh * sh - pt + i * dh]
+                        for ow in range(lo, hi):
+                            dst[ow * sw + base] += src[ow]
 
     # ---- pooling ----------------------------------------------------------------------------------------
-    @_jit
+    @_dual()
     def max_pool_fwd(x, out, idx, kh, kw, sh, sw, dh, dw, ph, pw):
         """torch's max pooling: per output, taps in row-major order, ``v > best or isnan(v)`` takes the tap
         (so ties keep the first, NaN wins and the last NaN is reported); ``idx`` gets the flat ``h * W + w``.
-        Loops run tap by tap over a whole output row, so the inner loop has no bounds tests."""
+        The best value and index live in registers and the take is a select, not a branch (on data like
+        activations the comparison is a coin flip a branch predictor loses); one thread per (n, c) plane."""
         N, C, H, W = x.shape
         OH, OW = out.shape[2], out.shape[3]
-        for n in range(N):
-            for c in range(C):
-                for oh in range(OH):
-                    h0 = oh * sh - ph
-                    h1 = min(h0 + (kh - 1) * dh + 1, H)
-                    while h0 < 0:
-                        h0 += dh
-                    best = out[n, c, oh]
-                    bi = idx[n, c, oh]
-                    for ow in range(OW):
-                        w0 = ow * sw - pw
-                        while w0 < 0:
-                            w0 += dw
-                        best[ow] = -np.inf
-                        bi[ow] = h0 * W + w0
+        for nc in prange(N * C):
+            n = nc // C
+            c = nc % C
+            plane = x[n, c]
+            for oh in range(OH):
+                h0 = oh * sh - ph
+                h1 = min(h0 + (kh - 1) * dh + 1, H)
+                while h0 < 0:
+                    h0 += dh
+                for ow in range(OW):
+                    w0 = ow * sw - pw
+                    w1 = min(w0 + (kw - 1) * dw + 1, W)
+                    while w0 < 0:
+                        w0 += dw
+                    out[n, c, oh, ow] = -np.inf   # read back: ``best`` in the input's dtype
+                    best = out[n, c, oh, ow]
+                    bi = h0 * W + w0
                     for h in range(h0, h1, dh):
-                        row = x[n, c, h]
-                        for j in range(kw):
-                            lo, hi = _tap_range(j, sw, pw, dw, OW, W)
-                            base = j * dw - pw
-                            for ow in range(lo, hi):
-                                w = ow * sw + base
-                                v = row[w]
-                                if v > best[ow] or v != v:
-                                    best[ow] = v
-                                    bi[ow] = h * W + w
+                        for w in range(w0, w1, dw):
+                            v = plane[h, w]
+                            take = (v > best) | (v != v)
+                            best = v if take else best
+                            bi = h * W + w if take else bi
+                    out[n, c, oh, ow] = best
+                    idx[n, c, oh, ow] = bi
 
-    @_jit
+    @_dual()
     def max_pool_bwd(g, idx, gx):
-        """Scatter-add ``g`` into ``gx`` (zeroed, (N, C, H*W)) at the saved indices."""
+        """``gx`` (N, C, H*W) = ``g`` scatter-added at the saved indices; every element written (no zeroed
+        buffer needed). One thread per (n, c) plane, adding in output order as the serial loop."""
         N, C, OH, OW = g.shape
         HW = gx.shape[2]
-        for n in range(N):
-            for c in range(C):
-                for oh in range(OH):
-                    for ow in range(OW):
-                        i = idx[n, c, oh, ow]
-                        if 0 <= i < HW:  # a dilated window can miss the input entirely (output -inf)
-                            gx[n, c, i] += g[n, c, oh, ow]
+        for nc in prange(N * C):
+            n = nc // C
+            c = nc % C
+            dst = gx[n, c]
+            dst[:] = 0
+            for oh in range(OH):
+                for ow in range(OW):
+                    i = idx[n, c, oh, ow]
+                    if 0 <= i < HW:  # a dilated window can miss the input entirely (output -inf)
+                        dst[i] += g[n, c, oh, ow]
 
     @_jit
     def _avg_window(o, s, p, k, size):
@@ -135,124 +217,140 @@ if _numba is not None:
             return fh * fw
         return (h1 - h0) * (w1 - w0)
 
-    @_jit
+    @_dual()
     def avg_pool_fwd(x, out, kh, kw, sh, sw, ph, pw, include_pad, divisor):
         N, C, H, W = x.shape
         OH, OW = out.shape[2], out.shape[3]
-        for oh in range(OH):
-            h0, h1, fh = _avg_window(oh, sh, ph, kh, H)
-            for ow in range(OW):
-                w0, w1, fw = _avg_window(ow, sw, pw, kw, W)
-                d = _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor)
-                for n in range(N):
-                    for c in range(C):
-                        acc = 0.0
-                        for h in range(h0, h1):
-                            for w in range(w0, w1):
-                                acc += x[n, c, h, w]
-                        out[n, c, oh, ow] = acc / d
+        for nc in prange(N * C):
+            n = nc // C
+            c = nc % C
+            for oh in range(OH):
+                h0, h1, fh = _avg_window(oh, sh, ph, kh, H)
+                for ow in range(OW):
+                    w0, w1, fw = _avg_window(ow, sw, pw, kw, W)
+                    d = _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor)
+                    acc = 0.0
+                    for h in range(h0, h1):
+                        for w in range(w0, w1):
+                            acc += x[n, c, h, w]
+                    out[n, c, oh, ow] = acc / d
 
-    @_jit
+    @_dual()
     def avg_pool_bwd(g, gx, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+        """``gx``'s planes are zeroed here; one thread per (n, c) plane, adding in output order as the serial
+        loop."""
         N, C, OH, OW = g.shape
         H, W = gx.shape[2], gx.shape[3]
-        for oh in range(OH):
-            h0, h1, fh = _avg_window(oh, sh, ph, kh, H)
-            for ow in range(OW):
-                w0, w1, fw = _avg_window(ow, sw, pw, kw, W)
-                d = _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor)
-                for n in range(N):
-                    for c in range(C):
-                        v = g[n, c, oh, ow] / d
-                        for h in range(h0, h1):
-                            for w in range(w0, w1):
-                                gx[n, c, h, w] += v
+        for nc in prange(N * C):
+            n = nc // C
+            c = nc % C
+            gx[n, c, :, :] = 0
+            for oh in range(OH):
+                h0, h1, fh = _avg_window(oh, sh, ph, kh, H)
+                for ow in range(OW):
+                    w0, w1, fw = _avg_window(ow, sw, pw, kw, W)
+                    d = _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor)
+                    v = g[n, c, oh, ow] / d
+                    for h in range(h0, h1):
+                        for w in range(w0, w1):
+                            gx[n, c, h, w] += v
 
     # ---- GELU ---------------------------------------------------------------------------------------------
-    # float64: libm's erf/tanh (matches torch to rounding). float32: erf and tanh built from arithmetic
-    # only, so that LLVM vectorises the loop (there is no vector erf/exp without SVML), evaluated in float64:
-    # erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7, below float32's resolution of 1 + erf), and
-    # exp(y) = e(y / 256)^256 with e a degree-11 Taylor polynomial (relative error < 1e-13 for |y| <= 88).
-    @_jit_fast
+    # float64: libm's erf/tanh (matches torch to rounding). float32: evaluated in float64 from arithmetic only,
+    # so that LLVM vectorises the loop (there is no vector erf/exp without SVML), and written so that no step
+    # cancels: the erf form as x * Phi(x) with Phi from erfc (x < 0: erfc(|z|) / 2, x >= 0: 1 - erfc(z) / 2),
+    # erfc by the Chebyshev fit of Numerical Recipes' erfcc (relative error < 1.2e-7 for every z >= 0), and
+    # the tanh form as x * sigmoid(2u) (1 + tanh(u) = 2 sigmoid(2u)); exp(y) = e(y / 256)^256 with e a
+    # degree-11 Taylor polynomial (relative error < 1e-13 where a float32 result depends on it).
+    # Result: within 3 ulp of the exact value over the whole float32 range (tests/test_nn_pool_gelu_kernels.py);
+    # torch's float32 CPU kernel rounds 1 + erf and 1 + tanh in float32, so it differs from the exact value by
+    # up to |x| * 2^-24 where that sum cancels (x < -3), and that is the bound against torch.
+    @_jit_fma
     def _exp_f32(y):
-        """exp(y), arithmetic only; ``y`` is clamped to [-88, 88] (beyond float32's range either way)."""
-        r = max(min(y, 88.0), -88.0) * 0.00390625
+        """exp(y), arithmetic only, for y in [-708, 708] (float64's range); inf above, 0 below (so that an
+        infinite input gives torch's NaN gradient: inf * 0)."""
+        r = max(min(y, 708.0), -708.0) * 0.00390625
         p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
             1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
                 1.0 / 3628800 + r * (1.0 / 39916800)))))))))))
         for _ in range(8):
             p = p * p
-        return p
+        # 0 below, inf above (p / 0), as arithmetic rather than branches, which kept LLVM from vectorising
+        return p / np.float64(y <= 708.0) * np.float64(y > -708.0)
 
-    @_jit_fast
-    def _erf_f32(z):
-        a = min(abs(z), 4.0)
-        t = 1.0 / (1.0 + 0.3275911 * a)
-        y = 1.0 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) \
-            * _exp_f32(-a * a)
-        return math.copysign(y, z)
+    @_jit_fma
+    def _phi_f32(v):
+        """The standard normal CDF at ``v`` from erfc(|v| / sqrt 2), with no cancellation on either side."""
+        z = abs(v) * 0.7071067811865476
+        t = 1.0 / (1.0 + 0.5 * z)
+        e = 0.5 * t * _exp_f32(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+            -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * (
+                0.17087277))))))))))
+        return e if v < 0 else 1.0 - e
 
-    @_jit_fast
-    def _tanh_f32(u):
-        u = max(min(u, 20.0), -20.0)  # tanh(20) is 1 in float64
-        return 1.0 - 2.0 / (_exp_f32(2.0 * u) + 1.0)
+    @_jit_fma
+    def _sig2_f32(u):
+        """(sigmoid(2u), 1 - sigmoid(2u)), each without cancellation."""
+        q = _exp_f32(-2.0 * u)
+        return 1.0 / (1.0 + q), 1.0 / (1.0 + 1.0 / q)
 
     _S2 = 0.7071067811865476       # 1 / sqrt(2)
     _ISQ2PI = 0.3989422804014327   # 1 / sqrt(2 pi)
     _K = 0.7978845608028654        # sqrt(2 / pi)
     _C = 0.044715
 
-    @_jit
+    @_dual()
     def gelu_erf_f64(x, out):
-        for i in range(x.size):
+        for i in prange(x.size):
             v = x[i]
             out[i] = 0.5 * v * (1.0 + math.erf(v * _S2))
 
-    @_jit
+    @_dual()
     def gelu_erf_bwd_f64(x, g, out):
-        for i in range(x.size):
+        for i in prange(x.size):
             v = x[i]
             cdf = 0.5 * (1.0 + math.erf(v * _S2))
             out[i] = g[i] * (cdf + v * _ISQ2PI * math.exp(-0.5 * v * v))
 
-    @_jit_fast
+    @_dual(fastmath={"contract"})
     def gelu_erf_f32(x, out):
-        for i in range(x.size):
+        for i in prange(x.size):
             v = np.float64(x[i])
-            out[i] = 0.5 * v * (1.0 + _erf_f32(v * _S2))
+            out[i] = v * _phi_f32(v)
 
-    @_jit_fast
+    @_dual(fastmath={"contract"})
     def gelu_erf_bwd_f32(x, g, out):
-        for i in range(x.size):
+        for i in prange(x.size):
             v = np.float64(x[i])
-            cdf = 0.5 * (1.0 + _erf_f32(v * _S2))
-            out[i] = g[i] * (cdf + v * _ISQ2PI * _exp_f32(-0.5 * v * v))
+            out[i] = g[i] * (_phi_f32(v) + v * _ISQ2PI * _exp_f32(-0.5 * v * v))
 
-    @_jit
+    @_dual()
     def gelu_tanh_f64(x, out):
-        for i in range(x.size):
+        for i in prange(x.size):
             v = x[i]
             out[i] = 0.5 * v * (1.0 + math.tanh(_K * (v + _C * v * v * v)))
 
-    @_jit
+    @_dual()
     def gelu_tanh_bwd_f64(x, g, out):
-        for i in range(x.size):
+        for i in prange(x.size):
             v = x[i]
             t = math.tanh(_K * (v + _C * v * v * v))
             out[i] = g[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * _K * (1.0 + 3.0 * _C * v * v))
 
-    @_jit_fast
+    @_dual(fastmath={"contract"})
     def gelu_tanh_f32(x, out):
-        for i in range(x.size):
+        for i in prange(x.size):
             v = np.float64(x[i])
-            out[i] = 0.5 * v * (1.0 + _tanh_f32(_K * (v + _C * v * v * v)))
+            s, _ = _sig2_f32(_K * (v + _C * v * v * v))
+            out[i] = v * s
 
-    @_jit_fast
+    @_dual(fastmath={"contract"})
     def gelu_tanh_bwd_f32(x, g, out):
-        for i in range(x.size):
+        # 0.5 (1 + t) = s and 1 - t^2 = 4 s (1 - s), with s = sigmoid(2u)
+        for i in prange(x.size):
             v = np.float64(x[i])
-            t = _tanh_f32(_K * (v + _C * v * v * v))
-            out[i] = g[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * _K * (1.0 + 3.0 * _C * v * v))
+            s, s1 = _sig2_f32(_K * (v + _C * v * v * v))
+            out[i] = g[i] * (s + 2.0 * v * s * s1 * _K * (1.0 + 3.0 * _C * v * v))
 
     GELU = {("none", "float64"): (gelu_erf_f64, gelu_erf_bwd_f64),
             ("none", "float32"): (gelu_erf_f32, gelu_erf_bwd_f32),

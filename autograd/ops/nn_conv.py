@@ -38,8 +38,8 @@ def _col2im(xp, gcols, N, C, H, W, geo):
     """Adjoint of :func:`_im2col` with the padding cropped: (C, kh, kw, N, OH, OW) -> (N, C, H, W)."""
     kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW = geo
     if _nk.enabled(xp) and gcols.dtype in _FLOATS:
-        gx = np.zeros((N, C, H, W), dtype=gcols.dtype)
-        _nk.col2im(gcols, gx, sh, sw, dh, dw, pt, pl)
+        gx = np.empty((N, C, H, W), dtype=gcols.dtype)   # the kernel zeroes each plane it adds into
+        _nk.col2im(np.ascontiguousarray(gcols), gx, sh, sw, dh, dw, pt, pl, work=gcols.size + gx.size)
         return gx
     gp = xp.zeros((N, C, H + pt + pb, W + pl + pr), dtype=gcols.dtype)
     for i in range(kh):

@@ -1,8 +1,10 @@
 """Pooling on NCHW arrays (max, average, adaptive average), forward next to backward, and the window
 geometry shared with convolution.
 
-Max and average pooling run as compiled Numba kernels on NumPy arrays (``_numba_kernels``) and as strided
-slices per kernel tap on CuPy or without Numba (the same arithmetic, summed in a different order).
+Max and average pooling run as compiled, threaded Numba kernels on NumPy arrays (``_numba_kernels``: one
+thread per (n, c) plane, so any thread count gives the same bits) and as strided slices per kernel tap on
+CuPy or without Numba (the same arithmetic, summed in a different order; max pooling's indices follow
+torch's rules on both: the first of tied maxima, the last NaN).
 
 Backward rules (see :mod:`autograd.ops.vocabulary`): pooling's backward is linear in the gradient given the
 window geometry (and, for max pooling, the argmax positions, which are not differentiated), so each op
@@ -153,11 +155,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if _nk.enabled(xp) and X.dtype in _FLOATS:
         out = np.empty((N, C, OH, OW), dtype=X.dtype)
         idx = np.empty((N, C, OH, OW), dtype=np.int64)
-        _nk.max_pool_fwd(np.ascontiguousarray(X), out, idx, kh, kw, sh, sw, dh, dw, ph, pw)
+        _nk.max_pool_fwd(np.ascontiguousarray(X), out, idx, kh, kw, sh, sw, dh, dw, ph, pw,
+                         work=N * C * OH * OW * kh * kw)
 
         def bw(g):
-            gx = np.zeros((N, C, H * W), dtype=g.dtype)
-            _nk.max_pool_bwd(np.ascontiguousarray(g), idx, gx)
+            gx = np.empty((N, C, H * W), dtype=g.dtype)   # the kernel writes every element
+            _nk.max_pool_bwd(np.ascontiguousarray(g), idx, gx, work=N * C * (H * W + OH * OW))
             return gx.reshape(N, C, H, W)
 
         def fwd(gg):  # the adjoint of the kernel's scatter, which drops positions outside the input
@@ -177,8 +180,19 @@ def _max_pool_xp(xp, X, geo):
     kh, kw, sh, sw, dh, dw, ph, pw, eh, ew, OH, OW = geo
     N, C, H, W = X.shape
     Xp = _pad(xp, X, ph, ph + eh, pw, pw + ew, -xp.inf)
-    cols = _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW).reshape(N, C, kh * kw, OH, OW)
+    K = kh * kw
+    cols = _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW).reshape(N, C, K, OH, OW)
+    # torch's rules: the first of tied maxima, the last NaN, and where every tap is -inf the first tap
+    # inside the input (argmax alone gives the first NaN and, in a padded window, a padding position)
     arg = cols.argmax(axis=2)
+    nan = xp.isnan(cols)
+    arg = xp.where(nan.any(axis=2), K - 1 - nan[:, :, ::-1].argmax(axis=2), arg)
+    ti = xp.arange(K) // kw
+    tj = xp.arange(K) % kw
+    tr = xp.arange(OH).reshape(1, OH, 1) * sh - ph + (ti * dh).reshape(K, 1, 1)
+    tc = xp.arange(OW).reshape(1, 1, OW) * sw - pw + (tj * dw).reshape(K, 1, 1)
+    inside = (tr >= 0) & (tr < H) & (tc >= 0) & (tc < W)                   # (K, OH, OW)
+    arg = xp.where(cols.max(axis=2) == -xp.inf, inside.argmax(axis=0), arg)
     out = xp.take_along_axis(cols, arg[:, :, None], axis=2)[:, :, 0]
 
     def bw(g):
@@ -222,12 +236,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
 
         def fwd(x):
             out = np.empty((N, C, OH, OW), dtype=x.dtype)
-            _nk.avg_pool_fwd(np.ascontiguousarray(x), out, *args)
+            _nk.avg_pool_fwd(np.ascontiguousarray(x), out, *args, work=N * C * OH * OW * kh * kw)
             return out
 
         def bw(g):
-            gx = np.zeros((N, C, H, W), dtype=g.dtype)
-            _nk.avg_pool_bwd(np.ascontiguousarray(g), gx, *args)
+            gx = np.empty((N, C, H, W), dtype=g.dtype)    # the kernel zeroes each plane it adds into
+            _nk.avg_pool_bwd(np.ascontiguousarray(g), gx, *args, work=N * C * (H * W + OH * OW * kh * kw))
             return gx
     else:
         fwd, bw = _avg_pool_xp(xp, X.shape, X.dtype, geo, count_include_pad, divisor_override)

@@ -1,9 +1,12 @@
 """Training-step benchmark: seven models, ours vs torch, same weights, forward + backward + optimizer step.
 
-    python -m minitorch_optim bench --train [--rounds 7] [--steps 5] [--models mlp,cnn,...] [--json]
+    python -m minitorch_optim bench --train [--rounds 7] [--steps 5] [--threads 2] [--models mlp,cnn,...] [--json]
 
-Each round runs ``--steps`` steps of every model in ours and then in torch (interleaved, so both see the
-same machine load); a case's time is the median over rounds of the per-step mean; the ratio is ours/torch.
+Each round runs ``--steps`` steps of every model, alternating one step of ours and one of torch (paired, so
+both see the same machine load); a case's time is the median over rounds of the per-step mean, and its ratio is the median
+over rounds of that round's ours/torch (with the lowest and highest round ratio, the spread the load caused).
+Both sides run with the same thread budget (``--threads``, default 2: ``autograd.set_num_threads`` and
+``torch.set_num_threads``).
 The memory figures are tracemalloc peaks (NumPy reports its buffers to tracemalloc) relative to the
 result's size: building ``nn.Linear(4096, 4096)`` and ``randn(4096, 4096)`` in float32.
 """
@@ -202,11 +205,16 @@ def _time(step, n):
     return (time.perf_counter() - t) / n
 
 
-def run(models=MODELS, rounds=7, steps=5):
+def run(models=MODELS, rounds=7, steps=5, threads=2):
+    import autograd
+
     try:
         import torch  # noqa: F401
     except ImportError:
         torch = None
+    autograd.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
     cases = {}
     for name in models:
         if torch is None:
@@ -221,18 +229,26 @@ def run(models=MODELS, rounds=7, steps=5):
     times = {n: ([], []) for n in models}
     for _ in range(rounds):
         for name, (so, st) in cases.items():
-            times[name][0].append(_time(so, steps))
-            if st is not None:
-                times[name][1].append(_time(st, steps))
+            if st is None:
+                times[name][0].append(_time(so, steps))
+                continue
+            to = tt = 0.0
+            for _ in range(steps):   # step by step, so that a pair's two sides see the same load
+                to += _time(so, 1)
+                tt += _time(st, 1)
+            times[name][0].append(to / steps)
+            times[name][1].append(tt / steps)
     rows = []
     for name in models:
         ours_t, torch_t = times[name]
         row = {"model": name, "description": DESCRIPTIONS[name], "ours_ms": statistics.median(ours_t) * 1e3}
         if torch_t:
+            ratios = [a / b for a, b in zip(ours_t, torch_t)]   # each round's pair, measured back to back
             row["torch_ms"] = statistics.median(torch_t) * 1e3
-            row["ratio"] = row["ours_ms"] / row["torch_ms"]
+            row["ratio"] = statistics.median(ratios)
+            row["ratio_min"], row["ratio_max"] = min(ratios), max(ratios)
         rows.append(row)
-    return {"rows": rows, "memory": memory()}
+    return {"rows": rows, "threads": threads, "rounds": rounds, "memory": memory()}
 
 
 def _peak(fn):
@@ -262,9 +278,12 @@ def memory(n=4096):
 
 
 def table(res):
-    lines = [f"{'model':12} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>10}  description"]
+    lines = [f"{res['rounds']} paired rounds, {res['threads']} threads each side; ratio: median of the rounds' "
+             f"ours/torch [lowest, highest]",
+             f"{'model':12} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>10} {'spread':>13}  description"]
     for r in res["rows"]:
-        t = f"{r['torch_ms']:9.3f} {r['ratio']:10.2f}" if "ratio" in r else f"{'-':>9} {'-':>10}"
+        t = (f"{r['torch_ms']:9.3f} {r['ratio']:10.2f} [{r['ratio_min']:.2f}, {r['ratio_max']:.2f}]"
+             if "ratio" in r else f"{'-':>9} {'-':>10} {'-':>13}")
         lines.append(f"{r['model']:12} {r['ours_ms']:9.3f} {t}  {r['description']}")
     m = res["memory"]
     lines.append(f"peak memory (tracemalloc, x result size): nn.Linear(4096, 4096) {m['linear_4096_peak_x']:.2f}x, "
@@ -281,15 +300,16 @@ def main(argv=None):
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--steps", type=int, default=5, help="steps per round and case")
+    ap.add_argument("--threads", type=int, default=2, help="thread budget of each side (default 2)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a = ap.parse_args(argv)
     models = [m.strip() for m in a.models.split(",") if m.strip()]
     bad = [m for m in models if m not in MODELS]
     if bad:
         ap.error(f"unknown models {bad}; choose from {list(MODELS)}")
-    if a.rounds < 1 or a.steps < 1:
-        ap.error("--rounds and --steps must be >= 1")
-    res = run(models, a.rounds, a.steps)
+    if a.rounds < 1 or a.steps < 1 or a.threads < 1:
+        ap.error("--rounds, --steps and --threads must be >= 1")
+    res = run(models, a.rounds, a.steps, a.threads)
     print(json.dumps(res, indent=1) if a.json else table(res))
     return 0
 
