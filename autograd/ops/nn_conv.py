@@ -97,7 +97,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     OW = _out_len(Wd, kw, sw, dw, pl, pr)
     spec = (N, C, H, Wd, O, groups, (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW))
     out2, cols = _conv_array(X, Wt, spec)
-    out = xp.empty((N, O, OH, OW), dtype=out2.dtype)
+    out = xp.empty((N, O, OH, OW), dtype=X.dtype)  # bfloat16's GEMM gives float32: rounded back here, as torch
     if bias is not None:
         xp.add(out2, bias._data.reshape(1, O, 1, 1), out=out)
     else:
@@ -199,6 +199,8 @@ def conv2d_input_grad(gT, w, spec):
     """Linear in ``gT`` and in ``w``: <gg, input_grad(gT, w)> = <conv2d(gg, w), g> = <weight_grad(gg, gT), w>
     (``g``: ``gT`` in the output's layout)."""
     out = conv2d_input_grad_array(gT._data, w._data, spec)
+    if out.dtype != gT._data.dtype:    # bfloat16's GEMM gives float32; torch rounds back
+        out = out.astype(gT._data.dtype)
     ng, nw = needs((gT, w))
 
     def rule(o, gg, gT_, w_):
@@ -212,6 +214,8 @@ def conv2d_input_grad(gT, w, spec):
 def conv2d_weight_grad(x, gT, spec, cols=None):
     """Linear in ``x`` and in ``gT``: <gg, weight_grad(x, gT)> = <input_grad(gT, gg), x> = <conv2d(x, gg), g>."""
     out = conv2d_weight_grad_array(x._data, gT._data, spec, cols)
+    if out.dtype != gT._data.dtype:    # bfloat16's GEMM gives float32; torch rounds back
+        out = out.astype(gT._data.dtype)
     nx, ng = needs((x, gT))
 
     def rule(o, gg, x_, gT_):
