@@ -194,8 +194,11 @@ def test_corrupted_and_tampered_checkpoints(tmp_path, capsys):
 def test_ctrl_c_keeps_the_last_complete_checkpoint_and_says_how_to_resume(tmp_path):
     path = str(tmp_path / "ck.pt")
     env = {**os.environ, "PYTHONPATH": ROOT}
+    # a shell that starts this run in the background ignores SIGINT, and a child inheriting that ignores Ctrl-C:
+    # give the child the default disposition, as a terminal's foreground job has
     p = subprocess.Popen([sys.executable, "-m", "minitorch_optim", "train", "--no-progress", "--epochs", "200",
-                          "--save", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                          "--save", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 90
         while not os.path.exists(path) and time.time() < deadline:
