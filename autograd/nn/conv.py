@@ -11,20 +11,40 @@ from .module import Module
 from .parameter import Parameter
 
 
+def n_tuple(v, n):
+    """An int or an n-sequence as an n-tuple of ints (torch's ``_single``/``_pair``, with a clear error)."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != n:
+            raise ValueError(f"expected an int or a {n}-tuple, got {v!r}")
+        return tuple(int(a) for a in v)
+    return (int(v),) * n
+
+
+def check_groups(in_channels, out_channels, groups):
+    """torch's checks of a convolution's ``groups`` against its channel counts."""
+    if groups <= 0:
+        raise ValueError("groups must be a positive integer")
+    if in_channels % groups != 0:
+        raise ValueError("in_channels must be divisible by groups")
+    if out_channels % groups != 0:
+        raise ValueError("out_channels must be divisible by groups")
+
+
 class Conv2d(Module):
+    _n = 2      # spatial dimensions; Conv1d sets 1
+
+    def _dims(self, v):
+        return pair(v) if self._n == 2 else n_tuple(v, self._n)
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
+        n = self._n
+        check_groups(in_channels, out_channels, groups)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of ['valid', 'same']")
-            if padding == "same" and pair(stride) != (1, 1):
+            if padding == "same" and self._dims(stride) != (1,) * n:
                 raise ValueError("padding='same' is not supported for strided convolutions")
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
             raise ValueError(f"padding_mode must be one of ['zeros', 'reflect', 'replicate', 'circular'], but got "
@@ -32,14 +52,14 @@ class Conv2d(Module):
         if padding_mode != "zeros":
             raise NotImplementedError(f"padding_mode={padding_mode!r} is not supported yet (only 'zeros')")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = pair(kernel_size)
-        self.stride = pair(stride)
-        self.padding = padding if isinstance(padding, str) else pair(padding)
-        self.dilation = pair(dilation)
+        self.kernel_size = self._dims(kernel_size)
+        self.stride = self._dims(stride)
+        self.padding = padding if isinstance(padding, str) else self._dims(padding)
+        self.dilation = self._dims(dilation)
         self.groups = groups
         self.padding_mode = padding_mode
         self.transposed = False
-        self.output_padding = (0, 0)
+        self.output_padding = (0,) * n
         self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
                                       dtype=dtype))
         if bias:
@@ -64,9 +84,9 @@ class Conv2d(Module):
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
+        if self.padding != (0,) * self._n:
             s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * self._n:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"

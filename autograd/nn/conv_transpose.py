@@ -2,66 +2,20 @@
 through :mod:`autograd.nn.functional_layers` (a transposed convolution is conv2d's input-gradient map)."""
 from __future__ import annotations
 
-
 from ..creation import empty
 from . import functional as F
-from .conv import Conv2d
+from .conv import Conv2d, check_groups, n_tuple
 from .module import Module
 from .parameter import Parameter
-
-
-def _tuple(v, n):
-    if isinstance(v, (tuple, list)):
-        if len(v) != n:
-            raise ValueError(f"expected an int or a {n}-tuple, got {v!r}")
-        return tuple(int(a) for a in v)
-    return (int(v),) * n
 
 
 class Conv1d(Conv2d):
     """Conv2d's checks and initialisation, with 1-tuples and a (out, in // groups, k) weight."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        Module.__init__(self)
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of ['valid', 'same']")
-            if padding == "same" and _tuple(stride, 1) != (1,):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"padding_mode={padding_mode!r} is not supported yet (only 'zeros')")
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _tuple(kernel_size, 1), _tuple(stride, 1)
-        self.padding = padding if isinstance(padding, str) else _tuple(padding, 1)
-        self.dilation, self.groups, self.padding_mode = _tuple(dilation, 1), groups, padding_mode
-        self.transposed, self.output_padding = False, (0,)
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
-                                      dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+    _n = 1
 
     def _conv_forward(self, input, weight, bias):  # noqa: A002
         return F.conv1d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
-
-    def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        return s + (", bias=False" if self.bias is None else "")
 
 
 class _ConvTransposeNd(Module):
@@ -71,18 +25,13 @@ class _ConvTransposeNd(Module):
                  bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
         n = self._n
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
+        check_groups(in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _tuple(kernel_size, n), _tuple(stride, n)
-        self.padding, self.dilation = _tuple(padding, n), _tuple(dilation, n)
-        self.output_padding = _tuple(output_padding, n)
+        self.kernel_size, self.stride = n_tuple(kernel_size, n), n_tuple(stride, n)
+        self.padding, self.dilation = n_tuple(padding, n), n_tuple(dilation, n)
+        self.output_padding = n_tuple(output_padding, n)
         self.groups, self.padding_mode, self.transposed = groups, padding_mode, True
         self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size, device=device,
                                       dtype=dtype))
