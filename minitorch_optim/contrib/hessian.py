@@ -23,9 +23,8 @@ from autograd.backend import array_module
 
 from .._core.fma import lerp_
 from ..optimizer import closure_loss
-from ._loop import (LoopOptimizer, NoComplexParameterError, NoSparseGradientError, debias, lr_of,
-                        validate_betas, validate_learning_rate, validate_non_negative, validate_options,
-                        validate_positive, validate_range, validate_step, wrap)
+from ._loop import (LoopOptimizer, debias, lr_of, validate_betas, validate_learning_rate, validate_non_negative,
+                    validate_options, validate_positive, validate_range, validate_step, wrap)
 
 DISTRIBUTIONS = ("gaussian", "rademacher")
 
@@ -118,13 +117,7 @@ class _HutchinsonOptimizer(LoopOptimizer):
     # ---- the step --------------------------------------------------------------------------------------
     def _init_group(self, group):
         group.setdefault("step", 0)
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if getattr(p.grad, "is_sparse", False):
-                raise NoSparseGradientError(str(self))
-            if p.is_complex():
-                raise NoComplexParameterError(str(self))
+        for p in self._active(group):       # refuses sparse gradients and complex params, as the reference
             st = self.state[p]
             if self._moments[0] not in st:
                 xp = array_module(p._data)
