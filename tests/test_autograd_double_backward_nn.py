@@ -111,6 +111,23 @@ def test_activation_hvp(name, shape, seed):
     check(ours, theirs, [_data(shape, seed)], seed)
 
 
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "hardtanh", "relu6"])
+def test_piecewise_linear_derivative_is_differentiable_to_zeros(name):
+    """With a constant upstream gradient the first derivative of a piecewise-linear activation is constant in
+    x, yet torch keeps x as its input: differentiating it again gives zeros, not an error."""
+    ours, theirs = ACTS[name]
+    xs = [-2.0, -0.5, -0.0, 0.3, 1.0, 1.5]
+    results = []
+    for f, lib, make in ((ours, ag, _t), (theirs, torch, _tt)):
+        x = make(xs)
+        gx, = lib.autograd.grad(f(x).sum(), x, create_graph=True)
+        assert gx.requires_grad
+        g2, = lib.autograd.grad((gx * x).sum(), x)
+        results.append((gx.detach().numpy(), g2.numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_float32_numba_path_hvp(approximate):
     """The compiled first-order kernel is the array side of ``gelu_backward``; create_graph uses Tensor ops."""

@@ -97,13 +97,28 @@ def gelu(x, approximate="none"):
     return _elementwise(x, fwd, rule, "Gelu")
 
 
+def masked_grad_array(g, x, select, name=None):
+    """``select(xp, x, g)``: ``g`` passed, scaled or zeroed by a piecewise-constant derivative read off ``x``."""
+    return select(backend.array_module(x), x, g)
+
+
+def masked_grad(g, x, select, name):
+    """``masked_grad_array`` recorded: linear in ``g``; in ``x`` its derivative is zero, but ``x`` is still an
+    input of the result, as in torch, so differentiating it again gives zeros rather than "does not require grad"."""
+    X = x._data
+    G = g._data if isinstance(g, Tensor) else g
+    return record(select(backend.array_module(X), X, G), (g, x),
+                  lambda o, gg, x_: (o.masked_grad(gg, x_, select, name), o.zeros_like(x_)), name, saved=(x,))
+
+
 # The piecewise-constant derivatives below read their masks off the raw input (they are not differentiated);
 # the input is still saved, as torch saves it, so an in-place change of it before backward is an error.
 def leaky_relu(x, negative_slope=0.01):
     s = negative_slope
     X = x._data
     return _elementwise(x, lambda xp, X: xp.where(X > 0, X, X * s),
-                        lambda o, g, _x: (g * backend.array_module(X).where(X > 0, 1.0, s).astype(X.dtype),),
+                        lambda o, g, x_: (o.masked_grad(g, x_, lambda xp, X, G: xp.where(X > 0, G, G * s),
+                                                          "LeakyReluBackwardBackward"),),
                         "LeakyRelu")
 
 
@@ -144,12 +159,18 @@ def softplus(x, beta=1.0, threshold=20.0):
     return _elementwise(x, fwd, rule, "Softplus")
 
 
+def _hardtanh_select(min_val, max_val):
+    return lambda xp, X, G: xp.where((X > min_val) & (X < max_val), G, xp.zeros((), G.dtype))
+
+
 def hardtanh(x, min_val=-1.0, max_val=1.0):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     X = x._data
     return _elementwise(x, lambda xp, X: xp.clip(X, min_val, max_val),
-                        lambda o, g, _x: (g * ((X > min_val) & (X < max_val)).astype(X.dtype),), "Hardtanh")
+                        lambda o, g, x_: (o.masked_grad(g, x_, _hardtanh_select(min_val, max_val),
+                                                          "HardtanhBackwardBackward"),),
+                        "Hardtanh")
 
 
 # ---- losses --------------------------------------------------------------------------------------------
@@ -310,5 +331,5 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                   saved=(input, target if isinstance(target, Tensor) else Y))
 
 
-__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "binary_cross_entropy",
+__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "masked_grad", "masked_grad_array", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "check_reduction"]

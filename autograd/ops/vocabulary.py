@@ -125,6 +125,7 @@ TABLE = {
     # nn: activations, linear, normalization, dropout, embedding, losses
     "log1p": (lambda x: _xp(x).log1p(x), ew.log1p),
     "gelu_backward": (_nn_act.gelu_backward_array, _nn_act.gelu_backward_tensor),
+    "masked_grad": (_nn_act.masked_grad_array, _nn_act.masked_grad),
     "batch_norm_backward": (_nn_norm.batch_norm_backward_array, _nn_norm.batch_norm_backward_tensor),
     "layer_norm_backward": (_nn_norm.layer_norm_backward_array, _nn_norm.layer_norm_backward_tensor),
     "embedding_backward": (_nn_norm.embedding_backward_array, _nn_norm.embedding_backward_tensor),
