@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 
 from . import grad_mode
+from .graph import saved_hooks
 from .graph.nodes import Node, OutputNode, check_saved, grad_node, saved_tensors
+from .graph.record import packed_entry
 from .graph.views import bump
 from .tensor import Tensor
 from . import dtypes as _dtypes
@@ -55,7 +57,19 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
 
+class _ToPack:
+    """A tensor saved under saved-tensor hooks: packed once forward has returned, as torch does, so that a
+    saved output is packed as the recorded result."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+
 def _entry(t):
+    if saved_hooks.active():
+        return _ToPack(t)
     c = t._counter()
     return (c, c[0], t, t._node, t._data)
 
@@ -201,10 +215,15 @@ def _rebase_saved_outputs(ctx, outs, results):
     for k, e in enumerate(ctx._saved):
         if e is None:
             continue
+        saved = e.tensor if type(e) is _ToPack else e[2]
         for o, r in zip(outs, results):
-            if e[2] is o and isinstance(r, Tensor):
-                c = r._counter()
-                ctx._saved[k] = (c, c[0], r, r._node, r._data)
+            if saved is o and isinstance(r, Tensor):
+                saved = r
+                if type(e) is not _ToPack:
+                    c = r._counter()
+                    ctx._saved[k] = (c, c[0], r, r._node, r._data)
+        if type(e) is _ToPack:
+            ctx._saved[k] = packed_entry(saved)
 
 
 def _rule(cls, ctx, n_args, outs):

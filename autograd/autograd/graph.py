@@ -1,11 +1,9 @@
-"""``torch.autograd.graph``: the node type of ``grad_fn``, ``increment_version``, and the saved-tensor
-hook names. Saved-tensor hooks are not implemented (our saved values are the arrays themselves): with real
-pack/unpack hooks ``saved_tensors_hooks`` raises rather than silently skip them; ``save_on_cpu`` and
-``disable_saved_tensors_hooks`` are accepted (they change where memory lives, not any result)."""
+"""``torch.autograd.graph``: the node type of ``grad_fn``, ``increment_version``, and saved-tensor hooks
+(``saved_tensors_hooks``, ``save_on_cpu``, ``disable_saved_tensors_hooks``; see
+:mod:`autograd.graph.saved_hooks` for what they do)."""
 from __future__ import annotations
 
-import contextlib
-
+from ..graph import saved_hooks as _saved_hooks
 from ..graph.nodes import Node  # noqa: F401
 from ..graph.views import increment_version  # noqa: F401
 from .._unsupported import module_getattr
@@ -14,18 +12,56 @@ __getattr__ = module_getattr(__name__, "torch.autograd.graph")
 
 
 class saved_tensors_hooks:
+    """Context manager: ``pack_hook(tensor)`` runs on every tensor saved for backward inside it, and
+    ``unpack_hook(packed)`` when backward needs it back (it must return a Tensor). Nested pairs: the innermost
+    applies."""
+
     def __init__(self, pack_hook, unpack_hook):
-        raise NotImplementedError("autograd does not support torch.autograd.graph.saved_tensors_hooks "
-                                  "(saved tensors are kept as they are; pack/unpack hooks are not run)")
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        _saved_hooks.push(self.pack_hook, self.unpack_hook)
+        return self
+
+    def __exit__(self, *exc):
+        _saved_hooks.pop()
+        return False
 
 
-class save_on_cpu(contextlib.nullcontext):
-    """Accepted; saved tensors stay where they are (only memory placement differs from torch)."""
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are kept on the CPU and moved back to their device when backward needs them."""
 
     def __init__(self, pin_memory=False, device_type="cuda"):
-        super().__init__()
+        def pack(tensor):
+            return tensor.device, tensor.cpu()
+
+        def unpack(packed):
+            device, tensor = packed
+            return tensor.to(device)
+
+        super().__init__(pack, unpack)
 
 
-@contextlib.contextmanager
-def disable_saved_tensors_hooks(error_message):
-    yield
+class disable_saved_tensors_hooks:
+    """Inside it, entering ``saved_tensors_hooks`` raises RuntimeError with ``error_message`` (as does
+    entering this while hooks are active)."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        self._previous = _saved_hooks.set_disabled(self.error_message)
+        return self
+
+    def __exit__(self, *exc):
+        _saved_hooks.set_disabled(self._previous)
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+        return wrapper

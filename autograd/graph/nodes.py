@@ -9,11 +9,13 @@ engine runs it on raw arrays for a first-order backward, and on Tensors with gra
 ``saved`` holds what the rule reads, in the op's order. A Tensor is saved as the tuple
 ``(counter, version, tensor, node, data)``: the storage's version counter and its value when saved (checked
 before backward: torch's "modified by an inplace operation" error), the tensor, the node that produced it
-then, and its array then. Anything else (a Python number, None) is saved as itself.
+then, and its array then. Under saved-tensor hooks it is a :class:`~autograd.graph.saved_hooks.PackedSaved`
+instead. Anything else (a Python number, None) is saved as itself.
 """
 from __future__ import annotations
 
 from .. import backend
+from .saved_hooks import PackedSaved
 
 
 class SparseGrad:
@@ -252,7 +254,7 @@ def check_saved(saved):
 
 def saved_arrays(saved):
     """The saved values as the first-order rules read them: arrays (and numbers)."""
-    return [e[4] if type(e) is tuple else e for e in saved]
+    return [e[4] if type(e) is tuple else e.unpack()._data if type(e) is PackedSaved else e for e in saved]
 
 
 def saved_tensors(saved, wrap):
@@ -260,6 +262,14 @@ def saved_tensors(saved, wrap):
     itself while it still holds that value and node, else a stand-in with the saved array and node."""
     out = []
     for e in saved:
+        if type(e) is PackedSaved:
+            s = wrap(e.unpack()._data)
+            if e.node is not None:
+                s._node, s.requires_grad = e.node, True
+            elif e.accum is not None:
+                s._accum, s.requires_grad = e.accum, True
+            out.append(s)
+            continue
         if type(e) is not tuple:
             out.append(e)
             continue

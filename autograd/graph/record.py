@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import grad_mode
 from ..tensor import Tensor
+from . import saved_hooks
 from .nodes import Node, grad_node
 from .. import dtypes as _dtypes
 
@@ -45,6 +46,9 @@ def record(out, parents, rule, name, saved=None, once=False):
     if saved is None:
         saved = parents
     if saved:
+        if saved_hooks.active():
+            node.saved = tuple(_packed(s, t, node) for s in saved)
+            return t
         entries = []
         for s in saved:
             if s is OUT:
@@ -59,6 +63,18 @@ def record(out, parents, rule, name, saved=None, once=False):
                 entries.append(s)
         node.saved = tuple(entries)
     return t
+
+
+def packed_entry(s):
+    """A saved Tensor handed to the active saved-tensor pack hook, with the node it is joined to."""
+    node = s._node
+    return saved_hooks.PackedSaved(s, node, grad_node(s) if node is None and s.requires_grad else None)
+
+
+def _packed(s, out, node):
+    if s is OUT:
+        return saved_hooks.PackedSaved(out, node, None)
+    return packed_entry(s) if isinstance(s, Tensor) else s
 
 
 def needs(parents):
