@@ -52,6 +52,7 @@ def run_backward(roots, grads, retain_graph, vocab, create_graph=False, capture=
     """
     global _final_callbacks
     outer, _final_callbacks = _final_callbacks, []
+    _capturing.append(capture is not None)
     try:
         with grad_mode.set_grad_enabled(create_graph):
             out = _propagate(roots, grads, retain_graph, vocab, create_graph, capture)
@@ -60,6 +61,18 @@ def run_backward(roots, grads, retain_graph, vocab, create_graph=False, capture=
         return out
     finally:
         _final_callbacks = outer
+        _capturing.pop()
+
+
+# one entry per backward pass in progress, innermost last: whether it returns its gradients (``grad``,
+# ``backward(inputs=...)``) rather than accumulating them into every leaf
+_capturing: list = []
+
+
+def is_checkpoint_valid():
+    """False inside a backward pass that captures its gradients, where a reentrant checkpoint, which
+    accumulates into leaves, would be wrong (torch's ``torch.autograd._is_checkpoint_valid``)."""
+    return not (_capturing and _capturing[-1])
 
 
 def _dependencies(roots):

@@ -48,7 +48,7 @@ def test_autograd_imports_without_minitorch_optim_and_either_order_works():
     subprocess.run([sys.executable, "-c", "import minitorch_optim, autograd; autograd.optim.SGD"], check=True)
 
 
-@pytest.mark.parametrize("path", ["compile", "jit", "cuda.Stream", "backends.cudnn.foo", "utils.checkpoint",
+@pytest.mark.parametrize("path", ["compile", "jit", "cuda.Stream", "backends.cudnn.foo", "utils.checkpoint.foo",
                                   "autograd.forward_ad", "optim.NoSuchOptimizer", "utils.data.StackDatasetX"])
 def test_unsupported_names_fail_by_name(path):
     obj = A
