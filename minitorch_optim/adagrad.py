@@ -135,7 +135,7 @@ class Adagrad(ElementwiseOptimizer):
             for p in group["params"]:
                 d = p._data
                 cut = d.size - d.size % FUSED_VECTOR
-                if (p.grad is None or cut == d.size or d.dtype not in _LOW_PRECISION or not isinstance(d, np.ndarray)
+                if (d.dtype not in _LOW_PRECISION or cut == d.size or p.grad is None or not isinstance(d, np.ndarray)
                         or getattr(p.grad, "is_sparse", False)):
                     continue
                 acc = self.state[p]["sum"]._data
