@@ -14,10 +14,10 @@ from .optimizer import check_args, scalar
 def adagrad_update(o, p, g, st, *, clr, eps, weight_decay, maximize, fused=False):
     """One dense Adagrad step: accumulate ``g*g`` into ``st["sum"]`` and step by ``clr * g / (sqrt(sum)+eps)``.
 
-    ``fused``: torch's fused CPU kernel's arithmetic, whose compiled loops contract ``g + wd*p`` and
-    ``sum + g*g`` into fused multiply-adds (float32 and the 16-bit types, which compute in float32) and,
-    in the vectorised body, take ``clr``/``eps``/``weight_decay`` in the parameter's type (``kernel_scalar``
-    rounds them to float16/bfloat16 when a kernel for them is traced; see ``FUSED_VECTOR`` for the tail).
+    ``fused``: torch's fused CPU kernel's arithmetic on float16/bfloat16 parameters (loaded into float32):
+    its compiled loops contract ``g + wd*p`` and ``sum + g*g`` into fused multiply-adds and, in the
+    vectorised body, take ``clr``/``eps``/``weight_decay`` in the parameter's type (``kernel_scalar`` rounds
+    them when a kernel for them is traced; see ``FUSED_VECTOR`` for the tail, which keeps them in float32).
     """
     if maximize:
         g = o.neg(g)
@@ -119,7 +119,8 @@ class Adagrad(ElementwiseOptimizer):
 
     def update(self, o, p, g, st, group, sc):
         adagrad_update(o, p, g, st, clr=sc["clr"], eps=group["eps"], weight_decay=group["weight_decay"],
-                       maximize=group["maximize"], fused=bool(group.get("fused")))
+                       maximize=group["maximize"], fused=id(group) in getattr(self, "_torch_fused", ())
+                       and (sc.get("tail", False) or getattr(p, "dtype", None) in _LOW_PRECISION))
 
     # torch's fused CPU kernel runs the last ``numel % FUSED_VECTOR`` elements of a 16-bit parameter through
     # its scalar loop, with the scalars in float32 where the vector body rounds them to the parameter's
@@ -129,14 +130,18 @@ class Adagrad(ElementwiseOptimizer):
     def _before_step(self):
         super()._before_step()
         self._tails = tails = []
+        # fused=True on 16-bit CPU parameters follows torch's fused CPU kernel (its own numbers there, as
+        # torch's for-loop and foreach differ too); float32/float64 keep the other paths' bits (one
+        # arithmetic for every path), and CUDA, where torch has no fused Adagrad, keeps foreach's
+        self._torch_fused = fused = {id(g) for g in self.param_groups if g.get("fused")
+                                     and all(p.device.type == "cpu" for p in g["params"])}
         for group in self.param_groups:
-            if not group.get("fused") or len({id(p) for p in group["params"]}) != len(group["params"]):
+            if id(group) not in fused or len({id(p) for p in group["params"]}) != len(group["params"]):
                 continue
             for p in group["params"]:
                 d = p._data
                 cut = d.size - d.size % FUSED_VECTOR
-                if (d.dtype not in _LOW_PRECISION or cut == d.size or p.grad is None or not isinstance(d, np.ndarray)
-                        or getattr(p.grad, "is_sparse", False)):
+                if d.dtype not in _LOW_PRECISION or cut == d.size or p.grad is None or getattr(p.grad, "is_sparse", False):
                     continue
                 acc = self.state[p]["sum"]._data
                 tails.append((group, p, cut, d.reshape(-1)[cut:].astype(np.float32),
@@ -147,6 +152,7 @@ class Adagrad(ElementwiseOptimizer):
         for group, p, cut, p32, s32 in tails:
             step = float(self.state[p]["step"])
             sc, _ = self.step_scalars(group, scalar(group["lr"]), {"step": step - 1})
+            sc["tail"] = True
             g32 = p.grad._data.reshape(-1)[cut:].astype(np.float32)
             self.update(NUMPY_OPS, p32, g32, {"sum": s32}, group, sc)
             p._data.reshape(-1)[cut:] = p32.astype(p._data.dtype)

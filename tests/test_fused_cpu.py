@@ -37,9 +37,6 @@ FLAGS = {
     "Rprop": dict(etas=[(0.5, 1.2), (0.3, 2.0)], step_sizes=[(1e-6, 50), (0.05, 0.2)], maximize=[False, True]),
 }
 LR = {"Adadelta": 0.5, "Rprop": 0.1}
-# fused=True follows torch's fused kernel, which contracts multiply-adds in float32 (and test_optim_low_precision
-# holds it bitwise to torch's): in float32 it equals the other paths only to rounding
-OWN_FUSED_RULE = {"Adagrad"}
 
 
 def _config(name, draw_flags):
@@ -102,8 +99,7 @@ def _assert_identical(a, b):
 @given(data=st.data())
 def test_fused_is_bitwise_equal_to_foreach_and_forloop(name, data):
     flags = {k: data.draw(st.sampled_from(v), label=k) for k, v in FLAGS[name].items()}
-    dtype = data.draw(st.sampled_from([np.float64] if name in OWN_FUSED_RULE else [np.float32, np.float64]),
-                      label="dtype")
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]), label="dtype")
     kw = _config(name, flags)
     fused = _flat(*_run(name, kw, dtype, {"fused": True}))
     _assert_identical(fused, _flat(*_run(name, kw, dtype, {"foreach": True})))
@@ -129,16 +125,14 @@ def test_radam_switches_branch_inside_one_run():
 @pytest.mark.parametrize("name", ["Adagrad", "Adamax", "ASGD", "Adam"])
 def test_tensor_lr(name):
     kw = {"lr": ag.tensor(0.03)}       # (Adam refuses a Tensor lr with foreach=True: compare to the for-loop)
-    dtype = np.float64 if name in OWN_FUSED_RULE else np.float32
-    _assert_identical(_flat(*_run(name, kw, dtype, {"fused": True})),
-                      _flat(*_run(name, kw, dtype, {"foreach": False})))
+    _assert_identical(_flat(*_run(name, kw, np.float32, {"fused": True})),
+                      _flat(*_run(name, kw, np.float32, {"foreach": False})))
 
 
 @pytest.mark.parametrize("name", sorted(FLAGS))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_grad_scale_divides_in_the_kernel(name, dtype):
-    """Fused with grads*s and grad_scale=s equals foreach (or fused, where fused has its own rule) with the
-    grads divided by s in the param dtype."""
+    """Fused with grads*s and grad_scale=s equals foreach with the grads divided by s in the param dtype."""
     s = 3.0                                         # not a power of two: the division rounds
     kw = _config(name, {k: v[-1] for k, v in FLAGS[name].items()})
     ps, opt = _run(name, kw, dtype, {"fused": True}, grad_scale=s)
@@ -146,8 +140,7 @@ def test_grad_scale_divides_in_the_kernel(name, dtype):
     init = [rng.standard_normal(sz).astype(dtype) for sz in SIZES]
     grads = _grads(rng, dtype, 3)
     ref = [ag.tensor(a, requires_grad=True) for a in init]
-    path = {"fused": True} if name in OWN_FUSED_RULE and dtype == np.float32 else {"foreach": True}
-    ropt = getattr(optim, name)(ref, **kw, **path)
+    ropt = getattr(optim, name)(ref, **kw, foreach=True)
     for gs in grads:
         for p, g in zip(ref, gs):
             p.grad = None if g is None else ag.tensor((g * dtype(s)) / dtype(s))
