@@ -27,7 +27,8 @@ def test_every_topic_has_a_notebook():
     assert names == ["01_autograd_from_scratch.ipynb", "02_optimizers_on_rosenbrock.ipynb",
                      "03_lr_schedules.ipynb", "04_swa_and_ema.ipynb", "05_gpu_with_cupy.ipynb",
                      "06_hypergradient.ipynb", "07_second_order.ipynb",
-                     "08_sequence_models.ipynb"]
+                     "08_sequence_models.ipynb",
+                     "09_mixed_precision.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -95,17 +95,21 @@ def test_fused_bitwise_equal_torch_fused(dt, cls, kw):
 
 @fused
 @pytest.mark.parametrize("dt", DTYPES)
-def test_fused_adagrad_equal_torch_fused_without_tails(dt):
-    """torch's fused Adagrad takes clr in the parameter dtype in its vector body (and in float32 in its
-    scalar tail, which we do not follow): whole multiples of 32 elements are bitwise equal."""
+@pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.37, weight_decay=0.9, eps=1e-2, maximize=True, lr_decay=0.01)],
+                         ids=["plain", "wd-maximize-decay"])
+def test_fused_adagrad_bitwise_equal_torch_fused_any_size(dt, kw):
+    """torch's fused Adagrad contracts two multiply-adds, and on 16-bit parameters takes its scalars in
+    the parameter's type in its 16-element vector body and in float32 in the scalar tail: every size
+    (all tail, tail only, no tail, body + tail) is bitwise equal over several steps."""
     ours, theirs = DTYPES[dt]
     rng = np.random.default_rng(3)
-    ps = [rng.standard_normal(s).astype(np.float32) for s in [(64,), (4, 32)]]
+    ps = [rng.standard_normal(n).astype(np.float32) for n in (1, 31, 32, 33, 100, 1000)]
     gs = [[rng.standard_normal(p.shape).astype(np.float32) for p in ps] for _ in range(5)]
-    tp, _ = _run_torch("Adagrad", dict(lr=0.1, fused=True), theirs, ps, gs)
-    op, _ = _run_ours("Adagrad", dict(lr=0.1, fused=True), ours, ps, gs)
-    for a, b in zip(tp, op):
+    tp, ts = _run_torch("Adagrad", dict(kw, fused=True), theirs, ps, gs)
+    op, os_ = _run_ours("Adagrad", dict(kw, fused=True), ours, ps, gs)
+    for a, b, sa, sb in zip(tp, op, ts, os_):
         assert _equal(a, b)
+        assert _equal(sa["sum"], sb["sum"])
 
 
 def _emulated_fused(cls, kw, dt, ps, gs):

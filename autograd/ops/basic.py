@@ -54,13 +54,15 @@ def unbroadcast(g, shape):
     """Sum ``g`` down to ``shape`` (reverse of broadcasting)."""
     if g.shape == tuple(shape):
         return g
+    dt = g.dtype
+    acc = dtypes.float32 if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION else None   # torch: float32 sums
     nd = g.ndim - len(shape)
     if nd > 0:
-        g = g.sum(axis=tuple(range(nd)))
+        g = g.sum(axis=tuple(range(nd)), dtype=acc)
     axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g
+        g = g.sum(axis=axes, keepdims=True, dtype=acc)
+    return g if g.dtype == dt else g.astype(dt)
 
 
 def check_cast(result_dtype, out_dtype):

@@ -13,7 +13,7 @@ import numpy as np
 from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
 from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
-from .opmath import add_alpha_low, alpha_in, fma32, lerp_fma32, opmath_operands
+from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands
 
 
 def _like(*xs):
@@ -120,6 +120,7 @@ def mul(a, b, *, out=None):
     return _out(res, out)
 
 
+@float32_rule     # a number operand enters in float32 (not rounded to 16 bits first), as torch's mul
 def _mul_rule(o, g, b, a):
     return None if b is None else g * b, None if a is None else g * a
 
@@ -143,7 +144,8 @@ def div(a, b, *, rounding_mode=None, out=None):
 
 
 def _div_rule(o, g, b, a, na):
-    return g / b if na else None, None if a is None else -g * a / (b * b)
+    # torch's order for the divisor, -g * ((a / b) / b): each op rounds in float16/bfloat16 as torch's do
+    return g / b if na else None, None if a is None else -g * ((a / b) / b)
 
 
 def remainder(a, b):
@@ -227,6 +229,8 @@ def _unary(name, fwd, dfn):
     else:
         def rule(o, g, v):
             return (g * dfn(o, v),)
+        if name in _FUSED_BACKWARD:
+            rule = _FUSED_BACKWARD[name] or float32_rule(rule)
 
     def op(x, *, out=None):
         if not isinstance(x, Tensor):
@@ -312,6 +316,16 @@ _UNARY = {  # name: (forward on arrays, derivative in the op vocabulary)
 UNARY_NAMES = tuple(_UNARY)
 # what each backward reads (torch's saved tensors): the result, or nothing
 _SAVES_OUT = {"exp", "expm1", "sqrt", "rsqrt", "tan", "tanh", "sigmoid", "relu", "reciprocal"}
+def _sigmoid_backward(o, g, y):
+    if getattr(g, "dtype", None) == np.float16 and not isinstance(g, Tensor):
+        return ((g * (1 - y)) * y,)     # torch's float16 kernel rounds each of its ops to float16
+    return _sigmoid_f32(o, g, y)
+
+
+_sigmoid_f32 = float32_rule(lambda o, g, y: (g * (y * (1 - y)),))
+# torch computes these backward rules in one kernel (tanh_backward, sigmoid_backward): in float32 and
+# rounded once on float16/bfloat16 (None), or as given
+_FUSED_BACKWARD = {"tanh": None, "sigmoid": _sigmoid_backward}
 _SAVES_NONE = {"neg", "sign", "floor", "ceil", "round", "trunc"}
 _BOOL_AS = {"square": "int64", "sign": None}  # torch: square(bool) is int64 (pow), sign(bool) bool
 

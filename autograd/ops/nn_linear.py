@@ -32,7 +32,10 @@ def linear(input, weight, bias=None):  # noqa: A002
     lead = X.shape[:-1]
     rows = math.prod(lead)
     X2 = X.reshape(rows, n_in)
-    out = xp.matmul(X2, W.T)
+    if X.dtype == dtypes.float16:     # float32 GEMM and bias, rounded once (NumPy's float16 GEMM rounds first)
+        out = xp.matmul(X2.astype(dtypes.float32), W.T.astype(dtypes.float32))
+    else:
+        out = xp.matmul(X2, W.T)
     if bias is not None:
         out += bias._data
     out = out.reshape(lead + (n_out,))

@@ -87,3 +87,22 @@ def fma32(x, a, b):
     """``x + a * b`` with one float32 rounding, as a fused multiply-add: the float32 product is exact in
     float64."""
     return (np.asarray(x, np.float64) + np.asarray(a, np.float64) * np.asarray(b, np.float64)).astype(np.float32)
+
+
+def _low_array(v):
+    d = getattr(v, "dtype", None)
+    return d is not None and not isinstance(v, (Tensor, np.generic)) and d.itemsize == 2 and d in dtypes.LOW_PRECISION
+
+
+def float32_rule(rule):
+    """``rule(o, g, *saved)`` as torch's fused backward kernels (tanh_backward, sigmoid_backward, softmax's)
+    compute it on float16/bfloat16 arrays: on the float32 values of its operands, each gradient rounded once
+    to its operand's dtype. Tensors (``create_graph``) and other dtypes run the rule as written."""
+    def run(o, g, *saved):
+        if not _low_array(g):
+            return rule(o, g, *saved)
+        dt = g.dtype
+        out = rule(o, g.astype(np.float32), *(v.astype(np.float32) if _low_array(v) else v for v in saved))
+        return tuple(r if r is None or not hasattr(r, "astype") else r.astype(dt) for r in out)
+
+    return run

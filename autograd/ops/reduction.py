@@ -10,6 +10,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
+from .opmath import float32_rule
 from .. import dtypes as _dtypes
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -326,9 +327,10 @@ def softmax(x, dim, dtype=None):
     X = x._data
     _check_softmax(X, "softmax")
     xp = backend.array_module(X)
+    X, dt = _opmath(X)
     e = xp.exp(X - X.max(axis=dim, keepdims=True))
-    Y = e / e.sum(axis=dim, keepdims=True)
-    return record(Y, (x,), lambda o, g, y: (y * (g - o.sum(g * y, dim, True)),), "Softmax", saved=(OUT,))
+    Y = (e / e.sum(axis=dim, keepdims=True)).astype(dt, copy=False)
+    return record(Y, (x,), _softmax_rule(dim), "Softmax", saved=(OUT,))
 
 
 @register("log_softmax")
@@ -338,10 +340,32 @@ def log_softmax(x, dim, dtype=None):
     X = x._data
     _check_softmax(X, "log_softmax")
     xp = backend.array_module(X)
+    X, low = _opmath(X)
     m = X.max(axis=dim, keepdims=True)
     sh = X - m
-    Y = sh - xp.log(xp.exp(sh).sum(axis=dim, keepdims=True))
-    return record(Y, (x,), lambda o, g, y: (g - o.exp(y) * o.sum(g, dim, True),), "LogSoftmax", saved=(OUT,))
+    lse = xp.log(xp.exp(sh).sum(axis=dim, keepdims=True))
+    if low != X.dtype and dim % builtins.max(X.ndim, 1) == X.ndim - 1:
+        # torch's kernel over the last dim keeps the sum and its log in the 16-bit type (each rounded);
+        # over other dims it stays in float32
+        s = xp.exp(sh).sum(axis=dim, keepdims=True).astype(low).astype(X.dtype)
+        lse = xp.log(s).astype(low).astype(X.dtype)
+    Y = (sh - lse).astype(low, copy=False)
+    return record(Y, (x,), _log_softmax_rule(dim), "LogSoftmax", saved=(OUT,))
+
+
+def _opmath(X):
+    """``(values to compute with, result dtype)``: float16/bfloat16 in float32, rounded once at the end (torch's)."""
+    dt = X.dtype
+    return (X.astype(_dtypes.float32), dt) if dt.itemsize == 2 and dt in _dtypes.LOW_PRECISION else (X, dt)
+
+
+# torch's softmax backward kernels compute in float32 on float16/bfloat16 and round once
+def _softmax_rule(dim):
+    return float32_rule(lambda o, g, y: (y * (g - o.sum(g * y, dim, True)),))
+
+
+def _log_softmax_rule(dim):
+    return float32_rule(lambda o, g, y: (g - o.exp(y) * o.sum(g, dim, True),))
 
 
 def _bool_reduce(x, dim, keepdim, which):

@@ -15,6 +15,7 @@ import types
 import numpy as np
 
 from .. import backend
+from ..dtypes import LOW_PRECISION
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import einsum as _einsum, linalg, nn_conv, nn_pool, reduction, selection, shape
@@ -55,6 +56,16 @@ def _sum_to_tensor(g, shape_):
     return reduction.sum(g, axes, keepdim=True) if axes else g
 
 
+def _accumulate(reduce):
+    """A NumPy/CuPy reduction that, on float16/bfloat16, accumulates in float32 and rounds once (torch's)."""
+    def run(x, axes, keepdim=False):
+        dt = x.dtype
+        if dt.itemsize == 2 and dt in LOW_PRECISION:
+            return getattr(x, reduce)(axis=axes, keepdims=keepdim, dtype=np.float32).astype(dt)
+        return getattr(x, reduce)(axis=axes, keepdims=keepdim)
+    return run
+
+
 def _where_array(mask, a, b):
     like = a if hasattr(a, "shape") else b
     return _xp(like).where(mask, a, b)
@@ -91,8 +102,7 @@ TABLE = {
     "minimum": (lambda a, b: _xp(a).minimum(a, b), ew.minimum),
     "where": (_where_array, lambda mask, a, b: ew.where(_to_tensor(mask), a, b)),
     # reductions and shapes
-    "sum": (lambda x, axes, keepdim=False: x.sum(axis=axes, keepdims=keepdim),
-            lambda x, axes, keepdim=False: reduction.sum(x, axes, keepdim)),
+    "sum": (_accumulate("sum"), lambda x, axes, keepdim=False: reduction.sum(x, axes, keepdim)),
     "sum_to": (unbroadcast, _sum_to_tensor),
     "expand": (lambda x, shape_: _xp(x).broadcast_to(x, shape_), shape.expand),
     "reshape": (lambda x, shape_: x.reshape(shape_), shape.reshape),
@@ -108,8 +118,7 @@ TABLE = {
     "einsum": (_einsum._einsum_array, _einsum.einsum),
 
     # reductions, selection, scatter
-    "mean": (lambda x, axes, keepdim=False: x.mean(axis=axes, keepdims=keepdim),
-             lambda x, axes, keepdim=False: reduction.mean(x, axes, keepdim)),
+    "mean": (_accumulate("mean"), lambda x, axes, keepdim=False: reduction.mean(x, axes, keepdim)),
     "cumsum": (lambda x, dim: _xp(x).cumsum(x, axis=dim), lambda x, dim: x.cumsum(dim)),
     "flip": (lambda x, axes: _xp(x).flip(x, axes), lambda x, axes: x.flip(axes)),
     "roll": (lambda x, shifts, axes: _xp(x).roll(x, shifts, axes), lambda x, shifts, axes: x.roll(shifts, axes)),

@@ -26,6 +26,19 @@ def axpy_(y, a, x):
     return y
 
 
+def fma(xp, a, b, c):
+    """``a * b + c`` with one rounding where that is cheap to do exactly (NumPy float32 and narrower: the
+    product of two float32 values is exact in float64, so the sum rounds once there and once more to
+    float32, which differs from a true fused multiply-add only when the float64 sum lands on a float32
+    tie, about once in 2**29); float64 and CuPy arrays round twice. Scalars enter in the arrays' dtype."""
+    like = next(x for x in (a, b, c) if hasattr(x, "dtype"))
+    dt = like.dtype
+    a, b, c = (x if hasattr(x, "dtype") else dt.type(x) for x in (a, b, c))
+    if xp is np and dt.kind == "f" and dt.itemsize < 8:
+        return (np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)).astype(dt)
+    return a * b + c
+
+
 def lerp_(x, y, w):
     """In place ``x = lerp(x, y, w)`` as torch: ``x + w (y - x)`` for ``|w| < 0.5``, else ``y + (w - 1)(y - x)``."""
     diff = y - x

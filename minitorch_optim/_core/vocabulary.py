@@ -18,6 +18,8 @@ from typing import Callable, NamedTuple, Union
 
 from autograd.ops.elementwise import torch_sign
 
+from .fma import fma as _fma
+
 
 class Prim(NamedTuple):
     arity: int
@@ -46,6 +48,8 @@ PRIMITIVES = {
     "where": Prim(3, "where", "({1} if {0} else {2})", "({0} ? {1} : {2})"),
     "copy": Prim(1, None, "{0}", "{0}"),
     "cast": Prim(1, None, "T({0})", "C({0})"),      # a boolean as the parameter's dtype
+    # a * b + c rounded once (float32 and narrower: the exact product summed in float64, see _core/fma.py)
+    "fma": Prim(3, _fma, "T(np.float64({0}) * np.float64({1}) + np.float64({2}))", "fma({0}, {1}, {2})"),
 }
 
 VOCABULARY = {
@@ -68,6 +72,7 @@ VOCABULARY = {
     "gt": ("gt", False, lambda x, s: x > s),
     "lt": ("lt", False, lambda x, s: x < s),
     "eq": ("eq", False, lambda x, s: x == s),
+    "fma": ("fma", False, lambda a, b, c: a * b + c),
     "add_": None, "add": None, "addcmul_": None, "addcdiv_": None, "lerp_": None, "copy_": None,
     "clamp_": None, "clone": None, "where": None, "cast": None, "kernel_scalar": None,
     "numel": None, "sum": None, "mean": None, "norm": None,      # per-tensor reductions

@@ -4,7 +4,8 @@ A checkpoint is a plain dict::
 
     {"format": "minitorch_optim-checkpoint", "version": 2, "epoch": 7, "config": {...CLI settings...},
      "model": model.state_dict(), "optimizers": [opt.state_dict(), ...], "state_keys": [...],
-     "schedulers": [...], "swa_schedulers": [...], "swa": ..., "ema": ..., "rng": {...}, "history": [...]}
+     "schedulers": [...], "swa_schedulers": [...], "swa": ..., "ema": ..., "rng": {...}, "history": [...],
+     "amp": None | "bf16" | "fp16", "scaler": GradScaler.state_dict() (fp16) or None}
 
 so it can be opened with ``autograd.load(path)`` and its parts fed to ``load_state_dict`` by hand.
 :func:`read` checks everything a resume relies on before anything is built, and raises
@@ -83,6 +84,9 @@ def read(path):
     for k, kind in need.items():
         if not isinstance(ck.get(k), kind) or isinstance(ck.get(k), bool):
             raise CheckpointError(f"checkpoint {path!r} is damaged: {k!r} is missing or not a {kind.__name__}")
+    if ck.get("amp", None) not in (None, "bf16", "fp16") or not isinstance(ck.get("scaler", None), (dict, type(None))):
+        raise CheckpointError(f"checkpoint {path!r} is damaged: its 'amp'/'scaler' entries are not a precision "
+                              f"and a GradScaler state")
     if ck["epoch"] < 1:
         raise CheckpointError(f"checkpoint {path!r} is damaged: epoch {ck['epoch']} < 1")
     if len(ck["state_keys"]) != len(ck["optimizers"]):

@@ -11,7 +11,7 @@ from . import checkpoint as ckpt
 from .datasets import DATASETS
 from .models import MODELS
 from .settings import (CONFIG_KEYS, OPT_DEFAULTS, SCHEDULERS, UsageError, describe_lrs, optimizer_names,
-                       resolve)
+                       resolve, resolve_amp)
 from .training import Progress, evaluate, make_optimizers, make_schedulers, mixed_precision
 
 
@@ -135,6 +135,7 @@ def train(args, log=print, warn=None):
             warn = lambda m: None  # noqa: E731 - one rank speaks
     saved = ckpt.read(args.resume) if args.resume else None   # before anything is built
     cfg = resolve(args, saved, warn)
+    amp = resolve_amp(args, saved)
     dev = _check_device(args.device)
     if args.save:
         ckpt.check_save_path(args.save)
@@ -172,7 +173,11 @@ def train(args, log=print, warn=None):
     t0 = time.perf_counter()
     end = cfg["epochs"] if args.stop_after is None else min(cfg["epochs"], start + args.stop_after)
     lbfgs = cfg["optimizer"] == "lbfgs"
-    region, scaler = mixed_precision(getattr(args, "amp", None), dev, lbfgs)
+    region, scaler = mixed_precision(amp, dev, lbfgs)
+    if saved is not None and scaler is not None:
+        from .restore import restore_scaler
+
+        restore_scaler(saved, scaler, warn)
     F = nn.functional
     epoch = start
     try:
@@ -231,6 +236,7 @@ def train(args, log=print, warn=None):
                                        "swa_schedulers": [s.state_dict() for s in swa_scheds],
                                        "swa": swa_model.state_dict() if swa_model is not None else None,
                                        "ema": ema_model.state_dict() if ema_model is not None else None,
+                                       "amp": amp, "scaler": scaler.state_dict() if scaler is not None else None,
                                        "rng": {"loader": gen.get_state(), "default": ag.default_generator.get_state()}})
     except KeyboardInterrupt:
         done = epoch - 1

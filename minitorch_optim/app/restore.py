@@ -56,3 +56,17 @@ def restore(ck, cfg, model, opts, scheds, swa_scheds, swa_model, ema_model, gen)
         one_line = " ".join(str(e).split())
         raise CheckpointError(f"checkpoint does not match this model/optimizer: {one_line}") from None
     return epoch, list(history)
+
+
+def restore_scaler(ck, scaler, warn):
+    """The GradScaler's scale and growth tracker from ``ck``, so the resumed run's loss scale goes on as
+    the uninterrupted run's would (a checkpoint from before they were saved starts the scale afresh)."""
+    sd = ck.get("scaler")
+    if sd is None:
+        warn("the checkpoint holds no GradScaler state: the loss scale starts again from its initial value, "
+             "so this run's numbers differ from an uninterrupted one")
+        return
+    try:
+        scaler.load_state_dict(sd)
+    except (KeyError, RuntimeError, TypeError) as e:
+        raise CheckpointError(f"checkpoint's GradScaler state does not load: {e}") from None

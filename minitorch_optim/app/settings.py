@@ -98,6 +98,21 @@ def resolve(args, saved, warn):
     return cfg
 
 
+def resolve_amp(args, saved):
+    """``--amp`` for the run: as given, else the checkpoint's on --resume. A resumed run keeps its
+    precision (its GradScaler history means nothing in another); checkpoints from before ``amp`` was
+    saved take what is given."""
+    given = getattr(args, "amp", None)
+    if saved is None or "amp" not in saved:
+        return given
+    old = saved["amp"]
+    if given is not None and given != old:
+        was = f"--amp {old}" if old else "no --amp"
+        raise UsageError(f"checkpoint {args.resume!r} was trained with {was} (given --amp {given}); leave --amp "
+                         f"out to resume it, or start a new run without --resume")
+    return old
+
+
 def _check_types(cfg, path):
     num = (int, float)
     rules = {"lr": num, "epochs": int, "batch_size": int, "hidden": int, "samples": int, "swa_start": int,
