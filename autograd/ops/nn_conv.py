@@ -3,7 +3,7 @@
 im2col is one copy of a strided view of the padded input, laid out (C, kh, kw, N, OH, OW) so that the
 forward, the weight gradient and the input gradient are each one 2-D GEMM per group; the weight gradient
 comes out in the weight's own (contiguous) layout. col2im runs as a compiled Numba kernel on NumPy
-arrays (``_numba_kernels``) and as strided slices per kernel tap on CuPy or without Numba.
+arrays (``_numba_window``) and as strided slices per kernel tap on CuPy or without Numba.
 
 Backward rules (see :mod:`autograd.ops.vocabulary`): conv2d's gradients are the ops ``conv2d_input_grad``
 and ``conv2d_weight_grad``, both bilinear, so each one's derivative is conv2d or the other one. They read
@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend
 from . import _numba_kernels as _nk
+from . import _numba_window as _nw
 from .basic import check_same_device, needs, record
 from .nn_pool import _FLOATS, _batched, _out_len, _pad, pair
 from .nn_pool import adaptive_avg_pool2d, avg_pool2d, fold_len, max_pool2d  # noqa: F401  (re-exported)
@@ -39,7 +40,7 @@ def _col2im(xp, gcols, N, C, H, W, geo):
     kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW = geo
     if _nk.enabled(xp) and gcols.dtype in _FLOATS:
         gx = np.empty((N, C, H, W), dtype=gcols.dtype)   # the kernel zeroes each plane it adds into
-        _nk.col2im(np.ascontiguousarray(gcols), gx, sh, sw, dh, dw, pt, pl, work=gcols.size + gx.size)
+        _nw.col2im(np.ascontiguousarray(gcols), gx, sh, sw, dh, dw, pt, pl, work=gcols.size + gx.size)
         return gx
     gp = xp.zeros((N, C, H + pt + pb, W + pl + pr), dtype=gcols.dtype)
     for i in range(kh):
