@@ -239,3 +239,36 @@ def test_thread_choice_follows_budget_load_size_and_fork(monkeypatch):
         assert nk._threads(10 ** 9) == 1
     finally:
         ag.set_num_threads(before)
+
+
+def test_convolution_gemms_run_blas_on_the_idle_cores_and_restore_its_setting(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not nk._blas():
+        pytest.skip("no BLAS threadpoolctl can steer")
+    before = ag.get_num_threads()
+    seen = []
+    real = np.matmul
+
+    def blas_threads():
+        return [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"][0]["num_threads"]
+
+    def spy(a, b, **k):   # the GEMM of a grouped convolution goes through np.matmul
+        seen.append(blas_threads())
+        return real(a, b, **k)
+
+    monkeypatch.setattr(nk, "_CPUS", 2)
+    try:
+        ag.set_num_threads(2)
+        x = ag.tensor(np.ones((2, 4, 6, 6), np.float32))
+        w = ag.tensor(np.ones((4, 2, 3, 3), np.float32))
+        with monkeypatch.context() as m:
+            m.setattr(np, "matmul", spy)
+            m.setattr(nk, "_runnable", lambda: 3)       # both cores busy besides this task
+            y = F.conv2d(x, w, groups=2)
+            m.setattr(nk, "_runnable", lambda: 1)
+            F.conv2d(x, w, groups=2)
+        assert seen == [1, 2]
+        assert blas_threads() == 2       # the budget's setting is back
+        np.testing.assert_array_equal(y.numpy(), np.full((2, 4, 4, 4), 18, np.float32))
+    finally:
+        ag.set_num_threads(before)

@@ -59,24 +59,72 @@ def _runnable():
 _CPUS = os.cpu_count() or 1
 
 
-def _threads(work):
-    """Threads for a kernel of ``work`` elements: 1 (the serial twin), or the budget, applied to Numba.
-
-    The budget is cut to the cores idle right now: a parallel region waits for its slowest thread, and a
-    thread that must share a busy core arrives a scheduler slice late (measured on the 2-core machine under
-    load: a CNN step 2.2x slower threaded than serial, where on idle cores threads halve the kernels' time)."""
-    if _FORKED or work < _MIN_PARALLEL:
+def idle_threads():
+    """The thread budget cut to the cores idle right now (and to one in a forked child): a parallel region
+    waits for its slowest thread, and a thread that must share a busy core arrives a scheduler slice late
+    (measured on the 2-core machine under load: a CNN step 2.2x slower threaded than serial, where on idle
+    cores threads halve the kernels' time)."""
+    if _FORKED:
         return 1
-    n = min(get_num_threads(), _numba.config.NUMBA_NUM_THREADS)
+    n = get_num_threads()
     busy = _runnable()
     if busy is not None:
         n = min(n, max(1, _CPUS - busy + 1))
+    return n
+
+
+def _threads(work):
+    """Threads for a kernel of ``work`` elements: 1 (the serial twin), or :func:`idle_threads`, applied to
+    Numba."""
+    if _FORKED or work < _MIN_PARALLEL:
+        return 1
+    n = min(idle_threads(), _numba.config.NUMBA_NUM_THREADS)
     if n <= 1:
         return 1
     if getattr(_LOCAL, "n", 0) != n:
         _numba.set_num_threads(n)
         _LOCAL.n = n
     return n
+
+
+_BLAS = []
+
+
+def _blas():
+    """threadpoolctl's controllers of the loaded BLAS libraries (none without threadpoolctl), found once."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController  # noqa: PLC0415
+            _BLAS.append([c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"])
+        except Exception:  # noqa: BLE001 - no threadpoolctl, or a BLAS it cannot steer: BLAS keeps its own
+            _BLAS.append([])
+    return _BLAS[0]
+
+
+class blas_on_idle_cores:
+    """Context: the BLAS calls inside run on :func:`idle_threads` threads, the BLAS setting restored after.
+    OpenBLAS's threads wait for each other at every GEMM as the kernels' do (measured on the 2-core machine
+    with other processes running: a CNN step 6x slower with two BLAS threads than with one); setting the
+    count costs about a microsecond."""
+
+    __slots__ = ("saved",)
+
+    def __enter__(self):
+        self.saved = []
+        libs = _blas()
+        if libs:
+            n = idle_threads()
+            for c in libs:
+                before = c.get_num_threads()
+                if before != n:
+                    c.set_num_threads(n)
+                    self.saved.append((c, before))
+        return self
+
+    def __exit__(self, *exc):
+        for c, before in self.saved:
+            c.set_num_threads(before)
+        return False
 
 
 class _Dual:

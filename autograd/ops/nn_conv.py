@@ -52,8 +52,12 @@ def _col2im(xp, gcols, N, C, H, W, geo):
 
 
 def _mm(xp, a, b):
-    """Batched over groups, but a plain 2-D GEMM when there is one group."""
-    return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
+    """Batched over groups, but a plain 2-D GEMM when there is one group; on NumPy, BLAS runs on the cores
+    idle now (``_numba_kernels.blas_on_idle_cores``), as the compiled kernels do."""
+    if xp is not np:
+        return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
+    with _nk.blas_on_idle_cores():
+        return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
