@@ -55,35 +55,41 @@ if _nk._numba is not None:
 
     # ---- pooling ----------------------------------------------------------------------------------------
     @_jit
-    def _max_pool_2x2(plane, ob, ib):
+    def _max_pool_2x2(plane, ob, ib, tap):
         """The common 2x2, stride 2 window with no padding or dilation, every tap inside the plane: the same
         taps in the same order as the general loop (the first tap needs no comparison with -inf: it is taken
-        unless it is -inf, where the index is the first tap's either way), with constant offsets LLVM can
-        schedule; about 3x faster than the general loop."""
+        unless it is -inf, where the index is the first tap's either way). The winning tap (0-3) is kept in
+        the input's dtype in ``tap`` (a row of scratch) and turned into the flat index in a second loop, so
+        that the first loop is all one width and LLVM vectorises it: 2-3x faster than the general loop."""
         W = plane.shape[1]
+        OW = ob.shape[1]
         for oh in range(ob.shape[0]):
             r0 = plane[2 * oh]
             r1 = plane[2 * oh + 1]
-            top = 2 * oh * W
-            for ow in range(ob.shape[1]):
+            o = ob[oh]
+            for ow in range(OW):
                 w = 2 * ow
                 best = r0[w]
-                bi = top + w
+                k = 0.0
                 v = r0[w + 1]
                 take = (v > best) | (v != v)
                 best = v if take else best
-                bi = top + w + 1 if take else bi
+                k = 1.0 if take else k
                 v = r1[w]
                 take = (v > best) | (v != v)
                 best = v if take else best
-                bi = top + W + w if take else bi
+                k = 2.0 if take else k
                 v = r1[w + 1]
                 take = (v > best) | (v != v)
                 best = v if take else best
-                bi = top + W + w + 1 if take else bi
-                ob[oh, ow] = best
-                ib[oh, ow] = bi
-
+                k = 3.0 if take else k
+                o[ow] = best
+                tap[ow] = k
+            top = 2 * oh * W
+            row = ib[oh]
+            for ow in range(OW):
+                k = np.int64(tap[ow])
+                row[ow] = top + (k >> 1) * W + 2 * ow + (k & 1)
 
     @_dual()
     def max_pool_fwd(x, out, idx, kh, kw, sh, sw, dh, dw, ph, pw):
@@ -94,12 +100,13 @@ if _nk._numba is not None:
         N, C, H, W = x.shape
         OH, OW = out.shape[2], out.shape[3]
         fast = (kh == kw == sh == sw == 2 and dh == dw == 1 and ph == pw == 0 and 2 * OH <= H and 2 * OW <= W)
+        taps = np.empty((N * C if fast else 0, OW), dtype=x.dtype)   # the 2x2 loop's scratch rows
         for nc in prange(N * C):
             n = nc // C
             c = nc % C
             plane = x[n, c]
             if fast:
-                _max_pool_2x2(plane, out[n, c], idx[n, c])
+                _max_pool_2x2(plane, out[n, c], idx[n, c], taps[nc])
                 continue
             for oh in range(OH):
                 h0 = oh * sh - ph
