@@ -20,6 +20,9 @@ from .ops.einsum import einsum  # noqa: E402,F401
 from .graph.views import increment_version
 from .function import Function, FunctionCtx, once_differentiable
 from .threads import get_num_threads, set_num_threads  # torch.get_num_threads / set_num_threads
+from ._malloc import keep_heap as _keep_heap
+
+_keep_heap()   # glibc keeps a training step's freed arrays mapped: no page faults every step
 from . import nn, data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 

@@ -51,7 +51,9 @@ def _grad_in(x, dtype, fn, gout):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+# kernel_size=2: the 2x2 fast path; with ceil_mode its last row/column of windows is cut off: the general loop
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=2, ceil_mode=True),
+                                dict(kernel_size=3, stride=2, padding=1),
                                 dict(kernel_size=3, stride=1, padding=1, dilation=2, ceil_mode=True),
                                 dict(kernel_size=(2, 3), stride=(1, 2), ceil_mode=True)])
 def test_max_pool2d_values_indices_gradients_nan_ties(kernel, dtype, kw):
@@ -235,5 +237,38 @@ def test_thread_choice_follows_budget_load_size_and_fork(monkeypatch):
         ag.set_num_threads(2)
         monkeypatch.setattr(nk, "_FORKED", [True])             # OpenMP would abort a forked child
         assert nk._threads(10 ** 9) == 1
+    finally:
+        ag.set_num_threads(before)
+
+
+def test_convolution_gemms_run_blas_on_the_idle_cores_and_restore_its_setting(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not nk._blas():
+        pytest.skip("no BLAS threadpoolctl can steer")
+    before = ag.get_num_threads()
+    seen = []
+    real = np.matmul
+
+    def blas_threads():
+        return [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"][0]["num_threads"]
+
+    def spy(a, b, **k):   # the GEMM of a grouped convolution goes through np.matmul
+        seen.append(blas_threads())
+        return real(a, b, **k)
+
+    monkeypatch.setattr(nk, "_CPUS", 2)
+    try:
+        ag.set_num_threads(2)
+        x = ag.tensor(np.ones((2, 4, 6, 6), np.float32))
+        w = ag.tensor(np.ones((4, 2, 3, 3), np.float32))
+        with monkeypatch.context() as m:
+            m.setattr(np, "matmul", spy)
+            m.setattr(nk, "_runnable", lambda: 3)       # both cores busy besides this task
+            y = F.conv2d(x, w, groups=2)
+            m.setattr(nk, "_runnable", lambda: 1)
+            F.conv2d(x, w, groups=2)
+        assert seen == [1, 2]
+        assert blas_threads() == 2       # the budget's setting is back
+        np.testing.assert_array_equal(y.numpy(), np.full((2, 4, 4, 4), 18, np.float32))
     finally:
         ag.set_num_threads(before)

@@ -1,4 +1,5 @@
-"""CPU-compiled (Numba) kernels for the training hot paths: col2im, max/avg pooling, GELU, row coalescing.
+"""CPU-compiled (Numba) kernels for the training hot paths: GELU, row coalescing, and the machinery (threading,
+caching) shared with the window kernels of convolution and pooling (:mod:`autograd.ops._numba_window`).
 
 Every kernel here has a NumPy/CuPy twin at its call site; :func:`enabled` decides which one runs: the
 compiled one only for NumPy arrays, when Numba imports and ``AUTOGRAD_NUMBA`` is not ``0``. Kernels are
@@ -58,24 +59,72 @@ def _runnable():
 _CPUS = os.cpu_count() or 1
 
 
-def _threads(work):
-    """Threads for a kernel of ``work`` elements: 1 (the serial twin), or the budget, applied to Numba.
-
-    The budget is cut to the cores idle right now: a parallel region waits for its slowest thread, and a
-    thread that must share a busy core arrives a scheduler slice late (measured on the 2-core machine under
-    load: a CNN step 2.2x slower threaded than serial, where on idle cores threads halve the kernels' time)."""
-    if _FORKED or work < _MIN_PARALLEL:
+def idle_threads():
+    """The thread budget cut to the cores idle right now (and to one in a forked child): a parallel region
+    waits for its slowest thread, and a thread that must share a busy core arrives a scheduler slice late
+    (measured on the 2-core machine under load: a CNN step 2.2x slower threaded than serial, where on idle
+    cores threads halve the kernels' time)."""
+    if _FORKED:
         return 1
-    n = min(get_num_threads(), _numba.config.NUMBA_NUM_THREADS)
+    n = get_num_threads()
     busy = _runnable()
     if busy is not None:
         n = min(n, max(1, _CPUS - busy + 1))
+    return n
+
+
+def _threads(work):
+    """Threads for a kernel of ``work`` elements: 1 (the serial twin), or :func:`idle_threads`, applied to
+    Numba."""
+    if _FORKED or work < _MIN_PARALLEL:
+        return 1
+    n = min(idle_threads(), _numba.config.NUMBA_NUM_THREADS)
     if n <= 1:
         return 1
     if getattr(_LOCAL, "n", 0) != n:
         _numba.set_num_threads(n)
         _LOCAL.n = n
     return n
+
+
+_BLAS = []
+
+
+def _blas():
+    """threadpoolctl's controllers of the loaded BLAS libraries (none without threadpoolctl), found once."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController  # noqa: PLC0415
+            _BLAS.append([c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"])
+        except Exception:  # noqa: BLE001 - no threadpoolctl, or a BLAS it cannot steer: BLAS keeps its own
+            _BLAS.append([])
+    return _BLAS[0]
+
+
+class blas_on_idle_cores:
+    """Context: the BLAS calls inside run on :func:`idle_threads` threads, the BLAS setting restored after.
+    OpenBLAS's threads wait for each other at every GEMM as the kernels' do (measured on the 2-core machine
+    with other processes running: a CNN step 6x slower with two BLAS threads than with one); setting the
+    count costs about a microsecond."""
+
+    __slots__ = ("saved",)
+
+    def __enter__(self):
+        self.saved = []
+        libs = _blas()
+        if libs:
+            n = idle_threads()
+            for c in libs:
+                before = c.get_num_threads()
+                if before != n:
+                    c.set_num_threads(n)
+                    self.saved.append((c, before))
+        return self
+
+    def __exit__(self, *exc):
+        for c, before in self.saved:
+            c.set_num_threads(before)
+        return False
 
 
 class _Dual:
@@ -116,144 +165,6 @@ if _numba is not None:
             return _Dual(_cached_njit(nogil=True, error_model="numpy", parallel=True, **kw)(fn),
                          _cached_njit(nogil=True, error_model="numpy", **kw)(twin))
         return deco
-
-    # ---- shared: which outputs a kernel tap reaches --------------------------------------------------------
-    @_jit
-    def _tap_range(j, s, p, d, n_out, size):
-        """Output positions ``o`` whose tap ``j`` (at ``o * s - p + j * d``) lies inside [0, size)."""
-        off = j * d - p
-        lo = 0 if off >= 0 else (-off + s - 1) // s
-        hi = (size - 1 - off) // s + 1 if size - 1 - off >= 0 else 0
-        return lo, max(lo, min(hi, n_out))
-
-    # ---- convolution: col2im ----------------------------------------------------------------------------
-    @_dual()
-    def col2im(gcols, gx, sh, sw, dh, dw, pt, pl):
-        """Adjoint of im2col. ``gcols`` (C, kh, kw, N, OH, OW) scatters-adds into ``gx`` (N, C, H, W), whose
-        planes are zeroed here; taps that fall into the padding are dropped (the loops cover only in-range
-        ones). One thread per (n, c) plane, which adds its taps in the serial order."""
-        C, kh, kw, N, OH, OW = gcols.shape
-        H, W = gx.shape[2], gx.shape[3]
-        for nc in prange(N * C):
-            n = nc // C
-            c = nc % C
-            gx[n, c, :, :] = 0
-            for i in range(kh):
-                olo, ohi = _tap_range(i, sh, pt, dh, OH, H)
-                for j in range(kw):
-                    lo, hi = _tap_range(j, sw, pl, dw, OW, W)
-                    base = j * dw - pl
-                    for oh in range(olo, ohi):
-                        src = gcols[c, i, j, n, oh]
-                        dst = gx[n, c, oh * sh - pt + i * dh]
-                        for ow in range(lo, hi):
-                            dst[ow * sw + base] += src[ow]
-
-    # ---- pooling ----------------------------------------------------------------------------------------
-    @_dual()
-    def max_pool_fwd(x, out, idx, kh, kw, sh, sw, dh, dw, ph, pw):
-        """torch's max pooling: per output, taps in row-major order, ``v > best or isnan(v)`` takes the tap
-        (so ties keep the first, NaN wins and the last NaN is reported); ``idx`` gets the flat ``h * W + w``.
-        The best value and index live in registers and the take is a select, not a branch (on data like
-        activations the comparison is a coin flip a branch predictor loses); one thread per (n, c) plane."""
-        N, C, H, W = x.shape
-        OH, OW = out.shape[2], out.shape[3]
-        for nc in prange(N * C):
-            n = nc // C
-            c = nc % C
-            plane = x[n, c]
-            for oh in range(OH):
-                h0 = oh * sh - ph
-                h1 = min(h0 + (kh - 1) * dh + 1, H)
-                while h0 < 0:
-                    h0 += dh
-                for ow in range(OW):
-                    w0 = ow * sw - pw
-                    w1 = min(w0 + (kw - 1) * dw + 1, W)
-                    while w0 < 0:
-                        w0 += dw
-                    out[n, c, oh, ow] = -np.inf   # read back: ``best`` in the input's dtype
-                    best = out[n, c, oh, ow]
-                    bi = h0 * W + w0
-                    for h in range(h0, h1, dh):
-                        for w in range(w0, w1, dw):
-                            v = plane[h, w]
-                            take = (v > best) | (v != v)
-                            best = v if take else best
-                            bi = h * W + w if take else bi
-                    out[n, c, oh, ow] = best
-                    idx[n, c, oh, ow] = bi
-
-    @_dual()
-    def max_pool_bwd(g, idx, gx):
-        """``gx`` (N, C, H*W) = ``g`` scatter-added at the saved indices; every element written (no zeroed
-        buffer needed). One thread per (n, c) plane, adding in output order as the serial loop."""
-        N, C, OH, OW = g.shape
-        HW = gx.shape[2]
-        for nc in prange(N * C):
-            n = nc // C
-            c = nc % C
-            dst = gx[n, c]
-            dst[:] = 0
-            for oh in range(OH):
-                for ow in range(OW):
-                    i = idx[n, c, oh, ow]
-                    if 0 <= i < HW:  # a dilated window can miss the input entirely (output -inf)
-                        dst[i] += g[n, c, oh, ow]
-
-    @_jit
-    def _avg_window(o, s, p, k, size):
-        start = o * s - p
-        end = min(start + k, size + p)
-        full = end - start
-        return max(start, 0), min(end, size), full
-
-    @_jit
-    def _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor):
-        """torch's divisor: ``divisor_override``, else the padded window, else the part inside the input."""
-        if divisor > 0:
-            return divisor
-        if include_pad:
-            return fh * fw
-        return (h1 - h0) * (w1 - w0)
-
-    @_dual()
-    def avg_pool_fwd(x, out, kh, kw, sh, sw, ph, pw, include_pad, divisor):
-        N, C, H, W = x.shape
-        OH, OW = out.shape[2], out.shape[3]
-        for nc in prange(N * C):
-            n = nc // C
-            c = nc % C
-            for oh in range(OH):
-                h0, h1, fh = _avg_window(oh, sh, ph, kh, H)
-                for ow in range(OW):
-                    w0, w1, fw = _avg_window(ow, sw, pw, kw, W)
-                    d = _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor)
-                    acc = 0.0
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            acc += x[n, c, h, w]
-                    out[n, c, oh, ow] = acc / d
-
-    @_dual()
-    def avg_pool_bwd(g, gx, kh, kw, sh, sw, ph, pw, include_pad, divisor):
-        """``gx``'s planes are zeroed here; one thread per (n, c) plane, adding in output order as the serial
-        loop."""
-        N, C, OH, OW = g.shape
-        H, W = gx.shape[2], gx.shape[3]
-        for nc in prange(N * C):
-            n = nc // C
-            c = nc % C
-            gx[n, c, :, :] = 0
-            for oh in range(OH):
-                h0, h1, fh = _avg_window(oh, sh, ph, kh, H)
-                for ow in range(OW):
-                    w0, w1, fw = _avg_window(ow, sw, pw, kw, W)
-                    d = _avg_divisor(h0, h1, fh, w0, w1, fw, include_pad, divisor)
-                    v = g[n, c, oh, ow] / d
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            gx[n, c, h, w] += v
 
     # ---- GELU ---------------------------------------------------------------------------------------------
     # float64: libm's erf/tanh (matches torch to rounding). float32: evaluated in float64 from arithmetic only,

@@ -3,7 +3,7 @@
 im2col is one copy of a strided view of the padded input, laid out (C, kh, kw, N, OH, OW) so that the
 forward, the weight gradient and the input gradient are each one 2-D GEMM per group; the weight gradient
 comes out in the weight's own (contiguous) layout. col2im runs as a compiled Numba kernel on NumPy
-arrays (``_numba_kernels``) and as strided slices per kernel tap on CuPy or without Numba.
+arrays (``_numba_window``) and as strided slices per kernel tap on CuPy or without Numba.
 
 Backward rules (see :mod:`autograd.ops.vocabulary`): conv2d's gradients are the ops ``conv2d_input_grad``
 and ``conv2d_weight_grad``, both bilinear, so each one's derivative is conv2d or the other one. They read
@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend
 from . import _numba_kernels as _nk
+from . import _numba_window as _nw
 from .basic import check_same_device, needs, record
 from .nn_pool import _FLOATS, _batched, _out_len, _pad, pair
 from .nn_pool import adaptive_avg_pool2d, avg_pool2d, fold_len, max_pool2d  # noqa: F401  (re-exported)
@@ -39,7 +40,7 @@ def _col2im(xp, gcols, N, C, H, W, geo):
     kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW = geo
     if _nk.enabled(xp) and gcols.dtype in _FLOATS:
         gx = np.empty((N, C, H, W), dtype=gcols.dtype)   # the kernel zeroes each plane it adds into
-        _nk.col2im(np.ascontiguousarray(gcols), gx, sh, sw, dh, dw, pt, pl, work=gcols.size + gx.size)
+        _nw.col2im(np.ascontiguousarray(gcols), gx, sh, sw, dh, dw, pt, pl, work=gcols.size + gx.size)
         return gx
     gp = xp.zeros((N, C, H + pt + pb, W + pl + pr), dtype=gcols.dtype)
     for i in range(kh):
@@ -51,8 +52,12 @@ def _col2im(xp, gcols, N, C, H, W, geo):
 
 
 def _mm(xp, a, b):
-    """Batched over groups, but a plain 2-D GEMM when there is one group."""
-    return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
+    """Batched over groups, but a plain 2-D GEMM when there is one group; on NumPy, BLAS runs on the cores
+    idle now (``_numba_kernels.blas_on_idle_cores``), as the compiled kernels do."""
+    if xp is not np:
+        return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
+    with _nk.blas_on_idle_cores():
+        return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002

@@ -1,7 +1,7 @@
 """Pooling on NCHW arrays (max, average, adaptive average), forward next to backward, and the window
 geometry shared with convolution.
 
-Max and average pooling run as compiled, threaded Numba kernels on NumPy arrays (``_numba_kernels``: one
+Max and average pooling run as compiled, threaded Numba kernels on NumPy arrays (``_numba_window``: one
 thread per (n, c) plane, so any thread count gives the same bits) and as strided slices per kernel tap on
 CuPy or without Numba (the same arithmetic, summed in a different order; max pooling's indices follow
 torch's rules on both: the first of tied maxima, the last NaN).
@@ -18,6 +18,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
+from . import _numba_window as _nw
 from .basic import record
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -155,12 +156,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if _nk.enabled(xp) and X.dtype in _FLOATS:
         out = np.empty((N, C, OH, OW), dtype=X.dtype)
         idx = np.empty((N, C, OH, OW), dtype=np.int64)
-        _nk.max_pool_fwd(np.ascontiguousarray(X), out, idx, kh, kw, sh, sw, dh, dw, ph, pw,
+        _nw.max_pool_fwd(np.ascontiguousarray(X), out, idx, kh, kw, sh, sw, dh, dw, ph, pw,
                          work=N * C * OH * OW * kh * kw)
 
         def bw(g):
             gx = np.empty((N, C, H * W), dtype=g.dtype)   # the kernel writes every element
-            _nk.max_pool_bwd(np.ascontiguousarray(g), idx, gx, work=N * C * (H * W + OH * OW))
+            _nw.max_pool_bwd(np.ascontiguousarray(g), idx, gx, work=N * C * (H * W + OH * OW))
             return gx.reshape(N, C, H, W)
 
         def fwd(gg):  # the adjoint of the kernel's scatter, which drops positions outside the input
@@ -236,12 +237,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
 
         def fwd(x):
             out = np.empty((N, C, OH, OW), dtype=x.dtype)
-            _nk.avg_pool_fwd(np.ascontiguousarray(x), out, *args, work=N * C * OH * OW * kh * kw)
+            _nw.avg_pool_fwd(np.ascontiguousarray(x), out, *args, work=N * C * OH * OW * kh * kw)
             return out
 
         def bw(g):
             gx = np.empty((N, C, H, W), dtype=g.dtype)    # the kernel zeroes each plane it adds into
-            _nk.avg_pool_bwd(np.ascontiguousarray(g), gx, *args, work=N * C * (H * W + OH * OW * kh * kw))
+            _nw.avg_pool_bwd(np.ascontiguousarray(g), gx, *args, work=N * C * (H * W + OH * OW * kh * kw))
             return gx
     else:
         fwd, bw = _avg_pool_xp(xp, X.shape, X.dtype, geo, count_include_pad, divisor_override)
