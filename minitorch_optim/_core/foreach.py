@@ -15,12 +15,12 @@ from .ops import LowPrecisionOps, ops_for
 
 class Run:
     """Params ``[i0, i1)`` (elements ``[lo, hi)``), the update with this run's scalars bound (``update``),
-    and the scalar state the step advances them to (``new``)."""
+    the scalar state the step advances them to (``new``) and this step's scalars themselves (``sc``)."""
 
-    __slots__ = ("i0", "i1", "lo", "hi", "update", "new")
+    __slots__ = ("i0", "i1", "lo", "hi", "update", "new", "sc")
 
-    def __init__(self, i0, i1, lo, hi, update, new):
-        self.i0, self.i1, self.lo, self.hi, self.update, self.new = i0, i1, lo, hi, update, new
+    def __init__(self, i0, i1, lo, hi, update, new, sc=None):
+        self.i0, self.i1, self.lo, self.hi, self.update, self.new, self.sc = i0, i1, lo, hi, update, new, sc
 
 
 def foreach_step(flat, runs, names):

@@ -31,6 +31,7 @@ from ..chunks import chunk_table
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 ROW = 1 << 16            # elements per chunk-table row
 PARALLEL_MIN = 1 << 17   # launches below this many elements run on the calling thread alone
+PARTS_PER_THREAD = 4     # a call into a kernel costs ~0.5 us: parts that small balance load for free
 
 
 
@@ -129,13 +130,13 @@ def warm(kernel, dtype, n_buffers):
     kernel(z, z, np.zeros(2, np.int64), np.zeros((1, 4), np.int64), np.zeros((1, 1)), 0, 0, *bufs)
 
 
-def _cuts(flat, spans, ch, n, nthreads):
-    """Chunk-row boundaries splitting ``ch`` into ``nthreads`` parts of about equal element counts."""
-    key = ("cuts", spans, nthreads)
+def _cuts(flat, spans, ch, n, nparts):
+    """Chunk-row boundaries splitting ``ch`` into ``nparts`` parts of about equal element counts."""
+    key = ("cuts", spans, nparts)
     cuts = flat.kernel_cache.get(key)
     if cuts is None:
         cum = np.cumsum(ch[:, 2] - ch[:, 1])
-        c = [0] + [int(np.searchsorted(cum, n * k / nthreads)) + 1 for k in range(1, nthreads)] + [len(ch)]
+        c = [0] + [int(np.searchsorted(cum, n * k / nparts)) + 1 for k in range(1, nparts)] + [len(ch)]
         c = sorted(set(min(x, len(ch)) for x in c))
         cuts = flat.kernel_cache[key] = list(zip(c, c[1:]))
     return cuts
@@ -159,7 +160,9 @@ def launch(flat, kernel, spans, scalars, buffers):
     if nthreads == 1:
         kernel(*args, 0, len(ch), *buffers)
         return
-    parallel(lambda c0, c1: kernel(*args, c0, c1, *buffers), _cuts(flat, spans, ch, n, nthreads))
+    # a few parts per thread, claimed as the threads get to them (a core busy elsewhere does less)
+    parts = _cuts(flat, spans, ch, n, min(len(ch), PARTS_PER_THREAD * nthreads))
+    parallel(lambda c0, c1: kernel(*args, c0, c1, *buffers), parts)
 
 
 def lerp_flat(a, b, weight):
