@@ -30,7 +30,10 @@ from ..chunks import chunk_table
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 ROW = 1 << 16            # elements per chunk-table row
-PARALLEL_MIN = 1 << 17   # launches below this many elements run on the calling thread alone
+# launches below this many elements run on the calling thread alone: one core streams a working set that
+# fits the cache as fast as two (Adam at 1M float32 on the shared 2-core box: 0.59 ms on one thread,
+# 0.71 ms on two), and a second thread only adds its wake-up and the risk of waiting on a busy core
+PARALLEL_MIN = 1 << 21
 PARTS_PER_THREAD = 4     # a call into a kernel costs ~0.5 us: parts that small balance load for free
 
 
@@ -50,13 +53,13 @@ _LOCK = threading.RLock()
 
 
 def available():
-    """Whether Numba can be imported here (tried once)."""
+    """Whether Numba can be imported here (tried once). The helpers the kernels import are not imported
+    here (~6 ms, which the first step would pay): the compiler imports them, on its background thread."""
     global _numba, _why
     if _numba is None and _why is None:
         try:
             import numba  # noqa: F401, PLC0415
 
-            from . import helpers  # noqa: F401, PLC0415
             _numba = True
         except Exception as e:  # noqa: BLE001 - any import failure means: no fused CPU path
             _why = f"{type(e).__name__}: {e}"
