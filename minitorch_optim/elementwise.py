@@ -250,7 +250,9 @@ class ElementwiseOptimizer(Optimizer):
         if path == "auto" and not flat.on_cpu:
             return None             # on CUDA the default stays foreach
         backend = kernels.backend(flat)
-        why = kernels.refusal(backend, flat)
+        why = flat.kernel_cache.get(("refusal", backend), False)    # fixed for the flat group's life
+        if why is False:
+            why = flat.kernel_cache[("refusal", backend)] = kernels.refusal(backend, flat)
         if why is None:
             return backend
         if path == "fused":

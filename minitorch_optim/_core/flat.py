@@ -144,36 +144,6 @@ class SparseGradientError(RuntimeError):
     """A sparse gradient met on a multi-tensor path (only the for-loop path takes them)."""
 
 
-_HUGE_MIN = 1 << 20      # bytes; NumPy advises huge pages itself from 4 MiB
-_MADVISE = []
-
-
-def _empty(xp, n, dtype):
-    """``xp.empty(n, dtype)``; on Linux a CPU buffer of a MiB or more is advised onto transparent huge
-    pages before anything touches it: its first write then maps 2 MiB pages, not 4 KiB ones (filling a
-    1M-parameter group's two Adam buffers took ~10 ms of page faults on the 2-core box, ~1 ms advised)."""
-    a = xp.empty(n, dtype)
-    nbytes = a.nbytes
-    if xp is not np or nbytes < _HUGE_MIN or nbytes >= 1 << 22 or not sys.platform.startswith("linux"):
-        return a
-    if not _MADVISE:
-        try:
-            import ctypes  # noqa: PLC0415
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-            _MADVISE.append(libc.madvise)
-        except (OSError, AttributeError):
-            _MADVISE.append(None)
-    madvise = _MADVISE[0]
-    if madvise is not None:
-        lo = (a.ctypes.data + 4095) & ~4095          # the whole pages inside the buffer
-        hi = (a.ctypes.data + nbytes) & ~4095
-        if hi > lo:
-            madvise(lo, hi - lo, 14)                 # MADV_HUGEPAGE; a refusal just leaves small pages
-    return a
-
-
 def address(a):
     """Device address of the first element of a C-contiguous array (NumPy or CuPy)."""
     return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
@@ -317,7 +287,7 @@ class FlatGroup:
         self._new_arena()
         self.buffers = {}
         for name, fill in buffer_init.items():
-            buf = _empty(xp, total, dtype)
+            buf = xp.empty(total, dtype)
             for i, p in enumerate(self.params):
                 lo, hi = self.offsets[i], self.offsets[i + 1]
                 d = state.get(p)

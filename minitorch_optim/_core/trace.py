@@ -264,6 +264,21 @@ def _structure(value, env):
     raise TypeError
 
 
+def _shape_of(d, env):
+    """``_structure`` of each value of the dict ``d``, as ``((name, shape), ...)`` (the hot path of a step)."""
+    out = []
+    for n, v in d.items():
+        t = type(v)
+        if t is float or t is int:
+            env.append(v)
+            out.append((n, t))
+        elif t in _PLAIN:
+            out.append((n, v))
+        else:
+            out.append((n, _structure(v, env)))
+    return tuple(out)
+
+
 def _same_bits(a, b):
     return len(a) == len(b) and all(x == y and str(x) == str(y) if x == y else (x != x and y != y)
                                     for x, y in zip(a, b))
@@ -284,7 +299,7 @@ class TraceCache:
         the update reads (hashable)."""
         env = []
         try:
-            k = (key, tuple(tuple((n, _structure(v, env)) for n, v in d.items()) for d in inputs))
+            k = (key, tuple(_shape_of(d, env) for d in inputs))
         except TypeError:
             k = None
         entry = self.entries.get(k) if k is not None else None

@@ -155,7 +155,7 @@ def launch(flat, kernel, spans, scalars, buffers):
     if S.shape[1] == 0:
         S = np.zeros((len(spans), 1))
     args = (flat.pptr, flat.gptr, flat.offs, ch, S)
-    if flat.dtype.name in _LOW:
+    if flat.dtype.itemsize == 2:        # float16 / bfloat16 (the only 16-bit dtypes the kernels take)
         buffers = [_storage(b) for b in buffers]
     offs = flat.offsets
     n = sum(offs[i1] - offs[i0] for i0, i1 in spans)
