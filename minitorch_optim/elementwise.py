@@ -29,10 +29,11 @@ from autograd.dtypes import LOW_PRECISION as _LOW_PRECISION, get_default_dtype
 from autograd.ops.basic import copy_on_write
 
 from . import kernels
+from .kernels.numba import launch as _numba_launch  # noqa: F401 - light; not on the first step's clock
 from ._core.flat import FlatGroup, SparseGradientError
 from ._core.foreach import Run, foreach_step, nd1
 from ._core.ops import TENSOR_OPS, ops_for
-from ._core.trace import TraceError, trace
+from ._core.trace import TraceError
 from ._core.vocabulary import VOCABULARY
 from .optimizer import Optimizer, closure_loss, device_key, scalar
 
@@ -236,7 +237,7 @@ class ElementwiseOptimizer(Optimizer):
         for flat, idx in collected:
             fp = FlatPlan(flat, self._runs(group, flat, idx, lr), self._backend(group, path, flat))
             if fp.backend is not None and fp.runs:
-                _plan_launches(fp, names, strict)
+                _plan_launches(self, group, fp, names, strict)
             plans.append(fp)
         return plans
 
@@ -249,7 +250,9 @@ class ElementwiseOptimizer(Optimizer):
         if path == "auto" and not flat.on_cpu:
             return None             # on CUDA the default stays foreach
         backend = kernels.backend(flat)
-        why = kernels.refusal(backend, flat)
+        why = flat.kernel_cache.get(("refusal", backend), False)    # fixed for the flat group's life
+        if why is False:
+            why = flat.kernel_cache[("refusal", backend)] = kernels.refusal(backend, flat)
         if why is None:
             return backend
         if path == "fused":
@@ -268,7 +271,7 @@ class ElementwiseOptimizer(Optimizer):
             def update(o, p, g, st, sc=sc):
                 self.update(o, p, g, st, group, sc)
 
-            out.append(Run(i0, i1, lo, hi, update, new))
+            out.append(Run(i0, i1, lo, hi, update, new, sc))
         return out
 
     def _execute(self, group, plans):
@@ -337,13 +340,26 @@ class ElementwiseOptimizer(Optimizer):
         return flats
 
 
-def _plan_launches(fp, names, strict):
+def _plan_launches(opt, group, fp, names, strict):
     """Trace each run of ``fp`` and group the runs by kernel; a run the tracer cannot follow, or whose
-    kernel is still compiling, joins ``fp.foreach`` (``strict``, i.e. ``fused=True``: raise / wait)."""
+    kernel is still compiling, joins ``fp.foreach`` (``strict``, i.e. ``fused=True``: raise / wait).
+
+    Traces come from the flat group's ``TraceCache``: the update depends on the group's values, the step
+    scalars and the optimizer's plain attributes (``maximize``...), so a later step with the same flags
+    reuses the statements and only recomputes the slot values."""
     launches = {}
+    params = group["params"]
+    values = {k: v for k, v in group.items() if k != "params"}
+    key = (type(opt), fp.flat.dtype.str, tuple(names),
+           tuple((k, v) for k, v in vars(opt).items() if type(v) in _PLAIN_ATTRS))
+
+    def make(values, sc):
+        grp = {**values, "params": params}
+        return lambda o, p, g, st: opt.update(o, p, g, st, grp, sc)
+
     for r in fp.runs:
         try:
-            tr = trace(r.update, names, fp.flat.dtype)
+            tr, scalars = fp.flat.trace_cache.lookup(make, (values, r.sc), key, names, fp.flat.dtype)
         except TraceError as e:
             if strict:
                 raise RuntimeError(f"fused=True: the update function cannot be traced ({e})") from None
@@ -353,7 +369,7 @@ def _plan_launches(fp, names, strict):
         if entry is None:
             entry = launches[tr.key()] = (tr, [], [], [])
         entry[1].append((r.i0, r.i1))
-        entry[2].append(tr.scalars)
+        entry[2].append(scalars)
         entry[3].append(r)
     wait = strict or not BACKGROUND_COMPILE
     for tr, spans, scalars, runs in launches.values():
@@ -363,6 +379,7 @@ def _plan_launches(fp, names, strict):
             fp.foreach.extend(runs)
 
 
+_PLAIN_ATTRS = (bool, int, float, str, type(None))
 _WARNED = []
 
 

@@ -26,8 +26,8 @@ def _steps(opt_kw, launched, steps=3, wait_between=False):
         n = len(launched)
         opt.step()
         per_step.append(launched[n:])
-        if wait_between and kernels._WORKER[0] is not None:
-            kernels._WORKER[0].join(timeout=120)
+        if wait_between:
+            kernels.wait_compiled(timeout=120)
     return [p.numpy().copy() for p in ps] + [opt.state[p][k].numpy().copy() for p in ps for k in opt.state[p]], per_step
 
 

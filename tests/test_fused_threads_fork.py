@@ -15,7 +15,12 @@ from autograd.nn import Parameter
 from minitorch_optim.kernels.numba import launch as _launch
 
 pytestmark = pytest.mark.skipif(not _launch.available(), reason="needs Numba")
-N = 3 * _launch.PARALLEL_MIN          # large enough for a multi-threaded launch
+N = 3 << 17          # large enough for a multi-threaded launch with the threshold lowered below
+
+
+@pytest.fixture(autouse=True)
+def _threads_from_small_launches(monkeypatch):
+    monkeypatch.setattr(_launch, "PARALLEL_MIN", 1 << 17)
 
 
 def _train(seed, steps=6, name="Adam"):

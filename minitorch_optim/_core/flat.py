@@ -17,6 +17,8 @@
 """
 from __future__ import annotations
 
+import _thread
+import itertools
 import os
 import sys
 import threading
@@ -31,6 +33,8 @@ from autograd.dtypes import get_default_dtype
 from autograd.engine import set_grad_allocator
 from autograd.threads import get_num_threads
 from autograd import dtypes as _dtypes
+
+from .trace import TraceCache
 
 # elements per chunk of the multi-tensor NumPy executor (foreach). Measured on the 2-core box (Adam, foreach,
 # 10M params / 1M params in 1000 tensors): 32K -> 32 / 3.5 ms, 128K -> 23 / 2.3 ms. Values never depend on it.
@@ -53,6 +57,14 @@ def _pool(n):
     return _POOL
 
 
+def _start_pool(n):
+    """Make the pool and its ``n`` threads (the executor starts a thread per submission while it has
+    fewer than ``n``)."""
+    pool = _pool(n)
+    for _ in range(n):
+        pool.submit(int)
+
+
 def _reset_after_fork():
     """A forked child has no pool threads (only the forking thread survives): start a new pool lazily."""
     global _POOL, _POOL_LOCK, _POOL_SIZE
@@ -65,40 +77,67 @@ if hasattr(os, "register_at_fork"):
 
 
 def parallel(fn, parts):
-    """Call ``fn(*part)`` for every part, the first on this thread and the others on the chunk pool (the
-    callers cut at most ``get_num_threads()`` parts: the thread budget, ``autograd.set_num_threads``)."""
-    if len(parts) == 1 or get_num_threads() == 1:
+    """Call ``fn(*part)`` for every part, on this thread and on the chunk pool (at most ``get_num_threads()``
+    threads in all: the thread budget, ``autograd.set_num_threads``).
+
+    The parts are claimed one by one from a shared counter, and the caller returns once every part is done:
+    a pool thread that gets no core in time (another process, or a library's worker spinning after its own
+    parallel region) claims nothing and is not waited for, so a busy core costs its share of the work, not
+    a whole time slice. The first exception a part raised is raised once all claimed parts are done."""
+    n = len(parts)
+    helpers = min(get_num_threads(), n) - 1
+    if helpers <= 0:
         for part in parts:
             fn(*part)
         return
-    pool = _pool(len(parts) - 1)
-    futs = [pool.submit(fn, *part) for part in parts[1:]]
-    try:
-        fn(*parts[0])
-    finally:
-        for f in futs:
-            f.result()
+    claim = itertools.count().__next__      # atomic under the GIL
+    done = [0]
+    errors = []
+    lock = threading.Lock()
+    finished = threading.Event()
+
+    def work():
+        while True:
+            k = claim()
+            if k >= n:
+                return
+            try:
+                fn(*parts[k])
+            except BaseException as e:  # noqa: BLE001 - handed to the caller
+                errors.append(e)
+            with lock:
+                done[0] += 1
+                if done[0] == n:
+                    finished.set()
+
+    pool = _POOL if _POOL_SIZE >= helpers else None
+    if pool is None:
+        # starting threads waits until each one runs (a time slice on a busy machine): start the pool
+        # without waiting for it and do these parts here; the next call finds it
+        _thread.start_new_thread(_start_pool, (helpers,))
+        for part in parts:
+            fn(*part)
+        return
+    for _ in range(helpers):
+        pool.submit(work)
+    work()
+    finished.wait()
+    if errors:
+        raise errors[0]
 
 
 def run_chunked(fn, lo, hi, on_cpu):
-    """Call ``fn(a, b)`` over ``[lo, hi)`` in chunks; on the CPU split the chunks over threads."""
+    """Call ``fn(a, b)`` over ``[lo, hi)`` in chunks; on the CPU the threads of the budget claim the chunks."""
     n = hi - lo
     if not on_cpu or n <= CHUNK:
         fn(lo, hi)
         return
-    starts = list(range(lo, hi, CHUNK))
-    nthreads = get_num_threads()
-    if n <= 2 * CHUNK or nthreads == 1:
-        for a in starts:
-            fn(a, min(a + CHUNK, hi))
+    parts = [(a, min(a + CHUNK, hi)) for a in range(lo, hi, CHUNK)]
+    if n <= 2 * CHUNK or get_num_threads() == 1:
+        for a, b in parts:
+            fn(a, b)
         return
-    per = -(-len(starts) // nthreads)
-
-    def work(group):
-        for a in group:
-            fn(a, min(a + CHUNK, hi))
-
-    parallel(work, [(starts[i:i + per],) for i in range(0, len(starts), per)])
+    parallel(fn, parts)
 
 
 class SparseGradientError(RuntimeError):
@@ -289,6 +328,7 @@ class FlatGroup:
         self.hold = [None] * len(self.params)
         self._copies = {}
         self.kernel_cache = {}     # the kernel backends' per-layout tables (kernels/chunks.py, cuda/launch.py)
+        self.trace_cache = TraceCache()   # the update's traces, reused across steps (_core/trace.py)
 
     def _new_arena(self):
         """A fresh gradient arena; slots of the old one stay with whoever still references them."""

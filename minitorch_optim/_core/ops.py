@@ -84,7 +84,8 @@ class ArrayOps:
         (``scalar_t``): rounded to float16/bfloat16 when tracing a kernel for them, else unchanged."""
         dt = getattr(self.xp, "dtype", None) if getattr(self.xp, "emit", None) is not None else None
         if dt is not None and np.dtype(dt).itemsize == 2 and np.dtype(dt) in _LOW:
-            return float(np.asarray(s, np.dtype(dt)))
+            rounded = getattr(s, "rounded", None)      # a trace's symbolic scalar (_core.trace.Scalar)
+            return rounded(np.dtype(dt)) if rounded is not None else float(np.asarray(s, np.dtype(dt)))
         return s
 
     def where(self, c, a, b):

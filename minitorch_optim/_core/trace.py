@@ -62,6 +62,7 @@ class Trace:
         self.dtype = dtype
         self.stmts = []
         self.scalars = []
+        self.slot_src = []       # per slot: the expression of a Scalar operand, None for a plain number
         self.written = set()
         self.n_tmp = 0
         self._key = None
@@ -71,9 +72,14 @@ class Trace:
             if x.tr is not self:
                 raise TraceError("an array from another trace")
             return x.name
+        if isinstance(x, Scalar):
+            self.scalars.append(float(x.v))
+            self.slot_src.append(x.src)
+            return f"s{len(self.scalars) - 1}"
         if isinstance(x, (bool,)) or not isinstance(x, numbers.Real):
             raise TraceError(f"cannot trace an operand of type {type(x).__name__}")
         self.scalars.append(float(x))
+        self.slot_src.append(None)
         return f"s{len(self.scalars) - 1}"
 
     def emit(self, op, *args, out=None):
@@ -108,3 +114,237 @@ def trace(fn, buffers, dtype):
     if "g" in tr.written:
         raise TraceError("an update function may not write into the gradient")
     return tr
+
+
+# ---- reusing a trace across steps ------------------------------------------------------------------------
+# A trace is valid for the values it was made with; the per-step scalars (bias corrections, a scheduled
+# learning rate) change every step, but the statements rarely do. ``TraceCache`` traces once with those
+# numbers as ``Scalar``s: each records the Python arithmetic done on it as an expression, and each comparison
+# (the branches of the update and of ArrayOps, e.g. ``alpha != 1``, ``abs(w) < 0.5``) as a guard. A later
+# step with the same structure evaluates the guards and the slot expressions on its own numbers (the same
+# float operations in the same order, so the same bits) instead of running the update again. Anything that
+# takes a Scalar's value another way (``float()``, ``int()``, hashing, formatting) makes that trace
+# uncacheable, and a fill is kept only when it reproduces the concrete trace it was made beside.
+
+_PLAIN = (bool, int, str, type(None))
+
+
+class _Recorder:
+    __slots__ = ("consts", "guards", "broken")
+
+    def __init__(self):
+        self.consts, self.guards, self.broken = [], [], False
+
+    def const(self, v):
+        self.consts.append(v)
+        return f"c[{len(self.consts) - 1}]"
+
+
+def _round_to(v, dtype):
+    import numpy as np  # noqa: PLC0415
+
+    return float(np.asarray(v, dtype))
+
+
+class Scalar:
+    """A per-step float seen symbolically while a trace is made for ``TraceCache`` (see above)."""
+
+    __slots__ = ("v", "src", "rec")
+
+    def __init__(self, v, src, rec):
+        self.v, self.src, self.rec = v, src, rec
+
+    def _other(self, x):
+        if isinstance(x, Scalar):
+            return x.v, x.src
+        if type(x) in (int, float):
+            return x, self.rec.const(x)
+        return None, None
+
+    def rounded(self, dtype):
+        """The value rounded to ``dtype`` and back (``ArrayOps.kernel_scalar``)."""
+        return Scalar(_round_to(self.v, dtype), f"_round({self.src}, {self.rec.const(dtype)})", self.rec)
+
+    def _concrete(self):
+        self.rec.broken = True
+        return self.v
+
+    def __float__(self):
+        return float(self._concrete())
+
+    def __int__(self):
+        return int(self._concrete())
+
+    def __index__(self):
+        return self._concrete().__index__()
+
+    def __hash__(self):
+        return hash(self._concrete())
+
+    def __repr__(self):
+        return repr(self._concrete())
+
+    def __format__(self, spec):
+        return format(self._concrete(), spec)
+
+    def __round__(self, n=None):
+        return round(self._concrete(), n)
+
+    def __bool__(self):
+        r = bool(self.v)
+        self.rec.guards.append((f"bool({self.src})", r))
+        return r
+
+    def __neg__(self):
+        return Scalar(-self.v, f"(-{self.src})", self.rec)
+
+    def __pos__(self):
+        return Scalar(+self.v, f"(+{self.src})", self.rec)
+
+    def __abs__(self):
+        return Scalar(abs(self.v), f"abs({self.src})", self.rec)
+
+
+def _binary(sym, fn, reflected=False):
+    def op(self, x):
+        v, src = self._other(x)
+        if src is None:
+            return NotImplemented
+        if reflected:
+            return Scalar(fn(v, self.v), f"({src} {sym} {self.src})", self.rec)
+        return Scalar(fn(self.v, v), f"({self.src} {sym} {src})", self.rec)
+    return op
+
+
+def _compare(sym, fn):
+    def op(self, x):
+        v, src = self._other(x)
+        if src is None:
+            return NotImplemented
+        r = fn(self.v, v)
+        self.rec.guards.append((f"({self.src} {sym} {src})", r))
+        return r
+    return op
+
+
+import operator as _op  # noqa: E402
+
+for _name, (_sym, _fn) in {"add": ("+", _op.add), "sub": ("-", _op.sub), "mul": ("*", _op.mul),
+                           "truediv": ("/", _op.truediv), "pow": ("**", _op.pow)}.items():
+    setattr(Scalar, f"__{_name}__", _binary(_sym, _fn))
+    setattr(Scalar, f"__r{_name}__", _binary(_sym, _fn, reflected=True))
+for _name, (_sym, _fn) in {"lt": ("<", _op.lt), "le": ("<=", _op.le), "gt": (">", _op.gt), "ge": (">=", _op.ge),
+                           "eq": ("==", _op.eq), "ne": ("!=", _op.ne)}.items():
+    setattr(Scalar, f"__{_name}__", _compare(_sym, _fn))
+numbers.Real.register(Scalar)
+
+
+_NUMBERS = (float, int)      # not bool: flags stay part of the key
+
+
+def _symbolic(value, env, rec):
+    """``value`` with its numbers (also inside tuples) as Scalars reading ``e[len(env)]``.. (``env`` grows)."""
+    if type(value) in _NUMBERS:
+        env.append(value)
+        return Scalar(value, f"e[{len(env) - 1}]", rec)
+    if type(value) is tuple:
+        return tuple(_symbolic(v, env, rec) for v in value)
+    return value
+
+
+def _structure(value, env):
+    """The hashable shape of ``value`` for a cache key (numbers to ``env``), or raise TypeError."""
+    if type(value) in _NUMBERS:
+        env.append(value)
+        return type(value)
+    if type(value) is tuple:
+        return tuple(_structure(v, env) for v in value)
+    if type(value) in _PLAIN:
+        return value
+    raise TypeError
+
+
+def _shape_of(d, env):
+    """``_structure`` of each value of the dict ``d``, as ``((name, shape), ...)`` (the hot path of a step)."""
+    out = []
+    for n, v in d.items():
+        t = type(v)
+        if t is float or t is int:
+            env.append(v)
+            out.append((n, t))
+        elif t in _PLAIN:
+            out.append((n, v))
+        else:
+            out.append((n, _structure(v, env)))
+    return tuple(out)
+
+
+def _same_bits(a, b):
+    return len(a) == len(b) and all(x == y and str(x) == str(y) if x == y else (x != x and y != y)
+                                    for x, y in zip(a, b))
+
+
+class TraceCache:
+    """Traces of one update function by the structure of its inputs (see above); ``lookup`` gives the
+    trace and its slot values for one step."""
+
+    LIMIT = 64
+
+    def __init__(self):
+        self.entries = {}
+
+    def lookup(self, make, inputs, key, buffers, dtype):
+        """``(trace, scalars)`` of ``make(*inputs)`` (an update ``fn(o, p, g, st)``); ``inputs`` are dicts
+        whose numbers (also in tuples) may change from step to step, ``key`` the rest of what
+        the update reads (hashable)."""
+        env = []
+        try:
+            k = (key, tuple(_shape_of(d, env) for d in inputs))
+        except TypeError:
+            k = None
+        entry = self.entries.get(k) if k is not None else None
+        if entry is not None:
+            try:
+                vals = entry[1](env, entry[2])
+            except ArithmeticError:
+                vals = None
+            if vals is not None:
+                return entry[0], vals
+        tr = trace(make(*inputs), buffers, dtype)
+        if k is not None:
+            if len(self.entries) >= self.LIMIT:
+                self.entries.clear()
+            self.entries[k] = self._fill(tr, make, inputs, env, buffers, dtype)
+        return tr, tr.scalars
+
+    @staticmethod
+    def _fill(tr, make, inputs, env, buffers, dtype):
+        rec = _Recorder()
+        sym_env = []
+        try:
+            sym = [{n: _symbolic(v, sym_env, rec) for n, v in d.items()} for d in inputs]
+            st = trace(make(*sym), buffers, dtype)
+        except Exception:  # noqa: BLE001 - whatever the symbolic run cannot do: no reuse, trace each step
+            return None
+        if rec.broken or st.key() != tr.key():
+            return None
+        consts = rec.consts
+        slots = []
+        for src, v in zip(st.slot_src, st.scalars):
+            slots.append(f"float({src})" if src is not None else f"c[{len(consts)}]")
+            if src is None:
+                consts.append(v)
+        lines = ["def ev(e, c):"]
+        if rec.guards:
+            lines.append("    if not (" + " and ".join(f"{g} == {r!r}" for g, r in rec.guards) + "):")
+            lines.append("        return None")
+        lines.append(f"    return [{', '.join(slots)}]")
+        ns = {"abs": abs, "bool": bool, "float": float, "_round": _round_to}
+        try:
+            exec(compile("\n".join(lines), "<minitorch_optim trace scalars>", "exec"), ns)  # noqa: S102
+            vals = ns["ev"](env, consts)
+        except Exception:  # noqa: BLE001
+            return None
+        if vals is None or not _same_bits(vals, tr.scalars):
+            return None
+        return tr, ns["ev"], consts

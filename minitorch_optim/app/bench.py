@@ -292,6 +292,49 @@ def mlp_step(batch=64, hidden=64, repeat=50):
     return out
 
 
+def tiny_tensors(n=100, repeat=200):
+    """Per-step time at ``n`` tiny tensors (10-100 elements), where the fixed cost of a step is all there is:
+    our Lion (default path) and Adam against torch's for-loop Adam (torch has no Lion) and its foreach
+    Adam, interleaved."""
+    import autograd as ag
+    import minitorch_optim as optim
+    from minitorch_optim.contrib import Lion
+
+    sizes = [int(s) for s in np.random.default_rng(0).integers(10, 101, n)]
+
+    def ours(cls, **kw):
+        ps = [ag.tensor(np.ones(s, np.float32), requires_grad=True) for s in sizes]
+        for p in ps:
+            p.grad = ag.tensor(np.full(p.shape, 1e-3, np.float32))
+        return cls(ps, **kw).step
+
+    fns = {"ours Lion": ours(Lion, lr=1e-4), "ours Adam": ours(optim.Adam)}
+    torch = _import_torch()
+    if torch is not None:
+        def theirs(**kw):
+            ps = [torch.ones(s, requires_grad=True) for s in sizes]
+            for p in ps:
+                p.grad = torch.full(p.shape, 1e-3)
+            return torch.optim.Adam(ps, **kw).step
+        fns["torch Adam for-loop"] = theirs(foreach=False)
+        fns["torch Adam foreach"] = theirs(foreach=True)
+    for f in fns.values():
+        for _ in range(5):
+            f()
+    times = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, f in fns.items():
+            times[k].append(_timed(f, lambda: None))
+    return {"tensors": n, **{k: statistics.median(v) * 1e6 for k, v in times.items()}}
+
+
+def _tiny_text(t):
+    base = t.get("torch Adam for-loop")
+    cols = ", ".join(f"{k} {v:.0f} us" + (f" ({v / base:.2f}x torch for-loop Adam)" if base and k.startswith("ours") else "")
+                     for k, v in t.items() if k != "tensors")
+    return f"{t['tensors']} tiny tensors (10-100 elements), per step: {cols}"
+
+
 def _parse_plan(a, ap):
     if a.sizes is None and a.optimizers is None:
         return QUICK_PLAN if a.quick else DEFAULT_PLAN
@@ -321,6 +364,8 @@ def main(argv=None):
     ap.add_argument("--no-startup", action="store_true",
                     help="skip the fresh-process figures (also skipped with --quick, --sizes or --optimizers)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--tiny", action="store_true",
+                    help="also time 100 tiny tensors: our Lion and Adam vs torch's Adam (part of the full run)")
     ap.add_argument("--mlp", action="store_true",
                     help="also time one training step of the README's MLP (batch 64), ours vs torch")
     a = ap.parse_args(argv)
@@ -336,6 +381,10 @@ def main(argv=None):
         text += (f"\n\nMLP training step (batch 64): ours {m['ours_ms']:.3f} ms" +
                  (f", torch {m['torch_ms']:.3f} ms, ratio ours/torch {m['ratio']:.2f}" if "torch_ms" in m else ""))
     custom = a.sizes is not None or a.optimizers is not None
+    if a.tiny or not (a.quick or custom):
+        _note("100 tiny tensors")
+        res["tiny"] = tiny_tensors()
+        text += "\n\n" + _tiny_text(res["tiny"])
     if not (a.quick or a.no_startup or custom) and a.device == "cpu":
         from .bench_startup import startup_figures, startup_table
 

@@ -20,6 +20,7 @@ optimizer classes, are the exception and are not imported by the step).
 """
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import sys
@@ -32,6 +33,7 @@ _FAILED = {}       # trace key -> why its compilation failed (those steps stay o
 _LOCK = threading.Lock()          # guards _QUEUE and the worker thread
 _COMPILING = threading.Lock()     # held while a kernel compiles (a waiting caller blocks on it)
 _WORKER = [None]
+_STARTING = object()              # _WORKER's value while the worker thread is being started
 _STOP = [False]
 
 
@@ -108,15 +110,47 @@ def ready(backend, tr, n_buffers, wait=False):
 
 
 def compile_queued():
-    """Start the background compiler on the queued kernels (no-op when nothing is queued)."""
+    """Start the background compiler on the queued kernels (no-op when nothing is queued). The thread is
+    started from a helper thread: ``Thread.start`` waits until the new thread runs, a whole time slice on
+    a busy machine, which the step that queued the kernel would otherwise pay."""
     if not _QUEUE:
         return
     with _LOCK:
         w = _WORKER[0]
-        if w is not None and w.is_alive():
+        if w is not None and (w is _STARTING or w.is_alive()):
             return
-        w = _WORKER[0] = threading.Thread(target=_work, name="minitorch_optim-kernel-compiler", daemon=True)
+        _WORKER[0] = _STARTING
+    _thread.start_new_thread(_start_worker, ())
+
+
+def wait_compiled(timeout=None):
+    """Block until the background compiler is idle (its queue drained), or ``timeout`` seconds passed."""
+    import time  # noqa: PLC0415
+
+    end = None if timeout is None else time.monotonic() + timeout
+    while True:
+        w = _WORKER[0]
+        if w is None:
+            return
+        left = None if end is None else end - time.monotonic()
+        if left is not None and left <= 0:
+            return
+        if w is _STARTING:
+            time.sleep(0.001)
+        else:
+            w.join(left)
+            if not w.is_alive() and _WORKER[0] is w:
+                return
+
+
+def _start_worker():
+    w = threading.Thread(target=_work, name="minitorch_optim-kernel-compiler", daemon=True)
+    try:
         w.start()
+    finally:
+        with _LOCK:
+            if _WORKER[0] is _STARTING:
+                _WORKER[0] = w if w.is_alive() else None
 
 
 def _work():
@@ -142,7 +176,7 @@ def _finish_at_exit():
     """Let a compile in progress finish (its cache files stay whole); drop the rest of the queue."""
     _STOP[0] = True
     w = _WORKER[0]
-    if w is not None:
+    if isinstance(w, threading.Thread):
         w.join(timeout=30)
 
 
