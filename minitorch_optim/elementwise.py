@@ -33,7 +33,7 @@ from .kernels.numba import launch as _numba_launch  # noqa: F401 - light; not on
 from ._core.flat import FlatGroup, SparseGradientError
 from ._core.foreach import Run, foreach_step, nd1
 from ._core.ops import TENSOR_OPS, ops_for
-from ._core.trace import TraceError
+from ._core.trace import TraceError, attribute_key
 from ._core.vocabulary import VOCABULARY
 from .optimizer import Optimizer, closure_loss, device_key, scalar
 
@@ -350,8 +350,8 @@ def _plan_launches(opt, group, fp, names, strict):
     launches = {}
     params = group["params"]
     values = {k: v for k, v in group.items() if k != "params"}
-    key = (type(opt), fp.flat.dtype.str, tuple(names),
-           tuple((k, v) for k, v in vars(opt).items() if type(v) in _PLAIN_ATTRS))
+    attrs = attribute_key(opt)
+    key = None if attrs is None else (type(opt), fp.flat.dtype.str, tuple(names), attrs)
 
     def make(values, sc):
         grp = {**values, "params": params}
@@ -379,7 +379,6 @@ def _plan_launches(opt, group, fp, names, strict):
             fp.foreach.extend(runs)
 
 
-_PLAIN_ATTRS = (bool, int, float, str, type(None))
 _WARNED = []
 
 

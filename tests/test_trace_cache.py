@@ -85,3 +85,47 @@ def test_a_scheduled_adamw_reuses_its_kernel_and_matches_foreach():
             assert all(e is not None for e in flat.trace_cache.entries.values())
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
+
+
+class _ScaledSGD(optim.elementwise.ElementwiseOptimizer):
+    """SGD whose update reads a public attribute: editing it between steps must reach the fused step."""
+
+    def __init__(self, params, lr, scale, fused=None, foreach=None):
+        self.scale = scale
+        super().__init__(params, dict(lr=lr, maximize=False, foreach=foreach, fused=fused, differentiable=False))
+
+    def state_buffers(self, group):
+        return {}
+
+    def step_scalars(self, group, lr, state):
+        return {"lr": lr}, {"step": state["step"] + 1}
+
+    def update(self, o, p, g, state, group, s):
+        factor = self.scale["factor"] if isinstance(self.scale, dict) else self.scale.factor
+        o.add_(p, g, alpha=-s["lr"] * factor)
+
+
+class _Box:
+    def __init__(self, factor):
+        self.factor = factor
+
+
+@pytest.mark.parametrize("holder", [dict, _Box], ids=["dict attribute", "object attribute"])
+def test_an_attribute_the_update_reads_is_not_baked_into_a_reused_trace(holder):
+    out = []
+    for path in ({"foreach": True}, {"fused": True}):
+        p = ag.tensor(np.linspace(-1, 1, 64).astype(np.float32), requires_grad=True)
+        opt = _ScaledSGD([p], lr=0.1, scale=holder(factor=1.0) if holder is dict else _Box(1.0), **path)
+        for step in range(4):
+            p.grad = ag.tensor(np.full(64, 0.5, np.float32))
+            opt.step()
+            if isinstance(opt.scale, dict):
+                opt.scale["factor"] = 2.0 + step            # edited in place
+            else:
+                opt.scale.factor = 2.0 + step
+        out.append(p.numpy().copy())
+    np.testing.assert_array_equal(out[0], out[1])
+    expected = np.linspace(-1, 1, 64).astype(np.float32)
+    for factor in (1.0, 2.0, 3.0, 4.0):
+        expected = expected - np.float32(0.1 * factor) * np.float32(0.5)
+    np.testing.assert_allclose(out[1], expected, rtol=1e-6)

@@ -296,7 +296,10 @@ class TraceCache:
     def lookup(self, make, inputs, key, buffers, dtype):
         """``(trace, scalars)`` of ``make(*inputs)`` (an update ``fn(o, p, g, st)``); ``inputs`` are dicts
         whose numbers (also in tuples) may change from step to step, ``key`` the rest of what
-        the update reads (hashable)."""
+        the update reads (hashable; None: not known, so trace afresh and keep nothing)."""
+        if key is None:
+            tr = trace(make(*inputs), buffers, dtype)
+            return tr, tr.scalars
         env = []
         try:
             k = (key, tuple(_shape_of(d, env) for d in inputs))
@@ -348,3 +351,45 @@ class TraceCache:
         if vals is None or not _same_bits(vals, tr.scalars):
             return None
         return tr, ns["ev"], consts
+
+
+_PLAIN = (bool, int, float, str, type(None))
+# what the base classes keep on every optimizer; the update reads none of it (it gets the group and ``sc``)
+_FRAMEWORK_ATTRS = frozenset({"param_groups", "state", "defaults"})
+
+
+def attribute_key(opt):
+    """The public attributes an update may read, as a hashable snapshot (numbers, strings, containers of them,
+    and functions by identity), so that changing one retraces; None when one cannot be snapshotted (then the
+    update is traced every step). Underscored attributes are the optimizer's own bookkeeping, which reaches
+    the update only through ``step_scalars``."""
+    items = []
+    for k, v in vars(opt).items():
+        if k in _FRAMEWORK_ATTRS or k.startswith("_"):
+            continue
+        snap = _snapshot(v, 6)
+        if snap is _UNSNAPPABLE:
+            return None
+        items.append((k, snap))
+    return tuple(items)
+
+
+_UNSNAPPABLE = object()
+
+
+def _snapshot(v, depth):
+    if type(v) in _PLAIN:
+        return v
+    if callable(v) and hasattr(v, "__code__") or isinstance(v, type):
+        return ("callable", id(v))
+    if depth and isinstance(v, (tuple, list, set, frozenset, dict)):
+        pairs = sorted(v.items(), key=repr) if isinstance(v, dict) else (
+            sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v)
+        out = []
+        for item in pairs:
+            snap = _snapshot(item, depth - 1)
+            if snap is _UNSNAPPABLE:
+                return _UNSNAPPABLE
+            out.append(snap)
+        return (type(v).__name__, tuple(out))
+    return _UNSNAPPABLE
