@@ -115,11 +115,14 @@ class Adagrad(ElementwiseOptimizer):
 
     def step_scalars(self, group, lr, s):
         step = s["step"] + 1
-        return {"clr": _py(adagrad_lr(tensor_lr_scalar(group, lr), group["lr_decay"], step))}, {"step": step}
+        # whether this group steps with torch's fused CPU arithmetic is decided here, on the group itself: the
+        # update may receive a copy of the group (the fused path traces it with the group's values)
+        return ({"clr": _py(adagrad_lr(tensor_lr_scalar(group, lr), group["lr_decay"], step)),
+                 "torch_fused": id(group) in getattr(self, "_torch_fused", ())}, {"step": step})
 
     def update(self, o, p, g, st, group, sc):
         adagrad_update(o, p, g, st, clr=sc["clr"], eps=group["eps"], weight_decay=group["weight_decay"],
-                       maximize=group["maximize"], fused=id(group) in getattr(self, "_torch_fused", ())
+                       maximize=group["maximize"], fused=sc.get("torch_fused", False)
                        and (sc.get("tail", False) or getattr(p, "dtype", None) in _LOW_PRECISION))
 
     # torch's fused CPU kernel runs the last ``numel % FUSED_VECTOR`` elements of a 16-bit parameter through
