@@ -37,7 +37,7 @@ OPTIMIZERS = {
     "rmsprop": ("RMSprop", {"lr": 1e-3}, 3, 2),
 }
 TORCH_FUSED = {"Adam", "AdamW", "SGD", "Adagrad"}
-# the issue-14 figures: Adam across tensor counts; the others at the two classic sizes
+# the default plan: Adam across tensor counts; the others at the two classic sizes
 DEFAULT_PLAN = [("adam", (10_000_000, 100)), ("adam", (1_000_000, 1000)), ("adam", (1_000_000, 10_000)),
                 ("adam", (1_000_000, 1)), ("adam", (1_000_000, 10)),
                 *[(o, s) for o in ("sgd", "adamw", "rmsprop") for s in ((10_000_000, 100), (1_000_000, 1000))]]
@@ -358,7 +358,7 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, 5 rounds, no fresh-process figures (~20 s)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda[:n] (default: cpu)")
-    ap.add_argument("--sizes", default=None, help="comma-separated NxT (default: the issue-14 plan, see above)")
+    ap.add_argument("--sizes", default=None, help="comma-separated NxT (default: Adam across tensor counts, the others at 10M/100 and 1M/1000; see above)")
     ap.add_argument("--optimizers", default=None, help=f"comma-separated, from {sorted(OPTIMIZERS)}")
     ap.add_argument("--repeat", type=int, default=None, help="rounds (default: 15; 5 with --quick)")
     ap.add_argument("--no-startup", action="store_true",

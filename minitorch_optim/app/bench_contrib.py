@@ -12,7 +12,7 @@ in turn (see ``app/bench.py``: same timing, same floor), each figure the median 
 
 The floor counts the bytes a step must move: read p, g and every param-sized state buffer, write p and
 the state (counted from our state after the first step), over the bandwidth measured in the same rounds.
-Targets (issue 12): ratio to the reference <= 0.3, ratio to the floor <= 1.3.
+Targets: ratio to the reference <= 0.3, ratio to the floor <= 1.3.
 """
 from __future__ import annotations
 
