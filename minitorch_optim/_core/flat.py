@@ -65,6 +65,15 @@ def _start_pool(n):
         pool.submit(int)
 
 
+def start_pool():
+    """Start the chunk pool for the current thread budget in the background, if it is not there yet.
+    Optimizers call it when they are made: a first step that found no pool would run all of its chunks
+    on one thread (``parallel`` does not wait for threads to start)."""
+    helpers = get_num_threads() - 1
+    if helpers > 0 and (_POOL is None or _POOL_SIZE < helpers):
+        _thread.start_new_thread(_start_pool, (helpers,))
+
+
 def _reset_after_fork():
     """A forked child has no pool threads (only the forking thread survives): start a new pool lazily."""
     global _POOL, _POOL_LOCK, _POOL_SIZE
