@@ -149,24 +149,6 @@ def run_chunked(fn, lo, hi, on_cpu):
     parallel(fn, parts)
 
 
-_HUGE = 1 << 21      # the CPU's huge page (2 MiB, x86-64 and arm64 with 4K base pages)
-
-
-def state_array(xp, n, dtype):
-    """An uninitialised array of ``n`` elements for optimizer state. On the CPU, one of 2 MiB or more
-    starts at a huge-page boundary inside a block big enough for NumPy to advise huge pages on (4 MiB):
-    its first write then faults huge pages instead of 4K ones, which is most of what a first step costs
-    (8 MB of Adam state: ~2.9 ms in 4K pages, ~0.5-1 ms in huge ones, on the 2-core VM). At most one
-    huge page of the block beyond the array can become resident (its tail)."""
-    dtype = np.dtype(dtype)
-    nbytes = n * dtype.itemsize
-    if xp is not np or nbytes < _HUGE:
-        return xp.empty(n, dtype)
-    raw = np.empty(nbytes + _HUGE, np.uint8)
-    off = -raw.ctypes.data % _HUGE
-    return raw[off:off + nbytes].view(dtype)
-
-
 class SparseGradientError(RuntimeError):
     """A sparse gradient met on a multi-tensor path (only the for-loop path takes them)."""
 
@@ -314,7 +296,7 @@ class FlatGroup:
         self._new_arena()
         self.buffers = {}
         for name, fill in buffer_init.items():
-            buf = state_array(xp, total, dtype)
+            buf = xp.empty(total, dtype)
             for i, p in enumerate(self.params):
                 lo, hi = self.offsets[i], self.offsets[i + 1]
                 d = state.get(p)
