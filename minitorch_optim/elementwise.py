@@ -30,7 +30,7 @@ from autograd.ops.basic import copy_on_write
 
 from . import kernels
 from .kernels.numba import launch as _numba_launch  # noqa: F401 - light; not on the first step's clock
-from ._core.flat import FlatGroup, SparseGradientError
+from ._core.flat import FlatGroup, SparseGradientError, start_pool
 from ._core.foreach import Run, foreach_step, nd1
 from ._core.ops import TENSOR_OPS, ops_for
 from ._core.trace import TraceError, attribute_key
@@ -76,6 +76,8 @@ class ElementwiseOptimizer(Optimizer):
         self._flat_cache = {}      # id(group) -> (group, {device key: FlatGroup})
         super().__init__(params, defaults)
         self._check_flags(*(flags or (defaults.get("foreach"), defaults.get("fused"), defaults.get("differentiable"))))
+        if any(device_key(p)[0] == "cpu" for g in self.param_groups for p in g["params"]):
+            start_pool()
 
     # ---- the algorithm's hooks (see the class docstring) -----------------------------------------------
     def state_buffers(self, group):

@@ -65,6 +65,15 @@ def _start_pool(n):
         pool.submit(int)
 
 
+def start_pool():
+    """Start the chunk pool for the current thread budget in the background, if it is not there yet.
+    Optimizers call it when they are made: a first step that found no pool would run all of its chunks
+    on one thread (``parallel`` does not wait for threads to start)."""
+    helpers = get_num_threads() - 1
+    if helpers > 0 and (_POOL is None or _POOL_SIZE < helpers):
+        _thread.start_new_thread(_start_pool, (helpers,))
+
+
 def _reset_after_fork():
     """A forked child has no pool threads (only the forking thread survives): start a new pool lazily."""
     global _POOL, _POOL_LOCK, _POOL_SIZE
@@ -138,6 +147,10 @@ def run_chunked(fn, lo, hi, on_cpu):
             fn(a, b)
         return
     parallel(fn, parts)
+
+
+def _fill(buf, a, b, value):
+    buf[a:b] = value
 
 
 class SparseGradientError(RuntimeError):
@@ -286,6 +299,14 @@ class FlatGroup:
         total = self.offsets[-1]
         self._new_arena()
         self.buffers = {}
+        if self.on_cpu and total > 2 * CHUNK and not any(state.get(p) for p in self.params):
+            # new state: its first write is page faults more than arithmetic (8 MB of Adam state: ~3 ms),
+            # which the chunk pool's threads take in parallel
+            for name in buffer_init:
+                self.buffers[name] = np.empty(total, dtype)
+            parallel(_fill, [(self.buffers[name], a, min(a + CHUNK, total), fill)
+                             for name, fill in buffer_init.items() for a in range(0, total, CHUNK)])
+            buffer_init = {}
         for name, fill in buffer_init.items():
             buf = xp.empty(total, dtype)
             for i, p in enumerate(self.params):
