@@ -76,7 +76,8 @@ class MultiOptimizer(Optimizer):
 
     ``step(closure)`` evaluates the closure once (grad mode on) and steps every child in order;
     ``zero_grad``, ``param_groups`` (the children's groups, in order), ``state``, ``state_dict`` /
-    ``load_state_dict`` (torch's layout, parameters numbered across the children), the step and
+    ``load_state_dict`` (torch's layout, parameters numbered across the children; a load that fails in
+    any child leaves every child as it was), the step and
     state_dict hooks, every ``lr_scheduler`` and ``SWALR`` see one optimizer. Hooks registered on the
     multi-optimizer and the global optimizer hooks run once per step; a child's own step hooks still run
     around its part. ``add_param_group(group, optimizer=i)`` adds to child ``i`` (default: the last).
@@ -191,10 +192,8 @@ class MultiOptimizer(Optimizer):
         return loss
 
     # ---- checkpoints ----------------------------------------------------------------------------------
-    def state_dict(self):
+    def _collect_state_dict(self):
         """torch's layout over all children: parameters numbered across them, groups one after another."""
-        for hook in self._optimizer_state_dict_pre_hooks.values():
-            hook(self)
         state, groups, offset = {}, [], 0
         for c in self.optimizers:
             sd = c.state_dict()
@@ -203,12 +202,7 @@ class MultiOptimizer(Optimizer):
                 groups.append(dict(g, params=[offset + i for i in g["params"]]))
             state.update({(offset + k if isinstance(k, int) else k): v for k, v in sd["state"].items()})
             offset += n
-        sd = {"state": state, "param_groups": groups}
-        for hook in self._optimizer_state_dict_post_hooks.values():
-            res = hook(self, sd)
-            if res is not None:
-                sd = res
-        return sd
+        return {"state": state, "param_groups": groups}
 
     def _split(self, state_dict):
         """One state dict per child, cut from the combined one by the children's group counts."""
@@ -225,15 +219,10 @@ class MultiOptimizer(Optimizer):
             start += n
         return parts
 
-    def load_state_dict(self, state_dict, *, by_name=False, strict=True):
+    def _apply_state_dict(self, state_dict, by_name, strict):
         """Load every child's part; on any error every child is left as it was.
 
         ``by_name``/``strict`` as in :meth:`Optimizer.load_state_dict` (matched across all children)."""
-        state_dict = dict(state_dict)
-        for hook in self._optimizer_load_state_dict_pre_hooks.values():
-            res = hook(self, state_dict)
-            if res is not None:
-                state_dict = res
         if "param_groups" not in state_dict or "state" not in state_dict:
             raise ValueError("state_dict must have 'state' and 'param_groups' entries")
         report = None
@@ -254,8 +243,6 @@ class MultiOptimizer(Optimizer):
                     if c in done:
                         c.__setstate__({"state": st, "param_groups": groups})
                 raise
-        for hook in self._optimizer_load_state_dict_post_hooks.values():
-            hook(self)
         return report
 
     def __getstate__(self):

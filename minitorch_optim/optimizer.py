@@ -194,6 +194,15 @@ class Optimizer:
         """
         for hook in self._optimizer_state_dict_pre_hooks.values():
             hook(self)
+        sd = self._collect_state_dict()
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            res = hook(self, sd)
+            if res is not None:
+                sd = res
+        return sd
+
+    def _collect_state_dict(self):
+        """The state dict itself, between the state_dict hooks."""
         mapping = {}
         start = 0
         groups = []
@@ -208,12 +217,7 @@ class Optimizer:
         # StateEntry dicts of the flat buffers; a state dict is plain data, saved and compared as such)
         state = {(mapping[id(k)] if isinstance(k, Tensor) else k): dict(v) if isinstance(v, dict) else v
                  for k, v in self.state.items()}
-        sd = {"state": state, "param_groups": groups}
-        for hook in self._optimizer_state_dict_post_hooks.values():
-            res = hook(self, sd)
-            if res is not None:
-                sd = res
-        return sd
+        return {"state": state, "param_groups": groups}
 
     @staticmethod
     def _cast_state(param, value, key, fused_or_capturable):
@@ -252,12 +256,16 @@ class Optimizer:
             res = hook(self, state_dict)
             if res is not None:
                 state_dict = res
+        report = self._apply_state_dict(state_dict, by_name, strict)
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
+        return report
+
+    def _apply_state_dict(self, state_dict, by_name, strict):
+        """The load itself, between the load_state_dict hooks: the ``LoadReport`` of a matching load, else None."""
         if by_name or not strict:
             from .state_loading import load as _load_matching
-            report = _load_matching(self, state_dict, by_name=by_name, strict=strict)
-            for hook in self._optimizer_load_state_dict_post_hooks.values():
-                hook(self)
-            return report
+            return _load_matching(self, state_dict, by_name=by_name, strict=strict)
         if "param_groups" not in state_dict or "state" not in state_dict:
             raise ValueError("state_dict must have 'state' and 'param_groups' entries")
         groups = self.param_groups
@@ -292,8 +300,7 @@ class Optimizer:
                 s["param_names"] = g["param_names"]
             new_groups.append(s)
         self.__setstate__({"state": state, "param_groups": new_groups})
-        for hook in self._optimizer_load_state_dict_post_hooks.values():
-            hook(self)
+        return None
 
     def _state_spec(self, param, group):
         """``{state name: "param" | "scalar"}`` that a step with ``group`` reads for ``param`` (checked by
