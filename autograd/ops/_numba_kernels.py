@@ -141,9 +141,9 @@ class _Dual:
 
 if _numba is not None:
     # error_model="numpy": no ZeroDivisionError checks, which would keep LLVM from vectorising the loops
-    def _cached_njit(**kw):
-        # Numba's cache locator raises at decoration when neither the install's __pycache__ nor the user's
-        # cache folder is writable (a read-only install and an unwritable home): compile per process then
+    def cached_njit(**kw):
+        """``njit(cache=True, **kw)``, or without the on-disk cache where Numba finds no writable folder for
+        it (a read-only install and an unwritable home make its cache locator raise at decoration)."""
         def deco(fn):
             try:
                 return njit(cache=True, **kw)(fn)
@@ -151,9 +151,10 @@ if _numba is not None:
                 return njit(**kw)(fn)
         return deco
 
-    _jit = _cached_njit(nogil=True, error_model="numpy")
+
+    _jit = cached_njit(nogil=True, error_model="numpy")
     # fused multiply-adds only: no fast-math assumption about NaN, infinities or signed zeros
-    _jit_fma = _cached_njit(nogil=True, error_model="numpy", fastmath={"contract"})
+    _jit_fma = cached_njit(nogil=True, error_model="numpy", fastmath={"contract"})
 
     def _dual(**kw):
         """Compile ``fn`` threaded and, from a renamed copy (Numba's disk cache is keyed by the function's
@@ -162,8 +163,8 @@ if _numba is not None:
             twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
                                       fn.__closure__)
             twin.__qualname__ = fn.__qualname__ + "_serial"
-            return _Dual(_cached_njit(nogil=True, error_model="numpy", parallel=True, **kw)(fn),
-                         _cached_njit(nogil=True, error_model="numpy", **kw)(twin))
+            return _Dual(cached_njit(nogil=True, error_model="numpy", parallel=True, **kw)(fn),
+                         cached_njit(nogil=True, error_model="numpy", **kw)(twin))
         return deco
 
     # ---- GELU ---------------------------------------------------------------------------------------------

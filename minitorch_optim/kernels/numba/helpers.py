@@ -9,6 +9,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from autograd.ops._numba_kernels import cached_njit  # noqa: F401  (the generated kernels import it from here)
+
 
 @intrinsic
 def _ptr(typingctx, addr):
@@ -34,15 +36,6 @@ def _min(a, b):
     return a if (a < b or a != a) else b
 
 
-def cached_njit(**kw):
-    """``njit(cache=True, **kw)``, or without the on-disk cache where Numba finds no writable folder for it
-    (a read-only install and an unwritable home make its cache locator raise at decoration)."""
-    def deco(fn):
-        try:
-            return njit(cache=True, **kw)(fn)
-        except RuntimeError:
-            return njit(**kw)(fn)
-    return deco
 
 
 @cached_njit(nogil=True, fastmath=False, error_model="numpy")
