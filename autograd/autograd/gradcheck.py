@@ -32,7 +32,7 @@ def _differentiable(inputs):
 
 def _float_outputs(func, inputs):
     outs = _as_tuple(func(*inputs))
-    return [o for o in outs if isinstance(o, Tensor) and (o.dtype.kind == "f" or o.is_floating_point())]
+    return [o for o in outs if isinstance(o, Tensor) and o.is_floating_point()]
 
 
 def _evaluate(func, inputs):

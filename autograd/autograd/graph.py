@@ -4,28 +4,12 @@
 from __future__ import annotations
 
 from ..graph import saved_hooks as _saved_hooks
+from ..graph.saved_hooks import saved_tensors_hooks
 from ..graph.nodes import Node  # noqa: F401
 from ..graph.views import increment_version  # noqa: F401
 from .._unsupported import module_getattr
 
 __getattr__ = module_getattr(__name__, "torch.autograd.graph")
-
-
-class saved_tensors_hooks:
-    """Context manager: ``pack_hook(tensor)`` runs on every tensor saved for backward inside it, and
-    ``unpack_hook(packed)`` when backward needs it back (it must return a Tensor). Nested pairs: the innermost
-    applies."""
-
-    def __init__(self, pack_hook, unpack_hook):
-        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
-
-    def __enter__(self):
-        _saved_hooks.push(self.pack_hook, self.unpack_hook)
-        return self
-
-    def __exit__(self, *exc):
-        _saved_hooks.pop()
-        return False
 
 
 class save_on_cpu(saved_tensors_hooks):

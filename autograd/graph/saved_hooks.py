@@ -41,6 +41,23 @@ def set_disabled(message):
     return previous
 
 
+class saved_tensors_hooks:
+    """Context manager: ``pack_hook(tensor)`` runs on every tensor saved for backward inside it, and
+    ``unpack_hook(packed)`` when backward needs it back (it must return a Tensor). Nested pairs: the innermost
+    applies."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        push(self.pack_hook, self.unpack_hook)
+        return self
+
+    def __exit__(self, *exc):
+        pop()
+        return False
+
+
 class PackedSaved:
     """A saved tensor as the innermost pack hook returned it, with what backward needs to unpack it."""
 

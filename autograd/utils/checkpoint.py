@@ -24,7 +24,7 @@ from .. import grad_mode
 from ..creation import default_generator
 from ..engine import is_checkpoint_valid
 from ..function import Function
-from ..graph import saved_hooks
+from ..graph.saved_hooks import saved_tensors_hooks
 from ..ops.differentiate import backward
 from ..tensor import Tensor
 from .._unsupported import module_getattr
@@ -109,7 +109,7 @@ def _checkpoint_without_reentrant(function, args, kwargs, context_fn, check, pre
     def recompute():
         values = []
         with _random_state(rng), grad_mode.enable_grad(), context_fn()[1], \
-                saved_hooks_context(lambda t: values.append(t) or len(values) - 1, lambda i: values[i]):
+                saved_tensors_hooks(lambda t: values.append(t) or len(values) - 1, lambda i: values[i]):
             function(*args, **kwargs)
         if check:
             got = [(tuple(v.shape), v.dtype) for v in values]
@@ -126,17 +126,8 @@ def _checkpoint_without_reentrant(function, args, kwargs, context_fn, check, pre
         return recomputed.pop(i)
 
     forward_context, _ = context_fn()
-    with forward_context, saved_hooks_context(pack, unpack):
+    with forward_context, saved_tensors_hooks(pack, unpack):
         return function(*args, **kwargs)
-
-
-@contextlib.contextmanager
-def saved_hooks_context(pack, unpack):
-    saved_hooks.push(pack, unpack)
-    try:
-        yield
-    finally:
-        saved_hooks.pop()
 
 
 class _ReentrantCheckpoint(Function):
@@ -145,7 +136,7 @@ class _ReentrantCheckpoint(Function):
         ctx.function = function
         ctx.rng = default_generator.get_state() if preserve_rng_state else None
         ctx.tensor_at = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        ctx.inputs = list(args)
+        ctx.inputs = [None if isinstance(a, Tensor) else a for a in args]   # the tensors are saved
         ctx.save_for_backward(*(args[i] for i in ctx.tensor_at))
         if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
             warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=4)
