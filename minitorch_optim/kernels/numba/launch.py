@@ -30,10 +30,14 @@ from ..chunks import chunk_table
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 ROW = 1 << 16            # elements per chunk-table row
-# launches below this many elements run on the calling thread alone: one core streams a working set that
-# fits the cache as fast as two (Adam at 1M float32 on the shared 2-core box: 0.59 ms on one thread,
-# 0.71 ms on two), and a second thread only adds its wake-up and the risk of waiting on a busy core
-PARALLEL_MIN = 1 << 21
+# launches below this many elements run on the calling thread alone (waking a pool thread costs more than
+# it saves there). Above it two threads win, because the step is bound by the divisions and square roots of
+# the update, not by memory: Adam at 1M float32 in one tensor, interleaved with torch's fused step on the
+# 2-core box, 0.47 ms on one thread and 0.21-0.26 ms on two (torch fused, two OpenMP threads: 0.28 ms)
+PARALLEL_MIN = 1 << 18
+# a part of a launch is at least this many elements: smaller parts add calls and claims without balancing
+# anything more (1M in 4 parts on two threads: 0.28 ms, in 2: 0.26 ms)
+PART_MIN = 1 << 18
 PARTS_PER_THREAD = 4     # a call into a kernel costs ~0.5 us: parts that small balance load for free
 
 
@@ -164,7 +168,8 @@ def launch(flat, kernel, spans, scalars, buffers):
         kernel(*args, 0, len(ch), *buffers)
         return
     # a few parts per thread, claimed as the threads get to them (a core busy elsewhere does less)
-    parts = _cuts(flat, spans, ch, n, min(len(ch), PARTS_PER_THREAD * nthreads))
+    nparts = max(nthreads, min(PARTS_PER_THREAD * nthreads, n // PART_MIN))
+    parts = _cuts(flat, spans, ch, n, min(len(ch), nparts))
     parallel(lambda c0, c1: kernel(*args, c0, c1, *buffers), parts)
 
 
