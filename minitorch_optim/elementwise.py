@@ -344,7 +344,10 @@ class ElementwiseOptimizer(Optimizer):
 
 def _plan_launches(opt, group, fp, names, strict):
     """Trace each run of ``fp`` and group the runs by kernel; a run the tracer cannot follow, or whose
-    kernel is still compiling, joins ``fp.foreach`` (``strict``, i.e. ``fused=True``: raise / wait).
+    kernel is still compiling, joins ``fp.foreach``. ``strict`` (``fused=True``) raises for an update the
+    tracer cannot follow, and waits for a kernel still compiling only on float16/bfloat16: there torch's
+    fused arithmetic (float32 throughout, rounded on store) differs from its foreach (rounded after each
+    op), so foreach could not stand in; on float32/float64 both give the same bits and nothing waits.
 
     Traces come from the flat group's ``TraceCache``: the update depends on the group's values, the step
     scalars and the optimizer's plain attributes (``maximize``...), so a later step with the same flags
@@ -373,7 +376,7 @@ def _plan_launches(opt, group, fp, names, strict):
         entry[1].append((r.i0, r.i1))
         entry[2].append(scalars)
         entry[3].append(r)
-    wait = strict or not BACKGROUND_COMPILE
+    wait = not BACKGROUND_COMPILE or (strict and fp.flat.dtype.itemsize == 2)
     for tr, spans, scalars, runs in launches.values():
         if kernels.ready(fp.backend, tr, len(names), wait=wait):
             fp.launches.append((tr, spans, scalars))

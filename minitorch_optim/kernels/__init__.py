@@ -8,7 +8,7 @@ share it: ``numba/`` on the CPU, ``cuda/`` (CuPy RawKernel, NVRTC) on CUDA. The 
 kernel arguments, so a new learning rate or bias correction reuses the kernel.
 
 A Numba kernel that is not compiled yet is not waited for (unless the caller must have it, as
-``fused=True`` does): ``ready`` queues it and says no, the driver runs that step on foreach (the same
+``fused=True`` on float16/bfloat16 does, where foreach's arithmetic differs): ``ready`` queues it and says no, the driver runs that step on foreach (the same
 operations in the same order, so the same bits), and ``compile_queued`` (called at the end of a step)
 compiles the queue on a background thread; later steps find the kernel ready.
 
