@@ -15,6 +15,13 @@ def asgd_update(o, p, g, st, *, eta, mu, lambd, weight_decay, maximize):
         g = o.neg(g)
     if weight_decay != 0:
         g = o.add(g, p, alpha=weight_decay)
+    if getattr(o, "foreach_rounding", False):
+        # torch's foreach ASGD steps ``p -= (g + lambd*p) * eta`` and always averages with ``mu``, which
+        # float16/bfloat16 round apart from the per-tensor form; its 0-d eta and mu enter in p's dtype
+        low = p.dtype.type
+        o.addcmul_(p, o.add(g, p, alpha=lambd), float(low(eta)), value=-1)
+        o.addcmul_(st["ax"], o.sub(p, st["ax"]), float(low(mu)))
+        return
     o.mul_(p, 1 - lambd * eta)
     if isinstance(eta, Tensor):
         o.sub_(p, o.mul(g, eta))

@@ -16,8 +16,14 @@ def nadam_update(o, p, g, st, *, lr, beta1, beta2, eps, weight_decay, decoupled,
     """One NAdam step on ``p`` (torch's per-parameter operation order); coefficients from ``nadam_scalars``."""
     g, m, v = adam_moments(o, p, g, st, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
                            decoupled=decoupled, maximize=maximize)
-    denom = o.div(v, bias_correction2)
-    o.sqrt_(denom)
+    if getattr(o, "foreach_rounding", False):
+        # torch's foreach NAdam divides sqrt(v) by sqrt(1 - beta2^t) where its per-tensor step takes the
+        # square root of the quotient; float16/bfloat16 round the two forms apart (float32 paths keep one)
+        denom = o.sqrt(v)
+        o.div_(denom, bias_correction2 ** 0.5)
+    else:
+        denom = o.div(v, bias_correction2)
+        o.sqrt_(denom)
     o.add_scalar_(denom, eps)
     o.addcdiv_(p, g, denom, value=grad_coef)
     o.addcdiv_(p, m, denom, value=avg_coef)

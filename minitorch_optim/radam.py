@@ -16,12 +16,30 @@ def radam_update(o, p, g, st, *, lr, beta1, beta2, eps, weight_decay, decoupled,
     """
     g, m, v = adam_moments(o, p, g, st, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
                            decoupled=decoupled, maximize=maximize)
+    if getattr(o, "foreach_rounding", False):
+        _radam_foreach_order(o, p, m, v, lr=lr, eps=eps, bias_correction1=bias_correction1,
+                             bias_correction2=bias_correction2, rect=rect)
+        return
     upd = o.mul(o.div(m, bias_correction1), lr)
     if rect is not None:
         denom = o.sqrt(v)
         o.add_scalar_(denom, eps)
         upd = o.mul(o.mul(upd, o.div(bias_correction2 ** 0.5, denom)), rect)
     o.sub_(p, upd)
+
+
+def _radam_foreach_order(o, p, m, v, *, lr, eps, bias_correction1, bias_correction2, rect):
+    """torch's foreach RAdam, which float16/bfloat16 round apart from the per-tensor order: one factor
+    per element, ``1 / ((sqrt(v) + eps) / (sqrt(bc2) * -lr * rect / bc1)) - lr * unrectified / bc1``,
+    then ``p += m * factor`` (while the variance is intractable the first term is ``1 / -inf = -0``)."""
+    rect = 0.0 if rect is None else rect
+    unrectified = 0.0 if rect > 0 else 1.0
+    factor = o.sqrt(v)
+    o.add_scalar_(factor, eps)
+    o.div_(factor, (bias_correction2 ** 0.5) * (lr * rect / bias_correction1) * -1)
+    factor = o.div(1.0, factor)
+    o.add_scalar_(factor, (lr * unrectified / bias_correction1) * -1)
+    o.addcmul_(p, m, factor)
 
 
 def radam_scalars(beta1, beta2, step):

@@ -20,7 +20,10 @@ def rprop_update(o, p, g, st, *, lr, etaminus, etaplus, step_size_min, step_size
     agree = o.mul(g, prev)
     grow, shrink = o.gt(agree, 0), o.lt(agree, 0)
     # step size times etaplus where the gradient kept its sign, etaminus where it flipped, else unchanged
-    new = o.where(grow, o.mul(size, etaplus), o.where(shrink, o.mul(size, etaminus), size))
+    # torch writes the factors into a tensor of the parameter's dtype (so ``etaplus`` is rounded to it:
+    # 1.2 is 1.203125 in bfloat16) and multiplies the step sizes by that tensor
+    factor = o.cast(o.where(grow, etaplus, o.where(shrink, etaminus, 1.0)), size)
+    new = o.mul(size, factor)
     o.clamp_(new, step_size_min, step_size_max)
     o.copy_(size, new)
     # after a sign flip the step is skipped and the gradient forgotten

@@ -143,8 +143,11 @@ class TensorOps:
         return x.clone()
 
     def where(self, c, a, b):
-        from autograd import where
+        from autograd import Tensor, float64, tensor, where
 
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            # two numbers stay exact (float64, as NumPy's where gives them) until the caller casts them
+            a = tensor(a, dtype=float64)
         return where(c, a, b)
 
     def pow(self, x, e):
@@ -275,7 +278,7 @@ def _low_op(name, in_place):
         if in_place:
             args[0][...] = r
             return args[0]
-        if hasattr(r, "dtype") and r.dtype == f32 and name not in ("numel", "cast"):
+        if hasattr(r, "dtype") and r.dtype == f32 and name != "numel":     # a cast gives the low dtype too
             return r.astype(low)
         return r
 
