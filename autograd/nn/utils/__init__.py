@@ -65,7 +65,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 
 def parameters_to_vector(parameters):
-    from ..ops.shape import cat
+    from ...ops.shape import cat
 
     return cat([p.reshape(-1) for p in parameters])
 
