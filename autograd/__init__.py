@@ -30,6 +30,7 @@ from .serialization import load, save  # noqa: E402
 from . import accelerator, autograd, backends, cuda, utils  # noqa: E402  torch's namespace
 from . import func  # noqa: E402  torch.func.functional_call
 from . import cpu  # noqa: E402  torch.cpu (and torch.cpu.amp)
+from . import linalg  # noqa: E402  torch.linalg's norms
 from . import amp  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402,F401
 amp.install(globals())   # last: autocast's wrappers go around the entry points defined above
