@@ -53,7 +53,11 @@ def _col2im(xp, gcols, N, C, H, W, geo):
 
 def _mm(xp, a, b):
     """Batched over groups, but a plain 2-D GEMM when there is one group; on NumPy, BLAS runs on the cores
-    idle now (``_numba_kernels.blas_on_idle_cores``), as the compiled kernels do."""
+    idle now (``_numba_kernels.blas_on_idle_cores``), as the compiled kernels do. float16 multiplies in
+    float32 and returns float32 (NumPy's float16 GEMM would round every partial sum; torch accumulates in
+    float32), which the callers round once, as they do bfloat16's float32 GEMM result."""
+    if a.dtype == np.float16:
+        a, b = a.astype(np.float32), b.astype(np.float32)
     if xp is not np:
         return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
     with _nk.blas_on_idle_cores():
@@ -189,7 +193,7 @@ def _conv_rule(spec, nx, nw, nb, unbatched_shape, cols):
 def conv2d_op(x, w, spec):
     """conv2d without bias on batched Tensors (the derivative of the two gradient ops)."""
     out2, cols = _conv_array(x._data, w._data, spec)
-    out = backend.array_module(out2).ascontiguousarray(out2)
+    out = backend.array_module(out2).ascontiguousarray(out2, dtype=x._data.dtype)   # 16-bit: rounded once
     nx, nw = needs((x, w))
     rule = _conv_rule(spec, nx, nw, False, None, cols if nw else None)
     return record(out, (x, w), lambda o, g, x_, w_: rule(o, g, x_, w_)[:2], "Convolution",
