@@ -53,11 +53,7 @@ def _col2im(xp, gcols, N, C, H, W, geo):
 
 def _mm(xp, a, b):
     """Batched over groups, but a plain 2-D GEMM when there is one group; on NumPy, BLAS runs on the cores
-    idle now (``_numba_kernels.blas_on_idle_cores``), as the compiled kernels do. float16 multiplies in
-    float32 and returns float32 (NumPy's float16 GEMM would round every partial sum; torch accumulates in
-    float32), which the callers round once, as they do bfloat16's float32 GEMM result."""
-    if a.dtype == np.float16:
-        a, b = a.astype(np.float32), b.astype(np.float32)
+    idle now (``_numba_kernels.blas_on_idle_cores``), as the compiled kernels do."""
     if xp is not np:
         return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
     with _nk.blas_on_idle_cores():
@@ -105,7 +101,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     OH = _out_len(H, kh, sh, dh, pt, pb)
     OW = _out_len(Wd, kw, sw, dw, pl, pr)
     spec = (N, C, H, Wd, O, groups, (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW))
-    out2, cols = _conv_array(X, Wt, spec)
+    if X.dtype == np.float16 and bias is not None:
+        # torch adds float16's bias to the float32 GEMM result and rounds once (not GEMM, round, add, round)
+        cols = _im2col_of(X, spec)
+        out2, _ = _conv_array(X, Wt.astype(np.float32), spec, cols.astype(np.float32))
+    else:
+        out2, cols = _conv_array(X, Wt, spec)
     out = xp.empty((N, O, OH, OW), dtype=X.dtype)  # bfloat16's GEMM gives float32: rounded back here, as torch
     if bias is not None:
         xp.add(out2, bias._data.reshape(1, O, 1, 1), out=out)
