@@ -10,6 +10,7 @@ from .dtypes import (bfloat16, bool, double, float, float16, float32, float64, g
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                         set_grad_enabled)
 from .tensor import Tensor
+from .dtypes import finfo, iinfo  # noqa: E402  torch.finfo / torch.iinfo
 from .creation import as_tensor, from_numpy, is_tensor, tensor
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, manual_seed, ones, ones_like,
                       rand, rand_like, randint, randn, randn_like, randperm, zeros, zeros_like, Generator,
@@ -27,6 +28,9 @@ from . import nn, data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 from . import accelerator, autograd, backends, cuda, utils  # noqa: E402  torch's namespace
+from . import func  # noqa: E402  torch.func.functional_call
+from . import cpu  # noqa: E402  torch.cpu (and torch.cpu.amp)
+from . import linalg  # noqa: E402  torch.linalg's norms
 from . import amp  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402,F401
 amp.install(globals())   # last: autocast's wrappers go around the entry points defined above

@@ -132,3 +132,40 @@ def result_type(*operands):
         else:
             zero = dt if zero is None else promote_types(zero, dt)
     return _combine(dim, _combine(zero, wrapped))
+
+
+class finfo:  # noqa: N801  torch's name
+    """``torch.finfo``: the limits of a floating dtype (the default dtype when none is given)."""
+
+    def __init__(self, type=None):  # noqa: A002  torch's argument name
+        dt = get_default_dtype() if type is None else np.dtype(type)
+        if not is_floating(dt):
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            "'torch.finfo'")
+        info = ml_dtypes.finfo(dt)
+        self.bits = builtins.int(info.bits)
+        self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+        self.resolution = builtins.float(10.0 ** -builtins.int(info.precision))
+        self.dtype = dt.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801
+    """``torch.iinfo``: the limits of an integer dtype."""
+
+    def __init__(self, type):  # noqa: A002
+        dt = np.dtype(type)
+        if dt == bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if kind(dt) not in "iu":
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle "
+                            "'torch.iinfo'")
+        info = np.iinfo(dt)
+        self.bits, self.max, self.min, self.dtype = builtins.int(info.bits), builtins.int(info.max), builtins.int(info.min), dt.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -140,6 +140,15 @@ class Tensor:
     def element_size(self):
         return self._data.itemsize
 
+    def is_contiguous(self, memory_format=None):
+        """Row-major with no gaps (the one memory format here)."""
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self):
+        """The address of the first element (CuPy's device pointer on a GPU)."""
+        ptr = getattr(self._data.data, "ptr", None)
+        return int(ptr) if ptr is not None else int(self._data.__array_interface__["data"][0])
+
     def __len__(self):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

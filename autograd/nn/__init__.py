@@ -6,6 +6,7 @@ from .activation import (ELU, GELU, Dropout, Dropout2d, Hardtanh, LeakyReLU, Log
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401
 from .conv_transpose import Conv1d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
+from .functional_distance import CosineSimilarity, PairwiseDistance  # noqa: F401
 from .group_norm import GroupNorm, RMSNorm, Upsample  # noqa: F401
 from .linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,  # noqa: F401

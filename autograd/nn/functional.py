@@ -350,3 +350,4 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       UserWarning, stacklevel=2)
     return _apply_reduction(loss, reduction)
 from .functional_layers import *  # noqa: E402,F401,F403  (attention, conv1d/transposed, group/rms norm, interpolate)
+from .functional_distance import cosine_similarity, pairwise_distance  # noqa: E402,F401

@@ -160,7 +160,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     if num_groups <= 0 or C % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
-    x = input.reshape(N, num_groups, -1)
+    low = input.dtype if input.dtype in (dtypes.float16, dtypes.bfloat16) else None
+    x = (input.float() if low is not None else input).reshape(N, num_groups, -1)   # torch: float32 inside
     mean = x.mean(-1, keepdim=True)
     d = x - mean
     var = (d * d).mean(-1, keepdim=True)
@@ -170,7 +171,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
-    return y
+    return y if low is None else y.to(low)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002

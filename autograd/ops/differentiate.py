@@ -2,6 +2,8 @@
 vocabulary to run the backward rules in (arrays, or Tensors under ``create_graph=True``)."""
 from __future__ import annotations
 
+import warnings
+
 from .. import backend
 from ..engine import run_backward
 from ..graph.nodes import SparseGrad, grad_node
@@ -84,10 +86,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             _accumulate_into_leaf(i, g, vocab, create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         is_grads_batched=False, materialize_grads=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated
-    (``torch.autograd.grad``); with ``create_graph=True`` they are themselves differentiable."""
+    (``torch.autograd.grad``); with ``create_graph=True`` they are themselves differentiable.
+    ``only_inputs`` is torch's deprecated argument, ignored as torch ignores it (with its warning)."""
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.", stacklevel=2)
     if is_grads_batched:
         return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                              materialize_grads)

@@ -8,11 +8,12 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, dtypes
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import OUT, check_same_device, needs, record
+from .opmath import float32_rule
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -32,8 +33,13 @@ def _erf(xp, x):
 
 
 def _elementwise(x, fwd, rule, name, saved=None):
-    """``fwd(xp, X) -> Y`` recorded with ``rule(o, g, *saved)`` (default: the input saved, as torch)."""
+    """``fwd(xp, X) -> Y`` recorded with ``rule(o, g, *saved)`` (default: the input saved, as torch).
+    A float16/bfloat16 input is computed in float32 and rounded once, forward and backward, as torch's
+    kernels do (a composite such as GELU would otherwise round after every step)."""
     X = x._data
+    if X.dtype in dtypes.LOW_PRECISION:
+        Y = fwd(backend.array_module(X), X.astype(np.float32)).astype(X.dtype)
+        return record(Y, (x,), float32_rule(rule), name, saved=saved)
     Y = fwd(backend.array_module(X), X)
     return record(Y, (x,), rule, name, saved=saved)
 

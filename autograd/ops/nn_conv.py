@@ -101,7 +101,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     OH = _out_len(H, kh, sh, dh, pt, pb)
     OW = _out_len(Wd, kw, sw, dw, pl, pr)
     spec = (N, C, H, Wd, O, groups, (kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW))
-    out2, cols = _conv_array(X, Wt, spec)
+    if X.dtype == np.float16 and bias is not None:
+        # torch adds float16's bias to the float32 GEMM result and rounds once (not GEMM, round, add, round)
+        cols = _im2col_of(X, spec)
+        out2, _ = _conv_array(X, Wt.astype(np.float32), spec, cols.astype(np.float32))
+    else:
+        out2, cols = _conv_array(X, Wt, spec)
     out = xp.empty((N, O, OH, OW), dtype=X.dtype)  # bfloat16's GEMM gives float32: rounded back here, as torch
     if bias is not None:
         xp.add(out2, bias._data.reshape(1, O, 1, 1), out=out)
@@ -189,7 +194,7 @@ def _conv_rule(spec, nx, nw, nb, unbatched_shape, cols):
 def conv2d_op(x, w, spec):
     """conv2d without bias on batched Tensors (the derivative of the two gradient ops)."""
     out2, cols = _conv_array(x._data, w._data, spec)
-    out = backend.array_module(out2).ascontiguousarray(out2)
+    out = backend.array_module(out2).ascontiguousarray(out2, dtype=x._data.dtype)   # 16-bit: rounded once
     nx, nw = needs((x, w))
     rule = _conv_rule(spec, nx, nw, False, None, cols if nw else None)
     return record(out, (x, w), lambda o, g, x_, w_: rule(o, g, x_, w_)[:2], "Convolution",

@@ -5,6 +5,7 @@ The heavy backwards (batch and layer norm, the embedding scatter) are vocabulary
 Tensors the same formula as recorded ops, so ``create_graph`` differentiates it again."""
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 from .. import backend, grad_mode
@@ -19,6 +20,20 @@ def _channel_shape(ndim):
     return (1, -1) + (1,) * (ndim - 2)
 
 
+_LOW = (np.dtype("float16"), np.dtype(ml_dtypes.bfloat16))
+
+
+def _opmath_input(X):
+    """A float16/bfloat16 input is normalised in float32 and the result rounded once to its dtype, as
+    torch's CPU kernels do (a mixed-precision model's float32 weight and bias are allowed with it)."""
+    return (X.astype(np.float32), X.dtype) if X.dtype in _LOW else (X, None)
+
+
+def _opmath_saved(g, x):
+    """The Tensor backward's operands in float32 for a 16-bit input (the engine rounds the gradients back)."""
+    return (g.float(), x.float()) if x.dtype in _LOW else (g, x)
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
                momentum=0.1, eps=1e-5):
     """Batch normalisation over all dims but dim 1.
@@ -28,7 +43,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     statistics.
     """
     check_same_device(input, weight, bias, running_mean, running_var)
-    X = input._data
+    X, low = _opmath_input(input._data)
     xp = backend.array_module(X)
     if X.ndim < 2:
         raise ValueError(f"batch_norm expects an input with at least 2 dims, got {X.ndim}D")
@@ -72,6 +87,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = out + bias._data.reshape(cs)
     if out is X:
         out = X.copy()
+    if low is not None:
+        out = out.astype(low)
     key = _BNKey(needs((input, weight, bias)), use_batch, axes, cs, M, xhat, invstd,
                  None if use_batch else mean, eps)
 
@@ -96,6 +113,7 @@ class _BNKey(tuple):
 def batch_norm_backward_array(g, x, w, key):
     """Batch norm's gradients on arrays, from the statistics the forward computed."""
     (nx, nw, nb), use_batch, axes, cs, M, xhat, invstd, _, _ = key
+    g = g.astype(np.float32) if g.dtype in _LOW else g
     gx = gw = gb = None
     gsum = g.sum(axis=axes)
     gxhat_sum = (g * xhat).sum(axis=axes)
@@ -116,6 +134,7 @@ def batch_norm_backward_tensor(g, x, w, key):
     """The same gradients as recorded Tensor ops: the batch statistics are recomputed from ``x`` so that
     their dependence on it is differentiated too (eval mode's running statistics are constants)."""
     (nx, nw, nb), use_batch, axes, cs, M, _, invstd_c, mean_c, eps = key
+    g, x = _opmath_saved(g, x)
     if use_batch:
         mean = x.mean(axes, keepdim=True)
         xc = x - mean
@@ -142,7 +161,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     ns = tuple(int(s) for s in normalized_shape)
-    X = input._data
+    X, low = _opmath_input(input._data)
     xp = backend.array_module(X)
     k = len(ns)
     if k == 0 or X.ndim < k or tuple(X.shape[-k:]) != ns:
@@ -166,6 +185,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
         out = out * weight._data
     if bias is not None:
         out = out + bias._data
+    if low is not None:
+        out = out.astype(low)
     key = (needs((input, weight, bias)), axes, tuple(range(X.ndim - k)), xhat, invstd, eps)
 
     def rule(o, g, x, w, _b):
@@ -177,6 +198,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
 def layer_norm_backward_array(g, x, w, key):
     """Layer norm's gradients on arrays, from the forward's ``xhat`` and ``invstd``."""
     (nx, nw, nb), axes, lead, xhat, invstd, _ = key
+    g = g.astype(np.float32) if g.dtype in _LOW else g
     gx = gw = gb = None
     if nw:
         gw = (g * xhat).sum(axis=lead) if lead else g * xhat
@@ -192,6 +214,7 @@ def layer_norm_backward_array(g, x, w, key):
 def layer_norm_backward_tensor(g, x, w, key):
     """The same gradients as recorded Tensor ops, the statistics recomputed from ``x`` (differentiated)."""
     (nx, nw, nb), axes, lead, _, _, eps = key
+    g, x = _opmath_saved(g, x)
     mean = x.mean(axes, keepdim=True)
     xc = x - mean
     invstd = 1.0 / ew.sqrt((xc * xc).mean(axes, keepdim=True) + eps)

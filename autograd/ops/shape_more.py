@@ -108,8 +108,15 @@ def _dims(dims, nd):
 
 
 @register("flip")
-def flip(x, *dims):
-    """A reversed copy along ``dims`` (torch copies; it has no negative strides)."""
+def flip(x, *dims, **kw):
+    """A reversed copy along ``dims`` (torch copies; it has no negative strides); ``dims=`` as torch names it."""
+    if kw:
+        if set(kw) != {"dims"} or dims:
+            raise TypeError(f"flip() got an unexpected keyword argument '{next(k for k in kw if k != 'dims')}'"
+                            if set(kw) != {"dims"} else "flip() got multiple values for argument 'dims'")
+        if not isinstance(kw["dims"], (tuple, list)):
+            raise TypeError(f"flip(): argument 'dims' must be tuple of ints, not {type(kw['dims']).__name__}")
+        dims = (kw["dims"],)
     dims = _dims(_shape_arg(dims), x.ndim)
     X = x._data
     xp = backend.array_module(X)

@@ -65,7 +65,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 
 def parameters_to_vector(parameters):
-    from ..ops.shape import cat
+    from ...ops.shape import cat
 
     return cat([p.reshape(-1) for p in parameters])
 
@@ -80,3 +80,4 @@ def vector_to_parameters(vec, parameters):
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 from . import rnn  # noqa: E402,F401  (nn.utils.rnn: pad/pack sequences, as torch)
+from . import stateless  # noqa: E402,F401  (nn.utils.stateless.functional_call)

@@ -5,8 +5,9 @@ torch's numbers). Memory figures are those of CuPy's default memory pool, which 
 """
 from __future__ import annotations
 
-from . import backend
-from ._unsupported import module_getattr
+from .. import backend
+from .._unsupported import module_getattr
+from . import amp  # noqa: F401  torch.cuda.amp: the deprecated spellings of torch.amp
 
 __getattr__ = module_getattr(__name__, "torch.cuda")
 
@@ -80,13 +81,13 @@ def synchronize(device=None):
 
 def manual_seed(seed):
     """Seed the current GPU's stream (no GPU: nothing to do, as torch)."""
-    from .creation import default_generator
+    from ..creation import default_generator
 
     default_generator.manual_seed_device(seed, current_device() if backend.cuda_is_available() else None)
 
 
 def manual_seed_all(seed):
-    from .creation import default_generator
+    from ..creation import default_generator
 
     default_generator.manual_seed_device(seed)
 
