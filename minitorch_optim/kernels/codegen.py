@@ -81,6 +81,8 @@ def numba_source(tr, n_buffers):
     stores = ""
     if "p" in tr.written:
         stores += "            P[j] = p\n"
+    if "g" in tr.written:       # the unscaled gradient (``_core.trace.UNSCALE``), written back
+        stores += "            G[j] = g\n"
     stores += "".join(f"            V{i}[j] = b{i}\n" for i in bufs if f"b{i}" in tr.written)
     return NUMBA_TEMPLATE.format(dtype=str(tr.dtype), bufargs=bufargs, views=views, scalars=scal, loads=loads,
                                  body=body, stores=stores)
@@ -98,6 +100,7 @@ def _numba_low_source(tr, n_buffers, ld, st):
     src = src.replace("            p = P[j]\n", f"            p = {ld}(P[j])\n")
     src = src.replace("            g = G[j]\n", f"            g = {ld}(G[j])\n")
     src = src.replace("            P[j] = p\n", f"            P[j] = {st}(p)\n")
+    src = src.replace("            G[j] = g\n", f"            G[j] = {st}(g)\n")
     for i in used_buffers(tr, n_buffers):
         src = src.replace(f"            b{i} = V{i}[j]\n", f"            b{i} = {ld}(V{i}[j])\n")
         src = src.replace(f"            V{i}[j] = b{i}\n", f"            V{i}[j] = {st}(b{i})\n")
@@ -138,5 +141,7 @@ def cuda_source(tr, n_buffers, name):
     stores = ""
     if "p" in tr.written:
         stores += "    mt_store(P, i, p);\n"
+    if "g" in tr.written:
+        stores += "    mt_store(G, i, g);\n"
     stores += "".join(f"    mt_store(B[{i}], base + i, b{i});\n" for i in bufs if f"b{i}" in tr.written)
     return CU_TEMPLATE.format(name=name, scalars=scal, loads=loads, body=body, stores=stores)
