@@ -170,14 +170,18 @@ def test_fused_sgd_16_bit_params_under_grad_scaler(dt, kw):
 @pytest.mark.parametrize("dt", ["float32", "float64"])
 @pytest.mark.parametrize("cls, kw", [("Adam", dict(lr=1e-2, amsgrad=True)), ("SGD", dict(lr=0.1, momentum=0.9)),
                                      ("Adagrad", dict(lr=0.1))])
-def test_kernel_unscale_on_float32_float64_equals_dividing_the_arrays_first(dt, cls, kw):
+def test_kernel_unscale_on_float32_float64_equals_dividing_the_arrays_first(dt, cls, kw, monkeypatch):
     """On float32/float64 the kernels' own unscale gives the bits of the foreach path, which divides the
-    gradient arrays before stepping (so a step may still run foreach while its kernel compiles)."""
+    gradient arrays before stepping; so does the default path's step that runs foreach while the kernel
+    compiles (here: always, the kernel never ready), which divides those runs' gradients itself."""
     out = {}
-    for path in ("fused", "foreach"):
+    real_ready = kernels.ready
+    for path in ("fused", "foreach", "default"):
+        if path == "default":
+            monkeypatch.setattr(kernels, "ready", lambda b, tr, n, wait=False: wait and real_ready(b, tr, n, wait))
         rng = np.random.default_rng(5)
         params = [ag.nn.Parameter(ag.tensor(rng.standard_normal(s).astype(dt))) for s in SHAPES]
-        opt = getattr(mo, cls)(params, **kw, **{path: True})
+        opt = getattr(mo, cls)(params, **kw, **({} if path == "default" else {path: True}))
         for i in range(3):
             for p in params:
                 p.grad = ag.tensor((rng.standard_normal(p.shape) * 768).astype(dt))
@@ -185,8 +189,9 @@ def test_kernel_unscale_on_float32_float64_equals_dividing_the_arrays_first(dt, 
             opt.step()
         out[path] = [np.asarray(p.detach().numpy()) for p in params] + [np.asarray(p.grad.numpy()) for p in params] + [
             np.asarray(v.numpy()) for p in params for v in opt.state[p].values()]
-    for a, b in zip(out["fused"], out["foreach"]):
-        _assert_bits(a, b, "fused vs foreach")
+    for path in ("fused", "default"):
+        for a, b in zip(out[path], out["foreach"]):
+            _assert_bits(a, b, f"{path} vs foreach")
 
 
 @pytest.mark.parametrize("dt", ["float32", "bfloat16"])
