@@ -216,6 +216,7 @@ class ElementwiseOptimizer(Optimizer):
         if path in ("differentiable", "forloop"):
             _unscale(group["params"], grad_scale)
             return path
+        unscaled = []       # params whose gradients were divided already (a sparse fallback divides the rest)
         try:
             flats = self._flat_groups(group)
             if any(f.duplicates for f in flats.values()):
@@ -227,19 +228,21 @@ class ElementwiseOptimizer(Optimizer):
                 _unscale(group["params"], grad_scale)
                 return "forloop"
             backends = [self._backend(group, path, flat) for flat in flats.values()]
-            gs = (float(_first(grad_scale)) if grad_scale is not None and "numba" in backends
+            gs = (_host_scalar(grad_scale) if grad_scale is not None and "numba" in backends
                   else None)      # (a host read: only for the CPU kernels, which take it as a scalar)
             collected = []
             for flat, backend in zip(flats.values(), backends):
                 in_kernel = gs is not None and backend == "numba"
                 if not in_kernel:
                     _unscale(flat.params, grad_scale)
+                    unscaled.extend(flat.params)
                 idx = flat.collect(self.state)
                 if in_kernel and any(flat.grad_array(i) is not flat.params[i].grad._data for i in idx):
                     # a gradient the kernel reads from a private copy (non-contiguous, another dtype)
                     # cannot take the write-back: this group divides its arrays first instead
                     flat.release()
                     _unscale(flat.params, grad_scale)
+                    unscaled.extend(flat.params)
                     idx, in_kernel = flat.collect(self.state), False
                 collected.append((flat, idx, backend, gs if in_kernel else None))
         except SparseGradientError:        # sparse gradients, or sparse state they left: per tensor
@@ -247,7 +250,8 @@ class ElementwiseOptimizer(Optimizer):
                 raise self._sparse_error() from None
             if path == "fused":     # torch: "`fused` does not support sparse grad"
                 raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients") from None
-            _unscale(group["params"], grad_scale)
+            done = {id(p) for p in unscaled}
+            _unscale([p for p in group["params"] if id(p) not in done], grad_scale)
             return "forloop"
         lr = scalar(group["lr"])
         names = list(self.state_buffers(group))
@@ -429,6 +433,11 @@ def _first(x):
     return d.get() if hasattr(d, "get") else d
 
 
+def _host_scalar(x):
+    """The float value of a 0-d/1-element Tensor, array or number (a device array is read to the host)."""
+    return float(_first(x)) if isinstance(x, Tensor) or hasattr(x, "reshape") else float(x)
+
+
 def _unscale(params, grad_scale):
     """Divide every dense gradient of ``params`` by ``grad_scale`` in place (torch's fused semantics: the
     unscaled gradient is written back), for the groups that step without the kernels' own unscale."""
@@ -443,7 +452,7 @@ def _unscale(params, grad_scale):
         d = g._data
         if isinstance(d, np.ndarray):
             if host is None:
-                host = float(np.asarray(gs).reshape(-1)[0])
+                host = _host_scalar(gs)
             _unscale_arrays([d], host)
         else:
             _unscale_arrays([d], ops_for(d).xp.asarray(gs).reshape(()))   # on the device: no host read

@@ -224,3 +224,14 @@ def test_unscaling_trace_writes_the_gradient_back_in_both_kernel_sources(dt):
         assert nvrtc.getLoweredName(prog, name).startswith("_Z")
     finally:
         nvrtc.destroyProgram(prog)
+
+
+def test_grad_scale_divides_each_dense_gradient_once_when_a_sparse_one_sends_the_group_per_tensor():
+    emb = ag.nn.Parameter(ag.tensor(np.ones((4, 2), np.float32)))
+    w = ag.nn.Parameter(ag.tensor(np.ones(3, np.float32)))
+    opt = mo.Adagrad([w, emb], lr=0.1, foreach=True)
+    w.grad = ag.tensor(np.full(3, 6.0, np.float32))
+    emb.grad = ag.sparse_coo_tensor(ag.tensor(np.array([[1]])), ag.tensor(np.full((1, 2), 6.0, np.float32)), (4, 2))
+    opt.grad_scale, opt.found_inf = ag.tensor(np.float32(3.0)), ag.tensor(np.float32(0.0))
+    opt.step()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(3, 2.0, np.float32))

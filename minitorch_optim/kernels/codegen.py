@@ -9,6 +9,8 @@ Numba runs with ``fastmath=False``, NVRTC with ``--fmad=false``). The helpers th
 per backend: ``_max``/``_min`` (NumPy's NaN-propagating maximum/minimum), ``sign`` (torch's: +-0 and
 NaN give +0) and ``pow`` (libm's, which ``o.pow`` also calls on NumPy arrays: ``_core/libm.py``). The
 expression of each primitive comes from the one op table, ``_core/vocabulary.py``. 16-bit CUDA storage types compute in float, as the other paths do not offer them.
+A trace that starts with the gradient's unscale (``_core.trace.UNSCALE``) writes ``g`` back too (rounded on
+store, as every written value), the only case in which a kernel stores into the gradient.
 """
 from __future__ import annotations
 
