@@ -138,6 +138,9 @@ class Adagrad(ElementwiseOptimizer):
         # arithmetic for every path), and CUDA, where torch has no fused Adagrad, keeps foreach's
         self._torch_fused = fused = {id(g) for g in self.param_groups if g.get("fused")
                                      and all(p.device.type == "cpu" for p in g["params"])}
+        gs = getattr(self, "grad_scale", None)
+        gs = None if gs is None else np.float32(np.asarray(gs._data if isinstance(gs, Tensor) else gs).reshape(-1)[0])
+        self._tails_scale = gs
         for group in self.param_groups:
             if id(group) not in fused or len({id(p) for p in group["params"]}) != len(group["params"]):
                 continue
@@ -147,16 +150,19 @@ class Adagrad(ElementwiseOptimizer):
                 if d.dtype not in _LOW_PRECISION or cut == d.size or p.grad is None or getattr(p.grad, "is_sparse", False):
                     continue
                 acc = self.state[p]["sum"]._data
+                # under a GradScaler the tail steps with the unscaled gradient in float32 (the kernel's
+                # quotient before it is stored rounded), so the scaled one is kept too
+                g32 = p.grad._data.reshape(-1)[cut:].astype(np.float32) if gs is not None else None
                 tails.append((group, p, cut, d.reshape(-1)[cut:].astype(np.float32),
-                              acc.reshape(-1)[cut:].astype(np.float32)))
+                              acc.reshape(-1)[cut:].astype(np.float32), g32))
 
     def _after_step(self):
         tails, self._tails = getattr(self, "_tails", ()), []
-        for group, p, cut, p32, s32 in tails:
+        for group, p, cut, p32, s32, g32 in tails:
             step = float(self.state[p]["step"])
             sc, _ = self.step_scalars(group, scalar(group["lr"]), {"step": step - 1})
             sc["tail"] = True
-            g32 = p.grad._data.reshape(-1)[cut:].astype(np.float32)
+            g32 = p.grad._data.reshape(-1)[cut:].astype(np.float32) if g32 is None else g32 / self._tails_scale
             self.update(NUMPY_OPS, p32, g32, {"sum": s32}, group, sc)
             p._data.reshape(-1)[cut:] = p32.astype(p._data.dtype)
             self.state[p]["sum"]._data.reshape(-1)[cut:] = s32.astype(p._data.dtype)

@@ -33,7 +33,7 @@ from .kernels.numba import launch as _numba_launch  # noqa: F401 - light; not on
 from ._core.flat import FlatGroup, SparseGradientError, start_pool
 from ._core.foreach import Run, foreach_step, nd1
 from ._core.ops import TENSOR_OPS, ops_for
-from ._core.trace import TraceError, attribute_key
+from ._core.trace import UNSCALE, TraceError, attribute_key
 from ._core.vocabulary import VOCABULARY
 from .optimizer import Optimizer, closure_loss, device_key, scalar
 
@@ -209,35 +209,56 @@ class ElementwiseOptimizer(Optimizer):
     def _plan(self, group, grad_scale=None):
         """The step of ``group`` as data: "differentiable", "forloop", or a list of ``FlatPlan`` (one per
         device+dtype). Every fallback is decided here; the gradients are unscaled (``grad_scale``) once
-        the step is known to proceed and before they are read."""
+        the step is known to proceed and before they are read: by the Numba kernels themselves (as
+        torch's fused kernels do: divided in the compute type, stored back rounded, stepped unrounded),
+        elsewhere by dividing the gradient arrays first (``_unscale``)."""
         path = self._path(group)
         if path in ("differentiable", "forloop"):
-            _unscale(group, grad_scale)
+            _unscale(group["params"], grad_scale)
             return path
+        unscaled = []       # params whose gradients were divided already (a sparse fallback divides the rest)
         try:
             flats = self._flat_groups(group)
             if any(f.duplicates for f in flats.values()):
-                _unscale(group, grad_scale)
+                _unscale(group["params"], grad_scale)
                 return "forloop"    # a parameter listed twice is stepped twice, one after the other
             if path == "auto" and any(f.on_cpu and f.dtype in _LOW_PRECISION for f in flats.values()):
                 # torch's CPU default is its single-tensor loop, whose float16/bfloat16 numbers differ from
                 # both foreach's and fused's
-                _unscale(group, grad_scale)
+                _unscale(group["params"], grad_scale)
                 return "forloop"
-            _unscale(group, grad_scale)
-            collected = [(flat, flat.collect(self.state)) for flat in flats.values()]
+            backends = [self._backend(group, path, flat) for flat in flats.values()]
+            gs = (_host_scalar(grad_scale) if grad_scale is not None and "numba" in backends
+                  else None)      # (a host read: only for the CPU kernels, which take it as a scalar)
+            collected = []
+            for flat, backend in zip(flats.values(), backends):
+                in_kernel = gs is not None and backend == "numba"
+                if not in_kernel:
+                    _unscale(flat.params, grad_scale)
+                    unscaled.extend(flat.params)
+                idx = flat.collect(self.state)
+                if in_kernel and any(flat.grad_array(i) is not flat.params[i].grad._data for i in idx):
+                    # a gradient the kernel reads from a private copy (non-contiguous, another dtype)
+                    # cannot take the write-back: this group divides its arrays first instead
+                    flat.release()
+                    _unscale(flat.params, grad_scale)
+                    unscaled.extend(flat.params)
+                    idx, in_kernel = flat.collect(self.state), False
+                collected.append((flat, idx, backend, gs if in_kernel else None))
         except SparseGradientError:        # sparse gradients, or sparse state they left: per tensor
             if not self._sparse_ok:
                 raise self._sparse_error() from None
             if path == "fused":     # torch: "`fused` does not support sparse grad"
                 raise RuntimeError(f"{type(self).__name__}: `fused=True` does not support sparse gradients") from None
+            done = {id(p) for p in unscaled}
+            _unscale([p for p in group["params"] if id(p) not in done], grad_scale)
             return "forloop"
         lr = scalar(group["lr"])
         names = list(self.state_buffers(group))
         strict = path == "fused"
         plans = []
-        for flat, idx in collected:
-            fp = FlatPlan(flat, self._runs(group, flat, idx, lr), self._backend(group, path, flat))
+        for flat, idx, backend, unscale in collected:
+            fp = FlatPlan(flat, self._runs(group, flat, idx, lr, unscale), backend)
             if fp.backend is not None and fp.runs:
                 _plan_launches(self, group, fp, names, strict)
             plans.append(fp)
@@ -262,13 +283,16 @@ class ElementwiseOptimizer(Optimizer):
                                f"parameters: {why}")
         return None
 
-    def _runs(self, group, flat, idx, lr):
-        """The runs of the params ``idx`` of ``flat`` with their scalars and advanced scalar state."""
+    def _runs(self, group, flat, idx, lr, unscale=None):
+        """The runs of the params ``idx`` of ``flat`` with their scalars and advanced scalar state;
+        ``unscale``: the gradient scale the kernels divide by (``_core.trace.UNSCALE``), or None."""
         out = []
         for i0, i1, lo, hi in flat.runs(idx):
             s = {name: float(arr[i0]) for name, arr in flat.scalars.items()}
             sc, new = self.step_scalars(group, lr, s)
             sc["first"] = i0 in flat.fresh
+            if unscale is not None:
+                sc[UNSCALE] = unscale
 
             def update(o, p, g, st, sc=sc):
                 self.update(o, p, g, st, group, sc)
@@ -282,6 +306,9 @@ class ElementwiseOptimizer(Optimizer):
             flat = fp.flat
             try:
                 if fp.foreach:
+                    for r in fp.foreach:     # runs left to foreach by a kernel path unscale here
+                        if UNSCALE in r.sc:
+                            _unscale_arrays([flat.grad_array(i) for i in range(r.i0, r.i1)], r.sc[UNSCALE])
                     foreach_step(flat, fp.foreach, names)
                 if fp.launches:
                     kernels.execute(fp.backend, flat, fp.launches, [flat.buffers[n] for n in names])
@@ -409,22 +436,45 @@ def _first(x):
     return d.get() if hasattr(d, "get") else d
 
 
-def _unscale(group, grad_scale):
-    """Divide every dense gradient of ``group`` by ``grad_scale`` in place (torch's fused semantics: the
-    unscaled gradient is written back), on every path."""
+def _host_scalar(x):
+    """The float value of a 0-d/1-element Tensor, array or number (a device array is read to the host)."""
+    return float(_first(x)) if isinstance(x, Tensor) or hasattr(x, "reshape") else float(x)
+
+
+def _unscale(params, grad_scale):
+    """Divide every dense gradient of ``params`` by ``grad_scale`` in place (torch's fused semantics: the
+    unscaled gradient is written back), for the groups that step without the kernels' own unscale."""
     if grad_scale is None:
         return
     gs = grad_scale._data if isinstance(grad_scale, Tensor) else grad_scale
-    for p in group["params"]:
+    host = None
+    for p in params:
         g = p.grad
         if g is None or getattr(g, "is_sparse", False):
             continue
         d = g._data
         if isinstance(d, np.ndarray):
-            np.divide(d, d.dtype.type(float(np.asarray(gs).reshape(-1)[0])), out=d)
+            if host is None:
+                host = _host_scalar(gs)
+            _unscale_arrays([d], host)
         else:
-            xp = ops_for(d).xp
-            xp.divide(d, xp.asarray(gs).reshape(()).astype(d.dtype), out=d)
+            _unscale_arrays([d], ops_for(d).xp.asarray(gs).reshape(()))   # on the device: no host read
+
+
+def _unscale_arrays(arrays, gs):
+    """``d /= gs`` for each array, in the parameter dtype, or for float16/bfloat16 in float32 rounded once,
+    the quotient the kernels write back (a 16-bit divisor would round the scale: float16 takes 65536 as
+    inf). ``gs``: a Python float, or a 0-d device array."""
+    for d in arrays:
+        low = d.dtype.itemsize == 2
+        if isinstance(gs, float):
+            s = np.float32(gs) if low else d.dtype.type(gs)
+        else:
+            s = gs.astype("float32" if low else d.dtype)
+        if low:
+            d[...] = (d.astype(np.float32) / s).astype(d.dtype)
+        else:
+            ops_for(d).xp.divide(d, s, out=d)
 
 
 def _arrays(st):

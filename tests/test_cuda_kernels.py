@@ -186,6 +186,11 @@ def test_16bit_conversions():
     with np.errstate(over="ignore"):
         np.testing.assert_array_equal(_cuda_emu.convert("emu_f2h", f, np.uint16), f.astype(np.float16).view(np.uint16))
     np.testing.assert_array_equal(_cuda_emu.convert("emu_f2b", f, np.uint16), _bf16(f))
+    from autograd.dtypes import bfloat16
+
+    nans = np.array([0x7FC00000, 0x7F800001, 0xFFA00000, 0x7FBFFFFF, 0xFFFFFFFF], np.uint32).view(np.float32)
+    np.testing.assert_array_equal(_cuda_emu.convert("emu_f2b", nans, np.uint16),   # ml_dtypes' quiet NaNs
+                                  nans.astype(bfloat16).view(np.uint16))
 
 
 @pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.1, amsgrad=True, weight_decay=0.1)),

@@ -104,16 +104,35 @@ class Trace:
         return k
 
 
-def trace(fn, buffers, dtype):
-    """Trace ``fn(o, p, g, st)``; ``buffers`` are the state names (in kernel slot order)."""
+# A step-scalar entry (``sc[UNSCALE]``, set by the driver) that makes the kernel unscale the gradient itself,
+# as torch's fused kernels take ``grad_scale``: the first statement divides ``g`` by it in the compute type
+# (float32 for 16-bit parameters), the quotient is stored back into the gradient (rounded on store) and the
+# update steps with the unrounded quotient.
+UNSCALE = "_unscale_by"
+
+
+def trace(fn, buffers, dtype, unscale=None):
+    """Trace ``fn(o, p, g, st)``; ``buffers`` are the state names (in kernel slot order); ``unscale``: the
+    gradient scale to divide ``g`` by first (see ``UNSCALE``), or None."""
     tr = Trace(dtype)
     o = ArrayOps(tr)
     p, g = Sym(tr, "p"), Sym(tr, "g")
     st = {name: Sym(tr, f"b{i}") for i, name in enumerate(buffers)}
+    if unscale is not None:
+        tr.emit("div", g, unscale, out=g)
+        tr.written.discard("g")
     fn(o, p, g, st)
     if "g" in tr.written:
         raise TraceError("an update function may not write into the gradient")
+    if unscale is not None:
+        tr.written.add("g")
     return tr
+
+
+def _unscale_of(inputs):
+    """The gradient scale a step's scalars (the last of ``inputs``) carry for the kernel, or None."""
+    last = inputs[-1] if inputs else None
+    return last.get(UNSCALE) if isinstance(last, dict) else None
 
 
 # ---- reusing a trace across steps ------------------------------------------------------------------------
@@ -296,9 +315,10 @@ class TraceCache:
     def lookup(self, make, inputs, key, buffers, dtype):
         """``(trace, scalars)`` of ``make(*inputs)`` (an update ``fn(o, p, g, st)``); ``inputs`` are dicts
         whose numbers (also in tuples) may change from step to step, ``key`` the rest of what
-        the update reads (hashable; None: not known, so trace afresh and keep nothing)."""
+        the update reads (hashable; None: not known, so trace afresh and keep nothing). The last input
+        holds the step's scalars; its ``UNSCALE`` entry, when present, starts the trace with the unscale."""
         if key is None:
-            tr = trace(make(*inputs), buffers, dtype)
+            tr = trace(make(*inputs), buffers, dtype, _unscale_of(inputs))
             return tr, tr.scalars
         env = []
         try:
@@ -313,7 +333,7 @@ class TraceCache:
                 vals = None
             if vals is not None:
                 return entry[0], vals
-        tr = trace(make(*inputs), buffers, dtype)
+        tr = trace(make(*inputs), buffers, dtype, _unscale_of(inputs))
         if k is not None:
             if len(self.entries) >= self.LIMIT:
                 self.entries.clear()
@@ -326,7 +346,7 @@ class TraceCache:
         sym_env = []
         try:
             sym = [{n: _symbolic(v, sym_env, rec) for n, v in d.items()} for d in inputs]
-            st = trace(make(*sym), buffers, dtype)
+            st = trace(make(*sym), buffers, dtype, _unscale_of(sym))
         except Exception:  # noqa: BLE001 - whatever the symbolic run cannot do: no reuse, trace each step
             return None
         if rec.broken or st.key() != tr.key():
@@ -354,8 +374,9 @@ class TraceCache:
 
 
 _PLAIN = (bool, int, float, str, type(None))
-# what the base classes keep on every optimizer; the update reads none of it (it gets the group and ``sc``)
-_FRAMEWORK_ATTRS = frozenset({"param_groups", "state", "defaults"})
+# what the base classes keep on every optimizer; the update reads none of it (it gets the group and ``sc``;
+# GradScaler's ``grad_scale``/``found_inf`` reach a kernel as ``sc[UNSCALE]`` and skip a step before any trace)
+_FRAMEWORK_ATTRS = frozenset({"param_groups", "state", "defaults", "grad_scale", "found_inf"})
 
 
 def attribute_key(opt):

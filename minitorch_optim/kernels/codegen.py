@@ -9,6 +9,8 @@ Numba runs with ``fastmath=False``, NVRTC with ``--fmad=false``). The helpers th
 per backend: ``_max``/``_min`` (NumPy's NaN-propagating maximum/minimum), ``sign`` (torch's: +-0 and
 NaN give +0) and ``pow`` (libm's, which ``o.pow`` also calls on NumPy arrays: ``_core/libm.py``). The
 expression of each primitive comes from the one op table, ``_core/vocabulary.py``. 16-bit CUDA storage types compute in float, as the other paths do not offer them.
+A trace that starts with the gradient's unscale (``_core.trace.UNSCALE``) writes ``g`` back too (rounded on
+store, as every written value), the only case in which a kernel stores into the gradient.
 """
 from __future__ import annotations
 
@@ -81,6 +83,8 @@ def numba_source(tr, n_buffers):
     stores = ""
     if "p" in tr.written:
         stores += "            P[j] = p\n"
+    if "g" in tr.written:       # the unscaled gradient (``_core.trace.UNSCALE``), written back
+        stores += "            G[j] = g\n"
     stores += "".join(f"            V{i}[j] = b{i}\n" for i in bufs if f"b{i}" in tr.written)
     return NUMBA_TEMPLATE.format(dtype=str(tr.dtype), bufargs=bufargs, views=views, scalars=scal, loads=loads,
                                  body=body, stores=stores)
@@ -98,6 +102,7 @@ def _numba_low_source(tr, n_buffers, ld, st):
     src = src.replace("            p = P[j]\n", f"            p = {ld}(P[j])\n")
     src = src.replace("            g = G[j]\n", f"            g = {ld}(G[j])\n")
     src = src.replace("            P[j] = p\n", f"            P[j] = {st}(p)\n")
+    src = src.replace("            G[j] = g\n", f"            G[j] = {st}(g)\n")
     for i in used_buffers(tr, n_buffers):
         src = src.replace(f"            b{i} = V{i}[j]\n", f"            b{i} = {ld}(V{i}[j])\n")
         src = src.replace(f"            V{i}[j] = b{i}\n", f"            V{i}[j] = {st}(b{i})\n")
@@ -138,5 +143,7 @@ def cuda_source(tr, n_buffers, name):
     stores = ""
     if "p" in tr.written:
         stores += "    mt_store(P, i, p);\n"
+    if "g" in tr.written:
+        stores += "    mt_store(G, i, g);\n"
     stores += "".join(f"    mt_store(B[{i}], base + i, b{i});\n" for i in bufs if f"b{i}" in tr.written)
     return CU_TEMPLATE.format(name=name, scalars=scal, loads=loads, body=body, stores=stores)

@@ -43,7 +43,7 @@ MT_HD float mt_b2f(unsigned short b) { return mt_bitsf((unsigned int)b << 16); }
 
 MT_HD unsigned short mt_f2b(float f) {
     unsigned int x = mt_fbits(f);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((x >> 16) | 0x40u);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (unsigned short)(((x >> 16) & 0x8000u) | 0x7fc0u);  // as ml_dtypes
     return (unsigned short)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
