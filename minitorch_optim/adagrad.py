@@ -1,31 +1,28 @@
 """Adagrad: per-coordinate step sizes from the running sum of squared gradients (dense and sparse)."""
 from __future__ import annotations
 
-import numpy as np
-
 from autograd import Tensor
 from autograd.dtypes import LOW_PRECISION as _LOW_PRECISION
 
 from .elementwise import ElementwiseOptimizer
-from ._core.ops import NUMPY_OPS, ops_for
+from ._core.ops import ops_for
 from .optimizer import check_args, scalar
 
 
 def adagrad_update(o, p, g, st, *, clr, eps, weight_decay, maximize, fused=False):
     """One dense Adagrad step: accumulate ``g*g`` into ``st["sum"]`` and step by ``clr * g / (sqrt(sum)+eps)``.
 
-    ``fused``: torch's fused CPU kernel's arithmetic on float16/bfloat16 parameters (loaded into float32):
-    its compiled loops contract ``g + wd*p`` and ``sum + g*g`` into fused multiply-adds and, in the
-    vectorised body, take ``clr``/``eps``/``weight_decay`` in the parameter's type (``kernel_scalar`` rounds
-    them when a kernel for them is traced; see ``FUSED_VECTOR`` for the tail, which keeps them in float32).
+    ``fused``: torch's fused CPU kernel's arithmetic on float16/bfloat16 parameters (loaded into float32,
+    the scalars in float32): its compiled loops contract ``g + wd*p`` and ``sum + g*g`` into fused
+    multiply-adds. (torch 2.13's vectorised body took ``clr``/``eps``/``weight_decay`` in the parameter's
+    type, its scalar tail in float32; torch 2.14.1 keeps them in float32 throughout, as here.)
     """
     if maximize:
         g = o.neg(g)
     acc = st["sum"]
     if fused:
-        clr, eps, wd = o.kernel_scalar(clr), o.kernel_scalar(eps), o.kernel_scalar(weight_decay)
         if weight_decay != 0:
-            g = o.fma(p, wd, g)
+            g = o.fma(p, weight_decay, g)
         o.copy_(acc, o.fma(g, g, acc))
         std = o.sqrt(acc)
         o.add_scalar_(std, eps)
@@ -42,11 +39,6 @@ def adagrad_update(o, p, g, st, *, clr, eps, weight_decay, maximize, fused=False
         o.addcdiv_(p, o.mul_(g, -clr) if maximize or weight_decay != 0 else o.mul(g, -clr), std)
     else:
         o.addcdiv_(p, g, std, value=-clr)
-
-
-# float16/bfloat16 elements per vectorised step of torch's fused CPU Adagrad: the last ``numel % 16`` of each
-# parameter run its scalar loop, which keeps clr/eps/weight_decay in float32 (``Adagrad._fused_tails``)
-FUSED_VECTOR = 16
 
 
 def tensor_lr_scalar(group, lr):
@@ -122,51 +114,16 @@ class Adagrad(ElementwiseOptimizer):
 
     def update(self, o, p, g, st, group, sc):
         adagrad_update(o, p, g, st, clr=sc["clr"], eps=group["eps"], weight_decay=group["weight_decay"],
-                       maximize=group["maximize"], fused=sc.get("torch_fused", False)
-                       and (sc.get("tail", False) or getattr(p, "dtype", None) in _LOW_PRECISION))
+                       maximize=group["maximize"],
+                       fused=sc.get("torch_fused", False) and getattr(p, "dtype", None) in _LOW_PRECISION)
 
-    # torch's fused CPU kernel runs the last ``numel % FUSED_VECTOR`` elements of a 16-bit parameter through
-    # its scalar loop, with the scalars in float32 where the vector body rounds them to the parameter's
-    # type. The kernel steps whole tensors with the body's rule; these hooks keep each such tail's values
-    # from before the step and redo the tail with the same update on float32 copies (NumPy, where
-    # ``kernel_scalar`` rounds nothing), rounding once on store as the kernel does.
     def _before_step(self):
         super()._before_step()
-        self._tails = tails = []
         # fused=True on 16-bit CPU parameters follows torch's fused CPU kernel (its own numbers there, as
         # torch's for-loop and foreach differ too); float32/float64 keep the other paths' bits (one
         # arithmetic for every path), and CUDA, where torch has no fused Adagrad, keeps foreach's
-        self._torch_fused = fused = {id(g) for g in self.param_groups if g.get("fused")
-                                     and all(p.device.type == "cpu" for p in g["params"])}
-        gs = getattr(self, "grad_scale", None)
-        gs = None if gs is None else np.float32(np.asarray(gs._data if isinstance(gs, Tensor) else gs).reshape(-1)[0])
-        self._tails_scale = gs
-        for group in self.param_groups:
-            if id(group) not in fused or len({id(p) for p in group["params"]}) != len(group["params"]):
-                continue
-            for p in group["params"]:
-                d = p._data
-                cut = d.size - d.size % FUSED_VECTOR
-                if d.dtype not in _LOW_PRECISION or cut == d.size or p.grad is None or getattr(p.grad, "is_sparse", False):
-                    continue
-                acc = self.state[p]["sum"]._data
-                # under a GradScaler the tail steps with the unscaled gradient in float32 (the kernel's
-                # quotient before it is stored rounded), so the scaled one is kept too
-                g32 = p.grad._data.reshape(-1)[cut:].astype(np.float32) if gs is not None else None
-                tails.append((group, p, cut, d.reshape(-1)[cut:].astype(np.float32),
-                              acc.reshape(-1)[cut:].astype(np.float32), g32))
-
-    def _after_step(self):
-        tails, self._tails = getattr(self, "_tails", ()), []
-        for group, p, cut, p32, s32, g32 in tails:
-            step = float(self.state[p]["step"])
-            sc, _ = self.step_scalars(group, scalar(group["lr"]), {"step": step - 1})
-            sc["tail"] = True
-            g32 = p.grad._data.reshape(-1)[cut:].astype(np.float32) if g32 is None else g32 / self._tails_scale
-            self.update(NUMPY_OPS, p32, g32, {"sum": s32}, group, sc)
-            p._data.reshape(-1)[cut:] = p32.astype(p._data.dtype)
-            self.state[p]["sum"]._data.reshape(-1)[cut:] = s32.astype(p._data.dtype)
-        super()._after_step()
+        self._torch_fused = {id(g) for g in self.param_groups if g.get("fused")
+                             and all(p.device.type == "cpu" for p in g["params"])}
 
     def _sparse_step(self, p, g, st, group, sc):
         """Adagrad on a sparse COO gradient: touch only the coalesced entries of ``g``."""

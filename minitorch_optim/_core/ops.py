@@ -79,15 +79,6 @@ class ArrayOps:
     def clone(self, x):
         return x.copy()
 
-    def kernel_scalar(self, s):
-        """``s`` as a fused kernel of torch takes a scalar it computes in the parameter's storage type
-        (``scalar_t``): rounded to float16/bfloat16 when tracing a kernel for them, else unchanged."""
-        dt = getattr(self.xp, "dtype", None) if getattr(self.xp, "emit", None) is not None else None
-        if dt is not None and np.dtype(dt).itemsize == 2 and np.dtype(dt) in _LOW:
-            rounded = getattr(s, "rounded", None)      # a trace's symbolic scalar (_core.trace.Scalar)
-            return rounded(np.dtype(dt)) if rounded is not None else float(np.asarray(s, np.dtype(dt)))
-        return s
-
     def where(self, c, a, b):
         r = self.f["where"](c, a, b)
         return r.astype(a.dtype, copy=False) if hasattr(a, "dtype") else r
@@ -155,9 +146,6 @@ class TensorOps:
 
     def cast(self, c, like):
         return c.to(like.dtype)
-
-    def kernel_scalar(self, s):
-        return s
 
     def numel(self, x):
         return x.numel()

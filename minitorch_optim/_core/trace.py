@@ -159,12 +159,6 @@ class _Recorder:
         return f"c[{len(self.consts) - 1}]"
 
 
-def _round_to(v, dtype):
-    import numpy as np  # noqa: PLC0415
-
-    return float(np.asarray(v, dtype))
-
-
 class Scalar:
     """A per-step float seen symbolically while a trace is made for ``TraceCache`` (see above)."""
 
@@ -179,10 +173,6 @@ class Scalar:
         if type(x) in (int, float):
             return x, self.rec.const(x)
         return None, None
-
-    def rounded(self, dtype):
-        """The value rounded to ``dtype`` and back (``ArrayOps.kernel_scalar``)."""
-        return Scalar(_round_to(self.v, dtype), f"_round({self.src}, {self.rec.const(dtype)})", self.rec)
 
     def _concrete(self):
         self.rec.broken = True
@@ -362,7 +352,7 @@ class TraceCache:
             lines.append("    if not (" + " and ".join(f"{g} == {r!r}" for g, r in rec.guards) + "):")
             lines.append("        return None")
         lines.append(f"    return [{', '.join(slots)}]")
-        ns = {"abs": abs, "bool": bool, "float": float, "_round": _round_to}
+        ns = {"abs": abs, "bool": bool, "float": float}
         try:
             exec(compile("\n".join(lines), "<minitorch_optim trace scalars>", "exec"), ns)  # noqa: S102
             vals = ns["ev"](env, consts)

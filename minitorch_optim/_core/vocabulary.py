@@ -74,7 +74,7 @@ VOCABULARY = {
     "eq": ("eq", False, lambda x, s: x == s),
     "fma": ("fma", False, lambda a, b, c: a * b + c),
     "add_": None, "add": None, "addcmul_": None, "addcdiv_": None, "lerp_": None, "copy_": None,
-    "clamp_": None, "clone": None, "where": None, "cast": None, "kernel_scalar": None,
+    "clamp_": None, "clone": None, "where": None, "cast": None,
     "numel": None, "sum": None, "mean": None, "norm": None,      # per-tensor reductions
 }
 
