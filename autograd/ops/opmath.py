@@ -47,6 +47,31 @@ _VEC = 32           # float16/bfloat16 elements per vectorised step of torch's C
 _GRAIN = 32768      # torch's parallel grain size
 
 
+def parallel_chunks(n, grain):
+    """The ``[lo, hi)`` ranges torch's ``parallel_for(0, n, grain)`` hands its threads: one range when ``n`` fits
+    in a grain or one thread is set, else ``ceil(n / threads)`` elements each. The vectorised and scalar parts
+    of torch's CPU loops follow these ranges, so results that depend on them must too."""
+    from ..threads import get_num_threads  # noqa: PLC0415
+
+    tasks = max(1, min(get_num_threads(), -(-n // max(grain, 1))))
+    step = max(-(-n // tasks), 1)
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+
+
+def vectorised_mask(n, row, grain, width=_VEC):
+    """Which of ``n`` flat positions (rows of ``row`` elements) torch's CPU loops over an inner dimension compute
+    in whole vectors of ``width``: inside each thread's range, each row's run is split into vectors from its
+    start; the remainder of a run (shorter than a vector) takes the scalar loop."""
+    f = np.arange(n)
+    mask = np.zeros(n, bool)
+    for lo, hi in parallel_chunks(n, grain):
+        g = f[lo:hi]
+        start = np.maximum(lo, g // row * row)
+        end = np.minimum(hi, (g // row + 1) * row)
+        mask[lo:hi] = (g - start) < (end - start) // width * width
+    return mask
+
+
 def add_alpha_low(x, y, alpha, dt):
     """``x + alpha * y`` on the float32 values of float16/bfloat16 operands, as torch's CPU add kernel
     rounds it (``alpha`` already in ``dt``): its vectorised steps of 32 elements form one fused multiply-add
@@ -61,12 +86,7 @@ def add_alpha_low(x, y, alpha, dt):
     xb, yb = np.broadcast_to(x, shape).reshape(-1), np.broadcast_to(y, shape).reshape(-1)
     flat = out.reshape(-1)
     n = flat.size
-    from ..threads import get_num_threads  # noqa: PLC0415
-
-    tasks = max(1, min(get_num_threads(), -(-n // _GRAIN)))
-    step = -(-n // tasks)
-    for lo in range(0, n, step):
-        hi = min(lo + step, n)
+    for lo, hi in parallel_chunks(n, _GRAIN):
         t = hi - (hi - lo) % _VEC
         if t < hi:
             prod = (f32(alpha) * yb[t:hi].astype(f32)).astype(dt).astype(f32)

@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
-from .opmath import float32_rule
+from .opmath import float32_rule, vectorised_mask
 from .. import dtypes as _dtypes
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -328,8 +328,18 @@ def softmax(x, dim, dtype=None):
     _check_softmax(X, "softmax")
     xp = backend.array_module(X)
     X, dt = _opmath(X)
-    e = xp.exp(X - X.max(axis=dim, keepdims=True))
-    Y = (e / e.sum(axis=dim, keepdims=True)).astype(dt, copy=False)
+    e = _exp32(xp, X - X.max(axis=dim, keepdims=True), dt)
+    s = e.sum(axis=dim, keepdims=True)
+    Y = (e / s).astype(dt, copy=False)
+    d = dim % builtins.max(X.ndim, 1)
+    if dt != X.dtype and xp is np and X.ndim and d != X.ndim - 1 and Y.size:
+        # torch's kernel over a dim that is not the last runs along the inner positions in vectors (float32 all
+        # through, rounded once); the positions its scalar loop takes store exp(x - max) in the 16-bit type
+        # first and divide that by the float32 sum (two roundings)
+        outer, inner = int(np.prod(X.shape[:d])), int(np.prod(X.shape[d + 1:]))
+        vec = vectorised_mask(outer * inner, inner, 1)   # (its grain: every thread takes a share)
+        vec = vec.reshape(X.shape[:d] + (1,) + X.shape[d + 1:])
+        Y = np.where(vec, Y, (e.astype(dt).astype(X.dtype) / s).astype(dt))
     return record(Y, (x,), _softmax_rule(dim), "Softmax", saved=(OUT,))
 
 
@@ -351,6 +361,15 @@ def log_softmax(x, dim, dtype=None):
         lse = xp.log(s).astype(low).astype(X.dtype)
     Y = (sh - lse).astype(low, copy=False)
     return record(Y, (x,), _log_softmax_rule(dim), "LogSoftmax", saved=(OUT,))
+
+
+def _exp32(xp, v, dt):
+    """``exp`` of float32 values as torch's vectorised float32 exp rounds it (within its 1-ulp bound, nearly
+    always the correctly rounded value, which float64 gives; NumPy's float32 exp is off by one ulp far more
+    often) when the result goes on to a 16-bit dtype."""
+    if dt != v.dtype and xp is np:
+        return np.exp(v.astype(np.float64)).astype(v.dtype)
+    return xp.exp(v)
 
 
 def _opmath(X):
