@@ -9,10 +9,12 @@ import math
 import numpy as np
 
 from .. import backend
+from .. import dtypes as _dtypes
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import OUT, check_same_device, needs, record
+from .opmath import cascade_sum_low
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -221,6 +223,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
     if reduction == "none":
         out = losses[0] if X.ndim == 1 else losses
         denom = None
+    elif X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION and xp is np:
+        out, denom = _nll_reduce_low(picked, w if weight is not None else None, valid, reduction)
     elif reduction == "sum":
         out = xp.asarray(losses.sum())
         denom = None
@@ -246,6 +250,25 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
         return (o.reshape(gx, X.shape) if X.ndim == 1 else gx,)
 
     return record(out.astype(X.dtype, copy=False), (input,), rule, "NllLoss", saved=())
+
+
+def _nll_reduce_low(picked, w, valid, reduction):
+    """torch's CPU nll_loss reduction on float16/bfloat16: the losses (``-x * w``, the product rounded) and the
+    weights summed in the 16-bit type by its cascade (ignored targets skip their step), the mean divided once
+    by the total weight (the count of targets, rounded, without weights)."""
+    dt, f32 = picked.dtype, np.float32
+    x = picked.reshape(-1).astype(f32)
+    ok = valid.reshape(-1)
+    terms = -(x if w is None else (x * w.reshape(-1).astype(f32)).astype(dt).astype(f32))
+    total = cascade_sum_low(np.where(ok, terms, 0), ok, dt)
+    if reduction == "sum":
+        return np.asarray(total).astype(dt), None
+    if w is None:
+        denom = f32(np.asarray(float(ok.sum()), dt))
+    else:
+        denom = cascade_sum_low(np.where(ok, w.reshape(-1).astype(f32), 0), ok, dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(f32(total) / denom).astype(dt), np.asarray(denom, dt)
 
 
 def _reduce(xp, L, reduction):

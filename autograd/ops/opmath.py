@@ -122,7 +122,40 @@ def float32_rule(rule):
         if not _low_array(g):
             return rule(o, g, *saved)
         dt = g.dtype
-        out = rule(o, g.astype(np.float32), *(v.astype(np.float32) if _low_array(v) else v for v in saved))
+        o32 = getattr(o, "opmath", o)
+        out = rule(o32, g.astype(np.float32), *(v.astype(np.float32) if _low_array(v) else v for v in saved))
         return tuple(r if r is None or not hasattr(r, "astype") else r.astype(dt) for r in out)
 
     return run
+
+
+def cascade_sum_low(terms, flushes, dt):
+    """The float32 value of torch's scalar cascade sum in the 16-bit ``dt`` (nll_loss's reduction): eight
+    partial sums, each addition rounded to ``dt``; after term ``b`` (where ``flushes[b]``, i.e. the term was
+    not skipped) partial ``j`` is added into partial ``j + 1`` for as long as ``b`` is a multiple of
+    ``16 ** (j + 1)``; the result adds the partials in order. ``terms`` are float32 values of ``dt``."""
+    f32 = np.float32
+    terms = np.asarray(terms, f32).reshape(-1)
+    pos = np.arange(terms.size)
+    flush = np.asarray(flushes, bool).reshape(-1)
+    partials = []
+    for level in range(8):
+        if level < 7:
+            ends = flush & (pos % (16 ** (level + 1)) == 0)
+        else:
+            ends = np.zeros(terms.size, bool)
+        group = np.concatenate(([0], np.cumsum(ends)[:-1])).astype(np.int64) if terms.size else pos
+        ngroups = int(ends.sum()) + 1
+        width = int(np.bincount(group, minlength=ngroups).max()) if terms.size else 0
+        table = np.zeros((ngroups, max(width, 1)), f32)
+        start = np.searchsorted(group, np.arange(ngroups))
+        table[group, np.arange(terms.size) - start[group]] = terms
+        acc = np.zeros(ngroups, f32)
+        for c in range(table.shape[1]):    # in order, each addition rounded to dt (adding the padding 0 is exact)
+            acc = (acc + table[:, c]).astype(dt).astype(f32)
+        partials.append(acc[-1])           # what is left in partial `level` after its last flush
+        terms, pos, flush = acc[:-1], pos[ends], flush[ends]
+    out = f32(0)
+    for p in partials:
+        out = f32(np.asarray(out + p, f32).astype(dt))
+    return out
