@@ -9,6 +9,7 @@ from .. import backend
 from ..ops import elementwise as _ew
 from ..ops import reduction as _red
 from ..ops.basic import record
+from ..ops.nn_act import mse_loss as _mse
 from ..ops.nn_act import (binary_cross_entropy as _bce, binary_cross_entropy_with_logits as _bce_logits,
                           check_reduction, elu as _elu, gelu, hardtanh as _hardtanh, leaky_relu as _leaky_relu,
                           nll_loss as _nll, silu as _silu, softplus)
@@ -281,6 +282,9 @@ def _weighted(loss, weight, reduction):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     _check_sizes(input, target, "mse_loss")
+    if (weight is None and isinstance(target, Tensor) and target.shape == input.shape
+            and target.dtype == input.dtype and input.dtype.kind in "fV"):
+        return _mse(input, target, _legacy_reduction(size_average, reduce, reduction))
     d = input - target
     return _weighted(d * d, weight, _legacy_reduction(size_average, reduce, reduction))
 

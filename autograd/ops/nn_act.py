@@ -271,6 +271,27 @@ def _nll_reduce_low(picked, w, valid, reduction):
         return np.asarray(f32(total) / denom).astype(dt), np.asarray(denom, dt)
 
 
+def mse_loss(input, target, reduction="mean"):  # noqa: A002
+    """``(input - target) ** 2`` reduced, for operands of one dtype and shape, with torch's backward kernel:
+    ``norm * (input - target) * grad`` (``norm = 2 / numel`` for the mean, else 2), each product rounded to
+    the operands' dtype (a 16-bit ``norm`` too), as torch's CPU kernel computes it."""
+    from . import reduction as _red  # noqa: PLC0415  (reduction imports nothing of nn_act; kept local like norm's)
+
+    check_reduction(reduction)
+    check_same_device(input, target)
+    X, Y = input._data, target._data
+    d = X - Y
+    L = Tensor._wrap(d * d)
+    out = L if reduction == "none" else _red.sum(L) if reduction == "sum" else _red.mean(L)
+    norm = 2.0 / max(X.size, 1) if reduction == "mean" else 2.0
+    nx, nt = needs((input, target))
+
+    def rule(o, g, x, y):
+        return (norm * (x - y) * g if nx else None), (norm * (y - x) * g if nt else None)
+
+    return record(out._data, (input, target), rule, "MseLoss")
+
+
 def _reduce(xp, L, reduction):
     if reduction == "none":
         return L, 1.0
@@ -354,5 +375,5 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                   saved=(input, target if isinstance(target, Tensor) else Y))
 
 
-__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "masked_grad", "masked_grad_array", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "binary_cross_entropy",
+__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "masked_grad", "masked_grad_array", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "mse_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "check_reduction"]
