@@ -14,7 +14,7 @@ from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import OUT, check_same_device, needs, record
-from .opmath import cascade_sum_low
+from .opmath import _GRAIN, _VEC, cascade_sum_low, float32_rule, fma32, vectorised_mask
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -33,9 +33,17 @@ def _erf(xp, x):
     return sp.erf(x).astype(x.dtype, copy=False)  # pragma: no cover - CuPy's erf turns float16 into float64
 
 
+def _low(X):
+    return X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION
+
+
 def _elementwise(x, fwd, rule, name, saved=None):
-    """``fwd(xp, X) -> Y`` recorded with ``rule(o, g, *saved)`` (default: the input saved, as torch)."""
+    """``fwd(xp, X) -> Y`` recorded with ``rule(o, g, *saved)`` (default: the input saved, as torch). On
+    float16/bfloat16 both run on float32 values and round once, as torch's fused activation kernels do."""
     X = x._data
+    if _low(X):
+        Y = fwd(backend.array_module(X), X.astype(np.float32)).astype(X.dtype)
+        return record(Y, (x,), float32_rule(rule), name, saved=saved)
     Y = fwd(backend.array_module(X), X)
     return record(Y, (x,), rule, name, saved=saved)
 
@@ -49,9 +57,77 @@ def _gelu_d(x, approximate, erf, exp, tanh):
     return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
 
 
+def _cr32(f, v):
+    """``f`` of float32 values, correctly rounded to float32 (evaluated in float64): what torch's vectorised
+    float32 exp/tanh (SLEEF, within 1 ulp) return nearly always, and what libm's scalar erf returns."""
+    return f(v.astype(np.float64)).astype(np.float32)
+
+
+def _erf_vec32(x):
+    """torch's vectorised float32 erf: Abramowitz-Stegun 7.1.26, ``1 - (r(t) t) exp(-x^2)`` with
+    ``t = 1 / (1 + p |x|)`` and r evaluated by fused multiply-adds, the sign of x put back."""
+    f32 = np.float32
+    a = np.abs(x)
+    t = f32(1) / fma32(f32(1), f32(0.3275911), a)
+    r = f32(1.061405429)
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        r = fma32(f32(c), r, t)
+    e = _cr32(np.exp, -(x * x))
+    return np.copysign(fma32(f32(1), (-e) * t, r), x)
+
+
+def _erf_low(v, dt):
+    """erf of float32 values as torch's float16 GELU kernels take it: the vectorised erf in whole vectors
+    (64 elements), libm's on the rest of each thread's range. (bfloat16 GELU goes to oneDNN, whose erf is its
+    own: the correctly rounded value stands in for it.)"""
+    cr = _cr32(lambda u: _erf(np, u), v)
+    if dt != np.float16:
+        return cr
+    flat = v.reshape(-1)
+    vec = vectorised_mask(flat.size, flat.size, _GRAIN, 2 * _VEC)
+    return np.where(vec, _erf_vec32(flat), cr.reshape(-1)).reshape(v.shape)
+
+
+_GELU_BETA = np.float32(math.sqrt(2.0) * (2.0 / math.sqrt(math.pi)) * 0.5)
+_GELU_KAPPA = np.float32(0.044715)
+
+
+def _gelu_low(X, approximate):
+    """torch's GELU kernel on float16/bfloat16: float32 in its order of operations, rounded once."""
+    f32 = np.float32
+    x = np.ascontiguousarray(X).astype(f32)
+    if approximate == "none":
+        y = x * f32(0.5) * (f32(1) + _erf_low(x * f32(math.sqrt(0.5)), X.dtype))
+    else:
+        inner = _GELU_BETA * (x + _GELU_KAPPA * (x * x * x))
+        y = f32(0.5) * x * (f32(1) + _cr32(np.tanh, inner))
+    return y.astype(X.dtype)
+
+
+def _gelu_backward_low(g, x, approximate):
+    """torch's GELU backward kernel on float16/bfloat16: float32 in its order of operations, rounded once."""
+    f32 = np.float32
+    X, G = np.ascontiguousarray(x).astype(f32), g.astype(f32)
+    if approximate == "none":
+        cdf = f32(0.5) * (f32(1) + _erf_low(X * f32(math.sqrt(0.5)), x.dtype))
+        pdf = f32(_INV_SQRT_2PI) * _cr32(np.exp, X * X * f32(-0.5))
+        d = cdf + X * pdf
+    else:
+        x_sq = X * X
+        t = _cr32(np.tanh, _GELU_BETA * (X + _GELU_KAPPA * (x_sq * X)))
+        left_d = f32(0.5) * (f32(1) + t)
+        right_d = f32(0.5) * X * (f32(1) - t * t) * (_GELU_BETA * (f32(1) + f32(3) * _GELU_KAPPA * x_sq))
+        d = left_d + right_d
+    return (G * d).astype(x.dtype)
+
+
 def gelu_backward_array(g, x, approximate):
     """``g * gelu'(x)`` on arrays: one compiled pass where ``_numba_kernels`` has one, else NumPy/CuPy."""
     xp = backend.array_module(x)
+    if xp is np and _low(x):
+        return _gelu_backward_low(g, x, approximate)
+    if _low(x):
+        return float32_rule(lambda o, g_, x_: (gelu_backward_array(g_, x_, approximate),))(None, g, x)[0]
     kern = _nk.GELU.get((approximate, x.dtype.name)) if _nk.enabled(xp) else None
     if kern is not None:
         xc = np.ascontiguousarray(x)
@@ -80,16 +156,19 @@ def gelu(x, approximate="none"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
     X = x._data
     xp = backend.array_module(X)
-    kern = _nk.GELU.get((approximate, X.dtype.name)) if _nk.enabled(xp) else None
+    low = _low(X)
+    kern = _nk.GELU.get((approximate, "float32" if low else X.dtype.name)) if _nk.enabled(xp) else None
 
     def rule(o, g, x_):
         return (o.gelu_backward(g, x_, approximate),)
 
+    if low and xp is np:
+        return record(_gelu_low(X, approximate), (x,), rule, "Gelu", saved=(x,))
     if kern is not None:
-        Xc = np.ascontiguousarray(X)
+        Xc = np.ascontiguousarray(X, np.float32 if low else None)
         Y = np.empty_like(Xc)
         kern[0](Xc.reshape(-1), Y.reshape(-1), work=Xc.size)
-        return record(Y, (x,), rule, "Gelu", saved=(x,))
+        return record(Y.astype(X.dtype, copy=False), (x,), rule, "Gelu", saved=(x,))
     if approximate == "none":
         def fwd(xp, X):
             return 0.5 * X * (1.0 + _erf(xp, X * (1.0 / math.sqrt(2.0))))
@@ -140,12 +219,21 @@ def _sig(xp, X):
 
 
 def _silu_rule(o, g, x):
-    s = o.sigmoid(x)
+    if isinstance(x, Tensor):   # (create_graph: the overflow-free sigmoid, whose own gradient stays finite)
+        s = o.sigmoid(x)
+    else:                       # torch's kernel: 1 / (1 + exp(-x))
+        with np.errstate(over="ignore"):
+            s = 1 / (1 + o.exp(-x))
     return (g * (s * (1 + x * (1 - s))),)
 
 
 def silu(x):
-    return _elementwise(x, lambda xp, X: X * _sig(xp, X), _silu_rule, "Silu")
+    # torch's kernel: x / (1 + exp(-x)) (exp(-x) = inf gives -0.0 below about -88)
+    def fwd(xp, X):
+        with np.errstate(over="ignore"):
+            return X / (1 + xp.exp(-X))
+
+    return _elementwise(x, fwd, _silu_rule, "Silu")
 
 
 def softplus(x, beta=1.0, threshold=20.0):
