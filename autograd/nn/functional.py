@@ -9,7 +9,7 @@ from .. import backend
 from ..ops import elementwise as _ew
 from ..ops import reduction as _red
 from ..ops.basic import record
-from ..ops.nn_act import mse_loss as _mse
+from ..ops.nn_act import mish as _mish, mse_loss as _mse
 from ..ops.nn_act import (binary_cross_entropy as _bce, binary_cross_entropy_with_logits as _bce_logits,
                           check_reduction, elu as _elu, gelu, hardtanh as _hardtanh, leaky_relu as _leaky_relu,
                           nll_loss as _nll, silu as _silu, softplus)
@@ -116,7 +116,7 @@ def silu(input, inplace=False):  # noqa: A002
 
 
 def mish(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, lambda t: t * _ew.tanh(softplus(t)), inplace)
+    return _maybe_inplace(input, _mish, inplace)
 
 
 def _softmax_dim(ndim, name):

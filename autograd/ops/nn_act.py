@@ -206,11 +206,10 @@ def leaky_relu(x, negative_slope=0.01):
 def elu(x, alpha=1.0):
     X = x._data
 
-    def rule(o, g, y):   # torch's elu backward reads the result: alpha * exp(x) = y + alpha below 0
-        return (g * o.cast(o.where(X > 0, 1.0, y + alpha), X.dtype),)
+    def rule(o, g, x_):   # torch's elu backward (out of place) reads the input: g alpha exp(x) below 0
+        return (o.where(X > 0, g, g * alpha * o.exp(o.minimum(x_, 0))),)
 
-    return _elementwise(x, lambda xp, X: xp.where(X > 0, X, alpha * xp.expm1(xp.minimum(X, 0))), rule, "Elu",
-                        saved=(OUT,))
+    return _elementwise(x, lambda xp, X: xp.where(X > 0, X, alpha * xp.expm1(xp.minimum(X, 0))), rule, "Elu")
 
 
 def _sig(xp, X):
@@ -243,10 +242,27 @@ def softplus(x, beta=1.0, threshold=20.0):
 
     X = x._data
 
-    def rule(o, g, x_):
-        return (g * o.cast(o.where(X * beta > threshold, 1.0, o.sigmoid(x_ * beta)), X.dtype),)
+    def rule(o, g, x_):   # torch's kernel: g z / (z + 1), z = exp(beta x), or g above the threshold
+        z = o.exp(o.minimum(x_ * beta, threshold))
+        return (o.where(X * beta > threshold, g, g * z / (z + 1)),)
 
     return _elementwise(x, fwd, rule, "Softplus")
+
+
+def _mish_rule(o, g, x):
+    # torch's kernel: g (tanh(softplus(x)) + x sigmoid(x) (1 - tanh(softplus(x))^2)), sigmoid = 1 / (1 + e^-x)
+    s = o.sigmoid(x) if isinstance(x, Tensor) else 1 / (1 + o.exp(-x))
+    t = o.tanh(o.log1p(o.exp(x)))
+    return (g * (t + x * s * (1 - t * t)),)
+
+
+def mish(x):
+    def fwd(xp, X):
+        with np.errstate(over="ignore"):
+            return X * xp.tanh(xp.log1p(xp.exp(X)))
+
+    with np.errstate(over="ignore"):
+        return _elementwise(x, fwd, _mish_rule, "Mish")
 
 
 def _hardtanh_select(min_val, max_val):
@@ -463,5 +479,5 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                   saved=(input, target if isinstance(target, Tensor) else Y))
 
 
-__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "masked_grad", "masked_grad_array", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "mse_loss", "binary_cross_entropy",
+__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "masked_grad", "masked_grad_array", "leaky_relu", "elu", "silu", "softplus", "mish", "hardtanh", "nll_loss", "mse_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "check_reduction"]
