@@ -159,3 +159,65 @@ def cascade_sum_low(terms, flushes, dt):
     for p in partials:
         out = f32(np.asarray(out + p, f32).astype(dt))
     return out
+
+
+def _ceil_log2(x):
+    return 1 if x <= 2 else int(x - 1).bit_length()
+
+
+def _add_moments(n_add, m1_add, m2_add, n, m1, m2):
+    """Welford's merge of ``(n_add, m1_add, m2_add)`` into ``(n, m1, m2)`` in float32, in torch's order."""
+    f32 = np.float32
+    total = n + n_add
+    c = f32(0) if total == 0 else f32(n_add) / f32(total)
+    delta = m1_add - m1
+    m1 = m1 + c * delta
+    m2 = m2 + (m2_add + delta * delta * c * f32(n))
+    return total, m1, m2
+
+
+def rowwise_moments(x, vec=_VEC, lanes=16, ddof=0):
+    """torch's CPU ``RowwiseMoments`` (layer/group norm statistics) of the rows of ``x`` (float32 values of a
+    16-bit tensor, shape (M, N)): ``(mean, variance)`` in float32, as its kernel rounds them. Welford's update
+    runs per float32 lane over vectors of ``vec`` elements (each split into two halves of ``lanes``), in
+    chunks of 16 vectors merged by a cascade; the elements past the last whole vector take a scalar Welford
+    update, and the lanes are merged into it one by one."""
+    f32 = np.float32
+    M, N = x.shape
+    n = N // vec
+    m = -(-n // 16)
+    depth = _ceil_log2(m)
+    zero = np.zeros((M, lanes), f32)
+    stk = [[0, zero, zero] for _ in range(depth)]
+    inv = [f32(1) / f32(j + 1) for j in range(16)]
+    for i in range(m):
+        m0 = min(16, n - i * 16)
+        base = i * 16 * vec
+        for half in range(2):
+            a1, a2 = zero, zero
+            for j in range(m0):
+                xv = x[:, base + j * vec + half * lanes: base + j * vec + (half + 1) * lanes]
+                d = xv - a1
+                a1 = a1 + d * inv[j]
+                a2 = a2 + d * (xv - a1)
+            stk[0] = list(_add_moments(m0, a1, a2, *stk[0]))
+        mask = i + 1
+        j = 1
+        while j < depth and (mask & 1) == 0:
+            stk[j] = list(_add_moments(*stk[j - 1], *stk[j]))
+            stk[j - 1] = [0, zero, zero]
+            mask >>= 1
+            j += 1
+    for i in range(1, depth):
+        stk[0] = list(_add_moments(*stk[i], *stk[0]))
+    c0, m1, m2 = 0, np.zeros(M, f32), np.zeros(M, f32)
+    for i in range(n * vec, N):
+        xv = x[:, i]
+        d = xv - m1
+        c0 += 1
+        m1 = m1 + d / f32(c0)
+        m2 = m2 + d * (xv - m1)
+    add = n * vec // lanes
+    for lane in range(lanes):
+        c0, m1, m2 = _add_moments(add, stk[0][1][:, lane], stk[0][2][:, lane], c0, m1, m2)
+    return m1, m2 / f32(N - ddof)
