@@ -8,13 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend, grad_mode
-from ..dtypes import LOW_PRECISION
 from ..graph.nodes import SparseGrad
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import check_same_device, needs, record, record_once_differentiable
-from .opmath import fma32, parallel_chunks, rowwise_moments
+from .nn_norm_low import batch_norm_backward_low, batch_norm_low, layer_norm_backward_low, layer_norm_low, low
 
 
 def _channel_shape(ndim):
@@ -45,6 +44,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                if name.startswith("running") else
                                f"{name} should contain {C} elements not {t.numel()}")
     use_batch = training or running_mean is None or running_var is None
+    if low(X) and xp is np:
+        if training and M == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                             f"{list(X.shape)}")
+        with grad_mode.no_grad():
+            out, stats = batch_norm_low(X, weight, bias, running_mean, running_var, use_batch, training, momentum,
+                                        eps)
+        key = _BNKey(needs((input, weight, bias)), use_batch, axes, cs, M, None, stats[1],
+                     None if use_batch else running_mean._data.astype(X.dtype), eps, stats)
+        return record(out, (input, weight, bias), lambda o, g, x, w: o.batch_norm_backward(g, x, w, key),
+                      "NativeBatchNorm", saved=(input, weight))
     if use_batch:
         if training and M == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
@@ -75,7 +85,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if out is X:
         out = X.copy()
     key = _BNKey(needs((input, weight, bias)), use_batch, axes, cs, M, xhat, invstd,
-                 None if use_batch else mean, eps)
+                 None if use_batch else mean, eps, None)
 
     def rule(o, g, x, w):
         return o.batch_norm_backward(g, x, w, key)
@@ -87,7 +97,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 class _BNKey(tuple):
     """What batch norm's backward reads besides ``g``, ``x`` and ``weight``: which gradients are needed, the
     mode, the reduced axes and channel shape, the count per channel, the forward's ``xhat`` and ``invstd``
-    (the first-order backward reuses them), the running mean in eval mode, and ``eps``."""
+    (the first-order backward reuses them), the running mean in eval mode, ``eps``, and on float16/bfloat16
+    the saved ``(mean, invstd)`` the 16-bit backward reads."""
 
     __slots__ = ()
 
@@ -97,7 +108,9 @@ class _BNKey(tuple):
 
 def batch_norm_backward_array(g, x, w, key):
     """Batch norm's gradients on arrays, from the statistics the forward computed."""
-    (nx, nw, nb), use_batch, axes, cs, M, xhat, invstd, _, _ = key
+    if key[9] is not None:
+        return batch_norm_backward_low(g, x, w, key[1], key[0], key[9])
+    (nx, nw, nb), use_batch, axes, cs, M, xhat, invstd, _, _, _ = key
     gx = gw = gb = None
     gsum = g.sum(axis=axes)
     gxhat_sum = (g * xhat).sum(axis=axes)
@@ -117,7 +130,7 @@ def batch_norm_backward_array(g, x, w, key):
 def batch_norm_backward_tensor(g, x, w, key):
     """The same gradients as recorded Tensor ops: the batch statistics are recomputed from ``x`` so that
     their dependence on it is differentiated too (eval mode's running statistics are constants)."""
-    (nx, nw, nb), use_batch, axes, cs, M, _, invstd_c, mean_c, eps = key
+    (nx, nw, nb), use_batch, axes, cs, M, _, invstd_c, mean_c, eps, _ = key
     if use_batch:
         mean = x.mean(axes, keepdim=True)
         xc = x - mean
@@ -158,9 +171,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     D = 1
     for s in ns:
         D *= s
-    if _low(X) and xp is np:
-        out, low = _layer_norm_low(X, D, weight, bias, eps)
-        key = (needs((input, weight, bias)), axes, tuple(range(X.ndim - k)), None, None, eps, low)
+    if low(X) and xp is np:
+        out, stats = layer_norm_low(X, D, weight, bias, eps)
+        key = (needs((input, weight, bias)), axes, tuple(range(X.ndim - k)), None, None, eps, stats)
         return record(out, (input, weight, bias), lambda o, g, x, w, _b: o.layer_norm_backward(g, x, w, key),
                       "NativeLayerNorm", saved=(input, weight, bias))
     mean = X.mean(axis=axes, keepdims=True)
@@ -181,86 +194,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     return record(out, (input, weight, bias), rule, "NativeLayerNorm", saved=(input, weight, bias))
 
 
-def _low(X):
-    return X.dtype.itemsize == 2 and X.dtype in LOW_PRECISION
-
-
-def _r(v, dt):
-    return v.astype(dt).astype(np.float32)
-
-
-def _layer_norm_low(X, D, weight, bias, eps):
-    """torch's CPU layer norm on a float16/bfloat16 input: its Welford row statistics in float32, then
-    ``(x * rstd + (-mean * rstd)) * gamma + beta`` in float32, rounded once. Returns the result and what the
-    backward reads: the statistics as torch saves them (in the 16-bit type unless gamma/beta are float32)."""
-    f32, dt = np.float32, X.dtype
-    x = np.ascontiguousarray(X).reshape(-1, D).astype(f32)
-    mean, var = rowwise_moments(x)
-    rstd = f32(1) / np.sqrt(var + f32(eps))
-    # (its vectorised loop forms both steps as fused multiply-adds)
-    y = fma32((-mean * rstd)[:, None], x, rstd[:, None])
-    if weight is not None or bias is not None:
-        w = f32(1) if weight is None else weight._data.reshape(-1).astype(f32)
-        y = fma32(f32(0) if bias is None else bias._data.reshape(-1).astype(f32), y, w)
-    pdt = dt if all(t is None or t.dtype == dt for t in (weight, bias)) else f32
-    return y.astype(dt).reshape(X.shape), (_r(mean, pdt), _r(rstd, pdt), pdt)
-
-
-def _lane_sums(v, lanes=16):
-    """Row sums as torch's vectorised reductions form them: per float32 lane over whole vectors, the tail
-    into the first lanes, then the lanes halved pairwise."""
-    M, N = v.shape
-    n = N // lanes
-    acc = np.zeros((M, lanes), np.float32)
-    for k in range(n):
-        acc = acc + v[:, k * lanes:(k + 1) * lanes]
-    if N - n * lanes:
-        acc[:, :N - n * lanes] += v[:, n * lanes:]
-    while acc.shape[1] > 1:
-        h = acc.shape[1] // 2
-        acc = acc[:, :h] + acc[:, h:]
-    return acc[:, 0]
-
-
-def _rows_per_thread(terms, dt):
-    """torch's gamma/beta gradients of a 16-bit layer norm: each thread adds its rows into a buffer of the
-    parameter's dtype (each addition rounded), then the buffers are added in order."""
-    out = np.zeros(terms.shape[1], np.float32)
-    for lo, hi in parallel_chunks(terms.shape[0], 1):
-        acc = np.zeros(terms.shape[1], np.float32)
-        for row in terms[lo:hi]:
-            acc = _r(acc + row, dt)
-        out = _r(out + acc, dt)
-    return out
-
-
-def _layer_norm_backward_low(g, x, w, key):
-    """torch's CPU layer norm backward on float16/bfloat16, in float32 from the saved 16-bit statistics."""
-    (nx, nw, nb), _, _, _, _, _, (mean, rstd, pdt) = key
-    f32, dt = np.float32, x.dtype
-    M = mean.size
-    G = g.reshape(M, -1).astype(f32)
-    X = x.reshape(M, -1).astype(f32)
-    W = None if w is None else w.reshape(-1).astype(f32)
-    gx = gw = gb = None
-    if nx:
-        gw_ = G if W is None else G * W
-        ds, db = _lane_sums(gw_ * X), _lane_sums(gw_)
-        a, scale = rstd, f32(1) / f32(X.shape[1])
-        b = (db * mean - ds) * a * a * a * scale
-        c = -b * mean - db * a * scale
-        gx = (a[:, None] * gw_ + b[:, None] * X + c[:, None]).astype(dt).reshape(x.shape)
-    if nw:
-        gw = _rows_per_thread(G * (X - mean[:, None]) * rstd[:, None], pdt).astype(w.dtype).reshape(w.shape)
-    if nb:
-        gb = _rows_per_thread(G, pdt).astype(pdt).reshape(x.shape[x.ndim - len(key[1]):])
-    return gx, gw, gb
-
-
 def layer_norm_backward_array(g, x, w, key):
     """Layer norm's gradients on arrays, from the forward's ``xhat`` and ``invstd``."""
     if key[6] is not None:
-        return _layer_norm_backward_low(g, x, w, key)
+        return layer_norm_backward_low(g, x, w, key)
     (nx, nw, nb), axes, lead, xhat, invstd, _, _ = key
     gx = gw = gb = None
     if nw:
