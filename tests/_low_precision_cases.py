@@ -134,6 +134,7 @@ CASES = {
     "interpolate_bilinear": (lambda L, F, a: F.interpolate(a, size=(13, 13), mode="bilinear", align_corners=False),
                              [IMG]),
     "embedding": (lambda L, F, i, w: F.embedding(i, w), [IDX, EMB]),
+    "embedding_repeats": (lambda L, F, i, w: F.embedding(i, w), [_rng.integers(0, 3, (40, 8)), EMB]),
     "normalize": (lambda L, F, a: F.normalize(a, dim=1), [X]),
     "sdpa": (lambda L, F, q, k, v: F.scaled_dot_product_attention(q, k, v),
              [_n(2, 2, 6, 8), _n(2, 2, 6, 8), _n(2, 2, 6, 8)]),

@@ -302,7 +302,9 @@ def embedding_backward_tensor(g, key):
 
 
 def _scatter_add_rows(xp, out, idx, rows):
-    if _nk.enabled(xp) and out.dtype == rows.dtype and out.dtype.kind == "f":
+    # (Numba has no float16: 16-bit rows go through np.add.at, which adds in index order with each sum rounded
+    # to the dtype, as torch's index_add)
+    if _nk.enabled(xp) and out.dtype == rows.dtype and out.dtype.kind == "f" and out.dtype.itemsize > 2:
         _nk.scatter_add_rows(out, idx.astype(np.int64, copy=False), np.ascontiguousarray(rows))
     elif xp is np:
         np.add.at(out, idx, rows)
