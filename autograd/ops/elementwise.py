@@ -7,13 +7,14 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import operator
 
 import numpy as np
 
 from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
 from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
-from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands
+from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands, scalar_op
 
 
 def _like(*xs):
@@ -145,7 +146,7 @@ def div(a, b, *, rounding_mode=None, out=None):
 
 def _div_rule(o, g, b, a, na):
     # torch's order for the divisor, -g * ((a / b) / b): each op rounds in float16/bfloat16 as torch's do
-    return g / b if na else None, None if a is None else -g * ((a / b) / b)
+    return scalar_op(g, b, operator.truediv) if na else None, None if a is None else -g * ((a / b) / b)
 
 
 def remainder(a, b):
@@ -231,6 +232,8 @@ def _unary(name, fwd, dfn):
             return (g * dfn(o, v),)
         if name in _FUSED_BACKWARD:
             rule = _FUSED_BACKWARD[name] or float32_rule(rule)
+        elif name in _RULES:
+            rule = _RULES[name]
 
     def op(x, *, out=None):
         if not isinstance(x, Tensor):
@@ -326,6 +329,14 @@ _sigmoid_f32 = float32_rule(lambda o, g, y: (g * (y * (1 - y)),))
 # torch computes these backward rules in one kernel (tanh_backward, sigmoid_backward): in float32 and
 # rounded once on float16/bfloat16 (None), or as given
 _FUSED_BACKWARD = {"tanh": None, "sigmoid": _sigmoid_backward}
+# torch's backward formulas where their order of operations differs from g * derivative (each op rounds
+# in float16/bfloat16 as torch's separate ops do; a number enters in float32)
+_RULES = {
+    "log": lambda o, g, x: (g / x,),
+    "log1p": lambda o, g, x: (g / (x + 1),),
+    "sqrt": lambda o, g, y: (g / (2 * y),),
+    "erf": lambda o, g, x: (scalar_op(o.exp(-(x * x)), _TWO_BY_SQRT_PI, operator.mul) * g,),
+}
 _SAVES_NONE = {"neg", "sign", "floor", "ceil", "round", "trunc"}
 _BOOL_AS = {"square": "int64", "sign": None}  # torch: square(bool) is int64 (pow), sign(bool) bool
 
@@ -398,6 +409,8 @@ def lerp(start, end, weight):
 
 
 def _lerp_rule(o, g, s, e, w):
+    if isinstance(w, numbers.Number):   # torch: g * (1 - weight) and g * weight, the number in float32
+        return scalar_op(g, 1 - w, operator.mul), scalar_op(g, w, operator.mul), None
     return g * (1 - w), g * w, None if s is None else g * (e - s)
 
 

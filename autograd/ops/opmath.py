@@ -221,3 +221,12 @@ def rowwise_moments(x, vec=_VEC, lanes=16, ddof=0):
     for lane in range(lanes):
         c0, m1, m2 = _add_moments(add, stk[0][1][:, lane], stk[0][2][:, lane], c0, m1, m2)
     return m1, m2 / f32(N - ddof)
+
+
+def scalar_op(x, c, op):
+    """``op(x, c)`` with the number ``c`` taken in float32 on a float16/bfloat16 array (torch's kernels read a
+    number operand in opmath; NumPy would round it to the array's dtype first), rounded once; as written
+    otherwise (other dtypes, Tensors)."""
+    if _low_array(x) and isinstance(c, numbers.Real):
+        return op(x.astype(np.float32), np.float32(c)).astype(x.dtype)
+    return op(x, c)
