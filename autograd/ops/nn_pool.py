@@ -66,10 +66,12 @@ def _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW):
 
 
 def _unwindows(xp, gcols, shape, kh, kw, sh, sw, dh, dw, OH, OW):
-    """Adjoint of :func:`_windows`: scatter-add window gradients back into a padded-input array."""
+    """Adjoint of :func:`_windows`: scatter-add window gradients back into a padded-input array, the taps
+    in reverse so that each position receives its contributions in the order of the outputs (torch's
+    order, which a 16-bit sum rounds by)."""
     gp = xp.zeros(shape, dtype=gcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
+    for i in range(kh - 1, -1, -1):
+        for j in range(kw - 1, -1, -1):
             r0, c0 = i * dh, j * dw
             gp[:, :, r0:r0 + sh * (OH - 1) + 1:sh, c0:c0 + sw * (OW - 1) + 1:sw] += gcols[:, :, i, j]
     return gp
