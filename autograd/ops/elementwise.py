@@ -15,6 +15,7 @@ from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
 from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
 from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands, scalar_op
+from .opmath import erf_vectorised
 
 
 def _like(*xs):
@@ -247,7 +248,14 @@ def _unary(name, fwd, dfn):
                 return Tensor._wrap(X.copy())  # sign/abs of bool: itself
             X = X.astype(_BOOL_AS[name])
         if X.dtype.itemsize == 2 and X.dtype in dtypes.LOW_PRECISION:   # opmath: float32, rounded once
-            Y = fwd(xp, X.astype(dtypes.float32)).astype(X.dtype)
+            if name in _CORRECTLY_ROUNDED and xp is np:   # torch's vectorised float32 functions: nearly always
+                with np.errstate(all="ignore"):           # the correctly rounded value, which float64 gives
+                    Y = fwd(xp, X.astype(np.float64)).astype(dtypes.float32)
+                if name == "erf":                         # (its erf is a polynomial of its own)
+                    Y = erf_vectorised(np.ascontiguousarray(X).astype(dtypes.float32), Y.reshape(X.shape))
+                Y = Y.astype(X.dtype)
+            else:
+                Y = fwd(xp, X.astype(dtypes.float32)).astype(X.dtype)
         else:
             Y = fwd(xp, X)
         if Y.dtype != X.dtype:
@@ -338,6 +346,8 @@ _RULES = {
     "erf": lambda o, g, x: (scalar_op(o.exp(-(x * x)), _TWO_BY_SQRT_PI, operator.mul) * g,),
 }
 _SAVES_NONE = {"neg", "sign", "floor", "ceil", "round", "trunc"}
+_CORRECTLY_ROUNDED = {"exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin", "acos", "atan",
+                      "sinh", "cosh", "erf"}
 _BOOL_AS = {"square": "int64", "sign": None}  # torch: square(bool) is int64 (pow), sign(bool) bool
 
 for _name, (_f, _d) in _UNARY.items():

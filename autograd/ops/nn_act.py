@@ -14,7 +14,7 @@ from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import OUT, check_same_device, needs, record
-from .opmath import _GRAIN, _VEC, cascade_sum_low, float32_rule, fma32, vectorised_mask
+from .opmath import cascade_sum_low, erf_vectorised, float32_rule
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -63,29 +63,11 @@ def _cr32(f, v):
     return f(v.astype(np.float64)).astype(np.float32)
 
 
-def _erf_vec32(x):
-    """torch's vectorised float32 erf: Abramowitz-Stegun 7.1.26, ``1 - (r(t) t) exp(-x^2)`` with
-    ``t = 1 / (1 + p |x|)`` and r evaluated by fused multiply-adds, the sign of x put back."""
-    f32 = np.float32
-    a = np.abs(x)
-    t = f32(1) / fma32(f32(1), f32(0.3275911), a)
-    r = f32(1.061405429)
-    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
-        r = fma32(f32(c), r, t)
-    e = _cr32(np.exp, -(x * x))
-    return np.copysign(fma32(f32(1), (-e) * t, r), x)
-
-
 def _erf_low(v, dt):
-    """erf of float32 values as torch's float16 GELU kernels take it: the vectorised erf in whole vectors
-    (64 elements), libm's on the rest of each thread's range. (bfloat16 GELU goes to oneDNN, whose erf is its
-    own: the correctly rounded value stands in for it.)"""
+    """erf of float32 values as torch's float16 GELU kernels take it (:func:`opmath.erf_vectorised`). (bfloat16
+    GELU goes to oneDNN, whose erf is its own: the correctly rounded value stands in for it.)"""
     cr = _cr32(lambda u: _erf(np, u), v)
-    if dt != np.float16:
-        return cr
-    flat = v.reshape(-1)
-    vec = vectorised_mask(flat.size, flat.size, _GRAIN, 2 * _VEC)
-    return np.where(vec, _erf_vec32(flat), cr.reshape(-1)).reshape(v.shape)
+    return erf_vectorised(v, cr) if dt == np.float16 else cr
 
 
 _GELU_BETA = np.float32(math.sqrt(2.0) * (2.0 / math.sqrt(math.pi)) * 0.5)

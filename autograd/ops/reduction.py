@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import builtins
 import collections
+import operator
 
 import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
-from .opmath import float32_rule, vectorised_mask
+from .opmath import float32_rule, scalar_op, vectorised_mask
 from .. import dtypes as _dtypes
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -208,9 +209,24 @@ def _var_parts(x, dim, unbiased, correction):
     xp = backend.array_module(X)
     ax = _axes(X, dim)
     n = X.size if ax is None else int(np.prod([X.shape[a] for a in ax]))
-    c = X - X.mean(axis=ax, keepdims=True)
     denom = float(builtins.max(n - correction, 0))
+    if X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        # torch: the backward centres on the 16-bit mean (accumulated in float32); the forward is Welford's
+        # in float64, which the exact two-pass float64 value stands for
+        c = X - X.mean(axis=ax, keepdims=True, dtype=_dtypes.float32).astype(X.dtype)
+    else:
+        c = X - X.mean(axis=ax, keepdims=True)
     return X, xp, ax, c, denom
+
+
+def _var_low(X, ax, keepdim, denom, take_sqrt):
+    """float16/bfloat16 var/std as torch's CPU kernel: in float64, rounded to float32 and then to the dtype."""
+    x = X.astype(np.float64)
+    c = x - x.mean(axis=ax, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = (c * c).sum(axis=ax, keepdims=keepdim) / denom
+    v = np.sqrt(v) if take_sqrt else v
+    return np.asarray(v).astype(np.float32).astype(X.dtype)
 
 
 def _centred(o, x, c, ax):
@@ -227,14 +243,17 @@ def _var_scale(denom):
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance; with no degrees of freedom left (``n <= correction``) NaN/inf with a NaN gradient, as torch."""
     X, xp, ax, c, denom = _var_parts(x, dim, unbiased, correction)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom))
+    if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        out = _var_low(X, ax, keepdim, denom, False)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom))
 
     ks = _kept(X.shape, ax)
 
     def rule(o, g, x_):
         with np.errstate(invalid="ignore"):
-            return (o.reshape(g, ks) * _var_scale(denom) * _centred(o, x_, c, ax),)
+            return (scalar_op(o.reshape(g, ks), _var_scale(denom), operator.mul) * _centred(o, x_, c, ax),)
 
     return record(out, (x,), rule, "Var")
 
@@ -243,15 +262,18 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation; the gradient is 0 where it is 0 (constant input), as torch."""
     X, xp, ax, c, denom = _var_parts(x, dim, unbiased, correction)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = xp.asarray(xp.sqrt((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom)))
+    if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        out = _var_low(X, ax, keepdim, denom, True)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = xp.asarray(xp.sqrt((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom)))
 
     ks = _kept(X.shape, ax)
 
     def rule(o, g, x_, y):
         with np.errstate(divide="ignore", invalid="ignore"):
             gv = o.where(out == 0, 0, g / (2 * y))
-            return (o.reshape(gv, ks) * _var_scale(denom) * _centred(o, x_, c, ax),)
+            return (scalar_op(o.reshape(gv, ks), _var_scale(denom), operator.mul) * _centred(o, x_, c, ax),)
 
     return record(out, (x,), rule, "Std", saved=(x, OUT))
 
@@ -305,8 +327,17 @@ def logsumexp(x, dim, keepdim=False):
     ax = _axes(X, dim)
     m = X.max(axis=ax, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
-    s = xp.exp(X - m).sum(axis=ax, keepdims=True)
-    lse = xp.log(s) + m
+    if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        # torch's composite in the 16-bit type: each op rounded (exp and log correctly rounded in float32
+        # first, as its vectorised functions), the sum accumulated in float32
+        f64, dt = np.float64, X.dtype
+        with np.errstate(all="ignore"):
+            e = np.exp((X - m).astype(f64)).astype(np.float32).astype(dt)
+            s = e.sum(axis=ax, keepdims=True, dtype=np.float32).astype(dt)
+            lse = np.log(s.astype(f64)).astype(np.float32).astype(dt) + m
+    else:
+        s = xp.exp(X - m).sum(axis=ax, keepdims=True)
+        lse = xp.log(s) + m
     out = lse if keepdim else lse.squeeze(ax)
     ks = lse.shape
     return record(out, (x,), lambda o, g, x_, y: (o.reshape(g, ks) * o.exp(x_ - o.reshape(y, ks)),), "LogSumExp",
