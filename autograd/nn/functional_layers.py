@@ -16,6 +16,7 @@ from .. import creation, dtypes
 from ..ops import nn_conv as _conv
 from ..ops.nn_norm import dropout as _dropout
 from ..ops.nn_pool import pair
+from ..ops.nn_norm_low import rms_norm_low as _rms_norm_low
 from ..tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention", "conv1d", "conv_transpose1d", "conv_transpose2d", "group_norm",
@@ -180,8 +181,13 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    dt = input._data.dtype
+    if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION and type(input._data) is np.ndarray:
+        # torch's fused kernel: float32 statistics, eps float32's machine epsilon by default
+        return _rms_norm_low(input, weight, int(np.prod(shape)), float(np.finfo(np.float32).eps) if eps is None
+                             else eps)
     if eps is None:
-        eps = float(np.finfo(np.dtype(input._data.dtype)).eps)
+        eps = float(np.finfo(np.dtype(dt)).eps)
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
     return y * weight if weight is not None else y

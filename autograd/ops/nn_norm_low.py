@@ -158,3 +158,35 @@ def batch_norm_backward_low(g, x, w, use_batch, needed, stats):
     if nb:
         gb = s.astype(dt)
     return gx, gw, gb
+
+
+def rms_norm_low(input, weight, D, eps):  # noqa: A002
+    """torch's fused CPU RMS norm on a float16/bfloat16 input: ``rstd = 1 / sqrt(mean(x^2) + eps)`` per row in
+    float32 (lane-ordered sum), ``x * rstd * w`` rounded once; the backward from the float32 ``rstd``:
+    ``dx = rstd dy w - (sum(dy w x) rstd^3 / N) x``, ``dw`` the float32 column sums of ``dy x rstd``. Its
+    gradient is first order only (a second derivative raises, naming the op)."""
+    from .basic import needs, record  # noqa: PLC0415  (basic sits above this module's importers)
+
+    f32, X = np.float32, input._data
+    dt = X.dtype
+    x = np.ascontiguousarray(X).reshape(-1, D).astype(f32)
+    rstd = f32(1) / np.sqrt(_lane_sums(x * x) / f32(D) + f32(eps))
+    y = x * rstd[:, None]
+    if weight is not None:
+        y = y * weight._data.reshape(-1).astype(f32)
+    nx, nw = needs((input, weight))
+
+    def rule(o, g, x_, w_):
+        G = g.reshape(-1, D).astype(f32)
+        Xv = x_.reshape(-1, D).astype(f32)
+        gw_ = G if w_ is None else G * w_.reshape(-1).astype(f32)
+        gx = gw = None
+        if nx:
+            b = -_lane_sums(gw_ * Xv) * rstd * rstd * rstd / f32(D)
+            gx = (rstd[:, None] * gw_ + b[:, None] * Xv).astype(dt).reshape(x_.shape)
+        if nw:
+            gw = (G * Xv * rstd[:, None]).sum(axis=0).astype(w_.dtype).reshape(w_.shape)
+        return gx, gw
+
+    return record(y.astype(dt).reshape(X.shape), (input, weight), rule, "FusedRmsNorm", saved=(input, weight),
+                  once=True)
