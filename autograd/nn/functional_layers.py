@@ -16,7 +16,7 @@ from .. import creation, dtypes
 from ..ops import nn_conv as _conv
 from ..ops.nn_norm import dropout as _dropout
 from ..ops.nn_pool import pair
-from ..ops.nn_norm_low import rms_norm_low as _rms_norm_low
+from ..ops.nn_norm_low import group_norm_low as _group_norm_low, rms_norm_low as _rms_norm_low
 from ..tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention", "conv1d", "conv_transpose1d", "conv_transpose2d", "group_norm",
@@ -161,6 +161,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     if num_groups <= 0 or C % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
+    if input._data.dtype.itemsize == 2 and input._data.dtype in dtypes.LOW_PRECISION and \
+            type(input._data) is np.ndarray:
+        return _group_norm_low(input, num_groups, weight, bias, eps)
     x = input.reshape(N, num_groups, -1)
     mean = x.mean(-1, keepdim=True)
     d = x - mean

@@ -190,3 +190,48 @@ def rms_norm_low(input, weight, D, eps):  # noqa: A002
 
     return record(y.astype(dt).reshape(X.shape), (input, weight), rule, "FusedRmsNorm", saved=(input, weight),
                   once=True)
+
+
+def group_norm_low(input, G, weight, bias, eps):  # noqa: A002
+    """torch's CPU group norm on a float16/bfloat16 input: Welford moments of each (sample, group) in float32
+    (the backward reads them as saved, in the 16-bit type), ``x * scale + shift`` per channel with ``scale = rstd * w`` and
+    ``shift = -scale * mean + b`` in float32, rounded once. The backward is torch's formula in float32 from
+    the saved statistics: per channel ``ds = sum(dy x)`` and ``db = sum(dy)``, per group their
+    gamma-weighted sums, ``dx = c1 dy + c2 x + c3``. First order only."""
+    from .basic import needs, record  # noqa: PLC0415
+
+    f32, X = np.float32, input._data
+    dt = X.dtype
+    N, C = X.shape[0], X.shape[1]
+    x = np.ascontiguousarray(X).reshape(N * G, -1).astype(f32)
+    mean, var = rowwise_moments(x)
+    rstd = f32(1) / np.sqrt(np.maximum(var, f32(0)) + f32(eps))
+    x4 = x.reshape(N, G, C // G, -1)
+    w4 = f32(1) if weight is None else weight._data.astype(f32).reshape(1, G, C // G, 1)
+    b4 = f32(0) if bias is None else bias._data.astype(f32).reshape(1, G, C // G, 1)
+    scale = rstd.reshape(N, G, 1, 1) * w4      # the forward uses the float32 statistics
+    y = x4 * scale + (-scale * mean.reshape(N, G, 1, 1) + b4)
+    mean, rstd = _r(mean, dt).reshape(N, G, 1, 1), _r(rstd, dt).reshape(N, G, 1, 1)
+    nx, nw, nb = needs((input, weight, bias))
+
+    def rule(o, g, x_, w_):
+        G4 = g.reshape(N, G, C // G, -1).astype(f32)
+        Xv = x_.reshape(N, G, C // G, -1).astype(f32)
+        ds = _lane_sums((G4 * Xv).reshape(N * C, -1)).reshape(N, G, C // G, 1)
+        db = _lane_sums(G4.reshape(N * C, -1)).reshape(N, G, C // G, 1)
+        gx = gw = gb = None
+        if nx:
+            s = f32(1) / f32(Xv.shape[2] * Xv.shape[3])
+            ds_g = (ds * w4).sum(axis=2, keepdims=True)
+            db_g = (db * w4).sum(axis=2, keepdims=True)
+            c2 = (db_g * mean - ds_g) * rstd * rstd * rstd * s
+            c3 = -c2 * mean - db_g * rstd * s
+            gx = (rstd * w4 * G4 + c2 * Xv + c3).astype(dt).reshape(x_.shape)
+        if nw:
+            gw = ((ds - db * mean) * rstd).sum(axis=0).reshape(-1).astype(w_.dtype)
+        if nb:
+            gb = db.sum(axis=0).reshape(-1).astype(dt)
+        return gx, gw, gb
+
+    return record(y.astype(dt).reshape(X.shape), (input, weight, bias), rule, "NativeGroupNorm",
+                  saved=(input, weight), once=True)
