@@ -15,6 +15,7 @@ from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import OUT, check_same_device, needs, record
 from .nn_act_low import gelu_backward_low as _gelu_backward_low, gelu_low as _gelu_low, nll_reduce_low
+from .nn_act_low import bce_logits_low
 from .opmath import float32_rule
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -371,6 +372,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         raise ValueError(f"Target size ({tuple(Y.shape)}) must be the same as input size ({X.shape})")
     W = None if weight is None else weight._data
     PW = None if pos_weight is None else pos_weight._data
+    if W is None and PW is None and xp is np and _low(X) and getattr(Y, "shape", None) == X.shape:
+        out, bw = bce_logits_low(X, Y, reduction)
+        nx, nt = needs((input, target))
+        return record(out, (input, target), lambda o, g, *_: tuple(r if n else None for r, n in zip(bw(g), (nx, nt))),
+                      "BinaryCrossEntropyWithLogits", saved=(input, target if isinstance(target, Tensor) else Y),
+                      once=True)
     sp_neg = xp.log1p(xp.exp(-xp.abs(X))) + xp.maximum(-X, 0)  # softplus(-x)
     coef = 1.0 if PW is None else 1 + (PW - 1) * Y
     L = (1 - Y) * X + coef * sp_neg

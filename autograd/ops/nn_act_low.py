@@ -86,3 +86,67 @@ def nll_reduce_low(picked, w, valid, reduction):
         denom = cascade_sum_low(np.where(ok, w.reshape(-1).astype(f32), 0), ok, dt)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(f32(total) / denom).astype(dt), np.asarray(denom, dt)
+
+
+def _r(v, dt):
+    return np.asarray(v, np.float32).astype(dt).astype(np.float32)
+
+
+def bce_logits_low(X, Y, reduction):
+    """torch's binary_cross_entropy_with_logits on float16/bfloat16 (no weights): its composite
+    ``(1 - y) * x - log_sigmoid(x)`` with each op rounded to the dtype (log_sigmoid's kernel in float32),
+    reduced with float32 accumulation. Returns the result and its backward ``rule(g) -> (gx, gy)``, torch's
+    formula for it, op by op."""
+    f32, dt = np.float32, X.dtype
+    x, y = X.astype(f32), np.asarray(Y).astype(dt).astype(f32)
+    with np.errstate(over="ignore"):
+        lsig = _r(np.minimum(x, f32(0)) - np.log1p(np.exp(-np.abs(x).astype(np.float64))).astype(f32), dt)
+    one_m_y = _r(f32(1) - y, dt)
+    L = _r(_r(one_m_y * x, dt) - lsig, dt).astype(dt)
+    n = max(L.size, 1)
+    if reduction == "none":
+        out = L
+    elif reduction == "sum":
+        out = np.asarray(L.sum(dtype=f32)).astype(dt)
+    else:
+        out = np.asarray(L.mean(dtype=f32)).astype(dt)
+
+    def rule(g):   # torch's own backward: (sigmoid(x) - y) * g and -x * g, divided by the count at the end
+        G = np.broadcast_to(np.asarray(g).astype(f32), L.shape)
+        with np.errstate(over="ignore"):
+            sig = _r(f32(1) / (f32(1) + np.exp((-x).astype(np.float64)).astype(f32)), dt)
+        gx, gy = _r(_r(sig - y, dt) * G, dt), _r(-x * G, dt)
+        if reduction == "mean":
+            gx, gy = _r(gx / f32(n), dt), _r(gy / f32(n), dt)
+        return gx.astype(dt), gy.astype(dt)
+
+    return out, rule
+
+
+def smooth_l1_backward_low(input, target, out, reduction, beta, huber):  # noqa: A002
+    """``out`` (the float16/bfloat16 smooth L1 or Huber loss, computed) recorded with torch's backward kernel:
+    with ``x = input - target`` and ``norm`` (1/numel for the mean), smooth L1's ``-norm g`` / ``norm g`` /
+    ``norm x g / beta`` in float32 rounded once, or Huber's ``-norm g delta`` / ``norm g delta`` / ``norm x g``
+    with each op (``x`` and ``norm`` too) rounded to the dtype. First order only."""
+    from .basic import needs, record  # noqa: PLC0415
+
+    f32 = np.float32
+    X, Y = input._data, target._data
+    dt = X.dtype
+    norm = _r(f32(1.0 / max(X.size, 1)) if reduction == "mean" else f32(1), dt)
+    nx, nt = needs((input, target))
+
+    def rule(o, g, *_):
+        G = np.broadcast_to(np.asarray(g).astype(f32), X.shape)
+        x = _r(X.astype(f32) - Y.astype(f32), dt)
+        if huber:
+            lo, hi = _r(_r(-norm * G, dt) * f32(beta), dt), _r(_r(norm * G, dt) * f32(beta), dt)
+            mid = _r(_r(norm * x, dt) * G, dt)
+        else:           # smooth L1's kernel runs in float32 and rounds once
+            x, n32 = X.astype(f32) - Y.astype(f32), f32(1.0 / max(X.size, 1)) if reduction == "mean" else f32(1)
+            lo, hi = -n32 * G, n32 * G
+            mid = n32 * x * G / f32(beta) if beta else lo
+        gx = np.where(x <= -beta, lo, np.where(x >= beta, hi, mid)).astype(dt)
+        return (gx if nx else None), ((-gx).astype(dt) if nt else None)
+
+    return record(out._data, (input, target), rule, "HuberLoss" if huber else "SmoothL1Loss", saved=(), once=True)
