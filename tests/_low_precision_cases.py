@@ -154,6 +154,17 @@ CASES = {
     "bce": (lambda L, F, a, b: F.binary_cross_entropy(a, b), [P01, (Y > 0).astype(np.float32)]),
     "bce_with_logits": (lambda L, F, a, b: F.binary_cross_entropy_with_logits(a, b), [X, (Y > 0).astype(np.float32)]),
     "kl_div": (lambda L, F, a, b: F.kl_div(a, b, reduction="batchmean"), [X, P01]),
+    # larger shapes: several threads' ranges, vectors and their remainders, cascades past one level
+    "softmax_dim0_big": (lambda L, F, a: F.softmax(a, dim=0), [_n(3, 2000, scale=3.0)]),
+    "log_softmax_dim1_big": (lambda L, F, a: F.log_softmax(a, dim=1), [_n(8, 50, 30, scale=3.0)]),
+    "cross_entropy_big": (lambda L, F, a, t: F.cross_entropy(a, t, ignore_index=3), [_n(300, 7), _rng.integers(0, 7, 300)]),
+    "layer_norm_768": (lambda L, F, a, w, b: F.layer_norm(a, (768,), w, b), [_n(2, 8, 768), _n(768), _n(768)]),
+    "batch_norm_big": (lambda L, F, a, w, b: F.batch_norm(a, None, None, w, b, training=True),
+                       [_n(8, 16, 12, 12), _n(16), _n(16)]),
+    "conv2d_big": (lambda L, F, a, w: F.conv2d(a, w, padding=1), [_n(4, 16, 10, 10), _n(16, 16, 3, 3, scale=0.2)]),
+    "gelu_big": (lambda L, F, a: F.gelu(a), [_n(3, 1000, scale=3.0)]),
+    "avg_pool2d_overlap": (lambda L, F, a: F.avg_pool2d(a, 3, stride=1, padding=1), [_n(2, 4, 15, 17)]),
+    "max_pool2d_overlap": (lambda L, F, a: F.max_pool2d(a, 3, stride=2, padding=1), [_n(2, 4, 15, 17)]),
 }
 
 

@@ -450,5 +450,8 @@ def cumsum(x, dim, *, dtype=None):
         out = X.astype(dtype) if dtype is not None else X.copy()
         return record(xp.asarray(out), (x,), _identity_rule, "Cumsum", saved=())
     d = _axes(X, dim)[0]
-    return record(xp.cumsum(X, axis=d, dtype=dtype), (x,), lambda o, g: (o.flip(o.cumsum(o.flip(g, d), d), d),),
-                  "Cumsum", saved=())
+    if dtype is None and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:   # float32 running sums
+        out = xp.cumsum(X, axis=d, dtype=_dtypes.float32).astype(X.dtype)
+    else:
+        out = xp.cumsum(X, axis=d, dtype=dtype)
+    return record(out, (x,), lambda o, g: (o.flip(o.cumsum(o.flip(g, d), d), d),), "Cumsum", saved=())

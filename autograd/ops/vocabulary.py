@@ -128,7 +128,9 @@ TABLE = {
 
     # reductions, selection, scatter
     "mean": (_accumulate("mean"), lambda x, axes, keepdim=False: reduction.mean(x, axes, keepdim)),
-    "cumsum": (lambda x, dim: _xp(x).cumsum(x, axis=dim), lambda x, dim: x.cumsum(dim)),
+    "cumsum": (lambda x, dim: _xp(x).cumsum(x, axis=dim, dtype=np.float32).astype(x.dtype)
+               if x.dtype.itemsize == 2 and x.dtype in LOW_PRECISION else _xp(x).cumsum(x, axis=dim),
+               lambda x, dim: x.cumsum(dim)),
     "flip": (lambda x, axes: _xp(x).flip(x, axes), lambda x, axes: x.flip(axes)),
     "roll": (lambda x, shifts, axes: _xp(x).roll(x, shifts, axes), lambda x, shifts, axes: x.roll(shifts, axes)),
     "tril": (lambda x, k: _xp(x).tril(x, k), lambda x, k: x.tril(k)),

@@ -1,0 +1,59 @@
+"""Every float op of the layer that torch has, on float16 and bfloat16 inputs (non-contiguous ones and
+reductions over dims other than the last among them), forward and backward, against torch 2.13 on the CPU:
+bitwise equal, or, for the few ops whose torch kernel we do not reproduce exactly, within the number of ulps
+recorded below with the reason. The cases live in tests/_low_precision_cases.py (scripts/audit_low_precision.py
+lists the same comparison as a table)."""
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from _low_precision_cases import CASES, compare  # noqa: E402
+
+# name: ({dtype: most ulps in any output or gradient}, why it is not bitwise)
+KNOWN = {
+    "rsqrt": ({"float16": 2, "bfloat16": 0}, "the gradient -0.5 g y^3: torch's pow(y, 3) rounds x*x*x once"),
+    "pow_3": ({"float16": 2, "bfloat16": 2}, "torch's pow(x, 3) is x*x*x in float32; NumPy's power rounds otherwise"),
+    "pow_tensor": ({"float16": 2, "bfloat16": 2}, "pow's backward pow(x, e - 1) and log(x) rounded per op"),
+    "norm": ({"float16": 0, "bfloat16": 6}, "torch's vector norm accumulates in float32 in its own order"),
+    "norm_dim1": ({"float16": 0, "bfloat16": 2}, "as norm"),
+    "normalize": ({"float16": 0, "bfloat16": 12}, "built on norm"),
+    "prod_dim1": ({"float16": 5, "bfloat16": 7}, "torch's prod accumulates in the 16-bit type in its own order"),
+    "matmul_noncontig": ({"float16": 1, "bfloat16": 0}, "float32 GEMM accumulation order (BLAS vs torch)"),
+    "layer_norm_nowb": ({"float16": 1, "bfloat16": 0}, "one element: a lane-sum order detail"),
+    "interpolate_nearest": ({"float16": 224, "bfloat16": 40}, "torch's upsample backward adds in its own order"),
+    "interpolate_bilinear": ({"float16": 746, "bfloat16": 14878},
+                             "torch's bilinear kernel works in float32; ours is the 16-bit composite"),
+    "sdpa": ({"float16": 250, "bfloat16": 1098}, "torch's CPU flash-attention kernel (blocked online softmax)"),
+    "bce": ({"float16": 24, "bfloat16": 128}, "torch's binary_cross_entropy kernel and its backward formula"),
+    # 1 to 3 elements in ~10^4: float32 sums in an order we do not reproduce everywhere (ulps count relative
+    # to the value, so a result near zero after cancellation shows several)
+    "layer_norm_768": ({"float16": 1, "bfloat16": 2}, "one element: its row moments' scalar-tail FMA contraction"),
+    "batch_norm_big": ({"float16": 1, "bfloat16": 0}, "one element of the input gradient"),
+    "conv2d_big": ({"float16": 8, "bfloat16": 1}, "float32 GEMM accumulation order (BLAS vs torch's)"),
+    "gelu_big": ({"float16": 0, "bfloat16": 12939},
+                 "torch sends bfloat16 GELU to oneDNN, whose erf is its own (3% of elements, near-zero results)"),
+}
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_op_matches_torch(name, dt):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        rows = compare(name, dt)
+    assert all(n >= 0 for _, n, _, _ in rows), rows       # same shapes, same gradients present
+    worst = max((u for _, n, _, u in rows), default=0)
+    allowed = KNOWN.get(name, ({}, ""))[0].get(dt, 0)
+    assert worst <= allowed, [r for r in rows if r[1]]
+
+
+def test_known_differences_are_still_real():
+    """A bound above stays only while the op still differs: once it is bitwise, it moves out of KNOWN."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        stale = [(n, dt) for n, (bounds, _) in KNOWN.items() for dt, u in bounds.items()
+                 if u and not any(c for _, c, _, _ in compare(n, dt))]
+    assert not stale
