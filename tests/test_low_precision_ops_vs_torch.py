@@ -23,9 +23,6 @@ KNOWN = {
     "prod_dim1": ({"float16": 5, "bfloat16": 7}, "torch's prod accumulates in the 16-bit type in its own order"),
     "matmul_noncontig": ({"float16": 1, "bfloat16": 0}, "float32 GEMM accumulation order (BLAS vs torch)"),
     "layer_norm_nowb": ({"float16": 1, "bfloat16": 0}, "one element: a lane-sum order detail"),
-    "interpolate_nearest": ({"float16": 224, "bfloat16": 40}, "torch's upsample backward adds in its own order"),
-    "interpolate_bilinear": ({"float16": 746, "bfloat16": 14878},
-                             "torch's bilinear kernel works in float32; ours is the 16-bit composite"),
     "sdpa": ({"float16": 250, "bfloat16": 1098}, "torch's CPU flash-attention kernel (blocked online softmax)"),
     "bce": ({"float16": 24, "bfloat16": 128}, "torch's binary_cross_entropy kernel and its backward formula"),
     # 1 to 3 elements in ~10^4: float32 sums in an order we do not reproduce everywhere (ulps count relative

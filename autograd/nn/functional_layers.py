@@ -240,7 +240,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = [n / o for n, o in zip(in_sz, out_sz)] if recompute_scale_factor else [1.0 / f for f in sf]
     else:
         raise ValueError("either size or scale_factor should be defined")
-    y = input
+    dt = input._data.dtype
+    low = dt.itemsize == 2 and dt in dtypes.LOW_PRECISION
+    # float16/bfloat16 as torch's kernel: in float32 (source positions and weights too), rounded once; its
+    # backward accumulates in float32 too
+    y = input.to(dtypes.float32) if low else input
     for d, (n, m, sc) in enumerate(zip(in_sz, out_sz, scales)):
         dim = d + 2
         i = np.arange(m, dtype=np.float64)
@@ -258,13 +262,22 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             src = np.maximum((i + 0.5) * sc - 0.5, 0.0)
         i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
         i1 = np.minimum(i0 + 1, n - 1)
+        if low:
+            f32, i32 = np.float32, i.astype(np.float32)
+            if align_corners:
+                src = f32((n - 1) / (m - 1)) * i32 if m > 1 else np.zeros(m, f32)
+            else:
+                src = np.maximum(f32(sc) * (i32 + f32(0.5)) - f32(0.5), f32(0))
+            i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+            i1 = np.minimum(i0 + 1, n - 1)
         lam = (src - i0).astype(np.dtype(y._data.dtype))
+        lam0 = (1 - lam).astype(lam.dtype)
         shape = [1] * y.ndim
         shape[dim] = m
         w1 = creation.tensor(lam.reshape(shape), device=y.device)
-        w0 = creation.tensor((1 - lam).reshape(shape), device=y.device)
+        w0 = creation.tensor(lam0.reshape(shape), device=y.device)
         y = y.index_select(dim, _idx(i0, y)) * w0 + y.index_select(dim, _idx(i1, y)) * w1
-    return y
+    return y.to(dt) if low else y
 
 
 def _idx(a, like):
