@@ -14,12 +14,7 @@ from _low_precision_cases import CASES, compare  # noqa: E402
 
 # name: ({dtype: most ulps in any output or gradient}, why it is not bitwise)
 KNOWN = {
-    "rsqrt": ({"float16": 2, "bfloat16": 0}, "the gradient -0.5 g y^3: torch's pow(y, 3) rounds x*x*x once"),
-    "pow_3": ({"float16": 2, "bfloat16": 2}, "torch's pow(x, 3) is x*x*x in float32; NumPy's power rounds otherwise"),
     "pow_tensor": ({"float16": 2, "bfloat16": 2}, "pow's backward pow(x, e - 1) and log(x) rounded per op"),
-    "norm": ({"float16": 0, "bfloat16": 6}, "torch's vector norm accumulates in float32 in its own order"),
-    "norm_dim1": ({"float16": 0, "bfloat16": 2}, "as norm"),
-    "normalize": ({"float16": 0, "bfloat16": 12}, "built on norm"),
     "prod_dim1": ({"float16": 5, "bfloat16": 7}, "torch's prod accumulates in the 16-bit type in its own order"),
     "matmul_noncontig": ({"float16": 1, "bfloat16": 0}, "float32 GEMM accumulation order (BLAS vs torch)"),
     "layer_norm_nowb": ({"float16": 1, "bfloat16": 0}, "one element: a lane-sum order detail"),

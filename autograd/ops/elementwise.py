@@ -15,7 +15,7 @@ from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
 from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
 from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands, scalar_op
-from .opmath import erf_vectorised
+from .opmath import erf_vectorised, pow_low
 
 
 def _like(*xs):
@@ -158,13 +158,19 @@ def remainder(a, b):
 
 def pow_(a, b):
     A, B, dt, xp = _operands(a, b)
-    res = _as(A ** B, dt, xp)
+    if isinstance(B, numbers.Real) and not isinstance(B, bool) and xp is np and dt.itemsize == 2 and \
+            dt in dtypes.LOW_PRECISION:   # (A holds the float32 values of the 16-bit operand)
+        res = pow_low(A.astype(dt), B)
+    else:
+        res = _as(A ** B, dt, xp)
     na, nb = needs((a, b))
 
     def rule(o, g, a_, b_, y):
         ga = gb = None
         if na:
-            if isinstance(b_, numbers.Number):
+            if isinstance(b_, numbers.Number) and _low_np(a_):   # torch: g * (e * x.pow(e - 1)), op by op
+                ga = g * scalar_op(pow_low(a_, b_ - 1), b_, operator.mul) if b_ != 0 else g * 0
+            elif isinstance(b_, numbers.Number):
                 ga = g * b_ * a_ ** (b_ - 1) if b_ != 0 else g * 0
             else:
                 ga = g * b_ * o.where(b_ == 0, 1, a_) ** (b_ - 1) * (b_ != 0)
@@ -177,6 +183,10 @@ def pow_(a, b):
         return ga, gb
 
     return record(res, (a, b), rule, "Pow", saved=(_number(a, A), _number(b, B), OUT if nb else None))
+
+
+def _low_np(x):
+    return type(x) is np.ndarray and x.dtype.itemsize == 2 and x.dtype in dtypes.LOW_PRECISION
 
 
 def _number(operand, raw):
@@ -343,6 +353,7 @@ _RULES = {
     "log": lambda o, g, x: (g / x,),
     "log1p": lambda o, g, x: (g / (x + 1),),
     "sqrt": lambda o, g, y: (g / (2 * y),),
+    "rsqrt": lambda o, g, y: ((-0.5 * g) * (pow_low(y, 3) if _low_np(y) else y * y * y),),
     "erf": lambda o, g, x: (scalar_op(o.exp(-(x * x)), _TWO_BY_SQRT_PI, operator.mul) * g,),
 }
 _SAVES_NONE = {"neg", "sign", "floor", "ceil", "round", "trunc"}

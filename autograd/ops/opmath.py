@@ -252,3 +252,17 @@ def erf_vectorised(v, scalar):
     flat = v.reshape(-1)
     vec = vectorised_mask(flat.size, flat.size, _GRAIN, 2 * _VEC)
     return np.where(vec, _erf_vec32(flat), scalar.reshape(-1)).reshape(v.shape)
+
+
+def pow_low(x, e):
+    """``x ** e`` (``e`` a number) on a float16/bfloat16 array as torch's CPU pow computes it: in float32, with
+    its special cases (2: x*x, 3: x*x*x, 0.5: sqrt, -0.5: 1/sqrt, -1: 1/x, -2: 1/(x*x)), else the correctly
+    rounded power, rounded once to the dtype (bfloat16 also rounds the square inside its cube and 1/(x*x))."""
+    f32 = np.float32
+    v = x.astype(f32)
+    r = (lambda t: t.astype(x.dtype).astype(f32)) if x.dtype != np.float16 else (lambda t: t)
+    with np.errstate(all="ignore"):
+        special = {2: lambda: v * v, 3: lambda: r(v * v) * v, 0.5: lambda: np.sqrt(v), -0.5: lambda: f32(1) / np.sqrt(v),
+                   -1: lambda: f32(1) / v, -2: lambda: f32(1) / r(v * v)}
+        y = special[e]() if e in special else np.power(v.astype(np.float64), float(e)).astype(f32)
+    return y.astype(x.dtype)

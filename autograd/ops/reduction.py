@@ -300,8 +300,13 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     xp = backend.array_module(X)
     ax = _axes(X, dim)
     a = xp.abs(X)
-    out = xp.asarray(xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim)) if p == 2 else
-                     ((a ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p))
+    if X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:   # torch: float32 all through, rounded once
+        X32, a32 = X.astype(_dtypes.float32), a.astype(_dtypes.float32)
+        out = xp.asarray(xp.sqrt((X32 * X32).sum(axis=ax, keepdims=keepdim)) if p == 2 else
+                         ((a32 ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p)).astype(X.dtype)
+    else:
+        out = xp.asarray(xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim)) if p == 2 else
+                         ((a ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p))
 
     ks = _kept(X.shape, ax)
 
