@@ -49,3 +49,26 @@ def test_known_differences_are_still_real():
         stale = [(n, dt) for n, (bounds, _) in KNOWN.items() for dt, u in bounds.items()
                  if u and not any(c for _, c, _, _ in compare(n, dt))]
     assert not stale
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.5])
+def test_dropout_scaling_matches_torch(dt, p):
+    """The masks are random on both sides: where both keep an element, output and gradient are bitwise equal
+    (torch rounds 1 / (1 - p) to the dtype, then multiplies)."""
+    import autograd as ag
+    import autograd.nn.functional as F
+
+    ours_dt, theirs_dt = {"float16": (ag.float16, torch.float16), "bfloat16": (ag.bfloat16, torch.bfloat16)}[dt]
+    x = np.random.default_rng(2).standard_normal(4096).astype(np.float32)
+    a = ag.tensor(x).to(ours_dt).requires_grad_()
+    t = torch.tensor(x).to(theirs_dt).requires_grad_()
+    ya, yt = F.dropout(a, p), torch.nn.functional.dropout(t, p)
+    g = np.random.default_rng(3).standard_normal(4096).astype(np.float32)
+    ya.backward(ag.tensor(g).to(ours_dt))
+    yt.backward(torch.tensor(g).to(theirs_dt))
+    oa, ot = ya.detach().to(ag.float32).numpy(), yt.detach().float().numpy()
+    both = (oa != 0) & (ot != 0) & (x != 0)
+    assert both.sum() > 500
+    np.testing.assert_array_equal(oa[both], ot[both])
+    np.testing.assert_array_equal(a.grad.to(ag.float32).numpy()[both], t.grad.float().numpy()[both])
