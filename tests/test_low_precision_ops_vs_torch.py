@@ -19,7 +19,6 @@ KNOWN = {
     "matmul_noncontig": ({"float16": 1, "bfloat16": 0}, "float32 GEMM accumulation order (BLAS vs torch)"),
     "layer_norm_nowb": ({"float16": 1, "bfloat16": 0}, "one element: a lane-sum order detail"),
     "sdpa": ({"float16": 250, "bfloat16": 1098}, "torch's CPU flash-attention kernel (blocked online softmax)"),
-    "bce": ({"float16": 24, "bfloat16": 128}, "torch's binary_cross_entropy kernel and its backward formula"),
     # 1 to 3 elements in ~10^4: float32 sums in an order we do not reproduce everywhere (ulps count relative
     # to the value, so a result near zero after cancellation shows several)
     "layer_norm_768": ({"float16": 1, "bfloat16": 2}, "one element: its row moments' scalar-tail FMA contraction"),

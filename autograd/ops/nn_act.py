@@ -15,7 +15,7 @@ from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import OUT, check_same_device, needs, record
 from .nn_act_low import gelu_backward_low as _gelu_backward_low, gelu_low as _gelu_low, nll_reduce_low
-from .nn_act_low import bce_logits_low
+from .nn_act_low import bce_logits_low, bce_low
 from .opmath import float32_rule
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -335,6 +335,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     if X.size and (float(X.min()) < 0 or float(X.max()) > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     W = None if weight is None else weight._data
+    if W is None and xp is np and _low(X):
+        out, bw = bce_low(X, Y, reduction)
+        nx, nt = needs((input, target))
+        return record(out, (input, target), lambda o, g, *_: tuple(r if n else None for r, n in zip(bw(g), (nx, nt))),
+                      "BinaryCrossEntropy", saved=(input, target if isinstance(target, Tensor) else Y), once=True)
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 as torch
         logx = xp.maximum(xp.log(X), -100.0)
         log1mx = xp.maximum(xp.log1p(-X), -100.0)

@@ -150,3 +150,33 @@ def smooth_l1_backward_low(input, target, out, reduction, beta, huber):  # noqa:
         return (gx if nx else None), ((-gx).astype(dt) if nt else None)
 
     return record(out._data, (input, target), rule, "HuberLoss" if huber else "SmoothL1Loss", saved=(), once=True)
+
+
+def bce_low(X, Y, reduction):
+    """torch's CPU binary_cross_entropy on float16/bfloat16 (no weights): its elementwise kernel in the 16-bit
+    type, ``(y - 1) * max(log1p(-x), -100) - y * max(log(x), -100)`` with each op rounded, reduced with
+    float32 accumulation. Returns the result and ``rule(g) -> (gx, gy)``: torch's backward kernel
+    ``g (x - y) / max((1 - x) x, eps)`` and ``-logit(x) g``, each divided by the count at the end for the
+    mean."""
+    f32, f64, dt = np.float32, np.float64, X.dtype
+    x, y = X.astype(f32), np.asarray(Y).astype(dt).astype(f32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        l1p = np.maximum(_r(np.log1p(-x.astype(f64)), dt), f32(-100))
+        lx = np.maximum(_r(np.log(x.astype(f64)), dt), f32(-100))
+    L = _r(_r(_r(y - f32(1), dt) * l1p, dt) - _r(y * lx, dt), dt).astype(dt)
+    n = max(L.size, 1)
+    out = L if reduction == "none" else np.asarray(L.sum(dtype=f32) if reduction == "sum" else L.mean(dtype=f32))
+    eps = _r(f32(1e-12), dt)
+
+    def rule(g):
+        G = np.broadcast_to(np.asarray(g).astype(f32), L.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            den = np.maximum(_r(_r(f32(1) - x, dt) * x, dt), eps)
+            gx = _r(_r(G * _r(x - y, dt), dt) / den, dt)
+            logit = _r(np.log(_r(x / _r(f32(1) - x, dt), dt).astype(f64)), dt)   # logit's ops, each rounded
+            gy = _r(-logit * G, dt)
+        if reduction == "mean":
+            gx, gy = _r(gx / f32(n), dt), _r(gy / f32(n), dt)
+        return gx.astype(dt), gy.astype(dt)
+
+    return out.astype(dt), rule
