@@ -14,7 +14,6 @@ from _low_precision_cases import CASES, compare  # noqa: E402
 
 # name: ({dtype: most ulps in any output or gradient}, why it is not bitwise)
 KNOWN = {
-    "pow_tensor": ({"float16": 2, "bfloat16": 2}, "pow's backward pow(x, e - 1) and log(x) rounded per op"),
     "prod_dim1": ({"float16": 5, "bfloat16": 7}, "torch's prod accumulates in the 16-bit type in its own order"),
     "matmul_noncontig": ({"float16": 1, "bfloat16": 0}, "float32 GEMM accumulation order (BLAS vs torch)"),
     "layer_norm_nowb": ({"float16": 1, "bfloat16": 0}, "one element: a lane-sum order detail"),

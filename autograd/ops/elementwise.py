@@ -172,14 +172,14 @@ def pow_(a, b):
                 ga = g * scalar_op(pow_low(a_, b_ - 1), b_, operator.mul) if b_ != 0 else g * 0
             elif isinstance(b_, numbers.Number):
                 ga = g * b_ * a_ ** (b_ - 1) if b_ != 0 else g * 0
-            else:
-                ga = g * b_ * o.where(b_ == 0, 1, a_) ** (b_ - 1) * (b_ != 0)
+            else:   # torch's order: g * (e * x ** (e - 1)), zero where e == 0
+                ga = o.where(b_ == 0, 0, g * (b_ * o.where(b_ == 0, 1, a_) ** (b_ - 1)))
         if nb:
             with np.errstate(divide="ignore", invalid="ignore"):
                 if isinstance(a_, numbers.Number):
                     gb = g * y * (math.log(a_) if a_ > 0 else (0.0 if a_ == 0 else math.nan))
                 else:
-                    gb = o.where((a_ == 0) & (b_ >= 0), 0, g * y * o.log(a_))
+                    gb = o.where((a_ == 0) & (b_ >= 0), 0, g * (y * o.log(a_)))
         return ga, gb
 
     return record(res, (a, b), rule, "Pow", saved=(_number(a, A), _number(b, B), OUT if nb else None))
