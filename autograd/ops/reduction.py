@@ -82,16 +82,26 @@ def prod(x, dim=None, keepdim=False):
     X = x._data
     xp = backend.array_module(X)
     ax = _axes(X, dim)
-    out = xp.asarray(X.prod(axis=ax, keepdims=keepdim, dtype="int64" if X.dtype.kind in "biu" else None))
+    low = xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION
+    if low and X.ndim and X.size:   # torch: one running product in the dtype, each multiplication rounded
+        flat = X.reshape(-1) if ax is None else np.moveaxis(X, ax[0], -1)
+        out = np.multiply.accumulate(flat, axis=-1)[..., -1]
+        out = out.reshape((1,) * X.ndim if keepdim else ()) if ax is None else (
+            np.expand_dims(out, ax[0]) if keepdim else out)
+    else:
+        out = xp.asarray(X.prod(axis=ax, keepdims=keepdim, dtype="int64" if X.dtype.kind in "biu" else None))
 
     ks = _kept(X.shape, ax)
+    nonzero = low and bool((X != 0).all())
 
-    def rule(o, g, x_):
+    def rule(o, g, x_, y):
         if X.ndim == 0:
             return (g,)
+        if nonzero and o is o.arrays:   # torch's formula without zeros: g * (result / input)
+            return (o.reshape(g, ks) * (o.reshape(y, ks) / x_),)
         return (o.reshape(g, ks) * o.prod_others(x_, tuple(range(X.ndim)) if ax is None else ax),)
 
-    return record(out, (x,), rule, "Prod")
+    return record(xp.asarray(out), (x,), rule, "Prod", saved=(x, OUT))
 
 
 def _extreme(x, dim, keepdim, is_max):
