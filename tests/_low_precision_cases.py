@@ -163,6 +163,7 @@ CASES = {
                        [_n(8, 16, 12, 12), _n(16), _n(16)]),
     "conv2d_big": (lambda L, F, a, w: F.conv2d(a, w, padding=1), [_n(4, 16, 10, 10), _n(16, 16, 3, 3, scale=0.2)]),
     "gelu_big": (lambda L, F, a: F.gelu(a), [_n(3, 1000, scale=3.0)]),
+    "linear_768": (lambda L, F, a, w, b: F.linear(a, w, b), [_n(16, 768), _n(128, 768, scale=0.05), _n(128)]),
     "avg_pool2d_overlap": (lambda L, F, a: F.avg_pool2d(a, 3, stride=1, padding=1), [_n(2, 4, 15, 17)]),
     "max_pool2d_overlap": (lambda L, F, a: F.max_pool2d(a, 3, stride=2, padding=1), [_n(2, 4, 15, 17)]),
 }

@@ -22,6 +22,7 @@ KNOWN = {
     "layer_norm_768": ({"float16": 1, "bfloat16": 2}, "one element: a float32 order of operations not pinned down"),
     "batch_norm_big": ({"float16": 1, "bfloat16": 0}, "one element of the input gradient"),
     "conv2d_big": ({"float16": 8, "bfloat16": 1}, "float32 GEMM accumulation order (BLAS vs torch's)"),
+    "linear_768": ({"float16": 4, "bfloat16": 1}, "float32 GEMM accumulation order over 768 terms (BLAS vs torch's)"),
     "gelu_big": ({"float16": 0, "bfloat16": 12939},
                  "torch sends bfloat16 GELU to oneDNN, whose erf is its own (3% of elements, near-zero results)"),
 }
