@@ -11,7 +11,8 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
-from .opmath import float32_rule, scalar_op, vectorised_mask
+from . import reduction_low as _low
+from .opmath import float32_rule, scalar_op
 from .. import dtypes as _dtypes
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -83,11 +84,8 @@ def prod(x, dim=None, keepdim=False):
     xp = backend.array_module(X)
     ax = _axes(X, dim)
     low = xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION
-    if low and X.ndim and X.size:   # torch: one running product in the dtype, each multiplication rounded
-        flat = X.reshape(-1) if ax is None else np.moveaxis(X, ax[0], -1)
-        out = np.multiply.accumulate(flat, axis=-1)[..., -1]
-        out = out.reshape((1,) * X.ndim if keepdim else ()) if ax is None else (
-            np.expand_dims(out, ax[0]) if keepdim else out)
+    if low and X.ndim and X.size:
+        out = _low.prod_low(X, ax, keepdim)
     else:
         out = xp.asarray(X.prod(axis=ax, keepdims=keepdim, dtype="int64" if X.dtype.kind in "biu" else None))
 
@@ -229,16 +227,6 @@ def _var_parts(x, dim, unbiased, correction):
     return X, xp, ax, c, denom
 
 
-def _var_low(X, ax, keepdim, denom, take_sqrt):
-    """float16/bfloat16 var/std as torch's CPU kernel: in float64, rounded to float32 and then to the dtype."""
-    x = X.astype(np.float64)
-    c = x - x.mean(axis=ax, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = (c * c).sum(axis=ax, keepdims=keepdim) / denom
-    v = np.sqrt(v) if take_sqrt else v
-    return np.asarray(v).astype(np.float32).astype(X.dtype)
-
-
 def _centred(o, x, c, ax):
     """``x - mean(x)``: the forward's own array for a first-order backward, recomputed from the saved input
     under ``create_graph`` so that it is differentiated too."""
@@ -254,7 +242,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance; with no degrees of freedom left (``n <= correction``) NaN/inf with a NaN gradient, as torch."""
     X, xp, ax, c, denom = _var_parts(x, dim, unbiased, correction)
     if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
-        out = _var_low(X, ax, keepdim, denom, False)
+        out = _low.var_low(X, ax, keepdim, denom, False)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom))
@@ -273,7 +261,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation; the gradient is 0 where it is 0 (constant input), as torch."""
     X, xp, ax, c, denom = _var_parts(x, dim, unbiased, correction)
     if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
-        out = _var_low(X, ax, keepdim, denom, True)
+        out = _low.var_low(X, ax, keepdim, denom, True)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             out = xp.asarray(xp.sqrt((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom)))
@@ -343,13 +331,7 @@ def logsumexp(x, dim, keepdim=False):
     m = X.max(axis=ax, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
     if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
-        # torch's composite in the 16-bit type: each op rounded (exp and log correctly rounded in float32
-        # first, as its vectorised functions), the sum accumulated in float32
-        f64, dt = np.float64, X.dtype
-        with np.errstate(all="ignore"):
-            e = np.exp((X - m).astype(f64)).astype(np.float32).astype(dt)
-            s = e.sum(axis=ax, keepdims=True, dtype=np.float32).astype(dt)
-            lse = np.log(s.astype(f64)).astype(np.float32).astype(dt) + m
+        lse = _low.logsumexp_low(X, m, ax)
     else:
         s = xp.exp(X - m).sum(axis=ax, keepdims=True)
         lse = xp.log(s) + m
@@ -374,18 +356,12 @@ def softmax(x, dim, dtype=None):
     _check_softmax(X, "softmax")
     xp = backend.array_module(X)
     X, dt = _opmath(X)
-    e = _exp32(xp, X - X.max(axis=dim, keepdims=True), dt)
+    e = _low.exp32(xp, X - X.max(axis=dim, keepdims=True), dt)
     s = e.sum(axis=dim, keepdims=True)
     Y = (e / s).astype(dt, copy=False)
     d = dim % builtins.max(X.ndim, 1)
     if dt != X.dtype and xp is np and X.ndim and d != X.ndim - 1 and Y.size:
-        # torch's kernel over a dim that is not the last runs along the inner positions in vectors (float32 all
-        # through, rounded once); the positions its scalar loop takes store exp(x - max) in the 16-bit type
-        # first and divide that by the float32 sum (two roundings)
-        outer, inner = int(np.prod(X.shape[:d])), int(np.prod(X.shape[d + 1:]))
-        vec = vectorised_mask(outer * inner, inner, 1)   # (its grain: every thread takes a share)
-        vec = vec.reshape(X.shape[:d] + (1,) + X.shape[d + 1:])
-        Y = np.where(vec, Y, (e.astype(dt).astype(X.dtype) / s).astype(dt))
+        Y = _low.softmax_inner_low(Y, e, s, d, dt)
     return record(Y, (x,), _softmax_rule(dim), "Softmax", saved=(OUT,))
 
 
@@ -407,15 +383,6 @@ def log_softmax(x, dim, dtype=None):
         lse = xp.log(s).astype(low).astype(X.dtype)
     Y = (sh - lse).astype(low, copy=False)
     return record(Y, (x,), _log_softmax_rule(dim), "LogSoftmax", saved=(OUT,))
-
-
-def _exp32(xp, v, dt):
-    """``exp`` of float32 values as torch's vectorised float32 exp rounds it (within its 1-ulp bound, nearly
-    always the correctly rounded value, which float64 gives; NumPy's float32 exp is off by one ulp far more
-    often) when the result goes on to a 16-bit dtype."""
-    if dt != v.dtype and xp is np:
-        return np.exp(v.astype(np.float64)).astype(v.dtype)
-    return xp.exp(v)
 
 
 def _opmath(X):
