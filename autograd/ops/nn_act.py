@@ -13,7 +13,7 @@ from .. import dtypes as _dtypes
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
-from .basic import OUT, check_same_device, needs, record
+from .basic import check_same_device, needs, record
 from .nn_act_low import gelu_backward_low as _gelu_backward_low, gelu_low as _gelu_low, nll_reduce_low
 from .nn_act_low import bce_logits_low, bce_low
 from .opmath import float32_rule
