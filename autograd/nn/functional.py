@@ -9,6 +9,10 @@ from .. import backend
 from ..ops import elementwise as _ew
 from ..ops import reduction as _red
 from ..ops.basic import record
+from ..ops.nn_act import mish as _mish, mse_loss as _mse
+from ..ops.nn_act_low import smooth_l1_backward_low as _smooth_l1_bw
+from .. import dtypes as _dtypes
+from ..grad_mode import no_grad as _no_grad
 from ..ops.nn_act import (binary_cross_entropy as _bce, binary_cross_entropy_with_logits as _bce_logits,
                           check_reduction, elu as _elu, gelu, hardtanh as _hardtanh, leaky_relu as _leaky_relu,
                           nll_loss as _nll, silu as _silu, softplus)
@@ -115,7 +119,7 @@ def silu(input, inplace=False):  # noqa: A002
 
 
 def mish(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, lambda t: t * _ew.tanh(softplus(t)), inplace)
+    return _maybe_inplace(input, _mish, inplace)
 
 
 def _softmax_dim(ndim, name):
@@ -281,6 +285,9 @@ def _weighted(loss, weight, reduction):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     _check_sizes(input, target, "mse_loss")
+    if (weight is None and isinstance(target, Tensor) and target.shape == input.shape
+            and target.dtype == input.dtype and input.dtype.kind in "fV"):
+        return _mse(input, target, _legacy_reduction(size_average, reduce, reduction))
     d = input - target
     return _weighted(d * d, weight, _legacy_reduction(size_average, reduce, reduction))
 
@@ -294,17 +301,35 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     _check_sizes(input, target, "smooth_l1_loss")
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if _low_pair(input, target):   # the value as below, the gradient torch's backward kernel's
+        with _no_grad():
+            out = smooth_l1_loss(input.detach(), target.detach(), reduction=reduction, beta=beta)
+        return _smooth_l1_bw(input, target, out, reduction, beta, False)
     d = input - target
     a = _ew.abs_(d)
     if beta == 0:
         loss = a
     else:
         loss = _ew.where((a < beta)._data, d * d * (0.5 / beta), a - 0.5 * beta)
-    return _apply_reduction(loss, _legacy_reduction(size_average, reduce, reduction))
+    return _apply_reduction(loss, reduction)
+
+
+def _low_pair(input, target):  # noqa: A002
+    """float16/bfloat16 NumPy input and target of one dtype and shape (torch's fused loss kernels apply)."""
+    X = input._data
+    return (isinstance(target, Tensor) and type(X) is np.ndarray and X.dtype.itemsize == 2
+            and X.dtype in _dtypes.LOW_PRECISION and target.dtype == input.dtype and target.shape == input.shape
+            and (input.requires_grad or target.requires_grad))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa: A002
     _check_sizes(input, target, "huber_loss")
+    if weight is None and _low_pair(input, target):
+        check_reduction(reduction)
+        with _no_grad():
+            out = huber_loss(input.detach(), target.detach(), reduction=reduction, delta=delta)
+        return _smooth_l1_bw(input, target, out, reduction, delta, True)
     d = input - target
     a = _ew.abs_(d)
     loss = _ew.where((a < delta)._data, d * d * 0.5, (a - 0.5 * delta) * delta)

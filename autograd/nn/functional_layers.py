@@ -16,6 +16,7 @@ from .. import creation, dtypes
 from ..ops import nn_conv as _conv
 from ..ops.nn_norm import dropout as _dropout
 from ..ops.nn_pool import pair
+from ..ops.nn_norm_low import group_norm_low as _group_norm_low, rms_norm_low as _rms_norm_low
 from ..tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention", "conv1d", "conv_transpose1d", "conv_transpose2d", "group_norm",
@@ -160,6 +161,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     if num_groups <= 0 or C % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
+    if input._data.dtype.itemsize == 2 and input._data.dtype in dtypes.LOW_PRECISION and \
+            type(input._data) is np.ndarray:
+        return _group_norm_low(input, num_groups, weight, bias, eps)
     low = input.dtype if input.dtype in (dtypes.float16, dtypes.bfloat16) else None
     x = (input.float() if low is not None else input).reshape(N, num_groups, -1)   # torch: float32 inside
     mean = x.mean(-1, keepdim=True)
@@ -181,8 +185,13 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    dt = input._data.dtype
+    if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION and type(input._data) is np.ndarray:
+        # torch's fused kernel: float32 statistics, eps float32's machine epsilon by default
+        return _rms_norm_low(input, weight, int(np.prod(shape)), float(np.finfo(np.float32).eps) if eps is None
+                             else eps)
     if eps is None:
-        eps = float(np.finfo(np.dtype(input._data.dtype)).eps)
+        eps = float(np.finfo(np.dtype(dt)).eps)
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
     return y * weight if weight is not None else y
@@ -232,7 +241,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = [n / o for n, o in zip(in_sz, out_sz)] if recompute_scale_factor else [1.0 / f for f in sf]
     else:
         raise ValueError("either size or scale_factor should be defined")
-    y = input
+    dt = input._data.dtype
+    low = dt.itemsize == 2 and dt in dtypes.LOW_PRECISION
+    # float16/bfloat16 as torch's kernel: in float32 (source positions and weights too), rounded once; its
+    # backward accumulates in float32 too
+    y = input.to(dtypes.float32) if low else input
     for d, (n, m, sc) in enumerate(zip(in_sz, out_sz, scales)):
         dim = d + 2
         i = np.arange(m, dtype=np.float64)
@@ -250,13 +263,22 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             src = np.maximum((i + 0.5) * sc - 0.5, 0.0)
         i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
         i1 = np.minimum(i0 + 1, n - 1)
+        if low:
+            f32, i32 = np.float32, i.astype(np.float32)
+            if align_corners:
+                src = f32((n - 1) / (m - 1)) * i32 if m > 1 else np.zeros(m, f32)
+            else:
+                src = np.maximum(f32(sc) * (i32 + f32(0.5)) - f32(0.5), f32(0))
+            i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+            i1 = np.minimum(i0 + 1, n - 1)
         lam = (src - i0).astype(np.dtype(y._data.dtype))
+        lam0 = (1 - lam).astype(lam.dtype)
         shape = [1] * y.ndim
         shape[dim] = m
         w1 = creation.tensor(lam.reshape(shape), device=y.device)
-        w0 = creation.tensor((1 - lam).reshape(shape), device=y.device)
+        w0 = creation.tensor(lam0.reshape(shape), device=y.device)
         y = y.index_select(dim, _idx(i0, y)) * w0 + y.index_select(dim, _idx(i1, y)) * w1
-    return y
+    return y.to(dt) if low else y
 
 
 def _idx(a, like):

@@ -7,13 +7,15 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import operator
 
 import numpy as np
 
 from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
 from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
-from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands
+from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands, scalar_op
+from .opmath import erf_vectorised, pow_low
 
 
 def _like(*xs):
@@ -145,7 +147,7 @@ def div(a, b, *, rounding_mode=None, out=None):
 
 def _div_rule(o, g, b, a, na):
     # torch's order for the divisor, -g * ((a / b) / b): each op rounds in float16/bfloat16 as torch's do
-    return g / b if na else None, None if a is None else -g * ((a / b) / b)
+    return scalar_op(g, b, operator.truediv) if na else None, None if a is None else -g * ((a / b) / b)
 
 
 def remainder(a, b):
@@ -156,25 +158,35 @@ def remainder(a, b):
 
 def pow_(a, b):
     A, B, dt, xp = _operands(a, b)
-    res = _as(A ** B, dt, xp)
+    if isinstance(B, numbers.Real) and not isinstance(B, bool) and xp is np and dt.itemsize == 2 and \
+            dt in dtypes.LOW_PRECISION:   # (A holds the float32 values of the 16-bit operand)
+        res = pow_low(A.astype(dt), B)
+    else:
+        res = _as(A ** B, dt, xp)
     na, nb = needs((a, b))
 
     def rule(o, g, a_, b_, y):
         ga = gb = None
         if na:
-            if isinstance(b_, numbers.Number):
+            if isinstance(b_, numbers.Number) and _low_np(a_):   # torch: g * (e * x.pow(e - 1)), op by op
+                ga = g * scalar_op(pow_low(a_, b_ - 1), b_, operator.mul) if b_ != 0 else g * 0
+            elif isinstance(b_, numbers.Number):
                 ga = g * b_ * a_ ** (b_ - 1) if b_ != 0 else g * 0
-            else:
-                ga = g * b_ * o.where(b_ == 0, 1, a_) ** (b_ - 1) * (b_ != 0)
+            else:   # torch's order: g * (e * x ** (e - 1)), zero where e == 0
+                ga = o.where(b_ == 0, 0, g * (b_ * o.where(b_ == 0, 1, a_) ** (b_ - 1)))
         if nb:
             with np.errstate(divide="ignore", invalid="ignore"):
                 if isinstance(a_, numbers.Number):
                     gb = g * y * (math.log(a_) if a_ > 0 else (0.0 if a_ == 0 else math.nan))
                 else:
-                    gb = o.where((a_ == 0) & (b_ >= 0), 0, g * y * o.log(a_))
+                    gb = o.where((a_ == 0) & (b_ >= 0), 0, g * (y * o.log(a_)))
         return ga, gb
 
     return record(res, (a, b), rule, "Pow", saved=(_number(a, A), _number(b, B), OUT if nb else None))
+
+
+def _low_np(x):
+    return type(x) is np.ndarray and x.dtype.itemsize == 2 and x.dtype in dtypes.LOW_PRECISION
 
 
 def _number(operand, raw):
@@ -231,6 +243,8 @@ def _unary(name, fwd, dfn):
             return (g * dfn(o, v),)
         if name in _FUSED_BACKWARD:
             rule = _FUSED_BACKWARD[name] or float32_rule(rule)
+        elif name in _RULES:
+            rule = _RULES[name]
 
     def op(x, *, out=None):
         if not isinstance(x, Tensor):
@@ -244,7 +258,14 @@ def _unary(name, fwd, dfn):
                 return Tensor._wrap(X.copy())  # sign/abs of bool: itself
             X = X.astype(_BOOL_AS[name])
         if X.dtype.itemsize == 2 and X.dtype in dtypes.LOW_PRECISION:   # opmath: float32, rounded once
-            Y = fwd(xp, X.astype(dtypes.float32)).astype(X.dtype)
+            if name in _CORRECTLY_ROUNDED and xp is np:   # torch's vectorised float32 functions: nearly always
+                with np.errstate(all="ignore"):           # the correctly rounded value, which float64 gives
+                    Y = fwd(xp, X.astype(np.float64)).astype(dtypes.float32)
+                if name == "erf":                         # (its erf is a polynomial of its own)
+                    Y = erf_vectorised(np.ascontiguousarray(X).astype(dtypes.float32), Y.reshape(X.shape))
+                Y = Y.astype(X.dtype)
+            else:
+                Y = fwd(xp, X.astype(dtypes.float32)).astype(X.dtype)
         else:
             Y = fwd(xp, X)
         if Y.dtype != X.dtype:
@@ -326,7 +347,18 @@ _sigmoid_f32 = float32_rule(lambda o, g, y: (g * (y * (1 - y)),))
 # torch computes these backward rules in one kernel (tanh_backward, sigmoid_backward): in float32 and
 # rounded once on float16/bfloat16 (None), or as given
 _FUSED_BACKWARD = {"tanh": None, "sigmoid": _sigmoid_backward}
+# torch's backward formulas where their order of operations differs from g * derivative (each op rounds
+# in float16/bfloat16 as torch's separate ops do; a number enters in float32)
+_RULES = {
+    "log": lambda o, g, x: (g / x,),
+    "log1p": lambda o, g, x: (g / (x + 1),),
+    "sqrt": lambda o, g, y: (g / (2 * y),),
+    "rsqrt": lambda o, g, y: ((-0.5 * g) * (pow_low(y, 3) if _low_np(y) else y * y * y),),
+    "erf": lambda o, g, x: (scalar_op(o.exp(-(x * x)), _TWO_BY_SQRT_PI, operator.mul) * g,),
+}
 _SAVES_NONE = {"neg", "sign", "floor", "ceil", "round", "trunc"}
+_CORRECTLY_ROUNDED = {"exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin", "acos", "atan",
+                      "sinh", "cosh", "erf"}
 _BOOL_AS = {"square": "int64", "sign": None}  # torch: square(bool) is int64 (pow), sign(bool) bool
 
 for _name, (_f, _d) in _UNARY.items():
@@ -398,6 +430,8 @@ def lerp(start, end, weight):
 
 
 def _lerp_rule(o, g, s, e, w):
+    if isinstance(w, numbers.Number):   # torch: g * (1 - weight) and g * weight, the number in float32
+        return scalar_op(g, 1 - w, operator.mul), scalar_op(g, w, operator.mul), None
     return g * (1 - w), g * w, None if s is None else g * (e - s)
 
 

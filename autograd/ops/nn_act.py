@@ -8,11 +8,14 @@ import math
 
 import numpy as np
 
-from .. import backend, dtypes
+from .. import backend
+from .. import dtypes as _dtypes
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
-from .basic import OUT, check_same_device, needs, record
+from .basic import check_same_device, needs, record
+from .nn_act_low import gelu_backward_low as _gelu_backward_low, gelu_low as _gelu_low, nll_reduce_low
+from .nn_act_low import bce_logits_low, bce_low
 from .opmath import float32_rule
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -32,12 +35,15 @@ def _erf(xp, x):
     return sp.erf(x).astype(x.dtype, copy=False)  # pragma: no cover - CuPy's erf turns float16 into float64
 
 
+def _low(X):
+    return X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION
+
+
 def _elementwise(x, fwd, rule, name, saved=None):
-    """``fwd(xp, X) -> Y`` recorded with ``rule(o, g, *saved)`` (default: the input saved, as torch).
-    A float16/bfloat16 input is computed in float32 and rounded once, forward and backward, as torch's
-    kernels do (a composite such as GELU would otherwise round after every step)."""
+    """``fwd(xp, X) -> Y`` recorded with ``rule(o, g, *saved)`` (default: the input saved, as torch). On
+    float16/bfloat16 both run on float32 values and round once, as torch's fused activation kernels do."""
     X = x._data
-    if X.dtype in dtypes.LOW_PRECISION:
+    if _low(X):
         Y = fwd(backend.array_module(X), X.astype(np.float32)).astype(X.dtype)
         return record(Y, (x,), float32_rule(rule), name, saved=saved)
     Y = fwd(backend.array_module(X), X)
@@ -56,6 +62,10 @@ def _gelu_d(x, approximate, erf, exp, tanh):
 def gelu_backward_array(g, x, approximate):
     """``g * gelu'(x)`` on arrays: one compiled pass where ``_numba_kernels`` has one, else NumPy/CuPy."""
     xp = backend.array_module(x)
+    if xp is np and _low(x):
+        return _gelu_backward_low(g, x, approximate)
+    if _low(x):
+        return float32_rule(lambda o, g_, x_: (gelu_backward_array(g_, x_, approximate),))(None, g, x)[0]
     kern = _nk.GELU.get((approximate, x.dtype.name)) if _nk.enabled(xp) else None
     if kern is not None:
         xc = np.ascontiguousarray(x)
@@ -84,16 +94,19 @@ def gelu(x, approximate="none"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
     X = x._data
     xp = backend.array_module(X)
-    kern = _nk.GELU.get((approximate, X.dtype.name)) if _nk.enabled(xp) else None
+    low = _low(X)
+    kern = _nk.GELU.get((approximate, "float32" if low else X.dtype.name)) if _nk.enabled(xp) else None
 
     def rule(o, g, x_):
         return (o.gelu_backward(g, x_, approximate),)
 
+    if low and xp is np:
+        return record(_gelu_low(X, approximate), (x,), rule, "Gelu", saved=(x,))
     if kern is not None:
-        Xc = np.ascontiguousarray(X)
+        Xc = np.ascontiguousarray(X, np.float32 if low else None)
         Y = np.empty_like(Xc)
         kern[0](Xc.reshape(-1), Y.reshape(-1), work=Xc.size)
-        return record(Y, (x,), rule, "Gelu", saved=(x,))
+        return record(Y.astype(X.dtype, copy=False), (x,), rule, "Gelu", saved=(x,))
     if approximate == "none":
         def fwd(xp, X):
             return 0.5 * X * (1.0 + _erf(xp, X * (1.0 / math.sqrt(2.0))))
@@ -121,7 +134,6 @@ def masked_grad(g, x, select, name):
 # the input is still saved, as torch saves it, so an in-place change of it before backward is an error.
 def leaky_relu(x, negative_slope=0.01):
     s = negative_slope
-    X = x._data
     return _elementwise(x, lambda xp, X: xp.where(X > 0, X, X * s),
                         lambda o, g, x_: (o.masked_grad(g, x_, lambda xp, X, G: xp.where(X > 0, G, G * s),
                                                           "LeakyReluBackwardBackward"),),
@@ -131,11 +143,10 @@ def leaky_relu(x, negative_slope=0.01):
 def elu(x, alpha=1.0):
     X = x._data
 
-    def rule(o, g, y):   # torch's elu backward reads the result: alpha * exp(x) = y + alpha below 0
-        return (g * o.cast(o.where(X > 0, 1.0, y + alpha), X.dtype),)
+    def rule(o, g, x_):   # torch's elu backward (out of place) reads the input: g alpha exp(x) below 0
+        return (o.where(X > 0, g, g * alpha * o.exp(o.minimum(x_, 0))),)
 
-    return _elementwise(x, lambda xp, X: xp.where(X > 0, X, alpha * xp.expm1(xp.minimum(X, 0))), rule, "Elu",
-                        saved=(OUT,))
+    return _elementwise(x, lambda xp, X: xp.where(X > 0, X, alpha * xp.expm1(xp.minimum(X, 0))), rule, "Elu")
 
 
 def _sig(xp, X):
@@ -144,12 +155,21 @@ def _sig(xp, X):
 
 
 def _silu_rule(o, g, x):
-    s = o.sigmoid(x)
+    if isinstance(x, Tensor):   # (create_graph: the overflow-free sigmoid, whose own gradient stays finite)
+        s = o.sigmoid(x)
+    else:                       # torch's kernel: 1 / (1 + exp(-x))
+        with np.errstate(over="ignore"):
+            s = 1 / (1 + o.exp(-x))
     return (g * (s * (1 + x * (1 - s))),)
 
 
 def silu(x):
-    return _elementwise(x, lambda xp, X: X * _sig(xp, X), _silu_rule, "Silu")
+    # torch's kernel: x / (1 + exp(-x)) (exp(-x) = inf gives -0.0 below about -88)
+    def fwd(xp, X):
+        with np.errstate(over="ignore"):
+            return X / (1 + xp.exp(-X))
+
+    return _elementwise(x, fwd, _silu_rule, "Silu")
 
 
 def softplus(x, beta=1.0, threshold=20.0):
@@ -159,10 +179,27 @@ def softplus(x, beta=1.0, threshold=20.0):
 
     X = x._data
 
-    def rule(o, g, x_):
-        return (g * o.cast(o.where(X * beta > threshold, 1.0, o.sigmoid(x_ * beta)), X.dtype),)
+    def rule(o, g, x_):   # torch's kernel: g z / (z + 1), z = exp(beta x), or g above the threshold
+        z = o.exp(o.minimum(x_ * beta, threshold))
+        return (o.where(X * beta > threshold, g, g * z / (z + 1)),)
 
     return _elementwise(x, fwd, rule, "Softplus")
+
+
+def _mish_rule(o, g, x):
+    # torch's kernel: g (tanh(softplus(x)) + x sigmoid(x) (1 - tanh(softplus(x))^2)), sigmoid = 1 / (1 + e^-x)
+    s = o.sigmoid(x) if isinstance(x, Tensor) else 1 / (1 + o.exp(-x))
+    t = o.tanh(o.log1p(o.exp(x)))
+    return (g * (t + x * s * (1 - t * t)),)
+
+
+def mish(x):
+    def fwd(xp, X):
+        with np.errstate(over="ignore"):
+            return X * xp.tanh(xp.log1p(xp.exp(X)))
+
+    with np.errstate(over="ignore"):
+        return _elementwise(x, fwd, _mish_rule, "Mish")
 
 
 def _hardtanh_select(min_val, max_val):
@@ -172,7 +209,6 @@ def _hardtanh_select(min_val, max_val):
 def hardtanh(x, min_val=-1.0, max_val=1.0):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    X = x._data
     return _elementwise(x, lambda xp, X: xp.clip(X, min_val, max_val),
                         lambda o, g, x_: (o.masked_grad(g, x_, _hardtanh_select(min_val, max_val),
                                                           "HardtanhBackwardBackward"),),
@@ -227,6 +263,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
     if reduction == "none":
         out = losses[0] if X.ndim == 1 else losses
         denom = None
+    elif X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION and xp is np:
+        out, denom = nll_reduce_low(picked, w if weight is not None else None, valid, reduction)
     elif reduction == "sum":
         out = xp.asarray(losses.sum())
         denom = None
@@ -254,6 +292,27 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
     return record(out.astype(X.dtype, copy=False), (input,), rule, "NllLoss", saved=())
 
 
+def mse_loss(input, target, reduction="mean"):  # noqa: A002
+    """``(input - target) ** 2`` reduced, for operands of one dtype and shape, with torch's backward kernel:
+    ``norm * (input - target) * grad`` (``norm = 2 / numel`` for the mean, else 2), each product rounded to
+    the operands' dtype (a 16-bit ``norm`` too), as torch's CPU kernel computes it."""
+    from . import reduction as _red  # noqa: PLC0415  (reduction imports nothing of nn_act; kept local like norm's)
+
+    check_reduction(reduction)
+    check_same_device(input, target)
+    X, Y = input._data, target._data
+    d = X - Y
+    L = Tensor._wrap(d * d)
+    out = L if reduction == "none" else _red.sum(L) if reduction == "sum" else _red.mean(L)
+    norm = 2.0 / max(X.size, 1) if reduction == "mean" else 2.0
+    nx, nt = needs((input, target))
+
+    def rule(o, g, x, y):
+        return (norm * (x - y) * g if nx else None), (norm * (y - x) * g if nt else None)
+
+    return record(out._data, (input, target), rule, "MseLoss")
+
+
 def _reduce(xp, L, reduction):
     if reduction == "none":
         return L, 1.0
@@ -274,6 +333,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     if X.size and (float(X.min()) < 0 or float(X.max()) > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     W = None if weight is None else weight._data
+    if W is None and xp is np and _low(X):
+        out, bw = bce_low(X, Y, reduction)
+        nx, nt = needs((input, target))
+        return record(out, (input, target), lambda o, g, *_: tuple(r if n else None for r, n in zip(bw(g), (nx, nt))),
+                      "BinaryCrossEntropy", saved=(input, target if isinstance(target, Tensor) else Y), once=True)
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 as torch
         logx = xp.maximum(xp.log(X), -100.0)
         log1mx = xp.maximum(xp.log1p(-X), -100.0)
@@ -311,6 +375,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         raise ValueError(f"Target size ({tuple(Y.shape)}) must be the same as input size ({X.shape})")
     W = None if weight is None else weight._data
     PW = None if pos_weight is None else pos_weight._data
+    if W is None and PW is None and xp is np and _low(X) and getattr(Y, "shape", None) == X.shape:
+        out, bw = bce_logits_low(X, Y, reduction)
+        nx, nt = needs((input, target))
+        return record(out, (input, target), lambda o, g, *_: tuple(r if n else None for r, n in zip(bw(g), (nx, nt))),
+                      "BinaryCrossEntropyWithLogits", saved=(input, target if isinstance(target, Tensor) else Y),
+                      once=True)
     sp_neg = xp.log1p(xp.exp(-xp.abs(X))) + xp.maximum(-X, 0)  # softplus(-x)
     coef = 1.0 if PW is None else 1 + (PW - 1) * Y
     L = (1 - Y) * X + coef * sp_neg
@@ -337,5 +407,5 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                   saved=(input, target if isinstance(target, Tensor) else Y))
 
 
-__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "masked_grad", "masked_grad_array", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "nll_loss", "binary_cross_entropy",
+__all__ = ["gelu", "gelu_backward_array", "gelu_backward_tensor", "masked_grad", "masked_grad_array", "leaky_relu", "elu", "silu", "softplus", "mish", "hardtanh", "nll_loss", "mse_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "check_reduction"]

@@ -56,6 +56,8 @@ def _mm(xp, a, b):
     idle now (``_numba_kernels.blas_on_idle_cores``), as the compiled kernels do."""
     if xp is not np:
         return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
+    if a.dtype == np.float16:   # float32 GEMM, rounded back by the caller (NumPy's float16 GEMM rounds as it goes)
+        a, b = a.astype(np.float32), b.astype(np.float32)
     with _nk.blas_on_idle_cores():
         return (a[0] @ b[0])[None] if a.shape[0] == 1 else xp.matmul(a, b)
 
@@ -146,6 +148,8 @@ def conv2d_input_grad_array(gT, w, spec):
     xp = backend.array_module(gT)
     g2 = gT.reshape(G, O // G, N * OH * OW)
     gcols = _mm(xp, w.reshape(G, O // G, C // G * kh * kw).transpose(0, 2, 1), g2).reshape(C, kh, kw, N, OH, OW)
+    if gT.dtype == np.float16:   # torch's float16 columns are rounded before col2im adds them up
+        gcols = gcols.astype(np.float16)
     return _col2im(xp, gcols, N, C, H, Wd, geo)
 
 
@@ -156,7 +160,16 @@ def conv2d_weight_grad_array(x, gT, spec, cols=None):
     if cols is None:
         cols = _im2col_of(x, spec)
     g2 = gT.reshape(G, O // G, N * OH * OW)
-    return _mm(backend.array_module(gT), g2, cols.transpose(0, 2, 1)).reshape(O, C // G, kh, kw)
+    xp = backend.array_module(gT)
+    if gT.dtype == np.float16 and xp is np:
+        # torch's float16 weight gradient: one float32 GEMM per sample, added into the float16 gradient
+        L = OH * OW
+        acc = np.zeros((G, O // G, C // G * kh * kw), np.float16)
+        for n in range(N):
+            acc = (acc + _mm(xp, g2[:, :, n * L:(n + 1) * L], cols[:, :, n * L:(n + 1) * L].transpose(0, 2, 1)))
+            acc = acc.astype(np.float16)
+        return acc.reshape(O, C // G, kh, kw)
+    return _mm(xp, g2, cols.transpose(0, 2, 1)).reshape(O, C // G, kh, kw)
 
 
 def _im2col_of(X, spec):

@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import check_same_device, needs, record, record_once_differentiable
+from .nn_norm_low import batch_norm_backward_low, batch_norm_low, layer_norm_backward_low, layer_norm_low, low
 
 
 def _channel_shape(ndim):
@@ -24,9 +25,15 @@ _LOW = (np.dtype("float16"), np.dtype(ml_dtypes.bfloat16))
 
 
 def _opmath_input(X):
-    """A float16/bfloat16 input is normalised in float32 and the result rounded once to its dtype, as
-    torch's CPU kernels do (a mixed-precision model's float32 weight and bias are allowed with it)."""
+    """A float16/bfloat16 input the 16-bit kernels do not take (off NumPy) is normalised in float32 and the
+    result rounded once to its dtype, as torch's kernels do (a model's float32 weight and bias allowed)."""
     return (X.astype(np.float32), X.dtype) if X.dtype in _LOW else (X, None)
+
+
+def _same_dtype(X, *params):
+    """Whether the weight and bias (those given) share the 16-bit input's dtype: the 16-bit kernels are
+    written for that case; a model's float32 weight with a 16-bit input takes the float32 path."""
+    return all(t is None or t._data.dtype == X.dtype for t in params)
 
 
 def _opmath_saved(g, x):
@@ -43,7 +50,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     statistics.
     """
     check_same_device(input, weight, bias, running_mean, running_var)
-    X, low = _opmath_input(input._data)
+    X = input._data
     xp = backend.array_module(X)
     if X.ndim < 2:
         raise ValueError(f"batch_norm expects an input with at least 2 dims, got {X.ndim}D")
@@ -58,6 +65,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                if name.startswith("running") else
                                f"{name} should contain {C} elements not {t.numel()}")
     use_batch = training or running_mean is None or running_var is None
+    if low(X) and xp is np and _same_dtype(X, weight, bias):
+        if training and M == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                             f"{list(X.shape)}")
+        with grad_mode.no_grad():
+            out, stats = batch_norm_low(X, weight, bias, running_mean, running_var, use_batch, training, momentum,
+                                        eps)
+        key = _BNKey(needs((input, weight, bias)), use_batch, axes, cs, M, None, stats[1],
+                     None if use_batch else running_mean._data.astype(X.dtype), eps, stats)
+        return record(out, (input, weight, bias), lambda o, g, x, w: o.batch_norm_backward(g, x, w, key),
+                      "NativeBatchNorm", saved=(input, weight))
+    X, low_dtype = _opmath_input(X)
     if use_batch:
         if training and M == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
@@ -87,10 +106,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = out + bias._data.reshape(cs)
     if out is X:
         out = X.copy()
-    if low is not None:
-        out = out.astype(low)
+    if low_dtype is not None:
+        out = out.astype(low_dtype)
     key = _BNKey(needs((input, weight, bias)), use_batch, axes, cs, M, xhat, invstd,
-                 None if use_batch else mean, eps)
+                 None if use_batch else mean, eps, None)
 
     def rule(o, g, x, w):
         return o.batch_norm_backward(g, x, w, key)
@@ -102,7 +121,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 class _BNKey(tuple):
     """What batch norm's backward reads besides ``g``, ``x`` and ``weight``: which gradients are needed, the
     mode, the reduced axes and channel shape, the count per channel, the forward's ``xhat`` and ``invstd``
-    (the first-order backward reuses them), the running mean in eval mode, and ``eps``."""
+    (the first-order backward reuses them), the running mean in eval mode, ``eps``, and on float16/bfloat16
+    the saved ``(mean, invstd)`` the 16-bit backward reads."""
 
     __slots__ = ()
 
@@ -112,7 +132,9 @@ class _BNKey(tuple):
 
 def batch_norm_backward_array(g, x, w, key):
     """Batch norm's gradients on arrays, from the statistics the forward computed."""
-    (nx, nw, nb), use_batch, axes, cs, M, xhat, invstd, _, _ = key
+    if key[9] is not None:
+        return batch_norm_backward_low(g, x, w, key[1], key[0], key[9])
+    (nx, nw, nb), use_batch, axes, cs, M, xhat, invstd, _, _, _ = key
     g = g.astype(np.float32) if g.dtype in _LOW else g
     gx = gw = gb = None
     gsum = g.sum(axis=axes)
@@ -133,7 +155,7 @@ def batch_norm_backward_array(g, x, w, key):
 def batch_norm_backward_tensor(g, x, w, key):
     """The same gradients as recorded Tensor ops: the batch statistics are recomputed from ``x`` so that
     their dependence on it is differentiated too (eval mode's running statistics are constants)."""
-    (nx, nw, nb), use_batch, axes, cs, M, _, invstd_c, mean_c, eps = key
+    (nx, nw, nb), use_batch, axes, cs, M, _, invstd_c, mean_c, eps, _ = key
     g, x = _opmath_saved(g, x)
     if use_batch:
         mean = x.mean(axes, keepdim=True)
@@ -161,7 +183,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     ns = tuple(int(s) for s in normalized_shape)
-    X, low = _opmath_input(input._data)
+    X = input._data
     xp = backend.array_module(X)
     k = len(ns)
     if k == 0 or X.ndim < k or tuple(X.shape[-k:]) != ns:
@@ -175,6 +197,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     D = 1
     for s in ns:
         D *= s
+    if low(X) and xp is np and _same_dtype(X, weight, bias):
+        out, stats = layer_norm_low(X, D, weight, bias, eps)
+        key = (needs((input, weight, bias)), axes, tuple(range(X.ndim - k)), None, None, eps, stats)
+        return record(out, (input, weight, bias), lambda o, g, x, w, _b: o.layer_norm_backward(g, x, w, key),
+                      "NativeLayerNorm", saved=(input, weight, bias))
+    X, low_dtype = _opmath_input(X)
     mean = X.mean(axis=axes, keepdims=True)
     xc = X - mean
     var = (xc * xc).mean(axis=axes, keepdims=True)
@@ -185,9 +213,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
         out = out * weight._data
     if bias is not None:
         out = out + bias._data
-    if low is not None:
-        out = out.astype(low)
-    key = (needs((input, weight, bias)), axes, tuple(range(X.ndim - k)), xhat, invstd, eps)
+    if low_dtype is not None:
+        out = out.astype(low_dtype)
+    key = (needs((input, weight, bias)), axes, tuple(range(X.ndim - k)), xhat, invstd, eps, None)
 
     def rule(o, g, x, w, _b):
         return o.layer_norm_backward(g, x, w, key)
@@ -197,7 +225,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
 
 def layer_norm_backward_array(g, x, w, key):
     """Layer norm's gradients on arrays, from the forward's ``xhat`` and ``invstd``."""
-    (nx, nw, nb), axes, lead, xhat, invstd, _ = key
+    if key[6] is not None:
+        return layer_norm_backward_low(g, x, w, key)
+    (nx, nw, nb), axes, lead, xhat, invstd, _, _ = key
     g = g.astype(np.float32) if g.dtype in _LOW else g
     gx = gw = gb = None
     if nw:
@@ -213,7 +243,7 @@ def layer_norm_backward_array(g, x, w, key):
 
 def layer_norm_backward_tensor(g, x, w, key):
     """The same gradients as recorded Tensor ops, the statistics recomputed from ``x`` (differentiated)."""
-    (nx, nw, nb), axes, lead, _, _, eps = key
+    (nx, nw, nb), axes, lead, _, _, eps, _ = key
     g, x = _opmath_saved(g, x)
     mean = x.mean(axes, keepdim=True)
     xc = x - mean
@@ -303,7 +333,9 @@ def embedding_backward_tensor(g, key):
 
 
 def _scatter_add_rows(xp, out, idx, rows):
-    if _nk.enabled(xp) and out.dtype == rows.dtype and out.dtype.kind == "f":
+    # (Numba has no float16: 16-bit rows go through np.add.at, which adds in index order with each sum rounded
+    # to the dtype, as torch's index_add)
+    if _nk.enabled(xp) and out.dtype == rows.dtype and out.dtype.kind == "f" and out.dtype.itemsize > 2:
         _nk.scatter_add_rows(out, idx.astype(np.int64, copy=False), np.ascontiguousarray(rows))
     elif xp is np:
         np.add.at(out, idx, rows)

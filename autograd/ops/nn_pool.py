@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..dtypes import LOW_PRECISION
 from ..tensor import Tensor
 from . import _numba_kernels as _nk
 from . import _numba_window as _nw
@@ -65,10 +66,12 @@ def _windows(xp, Xp, kh, kw, sh, sw, dh, dw, OH, OW):
 
 
 def _unwindows(xp, gcols, shape, kh, kw, sh, sw, dh, dw, OH, OW):
-    """Adjoint of :func:`_windows`: scatter-add window gradients back into a padded-input array."""
+    """Adjoint of :func:`_windows`: scatter-add window gradients back into a padded-input array, the taps
+    in reverse so that each position receives its contributions in the order of the outputs (torch's
+    order, which a 16-bit sum rounds by)."""
     gp = xp.zeros(shape, dtype=gcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
+    for i in range(kh - 1, -1, -1):
+        for j in range(kw - 1, -1, -1):
             r0, c0 = i * dh, j * dw
             gp[:, :, r0:r0 + sh * (OH - 1) + 1:sh, c0:c0 + sw * (OW - 1) + 1:sw] += gcols[:, :, i, j]
     return gp
@@ -231,7 +234,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     N, C, H, W = X.shape
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    if _nk.enabled(xp) and X.dtype in _FLOATS:
+    if xp is np and X.dtype.itemsize == 2 and X.dtype in LOW_PRECISION:
+        fwd, bw = _avg_pool_xp(xp, X.shape, X.dtype, geo, count_include_pad, divisor_override, low=True)
+    elif _nk.enabled(xp) and X.dtype in _FLOATS:
         div = 0.0 if divisor_override is None else float(divisor_override)
         args = (kh, kw, sh, sw, ph, pw, bool(count_include_pad), div)
 
@@ -251,17 +256,37 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     return record(out[0] if unbatched else out, (input,), _pool_rule(m), "AvgPool2D", saved=(input,))
 
 
-def _avg_pool_xp(xp, shape_, dtype, geo, count_include_pad, divisor_override):
-    """Average pooling and its adjoint with array-module ops: windows of the padded input, one sum each."""
+def _avg_pool_xp(xp, shape_, dtype, geo, count_include_pad, divisor_override, low=False):
+    """Average pooling and its adjoint with array-module ops: windows of the padded input, one sum each.
+
+    ``low`` (float16/bfloat16 on NumPy): torch's CPU kernel, each window summed in float32 in row order (a
+    cumulative sum is sequential) and divided once; the backward divides each gradient in the 16-bit type
+    and adds it into the input's gradient (each sum rounded) in the order of the output positions."""
     kh, kw, sh, sw, _, _, ph, pw, eh, ew, OH, OW = geo
     N, C, H, W = shape_
     if divisor_override is not None:
-        div = xp.full((OH, OW), float(divisor_override), dtype=dtype)
+        div = xp.full((OH, OW), float(divisor_override), dtype=np.float32 if low else dtype)
     else:
         dv_h = _avg_divisor(xp, H, kh, sh, ph, OH, count_include_pad)
         dv_w = _avg_divisor(xp, W, kw, sw, pw, OW, count_include_pad)
-        div = (dv_h[:, None] * dv_w[None, :]).astype(dtype)
+        div = (dv_h[:, None] * dv_w[None, :]).astype(np.float32 if low else dtype)
     padded = (N, C, H + 2 * ph + eh, W + 2 * pw + ew)
+    if low:
+        def fwd_low(x):
+            cols = _windows(xp, _pad(xp, x.astype(np.float32), ph, ph + eh, pw, pw + ew), kh, kw, sh, sw, 1, 1,
+                            OH, OW)
+            taps = np.moveaxis(cols.reshape(N, C, kh * kw, OH, OW), 2, -1)
+            return (np.cumsum(taps, axis=-1)[..., -1] / div).astype(dtype)
+
+        def bw_low(g):
+            gd = (g.astype(np.float32) / div).astype(dtype)
+            gp = xp.zeros(padded, dtype=dtype)
+            for i in range(kh - 1, -1, -1):     # a pixel's contributions in the order of the outputs
+                for j in range(kw - 1, -1, -1):
+                    gp[:, :, i:i + sh * (OH - 1) + 1:sh, j:j + sw * (OW - 1) + 1:sw] += gd
+            return gp[:, :, ph:ph + H, pw:pw + W]
+
+        return fwd_low, bw_low
 
     def fwd(x):
         cols = _windows(xp, _pad(xp, x, ph, ph + eh, pw, pw + ew), kh, kw, sh, sw, 1, 1, OH, OW)
@@ -300,6 +325,14 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     if oh <= 0 or ow <= 0 or H == 0 or W == 0:
         raise RuntimeError(f"adaptive_avg_pool2d(): output size and input size must be positive, got "
                            f"output {(oh, ow)} for input {tuple(X.shape)}")
+    if oh == ow == 1:   # torch computes it as the mean over the last two dims (its gradient too)
+        from .reduction import mean  # noqa: PLC0415  (reduction imports nothing of pooling)
+
+        return mean(input, (-2, -1), keepdim=True)
+    if xp is np and X.dtype.itemsize == 2 and X.dtype in LOW_PRECISION:
+        m = _adaptive_low(X.shape, oh, ow, X.dtype)
+        out = m.fwd(X)
+        return record(out[0] if unbatched else out, (input,), _pool_rule(m), "AdaptiveAvgPool2D", saved=(input,))
     Ph = _adaptive_matrix(xp, H, oh, X.dtype)
     Pw = _adaptive_matrix(xp, W, ow, X.dtype)
     # the matmuls broadcast over the leading dims, batched or not, so ``m`` needs no batch dimension added
@@ -307,6 +340,33 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
                 "AdaptiveAvgPool2D")
     out = m.fwd(X)
     return record(out[0] if unbatched else out, (input,), _pool_rule(m), "AdaptiveAvgPool2D", saved=(input,))
+
+
+def _adaptive_low(shape_, oh, ow, dtype):
+    """Adaptive average pooling on float16/bfloat16 as torch's CPU kernel: each window summed in float32 in
+    row order and divided once by its size; the backward divides each gradient by the window's height and
+    then its width in the 16-bit type and adds it into the window (each sum rounded), output by output."""
+    H, W = shape_[-2:]
+    wins = [((i * H) // oh, -(-((i + 1) * H) // oh), (j * W) // ow, -(-((j + 1) * W) // ow))
+            for i in range(oh) for j in range(ow)]
+
+    def fwd(x):
+        out = np.empty(x.shape[:-2] + (oh * ow,), np.float32)
+        for k, (h0, h1, w0, w1) in enumerate(wins):
+            v = x[..., h0:h1, w0:w1].astype(np.float32).reshape(x.shape[:-2] + (-1,))
+            out[..., k] = np.cumsum(v, axis=-1)[..., -1] / np.float32(v.shape[-1])
+        return out.astype(dtype).reshape(x.shape[:-2] + (oh, ow))
+
+    def bw(g):
+        gx = np.zeros(g.shape[:-2] + (H, W), dtype)
+        gf = g.reshape(g.shape[:-2] + (-1,))
+        for k, (h0, h1, w0, w1) in enumerate(wins):
+            d = ((gf[..., k].astype(np.float32) / np.float32(h1 - h0)).astype(dtype).astype(np.float32)
+                 / np.float32(w1 - w0)).astype(dtype)
+            gx[..., h0:h1, w0:w1] += d[..., None, None]
+        return gx
+
+    return _Linear(fwd, bw, False, "AdaptiveAvgPool2D")
 
 
 def fold_len(size, k, s, p, d=1, ceil_mode=False):

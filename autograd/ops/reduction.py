@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import builtins
 import collections
+import operator
 
 import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
-from .opmath import float32_rule
+from . import reduction_low as _low
+from .opmath import float32_rule, scalar_op
 from .. import dtypes as _dtypes
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -81,16 +83,23 @@ def prod(x, dim=None, keepdim=False):
     X = x._data
     xp = backend.array_module(X)
     ax = _axes(X, dim)
-    out = xp.asarray(X.prod(axis=ax, keepdims=keepdim, dtype="int64" if X.dtype.kind in "biu" else None))
+    low = xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION
+    if low and X.ndim and X.size:
+        out = _low.prod_low(X, ax, keepdim)
+    else:
+        out = xp.asarray(X.prod(axis=ax, keepdims=keepdim, dtype="int64" if X.dtype.kind in "biu" else None))
 
     ks = _kept(X.shape, ax)
+    nonzero = low and bool((X != 0).all())
 
-    def rule(o, g, x_):
+    def rule(o, g, x_, y):
         if X.ndim == 0:
             return (g,)
+        if nonzero and o is o.arrays:   # torch's formula without zeros: g * (result / input)
+            return (o.reshape(g, ks) * (o.reshape(y, ks) / x_),)
         return (o.reshape(g, ks) * o.prod_others(x_, tuple(range(X.ndim)) if ax is None else ax),)
 
-    return record(out, (x,), rule, "Prod")
+    return record(xp.asarray(out), (x,), rule, "Prod", saved=(x, OUT))
 
 
 def _extreme(x, dim, keepdim, is_max):
@@ -208,8 +217,13 @@ def _var_parts(x, dim, unbiased, correction):
     xp = backend.array_module(X)
     ax = _axes(X, dim)
     n = X.size if ax is None else int(np.prod([X.shape[a] for a in ax]))
-    c = X - X.mean(axis=ax, keepdims=True)
     denom = float(builtins.max(n - correction, 0))
+    if X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        # torch: the backward centres on the 16-bit mean (accumulated in float32); the forward is Welford's
+        # in float64, which the exact two-pass float64 value stands for
+        c = X - X.mean(axis=ax, keepdims=True, dtype=_dtypes.float32).astype(X.dtype)
+    else:
+        c = X - X.mean(axis=ax, keepdims=True)
     return X, xp, ax, c, denom
 
 
@@ -227,14 +241,17 @@ def _var_scale(denom):
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance; with no degrees of freedom left (``n <= correction``) NaN/inf with a NaN gradient, as torch."""
     X, xp, ax, c, denom = _var_parts(x, dim, unbiased, correction)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom))
+    if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        out = _low.var_low(X, ax, keepdim, denom, False)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom))
 
     ks = _kept(X.shape, ax)
 
     def rule(o, g, x_):
         with np.errstate(invalid="ignore"):
-            return (o.reshape(g, ks) * _var_scale(denom) * _centred(o, x_, c, ax),)
+            return (scalar_op(o.reshape(g, ks), _var_scale(denom), operator.mul) * _centred(o, x_, c, ax),)
 
     return record(out, (x,), rule, "Var")
 
@@ -243,15 +260,18 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation; the gradient is 0 where it is 0 (constant input), as torch."""
     X, xp, ax, c, denom = _var_parts(x, dim, unbiased, correction)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = xp.asarray(xp.sqrt((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom)))
+    if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        out = _low.var_low(X, ax, keepdim, denom, True)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = xp.asarray(xp.sqrt((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom)))
 
     ks = _kept(X.shape, ax)
 
     def rule(o, g, x_, y):
         with np.errstate(divide="ignore", invalid="ignore"):
             gv = o.where(out == 0, 0, g / (2 * y))
-            return (o.reshape(gv, ks) * _var_scale(denom) * _centred(o, x_, c, ax),)
+            return (scalar_op(o.reshape(gv, ks), _var_scale(denom), operator.mul) * _centred(o, x_, c, ax),)
 
     return record(out, (x,), rule, "Std", saved=(x, OUT))
 
@@ -278,8 +298,13 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     xp = backend.array_module(X)
     ax = _axes(X, dim)
     a = xp.abs(X)
-    out = xp.asarray(xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim)) if p == 2 else
-                     ((a ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p))
+    if X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:   # torch: float32 all through, rounded once
+        X32, a32 = X.astype(_dtypes.float32), a.astype(_dtypes.float32)
+        out = xp.asarray(xp.sqrt((X32 * X32).sum(axis=ax, keepdims=keepdim)) if p == 2 else
+                         ((a32 ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p)).astype(X.dtype)
+    else:
+        out = xp.asarray(xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim)) if p == 2 else
+                         ((a ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p))
 
     ks = _kept(X.shape, ax)
 
@@ -305,8 +330,11 @@ def logsumexp(x, dim, keepdim=False):
     ax = _axes(X, dim)
     m = X.max(axis=ax, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
-    s = xp.exp(X - m).sum(axis=ax, keepdims=True)
-    lse = xp.log(s) + m
+    if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
+        lse = _low.logsumexp_low(X, m, ax)
+    else:
+        s = xp.exp(X - m).sum(axis=ax, keepdims=True)
+        lse = xp.log(s) + m
     out = lse if keepdim else lse.squeeze(ax)
     ks = lse.shape
     return record(out, (x,), lambda o, g, x_, y: (o.reshape(g, ks) * o.exp(x_ - o.reshape(y, ks)),), "LogSumExp",
@@ -328,8 +356,12 @@ def softmax(x, dim, dtype=None):
     _check_softmax(X, "softmax")
     xp = backend.array_module(X)
     X, dt = _opmath(X)
-    e = xp.exp(X - X.max(axis=dim, keepdims=True))
-    Y = (e / e.sum(axis=dim, keepdims=True)).astype(dt, copy=False)
+    e = _low.exp32(xp, X - X.max(axis=dim, keepdims=True), dt)
+    s = e.sum(axis=dim, keepdims=True)
+    Y = (e / s).astype(dt, copy=False)
+    d = dim % builtins.max(X.ndim, 1)
+    if dt != X.dtype and xp is np and X.ndim and d != X.ndim - 1 and Y.size:
+        Y = _low.softmax_inner_low(Y, e, s, d, dt)
     return record(Y, (x,), _softmax_rule(dim), "Softmax", saved=(OUT,))
 
 
@@ -400,5 +432,8 @@ def cumsum(x, dim, *, dtype=None):
         out = X.astype(dtype) if dtype is not None else X.copy()
         return record(xp.asarray(out), (x,), _identity_rule, "Cumsum", saved=())
     d = _axes(X, dim)[0]
-    return record(xp.cumsum(X, axis=d, dtype=dtype), (x,), lambda o, g: (o.flip(o.cumsum(o.flip(g, d), d), d),),
-                  "Cumsum", saved=())
+    if dtype is None and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:   # float32 running sums
+        out = xp.cumsum(X, axis=d, dtype=_dtypes.float32).astype(X.dtype)
+    else:
+        out = xp.cumsum(X, axis=d, dtype=dtype)
+    return record(out, (x,), lambda o, g: (o.flip(o.cumsum(o.flip(g, d), d), d),), "Cumsum", saved=())

@@ -66,6 +66,15 @@ def _accumulate(reduce):
     return run
 
 
+def _low_cr(f, x):
+    """``f(x)``; on float16/bfloat16 NumPy arrays its correctly rounded float32 value (from float64) rounded to
+    the dtype, as torch's vectorised float32 functions give it (NumPy's float32 ones are off more often)."""
+    if type(x) is np.ndarray and x.dtype.itemsize == 2 and x.dtype in LOW_PRECISION:
+        with np.errstate(all="ignore"):
+            return f(x.astype(np.float64)).astype(np.float32).astype(x.dtype)
+    return getattr(_xp(x), f.__name__)(x)
+
+
 def _where_array(mask, a, b):
     like = a if hasattr(a, "shape") else b
     return _xp(like).where(mask, a, b)
@@ -85,8 +94,8 @@ TABLE = {
     "to_device": (backend.to_device, lambda x, device: x.to(device)),
     "zeros_like": (lambda x: _xp(x).zeros_like(x), lambda x: x.new_zeros(x.shape)),
     # elementwise
-    "exp": (lambda x: _xp(x).exp(x), ew.exp),
-    "log": (lambda x: _xp(x).log(x), ew.log),
+    "exp": (lambda x: _low_cr(np.exp, x), ew.exp),
+    "log": (lambda x: _low_cr(np.log, x), ew.log),
     "sqrt": (lambda x: _xp(x).sqrt(x), ew.sqrt),
     "sin": (lambda x: _xp(x).sin(x), ew.sin),
     "cos": (lambda x: _xp(x).cos(x), ew.cos),
@@ -119,7 +128,9 @@ TABLE = {
 
     # reductions, selection, scatter
     "mean": (_accumulate("mean"), lambda x, axes, keepdim=False: reduction.mean(x, axes, keepdim)),
-    "cumsum": (lambda x, dim: _xp(x).cumsum(x, axis=dim), lambda x, dim: x.cumsum(dim)),
+    "cumsum": (lambda x, dim: _xp(x).cumsum(x, axis=dim, dtype=np.float32).astype(x.dtype)
+               if x.dtype.itemsize == 2 and x.dtype in LOW_PRECISION else _xp(x).cumsum(x, axis=dim),
+               lambda x, dim: x.cumsum(dim)),
     "flip": (lambda x, axes: _xp(x).flip(x, axes), lambda x, axes: x.flip(axes)),
     "roll": (lambda x, shifts, axes: _xp(x).roll(x, shifts, axes), lambda x, shifts, axes: x.roll(shifts, axes)),
     "tril": (lambda x, k: _xp(x).tril(x, k), lambda x, k: x.tril(k)),
@@ -159,3 +170,7 @@ def _namespace(column):
 ARRAYS = _namespace(0)
 TENSORS = _namespace(1)
 ARRAYS.arrays = TENSORS.arrays = ARRAYS   # where a rule that works on arrays only is run under create_graph
+# the float32 arithmetic of a 16-bit gradient (``opmath.float32_rule``): torch's vectorised float32 exp is the
+# correctly rounded value far more often than NumPy's float32 exp, and float64 rounded to float32 gives that
+ARRAYS.opmath = types.SimpleNamespace(**vars(ARRAYS))
+ARRAYS.opmath.exp = lambda x: _xp(x).exp(x.astype(np.float64)).astype(x.dtype) if x.dtype == np.float32 else _xp(x).exp(x)
