@@ -161,8 +161,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     if num_groups <= 0 or C % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
+    # torch's 16-bit kernel for weights of the input's dtype; a model's float32 weight and bias with a
+    # 16-bit input (mixed precision) normalise in float32 and round once
     if input._data.dtype.itemsize == 2 and input._data.dtype in dtypes.LOW_PRECISION and \
-            type(input._data) is np.ndarray:
+            type(input._data) is np.ndarray and all(t is None or t.dtype == input.dtype for t in (weight, bias)):
         return _group_norm_low(input, num_groups, weight, bias, eps)
     low = input.dtype if input.dtype in (dtypes.float16, dtypes.bfloat16) else None
     x = (input.float() if low is not None else input).reshape(N, num_groups, -1)   # torch: float32 inside
