@@ -316,3 +316,17 @@ def test_variable_is_torchs_deprecated_alias():
     assert Variable().shape == (0,)
     with pytest.raises(TypeError, match="Variable data has to be a tensor, but got int"):
         Variable(3)
+
+
+@pytest.mark.parametrize("name", ["margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+                                  "triplet_margin_loss"])
+def test_margin_losses_run_in_float32_under_cpu_autocast_as_torch(name):
+    args = {"margin_ranking_loss": [(4,), (4,), "y"], "hinge_embedding_loss": [(4,), "y"],
+            "cosine_embedding_loss": [(4, 3), (4, 3), "y"], "triplet_margin_loss": [(4, 3), (4, 3), (4, 3)]}[name]
+    arrays = [_signs(4) if a == "y" else _r(*a) for a in args]
+    with A.autocast("cpu"):
+        mine = getattr(F, name)(*[A.tensor(a).to(A.bfloat16) for a in arrays])
+    with torch.autocast("cpu"):
+        ref = getattr(TF, name)(*[torch.tensor(a).bfloat16() for a in arrays])
+    assert mine.dtype == A.float32 and ref.dtype == torch.float32
+    np.testing.assert_allclose(mine.numpy(), ref.numpy(), rtol=1e-6)
