@@ -330,3 +330,12 @@ def test_margin_losses_run_in_float32_under_cpu_autocast_as_torch(name):
         ref = getattr(TF, name)(*[torch.tensor(a).bfloat16() for a in arrays])
     assert mine.dtype == A.float32 and ref.dtype == torch.float32
     np.testing.assert_allclose(mine.numpy(), ref.numpy(), rtol=1e-6)
+
+
+def test_embedding_bag_refuses_scale_grad_by_freq():
+    # torch 2.13's CPU gradient for it scales index 4 (seen once) by 1/3, the count of index 2
+    W = torch.ones(5, 1, requires_grad=True)
+    TF.embedding_bag(torch.tensor([2, 2, 2, 4]), W, torch.tensor([0]), mode="sum", scale_grad_by_freq=True).sum().backward()
+    assert W.grad[4].item() == pytest.approx(1 / 3)
+    with pytest.raises(NotImplementedError, match="scale_grad_by_freq"):
+        F.embedding_bag(A.tensor([2, 2, 2, 4]), A.ones(5, 1), A.tensor([0]), mode="sum", scale_grad_by_freq=True)

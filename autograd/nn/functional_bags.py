@@ -84,6 +84,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     (and of a mean's count); an empty bag gives zeros."""
     if mode not in ("sum", "mean", "max"):
         raise ValueError("mode has to be one of sum, mean or max")
+    if scale_grad_by_freq:
+        # torch 2.13's CPU kernel scales a row's gradient by the count of another index (an index seen once
+        # next to one seen three times gets 1/3): neither copying that nor silently differing is right
+        raise NotImplementedError("embedding_bag: scale_grad_by_freq=True is not supported (torch's CPU gradient "
+                                  "for it does not follow the documented per-index frequencies)")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
                                   f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
