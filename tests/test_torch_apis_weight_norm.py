@@ -1,0 +1,85 @@
+"""nn.utils.weight_norm / spectral_norm (torch's hook forms) against torch 2.13: parameter and buffer names,
+initial values, forwards, power-iteration buffers and gradients, removal."""
+import warnings
+
+import numpy as np
+import pytest
+
+import autograd as A
+import autograd.nn as nn
+
+torch = pytest.importorskip("torch")
+
+
+def _copy(ours, theirs):
+    ours.load_state_dict({k: A.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+
+
+@pytest.mark.parametrize("dim", [0, 1, None, -1])
+def test_weight_norm_matches_torch(dim):
+    torch.manual_seed(0)
+    t = torch.nn.Conv2d(2, 3, 3).double()
+    o = nn.Conv2d(2, 3, 3).double()
+    _copy(o, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        tw = torch.nn.utils.weight_norm(t, dim=dim)
+    with pytest.warns(FutureWarning, match="parametrizations.weight_norm"):
+        ow = nn.utils.weight_norm(o, dim=dim)
+    assert sorted(ow.state_dict()) == sorted(tw.state_dict())
+    for k, v in tw.state_dict().items():
+        np.testing.assert_allclose(ow.state_dict()[k].numpy(), v.numpy(), rtol=1e-12)
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 5))
+    yo, yt = ow(A.tensor(x)), tw(torch.tensor(x))
+    np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-10)
+    (yo ** 2).sum().backward()
+    (yt ** 2).sum().backward()
+    for n in ("weight_g", "weight_v", "bias"):
+        np.testing.assert_allclose(getattr(ow, n).grad.numpy(), getattr(tw, n).grad.numpy(), rtol=1e-9)
+    nn.utils.remove_weight_norm(ow)
+    torch.nn.utils.remove_weight_norm(tw)
+    assert sorted(ow.state_dict()) == sorted(tw.state_dict()) == ["bias", "weight"]
+    np.testing.assert_allclose(ow.weight.detach().numpy(), tw.weight.detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError):
+        nn.utils.remove_weight_norm(ow)
+
+
+@pytest.mark.parametrize("layer", ["linear", "conv_transpose"])
+def test_spectral_norm_matches_torch(layer):
+    torch.manual_seed(1)
+    make_t = {"linear": lambda: torch.nn.Linear(4, 5), "conv_transpose": lambda: torch.nn.ConvTranspose2d(3, 2, 3)}
+    make_o = {"linear": lambda: nn.Linear(4, 5), "conv_transpose": lambda: nn.ConvTranspose2d(3, 2, 3)}
+    t, o = make_t[layer]().double(), make_o[layer]().double()
+    tw = torch.nn.utils.spectral_norm(t, n_power_iterations=2)
+    ow = nn.utils.spectral_norm(o, n_power_iterations=2)
+    assert sorted(ow.state_dict()) == sorted(tw.state_dict())
+    assert ow.weight_u.shape == tuple(tw.weight_u.shape) and ow.weight_v.shape == tuple(tw.weight_v.shape)
+    _copy(ow, tw)
+    shape = (3, 4) if layer == "linear" else (2, 3, 4, 4)
+    x = np.random.default_rng(1).standard_normal(shape)
+    for _ in range(2):   # training forwards: one power iteration each, the buffers follow
+        yo, yt = ow(A.tensor(x)), tw(torch.tensor(x))
+        np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-9)
+        np.testing.assert_allclose(ow.weight_u.numpy(), tw.weight_u.numpy(), rtol=1e-9)
+    yo.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(ow.weight_orig.grad.numpy(), tw.weight_orig.grad.numpy(), rtol=1e-8, atol=1e-12)
+    ow.eval(), tw.eval()
+    u = ow.weight_u.numpy().copy()
+    np.testing.assert_allclose(ow(A.tensor(x)).detach().numpy(), tw(torch.tensor(x)).detach().numpy(), rtol=1e-9)
+    np.testing.assert_array_equal(ow.weight_u.numpy(), u)   # eval: no power iteration
+    nn.utils.remove_spectral_norm(ow)
+    torch.nn.utils.remove_spectral_norm(tw)
+    assert sorted(ow.state_dict()) == sorted(tw.state_dict())
+    np.testing.assert_allclose(ow.weight.detach().numpy(), tw.weight.detach().numpy(), rtol=1e-9)
+
+
+def test_spectral_norm_estimate_converges_to_largest_singular_value():
+    A.manual_seed(0)
+    lin = nn.utils.spectral_norm(nn.Linear(6, 4).double(), n_power_iterations=50)
+    lin(A.zeros(1, 6, dtype=A.float64))
+    s = np.linalg.svd(lin.weight_orig.detach().numpy(), compute_uv=False)[0]
+    np.testing.assert_allclose(np.linalg.svd(lin.weight.detach().numpy(), compute_uv=False)[0], 1.0, rtol=1e-8)
+    assert s > 0
+    with pytest.raises(RuntimeError, match="two spectral_norm hooks"):
+        nn.utils.spectral_norm(lin)
