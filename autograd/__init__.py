@@ -35,6 +35,7 @@ from . import func  # noqa: E402  torch.func.functional_call
 from . import cpu  # noqa: E402  torch.cpu (and torch.cpu.amp)
 from . import linalg  # noqa: E402  torch.linalg's norms
 from . import amp  # noqa: E402
+from . import distributions  # noqa: E402  torch.distributions' Normal / Bernoulli / Categorical
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402,F401
 amp.install(globals())   # last: autocast's wrappers go around the entry points defined above
 from ._unsupported import module_getattr as _module_getattr  # noqa: E402
