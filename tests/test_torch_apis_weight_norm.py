@@ -83,3 +83,58 @@ def test_spectral_norm_estimate_converges_to_largest_singular_value():
     assert s > 0
     with pytest.raises(RuntimeError, match="two spectral_norm hooks"):
         nn.utils.spectral_norm(lin)
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_parametrizations_weight_norm_matches_torch(dim):
+    from autograd.nn.utils import parametrize
+
+    torch.manual_seed(2)
+    t, o = torch.nn.Linear(4, 3).double(), nn.Linear(4, 3).double()
+    _copy(o, t)
+    torch.nn.utils.parametrizations.weight_norm(t, dim=dim)
+    nn.utils.parametrizations.weight_norm(o, dim=dim)
+    assert type(o).__name__ == type(t).__name__ == "ParametrizedLinear" and isinstance(o, nn.Linear)
+    assert sorted(o.state_dict()) == sorted(t.state_dict())
+    for k, v in t.state_dict().items():
+        np.testing.assert_allclose(o.state_dict()[k].numpy(), v.numpy(), rtol=1e-12)
+    assert sorted(n for n, _ in o.named_parameters()) == sorted(n for n, _ in t.named_parameters())
+    x = np.random.default_rng(2).standard_normal((5, 4))
+    yo, yt = o(A.tensor(x)), t(torch.tensor(x))
+    np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-10)
+    (yo ** 2).sum().backward()
+    (yt ** 2).sum().backward()
+    go = {n: p.grad.numpy() for n, p in o.named_parameters()}
+    for n, p in t.named_parameters():
+        np.testing.assert_allclose(go[n], p.grad.numpy(), rtol=1e-9)
+    o.weight = A.tensor(t.weight.detach().numpy() * 2)   # assigning goes through right_inverse, as torch
+    t.weight = t.weight.detach() * 2
+    np.testing.assert_allclose(o.parametrizations.weight.original0.detach().numpy(),
+                               t.parametrizations.weight.original0.detach().numpy(), rtol=1e-12)
+    assert parametrize.is_parametrized(o, "weight") and not parametrize.is_parametrized(o, "bias")
+    parametrize.remove_parametrizations(o, "weight")
+    torch.nn.utils.parametrize.remove_parametrizations(t, "weight")
+    assert type(o) is nn.Linear and sorted(o.state_dict()) == sorted(t.state_dict())
+    np.testing.assert_allclose(o.weight.detach().numpy(), t.weight.detach().numpy(), rtol=1e-12)
+
+
+def test_parametrizations_spectral_norm_matches_torch():
+    torch.manual_seed(3)
+    t, o = torch.nn.Conv2d(2, 4, 3).double(), nn.Conv2d(2, 4, 3).double()
+    _copy(o, t)
+    torch.nn.utils.parametrizations.spectral_norm(t)
+    nn.utils.parametrizations.spectral_norm(o)
+    assert sorted(o.state_dict()) == sorted(t.state_dict())
+    _copy(o, t)   # torch's random power-iteration start
+    x = np.random.default_rng(3).standard_normal((2, 2, 5, 5))
+    for _ in range(2):
+        yo, yt = o(A.tensor(x)), t(torch.tensor(x))
+        np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-9)
+    np.testing.assert_allclose(o.parametrizations.weight[0]._u.numpy(), t.parametrizations.weight[0]._u.numpy(),
+                               rtol=1e-9)
+    yo.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(o.parametrizations.weight.original.grad.numpy(),
+                               t.parametrizations.weight.original.grad.numpy(), rtol=1e-8, atol=1e-12)
+    with pytest.raises(ValueError, match="has no parameter or buffer with name 'nope'"):
+        nn.utils.parametrizations.spectral_norm(o, "nope")
