@@ -138,3 +138,37 @@ def test_parametrizations_spectral_norm_matches_torch():
                                t.parametrizations.weight.original.grad.numpy(), rtol=1e-8, atol=1e-12)
     with pytest.raises(ValueError, match="has no parameter or buffer with name 'nope'"):
         nn.utils.parametrizations.spectral_norm(o, "nope")
+
+
+def test_parametrize_cached_computes_once_and_custom_parametrization():
+    from autograd.nn.utils import parametrize
+
+    calls = []
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            calls.append(1)
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+    lin = nn.Linear(3, 3)
+    parametrize.register_parametrization(lin, "weight", Symmetric())
+    W = lin.weight.detach().numpy()
+    np.testing.assert_array_equal(W, W.T)
+    calls.clear()
+    with parametrize.cached():
+        a, b = lin.weight, lin.weight
+    assert a is b and len(calls) == 1
+    lin.weight  # noqa: B018
+    assert len(calls) == 2
+    class FirstRow(nn.Module):
+        def forward(self, X):
+            return X[:1]
+
+    with pytest.raises(ValueError, match="may not change the shape"):
+        parametrize.register_parametrization(nn.Linear(3, 2), "weight", FirstRow())
+    with pytest.raises(ValueError) as theirs:
+        class TFirstRow(torch.nn.Module):
+            def forward(self, X):
+                return X[:1]
+        torch.nn.utils.parametrize.register_parametrization(torch.nn.Linear(3, 2), "weight", TFirstRow())
+    assert "may not change the shape" in str(theirs.value)

@@ -7,6 +7,8 @@ parametrizations on the originals, kept in ``module.parametrizations[name]`` as 
 """
 from __future__ import annotations
 
+import contextlib
+
 from ...grad_mode import no_grad
 from ...tensor import Tensor
 from ..container import ModuleDict, ModuleList
@@ -67,9 +69,30 @@ class ParametrizationList(ModuleList):
         return x
 
 
+_cache_depth = [0]
+_cache = {}
+
+
+@contextlib.contextmanager
+def cached():
+    """Inside, each parametrized tensor is computed once (on first use) and reused, as torch's."""
+    _cache_depth[0] += 1
+    try:
+        yield
+    finally:
+        _cache_depth[0] -= 1
+        if not _cache_depth[0]:
+            _cache.clear()
+
+
 def _property(name):
     def get(self):
-        return self.parametrizations[name]()
+        if not _cache_depth[0]:
+            return self.parametrizations[name]()
+        key = (id(self), name)
+        if key not in _cache:
+            _cache[key] = self.parametrizations[name]()
+        return _cache[key]
 
     def set_(self, value):
         self.parametrizations[name].right_inverse(value)
@@ -144,4 +167,4 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
     return module
 
 
-__all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized", "ParametrizationList"]
+__all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized", "ParametrizationList", "cached"]
