@@ -35,6 +35,7 @@ def test_normal_forms_shapes_dtypes_and_moments():
     assert w.shape == (100, 200) and w.dtype == A.float64 and abs(w.mean().item() - 2.0) < 0.03
     # same shapes and dtypes as torch
     for args in [(torch.zeros(3), torch.ones(2, 3)), (torch.zeros(3, dtype=torch.float64), 1.0),
+                 (torch.zeros(3), torch.ones(3, dtype=torch.float64)),
                  (0.0, torch.ones(4))]:
         t = torch.normal(*args)
         o = A.normal(*[A.tensor(a.numpy()) if isinstance(a, torch.Tensor) else a for a in args])
@@ -252,3 +253,8 @@ def test_triangle_indices_match_torch(which):
         o, r = getattr(A, which)(row, col, off), getattr(torch, which)(row, col, off)
         np.testing.assert_array_equal(o.numpy(), r.numpy())
         assert o.dtype == A.int64
+    assert getattr(A, which)(3, 3, dtype=A.int32).dtype == A.int32
+    for call in (lambda T: getattr(T, which)(-1, 3), lambda T: getattr(T, which)(3, -1),
+                 lambda T: getattr(T, which)(3, 3, dtype=T.float32)):
+        mine, theirs = _err(lambda: call(A), lambda: call(torch))
+        assert mine == theirs

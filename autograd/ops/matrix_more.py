@@ -187,8 +187,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 def _tri_indices(which, row, col, offset, dtype, device):
     dt = dtypes.as_dtype(dtype) or dtypes.int64
-    if dt not in (np.dtype(np.int64), np.dtype(np.int32)):
-        raise RuntimeError(f"\"{which}_indices\" not implemented for '{dtypes.torch_name(dt)}'")
+    if dt.kind not in "iu":
+        raise NotImplementedError(f"\"{which}_indices\" not implemented for '{dtypes.torch_name(dt)}'")
     if row < 0 or col < 0:
         raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else f"col must be non-negative, got{col}")
     r, c = (np.tril_indices if which == "tril" else np.triu_indices)(row, offset, col)

@@ -57,9 +57,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     if size is not None:
         raise TypeError("normal(): a size is given only with a number mean and a number std")
     like = mean if mt else std
-    dt = like.dtype
-    if mt and st and mean.dtype != std.dtype:
-        dt = dtypes.promote_types(mean.dtype, std.dtype)
+    dt = like.dtype   # the mean's dtype when both are tensors, as torch
     if not _is_float(dt):
         raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{dtypes.torch_name(dt)}\'')
     if st:
