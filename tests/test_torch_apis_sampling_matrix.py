@@ -258,3 +258,25 @@ def test_triangle_indices_match_torch(which):
                  lambda T: getattr(T, which)(3, 3, dtype=T.float32)):
         mine, theirs = _err(lambda: call(A), lambda: call(torch))
         assert mine == theirs
+
+
+def test_add_products_inplace_forms_match_torch_with_gradients():
+    rng = np.random.default_rng(5)
+    c, a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 5)), rng.standard_normal((5, 4))
+    w = A.tensor(c, requires_grad=True)
+    wt = torch.tensor(c, requires_grad=True)
+    ma, mb = A.tensor(a, requires_grad=True), A.tensor(b)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b)
+    o = w * 1.0
+    t = wt * 1.0
+    assert o.addmm_(ma, mb, beta=0.5, alpha=2.0) is o
+    t.addmm_(ta, tb, beta=0.5, alpha=2.0)
+    np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-12)
+    (o ** 2).sum().backward()
+    (t ** 2).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ma.grad.numpy(), ta.grad.numpy(), rtol=1e-12)
+    v = A.tensor(c[:, 0].copy())
+    v.addmv_(A.tensor(a), A.tensor(b[:, 0]))
+    np.testing.assert_allclose(v.numpy(), torch.tensor(c[:, 0]).addmv_(torch.tensor(a), torch.tensor(b[:, 0])).numpy(),
+                               rtol=1e-12)

@@ -16,6 +16,7 @@ from .. import backend, creation, dtypes
 from ..tensor import Tensor
 from . import linalg, reduction, shape, shape_more
 from .basic import register
+from .inplace import _make_inplace
 
 
 def _check_same_dtype(input, a, b, op="addmm"):  # noqa: A002
@@ -203,3 +204,8 @@ def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     """The (row, col) indices of the upper triangle of a ``row`` x ``col`` matrix, row by row (2 x N)."""
     return _tri_indices("triu", row, col, offset, dtype, device)
+
+
+# in-place forms: the result written into ``input`` (views and version counter as every in-place op)
+for _fn in (addmm, addbmm, baddbmm, addmv):
+    setattr(Tensor, _fn.__name__ + "_", _make_inplace(_fn, _fn.__name__ + "_"))
