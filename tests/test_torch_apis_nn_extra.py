@@ -96,14 +96,16 @@ def test_pad_modes_match_torch(mode, shape, pad):
     _compare(lambda x: F.pad(x, pad, mode=mode), lambda x: TF.pad(x, pad, mode=mode), [_r(*shape)])
 
 
-@pytest.mark.parametrize("case", ["reflect_too_big", "circular_wrap", "bad_mode", "odd", "1d_input", "4d_pad2"])
+@pytest.mark.parametrize("case", ["reflect_too_big", "circular_wrap", "bad_mode", "odd", "1d_input", "4d_pad2",
+                                  "value"])
 def test_pad_mode_errors_match_torch(case):
     call = {"reflect_too_big": lambda T: T.nn.functional.pad(T.zeros(1, 2, 3), (3, 3), mode="reflect"),
             "circular_wrap": lambda T: T.nn.functional.pad(T.zeros(1, 2, 3), (4, 4), mode="circular"),
             "bad_mode": lambda T: T.nn.functional.pad(T.zeros(1, 2, 3), (1, 1), mode="foo"),
             "odd": lambda T: T.nn.functional.pad(T.zeros(1, 2, 3), (1,), mode="reflect"),
             "1d_input": lambda T: T.nn.functional.pad(T.zeros(3), (1, 1), mode="replicate"),
-            "4d_pad2": lambda T: T.nn.functional.pad(T.zeros(1, 1, 3, 3), (1, 1), mode="reflect")}[case]
+            "4d_pad2": lambda T: T.nn.functional.pad(T.zeros(1, 1, 3, 3), (1, 1), mode="reflect"),
+            "value": lambda T: T.nn.functional.pad(T.zeros(1, 2, 3), (1, 1), mode="reflect", value=1.0)}[case]
     _errors_match(lambda: call(A), lambda: call(torch))
 
 

@@ -162,7 +162,7 @@ def one_hot(tensor, num_classes=-1):
 def pad(input, pad, mode="constant", value=None):  # noqa: A002
     """``pad`` lists (left, right) pairs starting from the last dim; modes constant, reflect, replicate, circular."""
     if mode != "constant":
-        return _pad_nonconstant(input, pad, mode)
+        return _pad_nonconstant(input, pad, mode, value)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise RuntimeError("Padding length must be divisible by 2 and at most twice the number of dims")
     X = input._data

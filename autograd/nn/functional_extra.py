@@ -78,11 +78,13 @@ def _pad_positions(n, lo, hi, mode, dim, shape):
     return i
 
 
-def pad_nonconstant(input, pad, mode):  # noqa: A002
+def pad_nonconstant(input, pad, mode, value=None):  # noqa: A002
     """``F.pad`` in the modes ``reflect``, ``replicate``, ``circular``: the output gathers input positions,
     so the gradient adds up every copy of a position."""
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     k = len(pad) // 2
