@@ -111,13 +111,18 @@ def test_pad_mode_errors_match_torch(case):
 
 def test_padding_modules_match_torch():
     x = _r(2, 3, 4, 5)
-    for name, arg in [("ReflectionPad2d", 2), ("ReplicationPad2d", (1, 2, 0, 3)), ("CircularPad2d", 1)]:
+    for name, arg in [("ReflectionPad2d", 2), ("ReplicationPad2d", (1, 2, 0, 3)), ("CircularPad2d", 1),
+                      ("ZeroPad2d", (1, 0, 2, 1))]:
         o, t = getattr(nn, name)(arg), getattr(torch.nn, name)(arg)
         np.testing.assert_array_equal(o(A.tensor(x)).numpy(), t(torch.tensor(x)).numpy())
         assert repr(o) == repr(t)
     for name in ("ReflectionPad1d", "ReplicationPad1d", "CircularPad1d"):
         o, t = getattr(nn, name)((1, 3)), getattr(torch.nn, name)((1, 3))
         np.testing.assert_array_equal(o(A.tensor(x[0])).numpy(), t(torch.tensor(x[0])).numpy())
+    for o, t in [(nn.ConstantPad1d(2, 3.5), torch.nn.ConstantPad1d(2, 3.5)), (nn.ZeroPad1d((1, 2)), torch.nn.ZeroPad1d((1, 2))),
+                 (nn.ConstantPad2d((1, 0, 2, 0), 1), torch.nn.ConstantPad2d((1, 0, 2, 0), 1))]:
+        np.testing.assert_array_equal(o(A.tensor(x)).numpy(), t(torch.tensor(x)).numpy())
+        assert repr(o) == repr(t)
 
 
 # ---- shuffles and activations -----------------------------------------------------------------------------

@@ -24,6 +24,6 @@ from .layers_extra import (GLU, SELU, AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgP
                            CircularPad2d, CosineEmbeddingLoss, EmbeddingBag, Fold, HingeEmbeddingLoss, InstanceNorm1d,
                            InstanceNorm2d, LogSigmoid, MarginRankingLoss, MaxPool1d, PixelShuffle, PixelUnshuffle,
                            ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, TripletMarginLoss,
-                           Unfold)
+                           Unfold, ConstantPad1d, ConstantPad2d, ZeroPad1d, ZeroPad2d)
 from . import utils  # noqa: F401,E402
 from . import parallel  # noqa: F401,E402  (autograd.nn.parallel.DistributedDataParallel, as torch.nn.parallel)

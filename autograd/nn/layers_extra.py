@@ -99,6 +99,44 @@ class CircularPad2d(_Pad):
     _mode, _n = "circular", 2
 
 
+class _ConstantPad(_Pad):
+    _mode = "constant"
+
+    def __init__(self, padding, value):
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input):  # noqa: A002
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad1d(_ConstantPad):
+    _n = 1
+
+
+class ConstantPad2d(_ConstantPad):
+    _n = 2
+
+
+class ZeroPad1d(ConstantPad1d):
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ZeroPad2d(ConstantPad2d):
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
 # ---- reshaping and activations ----------------------------------------------------------------------------
 class PixelShuffle(Module):
     def __init__(self, upscale_factor):
