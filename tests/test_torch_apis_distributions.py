@@ -144,3 +144,27 @@ def test_unsupported_distribution_fails_by_name():
 
     with pytest.raises(NotImplementedError):
         kl_divergence(D.Normal(0.0, 1.0), D.Bernoulli(0.5))
+
+
+def test_independent_normal_matches_torch():
+    (lo, so), (lt, st) = _both(RNG.standard_normal((3, 2)), RNG.uniform(0.5, 2, (3, 2)))
+    do, dt = D.Independent(D.Normal(lo, so), 1), TD.Independent(TD.Normal(lt, st), 1)
+    assert do.batch_shape == (3,) and do.event_shape == (2,) and repr(do) == repr(dt) and do.has_rsample
+    x = RNG.standard_normal((4, 3, 2))
+    q = RNG.standard_normal((3, 2))
+    total_o = do.log_prob(A.tensor(x)).sum() + do.entropy().sum() + \
+        D.kl_divergence(do, D.Independent(D.Normal(A.tensor(q), 1.0), 1)).sum()
+    total_t = dt.log_prob(torch.tensor(x)).sum() + dt.entropy().sum() + \
+        TD.kl_divergence(dt, TD.Independent(TD.Normal(torch.tensor(q), 1.0), 1)).sum()
+    assert do.log_prob(A.tensor(x)).shape == (4, 3)
+    _close(total_o, total_t)
+    total_o.backward()
+    total_t.backward()
+    _grads_close([lo, so], [lt, st])
+    assert do.rsample((5,)).shape == (5, 3, 2)
+    with pytest.raises(ValueError, match=r"actual 3 vs 2"):
+        D.Independent(D.Normal(lo, so), 3)
+    with pytest.raises(NotImplementedError):
+        D.kl_divergence(do, D.Independent(D.Normal(lo, so), 2))
+    with pytest.raises(ValueError, match="must be a Tensor"):
+        D.Normal(0.0, 1.0).log_prob(1.0)

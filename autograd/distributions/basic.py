@@ -210,7 +210,7 @@ class Categorical(_ProbsOrLogits):
 
 
 def kl_divergence(p, q):
-    """KL(p || q) for two ``Normal``s, ``Bernoulli``s or ``Categorical``s (torch's formulas)."""
+    """KL(p || q) for two ``Normal``s, ``Bernoulli``s, ``Categorical``s or ``Independent``s (torch's formulas)."""
     if type(p) is Normal and type(q) is Normal:
         var_ratio = (p.scale / q.scale) ** 2
         t1 = ((p.loc - q.loc) / q.scale) ** 2
@@ -229,6 +229,12 @@ def kl_divergence(p, q):
         zero = creation.tensor(0.0, dtype=t.dtype)
         t = _where((p.probs == 0).expand(t.shape), zero, _where((q.probs == 0).expand(t.shape), inf, t))
         return _red.sum(t, -1)
+    from .independent import Independent, _sum_rightmost
+
+    if type(p) is Independent and type(q) is Independent:
+        if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+            raise NotImplementedError
+        return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
     raise NotImplementedError(f"No KL(p || q) is implemented for p of type {type(p).__name__} and q of type "
                               f"{type(q).__name__}")
 
