@@ -1,8 +1,6 @@
 """torch.normal / bernoulli / exponential_ / multinomial (moments with fixed seeds, torch's errors) and the
 matrix helpers (addmm family, diag, diag_embed, meshgrid, unique, tril/triu_indices) against torch 2.13,
 with gradients by finite differences in float64 (first and second order)."""
-import warnings
-
 import numpy as np
 import pytest
 
@@ -55,13 +53,14 @@ def test_normal_gradients_are_zeros_as_torch():
 
 
 @pytest.mark.parametrize("case", ["float_float_no_size", "neg_std", "neg_std_tensor_mean", "neg_std_tensor",
-                                  "long_mean", "mismatch"])
+                                  "nan_std_tensor", "long_mean", "mismatch"])
 def test_normal_errors_as_torch(case):
     calls = {
         "float_float_no_size": lambda T: T.normal(0.0, 1.0),
         "neg_std": lambda T: T.normal(0.0, -1.0, (2,)),
         "neg_std_tensor_mean": lambda T: T.normal(T.zeros(3), -1.0),
         "neg_std_tensor": lambda T: T.normal(T.zeros(3), -T.ones(3)),
+        "nan_std_tensor": lambda T: T.normal(T.zeros(3), T.full((3,), float("nan"))),
         "long_mean": lambda T: T.normal(T.zeros(3, dtype=T.long), 1.0),
         "mismatch": lambda T: T.normal(T.zeros(3), T.ones(4)),
     }[case]

@@ -14,6 +14,7 @@ import numpy as np
 from .. import backend, creation, dtypes
 from ..tensor import Tensor
 from .basic import record, register
+from .elementwise import _check_broadcast
 from .inplace import copy_
 
 
@@ -23,10 +24,6 @@ def _is_float(dt):
 
 def _number(x):
     return isinstance(x, numbers.Number) and not isinstance(x, bool)
-
-
-def _host(a):
-    return a.get() if backend.device_of(a).type != "cpu" else a
 
 
 def _draws(kind, shape, dtype, device, generator, **kw):
@@ -44,7 +41,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
                             f"({type(mean).__name__}, {type(std).__name__}), but expected one of: (Tensor mean, "
                             "Tensor std), (Tensor mean, float std), (float mean, Tensor std), "
                             "(float mean, float std, tuple of ints size)")
-        if std < 0:
+        if not std >= 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         dt = dtypes.as_dtype(dtype) or dtypes.get_default_dtype()
         if not _is_float(dt):
@@ -61,14 +58,13 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     if not _is_float(dt):
         raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{dtypes.torch_name(dt)}\'')
     if st:
-        if (std._data < 0).any():
+        if not (std._data >= 0).all():   # NaN included, as torch
             raise RuntimeError("normal expects all elements of std >= 0.0")
-    elif std < 0:
+    elif not std >= 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     M = mean._data if mt else mean
     S = std._data if st else std
     shapes = [t.shape for t in (mean, std) if isinstance(t, Tensor)]
-    from .elementwise import _check_broadcast
     _check_broadcast([t._data for t in (mean, std) if isinstance(t, Tensor)])
     shape = np.broadcast_shapes(*shapes)
     z = _draws("standard_normal", shape, dt, like.device, generator)
@@ -166,7 +162,7 @@ def _checked_uniform_(self, a=0.0, b=1.0, generator=None):
 
 
 def _checked_normal_(self, mean=0.0, std=1.0, generator=None):
-    if std < 0:
+    if not std >= 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     return _unchecked_normal(self, mean, std, generator)
 
