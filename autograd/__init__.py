@@ -18,6 +18,9 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, linspace
 from .functional_api import *  # noqa: F401,F403  torch-style free functions (autograd.exp, autograd.cat, ...)
 from .sparse import SparseTensor, sparse_coo_tensor
 from .ops.einsum import einsum  # noqa: E402,F401
+from .ops.sampling import bernoulli, normal  # noqa: E402,F401
+from .ops.matrix_more import (addbmm, addmm, addmv, baddbmm, diag, diag_embed, meshgrid, tril_indices,  # noqa: E402,F401
+                              triu_indices, unique)
 from .graph.views import increment_version
 from .function import Function, FunctionCtx, once_differentiable
 from .threads import get_num_threads, set_num_threads  # torch.get_num_threads / set_num_threads
@@ -32,6 +35,7 @@ from . import func  # noqa: E402  torch.func.functional_call
 from . import cpu  # noqa: E402  torch.cpu (and torch.cpu.amp)
 from . import linalg  # noqa: E402  torch.linalg's norms
 from . import amp  # noqa: E402
+from . import distributions  # noqa: E402  torch.distributions' Normal / Bernoulli / Categorical
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402,F401
 amp.install(globals())   # last: autocast's wrappers go around the entry points defined above
 from ._unsupported import module_getattr as _module_getattr  # noqa: E402

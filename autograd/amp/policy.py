@@ -24,19 +24,21 @@ ALIASES = {
 
 CPU = {
     "lower": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "bmm", "mm", "linear", "matmul",
-              "scaled_dot_product_attention", "einsum"),
+              "scaled_dot_product_attention", "einsum", "addmm", "addbmm", "baddbmm"),
     "fp32": ("binary_cross_entropy", "prod", "mse_loss", "nll_loss", "smooth_l1_loss", "cross_entropy",
-             "l1_loss", "huber_loss", "kl_div", "binary_cross_entropy_with_logits"),
+             "l1_loss", "huber_loss", "kl_div", "binary_cross_entropy_with_logits", "margin_ranking_loss",
+             "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss"),
     "promote": ("cat", "stack"),
 }
 
 CUDA = {
     "lower": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "matmul", "einsum", "mm", "mv",
-              "linear", "bmm", "scaled_dot_product_attention"),
+              "linear", "bmm", "scaled_dot_product_attention", "addmm", "addmv", "addbmm", "baddbmm"),
     "fp32": ("acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal",
              "rsqrt", "sinh", "tan", "pow", "softplus", "layer_norm", "group_norm", "nll_loss", "kl_div",
              "l1_loss", "smooth_l1_loss", "huber_loss", "mse_loss", "binary_cross_entropy_with_logits",
-             "logsumexp", "cross_entropy"),
+             "logsumexp", "cross_entropy", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+             "triplet_margin_loss"),
     "fp32_opt": ("prod", "softmax", "log_softmax", "softmin", "cumprod", "cumsum", "sum", "norm"),
     "promote": ("addcdiv", "addcmul", "atan2", "dot", "index_put", "scatter_add"),
     "banned": ("binary_cross_entropy",),

@@ -8,6 +8,7 @@ from ..ops.differentiate import backward, grad  # noqa: F401
 from .._unsupported import module_getattr
 from . import anomaly_mode, function, gradcheck as _gradcheck_module, graph  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
+from .variable import Variable  # noqa: F401
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
 
 __getattr__ = module_getattr(__name__, "torch.autograd")

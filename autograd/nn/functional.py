@@ -164,9 +164,9 @@ def one_hot(tensor, num_classes=-1):
 
 
 def pad(input, pad, mode="constant", value=None):  # noqa: A002
-    """Constant padding; ``pad`` lists (left, right) pairs starting from the last dim."""
+    """``pad`` lists (left, right) pairs starting from the last dim; modes constant, reflect, replicate, circular."""
     if mode != "constant":
-        raise NotImplementedError(f"pad mode {mode!r} is not supported (only 'constant')")
+        return _pad_nonconstant(input, pad, mode, value)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise RuntimeError("Padding length must be divisible by 2 and at most twice the number of dims")
     X = input._data
@@ -193,21 +193,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
 
 
 # ---- losses -----------------------------------------------------------------------------------------------
-def _legacy_reduction(size_average, reduce, reduction):
-    if size_average is None and reduce is None:
-        return reduction
-    warnings.warn("size_average and reduce args will be deprecated, please use reduction='...' instead.",
-                  UserWarning, stacklevel=3)
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    return "mean" if (size_average and reduce) else "sum" if reduce else "none"
-
-
-def _apply_reduction(loss, reduction):
-    check_reduction(reduction)
-    if reduction == "none":
-        return loss
-    return loss.sum() if reduction == "sum" else loss.mean()
+from ._reduction import apply_reduction as _apply_reduction, legacy_reduction as _legacy_reduction  # noqa: E402
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
@@ -376,3 +362,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _apply_reduction(loss, reduction)
 from .functional_layers import *  # noqa: E402,F401,F403  (attention, conv1d/transposed, group/rms norm, interpolate)
 from .functional_distance import cosine_similarity, pairwise_distance  # noqa: E402,F401
+from .functional_extra import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, fold, glu,  # noqa: E402,F401
+                               instance_norm, logsigmoid, max_pool1d, pixel_shuffle, pixel_unshuffle, selu, unfold)
+from .functional_extra import pad_nonconstant as _pad_nonconstant  # noqa: E402
+from .functional_bags import (cosine_embedding_loss, embedding_bag, hinge_embedding_loss,  # noqa: E402,F401
+                              margin_ranking_loss, triplet_margin_loss)

@@ -78,6 +78,9 @@ def vector_to_parameters(vec, parameters):
         off += n
 
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "weight_norm",
+           "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
 from . import rnn  # noqa: E402,F401  (nn.utils.rnn: pad/pack sequences, as torch)
 from . import stateless  # noqa: E402,F401  (nn.utils.stateless.functional_call)
+from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: E402,F401
+from . import parametrize, parametrizations  # noqa: E402,F401
