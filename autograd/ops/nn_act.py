@@ -15,7 +15,7 @@ from . import _numba_kernels as _nk
 from . import elementwise as ew
 from .basic import check_same_device, needs, record
 from .nn_act_low import gelu_backward_low as _gelu_backward_low, gelu_low as _gelu_low, nll_reduce_low
-from .nn_act_low import bce_logits_low, bce_low
+from .nn_act_low import bce_logits_low, bce_low, exact_loss_rule
 from .opmath import float32_rule
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -315,10 +315,13 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002
 
 def _reduce(xp, L, reduction):
     if reduction == "none":
-        return L, 1.0
-    if reduction == "sum":
-        return xp.asarray(L.sum()), 1.0
-    return xp.asarray(L.mean()), 1.0 / max(L.size, 1)
+        return L
+    return xp.asarray(L.sum() if reduction == "sum" else L.mean())
+
+
+def _scale(n, reduction):
+    """The factor of the loss's gradient the reduction brings: 1 / n for the mean."""
+    return 1.0 / max(n, 1) if reduction == "mean" else 1.0
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002
@@ -333,18 +336,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     if X.size and (float(X.min()) < 0 or float(X.max()) > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     W = None if weight is None else weight._data
-    if W is None and xp is np and _low(X):
-        out, bw = bce_low(X, Y, reduction)
-        nx, nt = needs((input, target))
-        return record(out, (input, target), lambda o, g, *_: tuple(r if n else None for r, n in zip(bw(g), (nx, nt))),
-                      "BinaryCrossEntropy", saved=(input, target if isinstance(target, Tensor) else Y), once=True)
-    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 as torch
-        logx = xp.maximum(xp.log(X), -100.0)
-        log1mx = xp.maximum(xp.log1p(-X), -100.0)
-    L = -(Y * logx + (1 - Y) * log1mx)
-    if W is not None:
-        L = L * W
-    out, scale = _reduce(xp, L, reduction)
+    scale = _scale(X.size, reduction)
     nx, nt = needs((input, target))
 
     def rule(o, g, x, y):
@@ -359,6 +351,17 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
                 gt = gg * (o.maximum(o.log1p(-x), -100.0) - o.maximum(o.log(x), -100.0))
         return gx, gt
 
+    if W is None and xp is np and _low(X):
+        out, bw = bce_low(X, Y, reduction)
+        return record(out, (input, target), exact_loss_rule(bw, rule, nx, nt), "BinaryCrossEntropy",
+                      saved=(input, target if isinstance(target, Tensor) else Y))
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 as torch
+        logx = xp.maximum(xp.log(X), -100.0)
+        log1mx = xp.maximum(xp.log1p(-X), -100.0)
+    L = -(Y * logx + (1 - Y) * log1mx)
+    if W is not None:
+        L = L * W
+    out = _reduce(xp, L, reduction)
     # torch saves input, target and weight (the weight is not differentiated: captured raw)
     return record(out.astype(X.dtype, copy=False), (input, target), rule, "BinaryCrossEntropy",
                   saved=(input, target if isinstance(target, Tensor) else Y))
@@ -375,18 +378,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         raise ValueError(f"Target size ({tuple(Y.shape)}) must be the same as input size ({X.shape})")
     W = None if weight is None else weight._data
     PW = None if pos_weight is None else pos_weight._data
-    if W is None and PW is None and xp is np and _low(X) and getattr(Y, "shape", None) == X.shape:
-        out, bw = bce_logits_low(X, Y, reduction)
-        nx, nt = needs((input, target))
-        return record(out, (input, target), lambda o, g, *_: tuple(r if n else None for r, n in zip(bw(g), (nx, nt))),
-                      "BinaryCrossEntropyWithLogits", saved=(input, target if isinstance(target, Tensor) else Y),
-                      once=True)
-    sp_neg = xp.log1p(xp.exp(-xp.abs(X))) + xp.maximum(-X, 0)  # softplus(-x)
     coef = 1.0 if PW is None else 1 + (PW - 1) * Y
-    L = (1 - Y) * X + coef * sp_neg
-    if W is not None:
-        L = L * W
-    out, scale = _reduce(xp, L, reduction)
+    scale = _scale(X.size, reduction)
     nx, nt = needs((input, target))
 
     def rule(o, g, x, y):
@@ -403,6 +396,15 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
             gt = gg * (-x + dcoef)
         return gx, gt
 
+    if W is None and PW is None and xp is np and _low(X) and getattr(Y, "shape", None) == X.shape:
+        out, bw = bce_logits_low(X, Y, reduction)
+        return record(out, (input, target), exact_loss_rule(bw, rule, nx, nt), "BinaryCrossEntropyWithLogits",
+                      saved=(input, target if isinstance(target, Tensor) else Y))
+    sp_neg = xp.log1p(xp.exp(-xp.abs(X))) + xp.maximum(-X, 0)  # softplus(-x)
+    L = (1 - Y) * X + coef * sp_neg
+    if W is not None:
+        L = L * W
+    out = _reduce(xp, L, reduction)
     return record(out.astype(X.dtype, copy=False), (input, target), rule, "BinaryCrossEntropyWithLogits",
                   saved=(input, target if isinstance(target, Tensor) else Y))
 

@@ -8,9 +8,47 @@ import math
 
 import numpy as np
 
+from ..dtypes import LOW_PRECISION
+from ..tensor import Tensor
 from .opmath import cascade_sum_low, erf_vectorised
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def exact_first_order(kernel, formula):
+    """The backward rule of an op with a torch-exact 16-bit backward kernel. First order (arrays):
+    ``kernel(o, g, *saved)``, torch's numbers bitwise. Under ``create_graph`` (Tensors): ``formula(o, g, *saved)``,
+    the same gradients as recorded Tensor ops on the operands' float32 values, so that they are differentiated
+    again; each gradient carries the kernel's value (its derivative taken through the formula, as a cast's
+    is), so a first derivative is torch's under ``create_graph`` too."""
+    def rule(o, g, *saved):
+        if not isinstance(g, Tensor):
+            return kernel(o, g, *saved)
+        from .basic import record  # noqa: PLC0415  (basic sits above this module's importers)
+
+        exact = kernel(o.arrays, g._data, *(s._data if isinstance(s, Tensor) else s for s in saved))
+        approx = formula(o, _f32(g), *(None if s is None else _f32(s) for s in saved))
+        return tuple(None if e is None or a is None else record(e, (a,), _as_cast, "ToCopy", saved=())
+                     for e, a in zip(exact, approx))
+
+    return rule
+
+
+def exact_loss_rule(bw, formula, nx, nt):
+    """A loss's rule from its 16-bit kernel ``bw(g) -> (gx, gt)`` (the gradients not needed dropped) and the
+    composite's ``formula`` for ``create_graph`` (see :func:`exact_first_order`)."""
+    return exact_first_order(lambda o, g, *_: tuple(r if n else None for r, n in zip(bw(g), (nx, nt))), formula)
+
+
+def _f32(v):
+    """A float16/bfloat16 operand's float32 values (a Tensor recorded as a cast); anything else as it is."""
+    if getattr(v, "dtype", None) not in LOW_PRECISION:
+        return v
+    return v.float() if isinstance(v, Tensor) else v.astype(np.float32)
+
+
+def _as_cast(o, g):
+    return (g,)
 
 
 def _erf(xp, x):
@@ -127,7 +165,8 @@ def smooth_l1_backward_low(input, target, out, reduction, beta, huber):  # noqa:
     """``out`` (the float16/bfloat16 smooth L1 or Huber loss, computed) recorded with torch's backward kernel:
     with ``x = input - target`` and ``norm`` (1/numel for the mean), smooth L1's ``-norm g`` / ``norm g`` /
     ``norm x g / beta`` in float32 rounded once, or Huber's ``-norm g delta`` / ``norm g delta`` / ``norm x g``
-    with each op (``x`` and ``norm`` too) rounded to the dtype. First order only."""
+    with each op (``x`` and ``norm`` too) rounded to the dtype; under ``create_graph`` the same in float32 as
+    recorded ops (differentiable again)."""
     from .basic import needs, record  # noqa: PLC0415
 
     f32 = np.float32
@@ -136,7 +175,7 @@ def smooth_l1_backward_low(input, target, out, reduction, beta, huber):  # noqa:
     norm = _r(f32(1.0 / max(X.size, 1)) if reduction == "mean" else f32(1), dt)
     nx, nt = needs((input, target))
 
-    def rule(o, g, *_):
+    def kernel(o, g, *_):
         G = np.broadcast_to(np.asarray(g).astype(f32), X.shape)
         x = _r(X.astype(f32) - Y.astype(f32), dt)
         if huber:
@@ -149,7 +188,16 @@ def smooth_l1_backward_low(input, target, out, reduction, beta, huber):  # noqa:
         gx = np.where(x <= -beta, lo, np.where(x >= beta, hi, mid)).astype(dt)
         return (gx if nx else None), ((-gx).astype(dt) if nt else None)
 
-    return record(out._data, (input, target), rule, "HuberLoss" if huber else "SmoothL1Loss", saved=(), once=True)
+    def formula(o, g, x, y):
+        d = x - y
+        n, k = (1.0 / max(X.size, 1) if reduction == "mean" else 1.0), (beta if huber else 1.0)
+        lo, hi = -n * k * g, n * k * g
+        mid = n * d * g if huber else n / beta * d * g if beta else lo
+        gx = o.where(d._data <= -beta, lo, o.where(d._data >= beta, hi, mid))
+        return (gx if nx else None), (-gx if nt else None)
+
+    return record(out._data, (input, target), exact_first_order(kernel, formula),
+                  "HuberLoss" if huber else "SmoothL1Loss", saved=(input, target))
 
 
 def bce_low(X, Y, reduction):

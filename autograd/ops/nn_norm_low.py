@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import LOW_PRECISION
+from .nn_act_low import exact_first_order
 from .opmath import fma32, parallel_chunks, rowwise_moments
 
 
@@ -163,8 +164,8 @@ def batch_norm_backward_low(g, x, w, use_batch, needed, stats):
 def rms_norm_low(input, weight, D, eps):  # noqa: A002
     """torch's fused CPU RMS norm on a float16/bfloat16 input: ``rstd = 1 / sqrt(mean(x^2) + eps)`` per row in
     float32 (lane-ordered sum), ``x * rstd * w`` rounded once; the backward from the float32 ``rstd``:
-    ``dx = rstd dy w - (sum(dy w x) rstd^3 / N) x``, ``dw`` the float32 column sums of ``dy x rstd``. Its
-    gradient is first order only (a second derivative raises, naming the op)."""
+    ``dx = rstd dy w - (sum(dy w x) rstd^3 / N) x``, ``dw`` the float32 column sums of ``dy x rstd``; under
+    ``create_graph`` the same formula in float32 as recorded ops (differentiable again)."""
     from .basic import needs, record  # noqa: PLC0415  (basic sits above this module's importers)
 
     f32, X = np.float32, input._data
@@ -176,7 +177,7 @@ def rms_norm_low(input, weight, D, eps):  # noqa: A002
         y = y * weight._data.reshape(-1).astype(f32)
     nx, nw = needs((input, weight))
 
-    def rule(o, g, x_, w_):
+    def kernel(o, g, x_, w_):
         G = g.reshape(-1, D).astype(f32)
         Xv = x_.reshape(-1, D).astype(f32)
         gw_ = G if w_ is None else G * w_.reshape(-1).astype(f32)
@@ -188,8 +189,16 @@ def rms_norm_low(input, weight, D, eps):  # noqa: A002
             gw = (G * Xv * rstd[:, None]).sum(axis=0).astype(w_.dtype).reshape(w_.shape)
         return gx, gw
 
-    return record(y.astype(dt).reshape(X.shape), (input, weight), rule, "FusedRmsNorm", saved=(input, weight),
-                  once=True)
+    def formula(o, g, x_, w_):    # the statistics recomputed from x, so that their dependence is differentiated
+        G, Xv = g.reshape(-1, D), x_.reshape(-1, D)
+        r = ((Xv * Xv).mean(-1, keepdim=True) + eps).rsqrt()
+        gw_ = G if w_ is None else G * w_.reshape(-1)
+        gx = (r * gw_ - (gw_ * Xv).sum(-1, keepdim=True) * r * r * r / D * Xv).reshape(x_.shape) if nx else None
+        gw = (G * Xv * r).sum(0).reshape(w_.shape) if nw else None
+        return gx, gw
+
+    return record(y.astype(dt).reshape(X.shape), (input, weight), exact_first_order(kernel, formula), "FusedRmsNorm",
+                  saved=(input, weight))
 
 
 def group_norm_low(input, G, weight, bias, eps):  # noqa: A002
@@ -197,7 +206,8 @@ def group_norm_low(input, G, weight, bias, eps):  # noqa: A002
     (the backward reads them as saved, in the 16-bit type), ``x * scale + shift`` per channel with ``scale = rstd * w`` and
     ``shift = -scale * mean + b`` in float32, rounded once. The backward is torch's formula in float32 from
     the saved statistics: per channel ``ds = sum(dy x)`` and ``db = sum(dy)``, per group their
-    gamma-weighted sums, ``dx = c1 dy + c2 x + c3``. First order only."""
+    gamma-weighted sums, ``dx = c1 dy + c2 x + c3``; under ``create_graph`` layer norm's formula over each group
+    in float32 as recorded ops (differentiable again)."""
     from .basic import needs, record  # noqa: PLC0415
 
     f32, X = np.float32, input._data
@@ -214,7 +224,7 @@ def group_norm_low(input, G, weight, bias, eps):  # noqa: A002
     mean, rstd = _r(mean, dt).reshape(N, G, 1, 1), _r(rstd, dt).reshape(N, G, 1, 1)
     nx, nw, nb = needs((input, weight, bias))
 
-    def rule(o, g, x_, w_):
+    def kernel(o, g, x_, w_):
         G4 = g.reshape(N, G, C // G, -1).astype(f32)
         Xv = x_.reshape(N, G, C // G, -1).astype(f32)
         ds = _lane_sums((G4 * Xv).reshape(N * C, -1)).reshape(N, G, C // G, 1)
@@ -233,5 +243,16 @@ def group_norm_low(input, G, weight, bias, eps):  # noqa: A002
             gb = db.sum(axis=0).reshape(-1).astype(dt)
         return gx, gw, gb
 
-    return record(y.astype(dt).reshape(X.shape), (input, weight, bias), rule, "NativeGroupNorm",
-                  saved=(input, weight), once=True)
+    def formula(o, g, x_, w_):    # layer norm's over each group, the statistics recomputed from x
+        x3 = x_.reshape(N, G, -1)
+        xc = x3 - x3.mean(-1, keepdim=True)
+        r = ((xc * xc).mean(-1, keepdim=True) + eps).rsqrt()
+        xhat, g3 = (xc * r).reshape(N, C, -1), g.reshape(N, C, -1)
+        gh = (g3 if w_ is None else g3 * w_.reshape(1, C, 1)).reshape(N, G, -1)
+        xh = xhat.reshape(N, G, -1)
+        gx = (r * (gh - gh.mean(-1, keepdim=True) - xh * (gh * xh).mean(-1, keepdim=True))).reshape(x_.shape) \
+            if nx else None
+        return gx, ((g3 * xhat).sum((0, 2)) if nw else None), (g3.sum((0, 2)) if nb else None)
+
+    return record(y.astype(dt).reshape(X.shape), (input, weight, bias), exact_first_order(kernel, formula),
+                  "NativeGroupNorm", saved=(input, weight))
