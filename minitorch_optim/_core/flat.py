@@ -18,12 +18,12 @@
 from __future__ import annotations
 
 import _thread
+import _queue
 import itertools
 import os
 import sys
 import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -44,6 +44,34 @@ _POOL_SIZE = 0
 _POOL_LOCK = threading.Lock()
 
 
+class _Crew:
+    """Helper threads that call the functions handed to them, in the order given. A lighter
+    ThreadPoolExecutor: a hand-off is one put on a C-level queue, with no future, work item or semaphore
+    made per call (``parallel`` runs every few hundred microseconds in a training loop, where the
+    executor's bookkeeping cost as much as a part of the launch)."""
+
+    def __init__(self, n):
+        self.queue = _queue.SimpleQueue()
+        self.size = n
+        for i in range(n):
+            threading.Thread(target=self._serve, name=f"minitorch_optim_{i}", daemon=True).start()
+
+    def _serve(self):
+        get = self.queue.get
+        while True:
+            fn = get()
+            if fn is None:
+                return
+            fn()
+
+    def submit(self, fn):
+        self.queue.put(fn)
+
+    def shutdown(self):
+        for _ in range(self.size):
+            self.queue.put(None)
+
+
 def _pool(n):
     """The chunk pool, with room for ``n`` threads (grown when the budget grew)."""
     global _POOL, _POOL_SIZE
@@ -51,18 +79,10 @@ def _pool(n):
         with _POOL_LOCK:
             if _POOL is None or _POOL_SIZE < n:
                 old = _POOL
-                _POOL, _POOL_SIZE = ThreadPoolExecutor(n, thread_name_prefix="minitorch_optim"), n
+                _POOL, _POOL_SIZE = _Crew(n), n
                 if old is not None:
-                    old.shutdown(wait=False)
+                    old.shutdown()
     return _POOL
-
-
-def _start_pool(n):
-    """Make the pool and its ``n`` threads (the executor starts a thread per submission while it has
-    fewer than ``n``)."""
-    pool = _pool(n)
-    for _ in range(n):
-        pool.submit(int)
 
 
 def start_pool():
@@ -71,7 +91,7 @@ def start_pool():
     on one thread (``parallel`` does not wait for threads to start)."""
     helpers = get_num_threads() - 1
     if helpers > 0 and (_POOL is None or _POOL_SIZE < helpers):
-        _thread.start_new_thread(_start_pool, (helpers,))
+        _thread.start_new_thread(_pool, (helpers,))
 
 
 def _reset_after_fork():
@@ -99,11 +119,19 @@ def parallel(fn, parts):
         for part in parts:
             fn(*part)
         return
-    claim = itertools.count().__next__      # atomic under the GIL
-    done = [0]
+    pool = _POOL if _POOL_SIZE >= helpers else None
+    if pool is None:
+        # starting threads waits until each one runs (a time slice on a busy machine): start the pool
+        # without waiting for it and do these parts here; the next call finds it
+        _thread.start_new_thread(_pool, (helpers,))
+        for part in parts:
+            fn(*part)
+        return
+    claim = itertools.count().__next__      # both counters are atomic under the GIL
+    finish = itertools.count(1).__next__
     errors = []
-    lock = threading.Lock()
-    finished = threading.Event()
+    finished = _thread.allocate_lock()      # held until the last part is done (by whichever thread)
+    finished.acquire()
 
     def work():
         while True:
@@ -114,23 +142,57 @@ def parallel(fn, parts):
                 fn(*parts[k])
             except BaseException as e:  # noqa: BLE001 - handed to the caller
                 errors.append(e)
-            with lock:
-                done[0] += 1
-                if done[0] == n:
-                    finished.set()
+            if finish() == n:
+                finished.release()
 
-    pool = _POOL if _POOL_SIZE >= helpers else None
-    if pool is None:
-        # starting threads waits until each one runs (a time slice on a busy machine): start the pool
-        # without waiting for it and do these parts here; the next call finds it
-        _thread.start_new_thread(_start_pool, (helpers,))
-        for part in parts:
-            fn(*part)
-        return
     for _ in range(helpers):
         pool.submit(work)
     work()
-    finished.wait()
+    finished.acquire()
+    if errors:
+        raise errors[0]
+
+
+def run_together(fn, nthreads):
+    """Call ``fn()`` on this thread and on up to ``nthreads - 1`` pool threads at once, for a ``fn`` that
+    shares its work out itself (a kernel claiming chunk rows with an atomic counter): each thread goes
+    through the GIL once per call, where claiming parts from Python made a thread that finished its part
+    wait for the GIL while another thread took it between parts (on the 2-core VM a 1M Adam launch in 6
+    parts: the caller's first part returned after the pool thread had done the other five). A pool thread
+    that starts after the caller's ``fn`` returned does not call it (the work is done), and none that
+    called it is left running on return; the first exception raised is raised."""
+    helpers = nthreads - 1
+    pool = _POOL if helpers > 0 and _POOL_SIZE >= helpers else None
+    if pool is None:
+        if helpers > 0:
+            _thread.start_new_thread(_pool, (helpers,))
+        fn()
+        return
+    state = [False, 0]          # closed, helpers inside fn: read and written under the GIL only
+    errors = []
+    finished = _thread.allocate_lock()
+    finished.acquire()
+
+    def helper():
+        if state[0]:
+            return
+        state[1] += 1
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            errors.append(e)
+        state[1] -= 1
+        if state[0] and not state[1]:
+            finished.release()
+
+    for _ in range(helpers):
+        pool.submit(helper)
+    try:
+        fn()
+    finally:
+        state[0] = True
+        if state[1]:
+            finished.acquire()
     if errors:
         raise errors[0]
 

@@ -14,6 +14,12 @@ variant in the same rounds, over buffers as large as the step's working set (so 
 cache level and the same machine load as the step). Each round runs every variant twice back to back and
 times the second run.
 
+Each round ends with 10 ms of work on this thread alone: torch's OpenMP workers keep spinning on the cores
+for about 8 ms after each of its parallel steps (8-9 ms of CPU time burnt in the 100 ms after a step, on the
+2-core VM), and the next round's variants would share the cores with them, which no process running one
+library sees (our 1M-parameter fused step ran 1.3-1.5x slower next to them). The floor runs first in a
+round, on Numba's OpenMP threads, which spin as torch's do, and is followed by 10 ms more of the same.
+
 Then, unless ``--quick``, figures measured in fresh processes (see ``bench_startup``): the first fused step
 with an empty Numba cache and with a warm one, the eleven elementwise optimizers stepped once each, and the
 time from ``python`` to the first step done, ours and torch's.
@@ -94,6 +100,13 @@ def _numba_add():
             a[i] += b[i]
 
     return add_
+
+
+def _settle():
+    """10 ms of work on this thread alone, while other libraries' spinning workers park (see above)."""
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.01:
+        pass
 
 
 def _split(n, t):
@@ -184,6 +197,9 @@ def run(device="cpu", plan=DEFAULT_PLAN, repeat=15, progress=True):
                 step()                                 # back to back: time the second, so another thread
                 sync()                                 # pool winding down does not land on this timing
                 times[k].append(_timed(step, sync))
+                if k[0] == "floor":
+                    _settle()
+            _settle()
         med = {k: statistics.median(v) for k, v in times.items()}
         bw = 3 * 4 * m / med[("floor", "a+=b")]
         floor = (reads + writes) * 4 * n / bw

@@ -1,6 +1,7 @@
-"""The hand-written part of the CPU kernels, each helper once: address -> pointer, NumPy's NaN-propagating
-maximum/minimum, and torch's two-sided lerp over flat arrays (AveragedModel's EMA/SWA step). The
-per-algorithm kernels are generated (kernels/codegen.py) and import these."""
+"""The hand-written part of the CPU kernels, each helper once: address -> pointer, the atomic claim of a
+chunk-table row, NumPy's NaN-propagating maximum/minimum, and torch's two-sided lerp over flat arrays
+(AveragedModel's EMA/SWA step). The per-algorithm kernels are generated (kernels/codegen.py) and import
+these."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,6 +20,17 @@ def _ptr(typingctx, addr):
         return builder.inttoptr(args[0], cgutils.voidptr_t)
 
     return types.voidptr(types.int64), codegen
+
+
+@intrinsic
+def _claim(typingctx, counter):
+    """The next chunk-table row of a launch: an atomic fetch-and-add of 1 on ``counter[0]`` (int64), so the
+    threads running one kernel share its rows without the GIL."""
+    def codegen(context, builder, sig, args):
+        arr = context.make_array(sig.args[0])(context, builder, value=args[0])
+        return builder.atomic_rmw("add", arr.data, ir.Constant(ir.IntType(64), 1), "monotonic")
+
+    return types.int64(counter), codegen
 
 
 @njit(inline="always")

@@ -4,8 +4,9 @@ A kernel (kernels/codegen.py) walks a chunk table ``CH`` of ``(tensor, start, st
 parameters and gradients are reached through the address tables of ``_core.flat.FlatGroup`` (so they
 stay where the user put them), state through the flat state buffers, the per-step scalars through row
 ``r`` of ``S`` (float64, rounded to the parameter dtype in the kernel, as NumPy rounds a Python float).
-Kernels are plain ``nogil`` functions (no ``parallel=True``): a launch is split by element count over the
-chunk pool's threads (``_core.flat.parallel``), so Numba's threading layer is never used: no abort when
+Kernels are plain ``nogil`` functions (no ``parallel=True``): a large launch calls the kernel on this
+thread and on the chunk pool's at once (``_core.flat.run_together``), and the calls share the chunk rows
+through an atomic counter (``helpers._claim``), so Numba's threading layer is never used: no abort when
 several threads step optimizers at once, nothing to reset after ``fork``, and compilation is quicker.
 
 Generated sources are written to a cache folder, named by their hash, and imported from there, so Numba's
@@ -25,7 +26,7 @@ import threading
 
 import numpy as np
 
-from ..._core.flat import get_num_threads, parallel
+from ..._core.flat import get_num_threads, parallel, run_together
 from ..chunks import chunk_table
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -35,10 +36,7 @@ ROW = 1 << 16            # elements per chunk-table row
 # the update, not by memory: Adam at 1M float32 in one tensor, interleaved with torch's fused step on the
 # 2-core box, 0.47 ms on one thread and 0.21-0.26 ms on two (torch fused, two OpenMP threads: 0.28 ms)
 PARALLEL_MIN = 1 << 18
-# a part of a launch is at least this many elements: smaller parts add calls and claims without balancing
-# anything more (1M in 4 parts on two threads: 0.28 ms, in 2: 0.26 ms)
-PART_MIN = 1 << 18
-PARTS_PER_THREAD = 4     # a call into a kernel costs ~0.5 us: parts that small balance load for free
+
 
 
 
@@ -134,19 +132,8 @@ def warm(kernel, dtype, n_buffers):
     calling it over an empty chunk range, so that the first real launch does not compile."""
     z = np.zeros(1, np.int64)
     bufs = [_storage(np.zeros(1, dtype)) for _ in range(n_buffers)]
-    kernel(z, z, np.zeros(2, np.int64), np.zeros((1, 4), np.int64), np.zeros((1, 1)), 0, 0, *bufs)
-
-
-def _cuts(flat, spans, ch, n, nparts):
-    """Chunk-row boundaries splitting ``ch`` into ``nparts`` parts of about equal element counts."""
-    key = ("cuts", spans, nparts)
-    cuts = flat.kernel_cache.get(key)
-    if cuts is None:
-        cum = np.cumsum(ch[:, 2] - ch[:, 1])
-        c = [0] + [int(np.searchsorted(cum, n * k / nparts)) + 1 for k in range(1, nparts)] + [len(ch)]
-        c = sorted(set(min(x, len(ch)) for x in c))
-        cuts = flat.kernel_cache[key] = list(zip(c, c[1:]))
-    return cuts
+    kernel(z, z, np.zeros(2, np.int64), np.zeros((1, 4), np.int64), np.zeros((1, 1)), np.zeros(1, np.int64), 0,
+           *bufs)
 
 
 def launch(flat, kernel, spans, scalars, buffers):
@@ -158,19 +145,17 @@ def launch(flat, kernel, spans, scalars, buffers):
     S = np.asarray(scalars, np.float64).reshape(len(spans), -1)
     if S.shape[1] == 0:
         S = np.zeros((len(spans), 1))
-    args = (flat.pptr, flat.gptr, flat.offs, ch, S)
     if flat.dtype.itemsize == 2:        # float16 / bfloat16 (the only 16-bit dtypes the kernels take)
         buffers = [_storage(b) for b in buffers]
     offs = flat.offsets
     n = sum(offs[i1] - offs[i0] for i0, i1 in spans)
     nthreads = min(get_num_threads(), max(1, n // PARALLEL_MIN), len(ch))
+    # the threads claim rows from one counter as they get to them (a core busy elsewhere does less)
+    args = (flat.pptr, flat.gptr, flat.offs, ch, S, np.zeros(1, np.int64), len(ch), *buffers)
     if nthreads == 1:
-        kernel(*args, 0, len(ch), *buffers)
-        return
-    # a few parts per thread, claimed as the threads get to them (a core busy elsewhere does less)
-    nparts = max(nthreads, min(PARTS_PER_THREAD * nthreads, n // PART_MIN))
-    parts = _cuts(flat, spans, ch, n, min(len(ch), nparts))
-    parallel(lambda c0, c1: kernel(*args, c0, c1, *buffers), parts)
+        kernel(*args)
+    else:
+        run_together(lambda: kernel(*args), nthreads)
 
 
 def lerp_flat(a, b, weight):
