@@ -1,4 +1,4 @@
-"""The divergences from torch found by a random comparison (issue 9), each checked against torch 2.13:
+"""The divergences from torch found by a random comparison, each checked against torch 2.13:
 values, gradients, result dtypes, and the error class where torch raises. Also ``.grad`` assignment and
 hook results validated as torch, and the warning on reading ``.grad`` of a non-leaf."""
 import warnings

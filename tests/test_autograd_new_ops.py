@@ -1,4 +1,4 @@
-"""The ops a torch user porting a model reaches for (issue 9): values and gradients against torch (float64,
+"""The ops a torch user porting a model reaches for: values and gradients against torch (float64,
 random shapes from hypothesis, broadcasting, non-contiguous inputs, 0-d), plus float64 finite differences."""
 import re
 

@@ -1,4 +1,4 @@
-"""The strict CuPy stand-in itself, and the CUDA-path findings of issue 15 checked on it (no GPU needed).
+"""The strict CuPy stand-in itself, and the CUDA-path behaviours checked on it (no GPU needed).
 
 Each ``test_f<N>_*`` failed before its fix. They need the stand-in (its simulated second device, its
 counters); where the real CuPy is in use they skip (the GPU tests cover the real thing there)."""

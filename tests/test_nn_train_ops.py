@@ -1,4 +1,4 @@
-"""The training fast paths (issue 10): conv2d (strided im2col, 2-D GEMMs, compiled col2im), max/avg pooling
+"""The training fast paths: conv2d (strided im2col, 2-D GEMMs, compiled col2im), max/avg pooling
 kernels, GELU kernels, linear as one GEMM, embedding scatter/coalesce, chunked random factories.
 
 Each op against torch (float64, hypothesis over shapes, strides, padding, dilation, groups, ceil_mode,

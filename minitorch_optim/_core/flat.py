@@ -525,8 +525,8 @@ class FlatGroup:
         out = []
         if not idx:
             return out
-        if idx[-1] - idx[0] == len(idx) - 1 and not self.fresh and all(
-                (a[idx[0]:idx[-1] + 1] == a[idx[0]]).all() for a in self.scalars.values()):
+        if idx[-1] - idx[0] == len(idx) - 1 and not self.fresh and (len(idx) == 1 or all(
+                (a[idx[0]:idx[-1] + 1] == a[idx[0]]).all() for a in self.scalars.values())):
             i0, i1 = idx[0], idx[-1] + 1           # the usual case: one run over everything
             return [(i0, i1, self.offsets[i0], self.offsets[i1])]
         keys = [tuple(float(a[i]) for a in self.scalars.values()) + (i in self.fresh,) for i in idx]

@@ -27,7 +27,9 @@ import numpy as np
 
 from .bench import _bandwidth_step, _have_numba, _import_torch, _note, _split, _timed
 
-PART_B = ["AdamWScheduleFree", "Prodigy", "DAdaptAdam"]
+# benchmarked beside contrib.ELEMENTWISE: updates that also take group-wide sums (Prodigy, D-Adaptation) or
+# keep a second iterate (schedule-free)
+BEYOND_ELEMENTWISE = ["AdamWScheduleFree", "Prodigy", "DAdaptAdam"]
 SCHEDULEFREE = {"AdamWScheduleFree"}
 DEFAULT_SIZES = [(10_000_000, 100), (1_000_000, 1000)]
 QUICK_SIZES = [(1_000_000, 100), (100_000, 1000)]
@@ -37,7 +39,7 @@ TARGET_REF, TARGET_FLOOR = 0.3, 1.3
 def names():
     from minitorch_optim import contrib
 
-    return list(contrib.ELEMENTWISE) + PART_B
+    return list(contrib.ELEMENTWISE) + BEYOND_ELEMENTWISE
 
 
 def _count_buffers(state, numel):
