@@ -168,21 +168,25 @@ def run_together(fn, nthreads):
             _thread.start_new_thread(_pool, (helpers,))
         fn()
         return
-    state = [False, 0]          # closed, helpers inside fn: read and written under the GIL only
+    state = [False, 0]          # closed, helpers inside fn (under ``guard``)
+    guard = _thread.allocate_lock()
     errors = []
     finished = _thread.allocate_lock()
     finished.acquire()
 
     def helper():
-        if state[0]:
-            return
-        state[1] += 1
+        with guard:
+            if state[0]:
+                return
+            state[1] += 1
         try:
             fn()
         except BaseException as e:  # noqa: BLE001 - handed to the caller
             errors.append(e)
-        state[1] -= 1
-        if state[0] and not state[1]:
+        with guard:
+            state[1] -= 1
+            last = state[0] and not state[1]
+        if last:
             finished.release()
 
     for _ in range(helpers):
@@ -190,8 +194,10 @@ def run_together(fn, nthreads):
     try:
         fn()
     finally:
-        state[0] = True
-        if state[1]:
+        with guard:
+            state[0] = True
+            wait = state[1] > 0
+        if wait:
             finished.acquire()
     if errors:
         raise errors[0]
