@@ -132,7 +132,7 @@ SHAPES = st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple)
 
 @settings(deadline=None, max_examples=120)
 @given(name=st.sampled_from(sorted(SPECS)), shape=SHAPES, noncontig=st.booleans(), seed=st.integers(0, 2 ** 16))
-def test_new_ops_match_torch(name, shape, noncontig, seed):
+def test_porting_ops_match_torch(name, shape, noncontig, seed):
     if len(shape) < SPECS[name][0]:
         shape = shape + (3,) * (SPECS[name][0] - len(shape))
     rng = np.random.default_rng(seed)
@@ -141,7 +141,7 @@ def test_new_ops_match_torch(name, shape, noncontig, seed):
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_new_ops_fixed_shapes(name):
+def test_porting_ops_fixed_shapes(name):
     """Every op at least once on a 2x3 (non-contiguous) input and at its smallest rank."""
     for shape, nc in (((2, 3), True), ((2, 3), False), ((3,) * SPECS[name][0], False)):
         arrays, params = SPECS[name][1](np.random.default_rng(7), shape)
@@ -154,7 +154,7 @@ FD = ["flip", "roll", "narrow", "diagonal", "movedim", "tril", "tile", "repeat_i
 
 
 @pytest.mark.parametrize("name", FD)
-def test_new_ops_finite_differences(name):
+def test_porting_ops_finite_differences(name):
     """float64 central differences, independent of torch."""
     shape = (3, 4) if SPECS[name][0] <= 2 else (3,) * SPECS[name][0]
     arrays, params = SPECS[name][1](np.random.default_rng(3), shape)
