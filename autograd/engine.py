@@ -108,8 +108,9 @@ def _propagate(roots, grads, retain_graph, vocab, create_graph, capture):
         if grad is not None:
             if not create_graph and not isinstance(grad, SparseGrad):
                 backend.use_device_of(grad)     # run this node's backward on its gradient's GPU
-            if node.pre_hooks:
-                grad = _run_hooks(node, grad, create_graph)
+            if node.pre_hooks:      # as torch: a retained .grad is stored after the tensor's other hooks,
+                grad = _run_hooks(node, grad, create_graph, retains=False)     # before the node's pre-hooks
+                _run_hooks(node, grad, create_graph, retains=True)
             if node.hooks is not None and node.hooks.pre:
                 grad = _run_node_prehooks(node, grad, create_graph)
         if capture is not None and node in capture:
@@ -216,8 +217,12 @@ def _apply_once_differentiable(node, grad, vocab):
 
 
 # ---- hooks and leaves -----------------------------------------------------------------------------------
-def _run_hooks(node, grad, create_graph):
+def _run_hooks(node, grad, create_graph, retains):
+    """The tensor hooks of ``node``'s output: those of ``register_hook`` (``retains=False``, in order, each
+    may replace the gradient), or the ``retain_grad`` ones (``retains=True``), which only store it."""
     for hook in list(node.pre_hooks.values()):
+        if getattr(hook, "retains_grad", False) is not retains:
+            continue
         wrapped = grad if create_graph or isinstance(grad, SparseGrad) else Tensor._wrap(grad)
         res = hook(wrapped)
         if res is not None:

@@ -85,6 +85,30 @@ def test_hooks():
         A.ones(2).register_hook(lambda g: g)
 
 
+def test_retained_grad_is_stored_after_the_tensors_hooks_before_node_prehooks():
+    """torch (2.x): the ``retain_grad`` store runs after every ``register_hook`` of the tensor, whichever
+    was registered first, and before the pre-hooks of the node that produced it (values from torch 2.13)."""
+    for retain_first in (True, False):
+        y = A.ones(3, requires_grad=True)
+        z = y * 2
+        if retain_first:
+            z.retain_grad()
+        z.register_hook(lambda g: g * 3)
+        if not retain_first:
+            z.retain_grad()
+        z.sum().backward()
+        np.testing.assert_allclose(z.grad.numpy(), [3, 3, 3])
+        np.testing.assert_allclose(y.grad.numpy(), [6, 6, 6])
+    y = A.ones(3, requires_grad=True)
+    z = y * 2
+    z.retain_grad()
+    z.grad_fn.register_prehook(lambda g_out: (g_out[0] * 2,))
+    z.register_hook(lambda g: g + 1)
+    (z * z).sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), [5, 5, 5])
+    np.testing.assert_allclose(y.grad.numpy(), [20, 20, 20])
+
+
 def test_grad_modes_detach_requires_grad():
     x = A.ones(2, requires_grad=True)
     with A.no_grad():

@@ -1,5 +1,6 @@
 """Realistic torch training scripts (tests/torch_scripts/: an MNIST-style CNN, a VAE, WGAN-GP, MAML, an
-LSTM/GRU language model, a transformer classifier, a bfloat16 autocast + GradScaler loop, DCGAN, SimCLR) run as
+LSTM/GRU language model, a transformer classifier, a bfloat16 autocast + GradScaler loop, DCGAN, SimCLR,
+a ResNet under SGD + OneCycleLR) run as
 written under torch 2.13 and, with only their import lines renamed, under ``import autograd as torch``.
 Both runs start from torch's initial weights (its state_dict as NumPy) and see the same data and noise;
 every per-step loss and every final parameter and buffer must agree within float32 rounding grown over a
@@ -57,6 +58,9 @@ def _data(name, rng):
     if name == "simclr":
         base = rng.standard_normal((16, 12))
         return {"views": (base + 0.3 * rng.standard_normal((2, 16, 12))).astype(f32)}
+    if name == "resnet_sgd":
+        return {"x": rng.standard_normal((32, 3, 8, 8)).astype(f32), "y": rng.integers(0, 5, 32),
+                "x_val": rng.standard_normal((16, 3, 8, 8)).astype(f32), "y_val": rng.integers(0, 5, 16)}
     if name == "dcgan":
         return {"images": np.tanh(rng.standard_normal((24, 1, 16, 16))).astype(f32)}
     raise KeyError(name)
@@ -118,6 +122,7 @@ CASES = [
     ("amp_bf16", {"dtype_name": "float16"}, FP16, 2 * FP16),
     ("dcgan", {}, 1e-5, 1e-5),
     ("simclr", {}, 1e-5, 1e-5),
+    ("resnet_sgd", {}, 1e-5, 1e-5),
 ]
 
 

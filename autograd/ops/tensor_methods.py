@@ -110,6 +110,7 @@ def retain_grad(self):
         else:
             me.grad._data = me.grad._data + g._data
 
+    _keep.retains_grad = True       # the engine runs it after the tensor's other hooks, whatever the order
     self.__dict__["_retain"] = (_keep, self._add_hook(_keep))
 
 
