@@ -9,7 +9,7 @@ from .dtypes import (bfloat16, bool, double, float, float16, float32, float64, g
                      int16, int32, int64, long, set_default_dtype, short, uint8)
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                         set_grad_enabled)
-from .tensor import Tensor
+from .tensor import Size, Tensor
 from .dtypes import finfo, iinfo  # noqa: E402  torch.finfo / torch.iinfo
 from .creation import as_tensor, from_numpy, is_tensor, tensor
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, manual_seed, ones, ones_like,

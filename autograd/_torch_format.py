@@ -29,7 +29,7 @@ from . import backend
 from ._load_limits import check_result, short, too_big
 from ._pickle_vm import Budget, Callable, unpickle
 from ._zip_reader import ZipReader
-from .tensor import Tensor
+from .tensor import Size, Tensor
 from . import dtypes as _dtypes
 
 # torch storage class -> NumPy dtype (bfloat16: ml_dtypes' NumPy dtype)
@@ -245,7 +245,7 @@ def _globals(loader, budget):
         items = _plain_items("torch.Size", budget, args)
         if not isinstance(items, (list, tuple)) or not all(_int(v) and 0 <= v < 2**63 for v in items):
             raise pickle.UnpicklingError(f"torch.Size of something other than sizes: {short(items)}")
-        return tuple(items)
+        return Size(items)
 
     def torch_device(spec, index=None):
         if not isinstance(spec, str) or not (index is None or _int(index)):

@@ -8,6 +8,31 @@ import numpy as np
 from . import backend, dtypes
 
 
+class Size(tuple):
+    """A tensor's shape (``torch.Size``): a tuple of ints, printed as torch prints it, with ``numel()``."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"torch.Size({list(self)!r})"
+
+    def numel(self):
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __getitem__(self, key):
+        r = tuple.__getitem__(self, key)
+        return Size(r) if isinstance(key, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, other))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
 
@@ -107,7 +132,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return tuple(self._data.shape)
+        return Size(self._data.shape)
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]

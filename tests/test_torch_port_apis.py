@@ -1,8 +1,8 @@
 """torch APIs that realistic training scripts reach for (tests/test_torch_training_scripts.py found them
 missing or different): torch.func.functional_call, autograd.grad's only_inputs, flip(dims=), the
 torch.cuda.amp / torch.cpu.amp spellings, finfo / iinfo, cosine_similarity / pairwise_distance,
-torch.linalg's norms, is_contiguous / data_ptr, and the 16-bit numerics of the norm layers, composite
-activations and float16 convolution; each against torch 2.13."""
+torch.linalg's norms, is_contiguous / data_ptr, torch.Size, and the 16-bit numerics of the norm layers,
+composite activations and float16 convolution; each against torch 2.13."""
 import math
 import warnings
 
@@ -270,3 +270,16 @@ def test_16bit_ops_equal_torch(name, dtype):
         scale = float(rgw.abs().max())
         tol = 8 * torch.finfo(getattr(torch, dtype)).eps * scale if name == "layer_norm" else 1e-6 * scale
         _same(rgw, ggw, atol=tol)
+
+
+def test_size_prints_slices_and_counts_as_torch():
+    a, t = ag.ones(2, 3, 4).shape, torch.ones(2, 3, 4).shape
+    assert isinstance(a, ag.Size) and isinstance(a, tuple)
+    pairs = [(a, t), (a[1:], t[1:]), (a + (5,), t + (5,)), (ag.Size([1, 2]), torch.Size([1, 2])),
+             (ag.ones(2, 3).size(), torch.ones(2, 3).size())]
+    for ours, theirs in pairs:
+        assert isinstance(ours, ag.Size)
+        assert repr(ours) == repr(theirs) and str(ours) == str(theirs) and tuple(ours) == tuple(theirs)
+    assert a[0] == t[0] and type(a[0]) is int
+    assert a.numel() == t.numel() == 24
+    assert a == (2, 3, 4) and hash(a) == hash((2, 3, 4))
