@@ -5,6 +5,7 @@ import itertools
 from collections import OrderedDict
 
 from .. import backend, dtypes
+from . import backward_hooks
 from ..sparse import SparseTensor
 from ..tensor import Tensor
 from ._state import StateDictMixin, _IncompatibleKeys  # noqa: F401  (re-exported for torch-style imports)
@@ -55,6 +56,8 @@ class Module(StateDictMixin):
         sa(self, "_forward_hooks_with_kwargs", set())
         sa(self, "_forward_pre_hooks", OrderedDict())
         sa(self, "_forward_pre_hooks_with_kwargs", set())
+        sa(self, "_backward_hooks", OrderedDict())
+        sa(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -366,6 +369,27 @@ class Module(StateDictMixin):
             self._forward_hooks.move_to_end(h.id, last=False)
         return h
 
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output) -> tuple or None`` once the gradients of the call's tensor
+        arguments are computed (a returned tuple replaces them); see ``backward_hooks``."""
+        return self._add_backward_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output) -> tuple or None`` once the gradients of the call's outputs are
+        computed, before anything flows into the module (a returned tuple replaces them)."""
+        return self._add_backward_hook("_backward_pre_hooks", hook, prepend)
+
+    def _add_backward_hook(self, table_name, hook, prepend):
+        table = self.__dict__.get(table_name)
+        if table is None:           # a module made before these tables existed (an old pickle)
+            table = OrderedDict()
+            object.__setattr__(self, table_name, table)
+        h = RemovableHandle(table)
+        table[h.id] = hook
+        if prepend:
+            table.move_to_end(h.id, last=False)
+        return h
+
     def __call__(self, *args, **kwargs):
         for hid, hook in list(self._forward_pre_hooks.items()):
             if hid in self._forward_pre_hooks_with_kwargs:
@@ -379,11 +403,16 @@ class Module(StateDictMixin):
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        call = None
+        if backward_hooks.hooks_active(self):
+            args, call = backward_hooks.wrap_inputs(self, args)
         out = self.forward(*args, **kwargs)
         for hid, hook in list(self._forward_hooks.items()):
             res = hook(self, args, kwargs, out) if hid in self._forward_hooks_with_kwargs else hook(self, args, out)
             if res is not None:
                 out = res
+        if call is not None:
+            out = backward_hooks.wrap_outputs(call, out)
         return out
 
     # ---- printing ------------------------------------------------------------------------------------
