@@ -21,6 +21,8 @@ from .ops.einsum import einsum  # noqa: E402,F401
 from .ops.sampling import bernoulli, normal  # noqa: E402,F401
 from .ops.matrix_more import (addbmm, addmm, addmv, baddbmm, diag, diag_embed, meshgrid, tril_indices,  # noqa: E402,F401
                               triu_indices, unique)
+from .ops.composites import (allclose, block_diag, cartesian_prod, count_nonzero, cross, diff, equal,  # noqa: E402,F401
+                             isclose, kron, nonzero, trace)
 from .graph.views import increment_version
 from .function import Function, FunctionCtx, once_differentiable
 from .threads import get_num_threads, set_num_threads  # torch.get_num_threads / set_num_threads

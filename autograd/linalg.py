@@ -1,5 +1,5 @@
 """``torch.linalg``: the norms (``vector_norm``, ``matrix_norm`` for ``'fro'`` / ``inf`` / ``1``, and
-``norm``), composed of the recorded reductions so that they differentiate to any order. The
+``norm``), composed of the recorded reductions so that they differentiate to any order, and ``cross``. The
 factorisations and solvers are not provided and fail by name."""
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import numpy as np
 from . import dtypes as _dtypes
 from ._unsupported import module_getattr as _module_getattr
 from .ops import reduction as _red
+from .ops.composites import linalg_cross as cross
 from .ops.elementwise import abs as _abs
 
-__all__ = ["matrix_norm", "norm", "vector_norm"]
+__all__ = ["cross", "matrix_norm", "norm", "vector_norm"]
 
 __getattr__ = _module_getattr(__name__, "torch.linalg")
 

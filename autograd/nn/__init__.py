@@ -20,7 +20,7 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from .sparse import Embedding  # noqa: F401
 from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
                           TransformerEncoder, TransformerEncoderLayer)
-from .layers_extra import (GLU, SELU, AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d,  # noqa: F401
+from .layers_extra import (GLU, SELU, Hardswish, AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, CircularPad1d,  # noqa: F401
                            CircularPad2d, CosineEmbeddingLoss, EmbeddingBag, Fold, HingeEmbeddingLoss, InstanceNorm1d,
                            InstanceNorm2d, LogSigmoid, MarginRankingLoss, MaxPool1d, PixelShuffle, PixelUnshuffle,
                            ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, TripletMarginLoss,

@@ -367,3 +367,4 @@ from .functional_extra import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_poo
 from .functional_extra import pad_nonconstant as _pad_nonconstant  # noqa: E402
 from .functional_bags import (cosine_embedding_loss, embedding_bag, hinge_embedding_loss,  # noqa: E402,F401
                               margin_ranking_loss, triplet_margin_loss)
+from .functional_more import gumbel_softmax, hardswish  # noqa: E402,F401

@@ -191,6 +191,15 @@ class SELU(Module):
         return "inplace=True" if self.inplace else ""
 
 
+class Hardswish(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):  # noqa: A002
+        return F.hardswish(input, self.inplace)
+
+
 # ---- 1-D pooling ------------------------------------------------------------------------------------------
 class MaxPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):

@@ -1,4 +1,4 @@
-"""``logsigmoid`` and ``selu``: elementwise activations with their own backward rule (written in the op
+"""``logsigmoid``, ``selu`` and ``hardswish``: elementwise activations with their own backward rule (written in the op
 vocabulary, so second derivatives follow), computed in float32 for float16/bfloat16 inputs and rounded once,
 as torch's kernels."""
 from __future__ import annotations
@@ -27,3 +27,13 @@ def selu(x):
 
     return _elementwise(x, lambda xp, X: xp.where(X > 0, SELU_SCALE * X, neg * xp.expm1(xp.minimum(X, 0))),
                         rule, "Elu")
+
+
+def hardswish(x):
+    """``x * min(max(x + 3, 0), 6) / 6`` in torch's order (NaN propagates)."""
+    X = x._data
+
+    def rule(o, g, x_):   # torch's: 0 up to -3, g (x/3 + 1/2) below 3, g from 3 on (and for NaN)
+        return (o.where(X <= -3, 0.0, o.where(X < 3, g * (x_ / 3 + 0.5), g)),)
+
+    return _elementwise(x, lambda xp, X: X * xp.minimum(xp.maximum(X + 3, 0), 6) / 6, rule, "Hardswish")
