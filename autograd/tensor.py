@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -17,10 +18,7 @@ class Size(tuple):
         return f"torch.Size({list(self)!r})"
 
     def numel(self):
-        n = 1
-        for d in self:
-            n *= d
-        return n
+        return math.prod(self)
 
     def __getitem__(self, key):
         r = tuple.__getitem__(self, key)
