@@ -209,8 +209,16 @@ class Categorical(_ProbsOrLogits):
         return values.expand((-1,) + self._batch_shape) if expand else values
 
 
+# KL rules of the other modules' distributions, by (type(p), type(q)), registered where they are defined
+KL_RULES = {}
+
+
 def kl_divergence(p, q):
-    """KL(p || q) for two ``Normal``s, ``Bernoulli``s, ``Categorical``s or ``Independent``s (torch's formulas)."""
+    """KL(p || q) for two ``Normal``s, ``Bernoulli``s, ``Categorical``s or ``Independent``s (torch's formulas),
+    and the pairs of ``KL_RULES``."""
+    rule = KL_RULES.get((type(p), type(q)))
+    if rule is not None:
+        return rule(p, q)
     if type(p) is Normal and type(q) is Normal:
         var_ratio = (p.scale / q.scale) ** 2
         t1 = ((p.loc - q.loc) / q.scale) ** 2

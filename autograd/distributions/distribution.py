@@ -25,6 +25,7 @@ real = Constraint("real", lambda x: x == x, "Real()")
 positive = Constraint("positive", lambda x: x > 0, "GreaterThan(lower_bound=0.0)")
 unit_interval = Constraint("unit_interval", lambda x: (x >= 0) & (x <= 1),
                            "Interval(lower_bound=0.0, upper_bound=1.0)")
+nonnegative = Constraint("nonnegative", lambda x: x >= 0, "GreaterThanEq(lower_bound=0.0)")
 boolean = Constraint("boolean", lambda x: (x == 0) | (x == 1), "Boolean()")
 simplex = Constraint("simplex", lambda x: np.all(x >= 0, axis=-1) & (np.abs(x.sum(-1) - 1) < 1e-6), "Simplex()")
 real_vector = Constraint("real_vector", lambda x: np.all(x == x, axis=-1), "IndependentConstraint(Real(), 1)")
@@ -121,7 +122,7 @@ class Distribution:
         parts = []
         for k in names:
             v = self.__dict__[k]
-            parts.append(f"{k}: {v.item() if v.numel() == 1 else size_text(v.shape)}")
+            parts.append(f"{k}: {v if v.numel() == 1 else size_text(v.shape)}")   # torch's: a 0-d one by value
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
