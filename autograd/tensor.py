@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from . import backend, dtypes
+from .printing import add_suffixes, values_text
 
 
 class Size(tuple):
@@ -288,17 +289,23 @@ class Tensor:
         a = self.numpy()
         if a.dtype == dtypes.bfloat16:      # NumPy formats it as a non-float: print its float32 values
             a = a.astype(dtypes.float32)
-        body = np.array2string(a, precision=4, separator=", ", prefix="tensor(")
-        extra = ""
+        suffixes = []
         if self.device.type != "cpu":
-            extra += f", device='{self.device}'"
-        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool):
-            extra += f", dtype=torch.{self.dtype.name}"     # torch's repr names its dtypes torch.<name>
+            suffixes.append(f"device='{self.device}'")
+        default = dtypes.get_default_dtype()
+        if a.size == 0:
+            if a.ndim != 1:
+                suffixes.append(f"size={tuple(a.shape)}")
+            shown = self.dtype != default
+        else:
+            shown = self.dtype not in (default, dtypes.int64, dtypes.bool)
+        if shown:
+            suffixes.append(f"dtype=torch.{self.dtype.name}")     # torch's repr names its dtypes torch.<name>
         if self._node is not None:
-            extra += f", grad_fn=<{self.grad_fn._torch_name()}>"
+            suffixes.append(f"grad_fn=<{self.grad_fn._torch_name()}>")
         elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+            suffixes.append("requires_grad=True")
+        return add_suffixes("tensor(" + values_text(a), suffixes)
 
     def __hash__(self):
         return id(self)
