@@ -17,8 +17,8 @@ from .distribution import (LOG_SQRT_2PI, Distribution, boolean, broadcast_all, c
                            positive, real, real_vector, simplex, unit_interval)
 
 
-class Normal(Distribution):
-    """``Normal(loc, scale)``: ``rsample`` is ``loc + scale * eps`` (differentiable in both)."""
+class LocScale(Distribution):
+    """A real distribution given by ``loc`` and a positive ``scale`` (its mean and mode are ``loc``)."""
     arg_constraints = {"loc": real, "scale": positive}
     support = real
     has_rsample = True
@@ -34,6 +34,10 @@ class Normal(Distribution):
     @property
     def mode(self):
         return self.loc
+
+
+class Normal(LocScale):
+    """``Normal(loc, scale)``: ``rsample`` is ``loc + scale * eps`` (differentiable in both)."""
 
     @property
     def stddev(self):

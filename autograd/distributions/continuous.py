@@ -6,8 +6,8 @@ import math
 
 from .. import creation, dtypes
 from ..ops.elementwise import where as _where
-from .basic import KL_RULES
-from .distribution import Constraint, Distribution, broadcast_all, nonnegative, positive, real
+from .basic import KL_RULES, LocScale
+from .distribution import Constraint, Distribution, broadcast_all, nonnegative, positive
 
 
 def _less_than(bound):
@@ -127,23 +127,8 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
+class Laplace(LocScale):
     """``Laplace(loc, scale)``: ``rsample`` inverts the CDF at ``u`` uniform on ``(eps - 1, 1)``."""
-    arg_constraints = {"loc": real, "scale": positive}
-    support = real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, (), validate_args)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):
