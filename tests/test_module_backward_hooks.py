@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import autograd as ag
-import autograd.nn as agnn
 
 torch = pytest.importorskip("torch")
 
