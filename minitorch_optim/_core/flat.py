@@ -109,29 +109,14 @@ def parallel(fn, parts):
     """Call ``fn(*part)`` for every part, on this thread and on the chunk pool (at most ``get_num_threads()``
     threads in all: the thread budget, ``autograd.set_num_threads``).
 
-    The parts are claimed one by one from a shared counter, and the caller returns once every part is done:
-    a pool thread that gets no core in time (another process, or a library's worker spinning after its own
-    parallel region) claims nothing and is not waited for, so a busy core costs its share of the work, not
-    a whole time slice. The first exception a part raised is raised once all claimed parts are done."""
+    The parts are claimed one by one from a shared counter (``run_together`` runs the claiming loop on each
+    thread), and the caller returns once every part is done: a pool thread that gets no core in time
+    (another process, or a library's worker spinning after its own parallel region) claims nothing and is
+    not waited for, so a busy core costs its share of the work, not a whole time slice. The first exception
+    a part raised is raised once all claimed parts are done."""
     n = len(parts)
-    helpers = min(get_num_threads(), n) - 1
-    if helpers <= 0:
-        for part in parts:
-            fn(*part)
-        return
-    pool = _POOL if _POOL_SIZE >= helpers else None
-    if pool is None:
-        # starting threads waits until each one runs (a time slice on a busy machine): start the pool
-        # without waiting for it and do these parts here; the next call finds it
-        _thread.start_new_thread(_pool, (helpers,))
-        for part in parts:
-            fn(*part)
-        return
-    claim = itertools.count().__next__      # both counters are atomic under the GIL
-    finish = itertools.count(1).__next__
+    claim = itertools.count().__next__      # atomic under the GIL
     errors = []
-    finished = _thread.allocate_lock()      # held until the last part is done (by whichever thread)
-    finished.acquire()
 
     def work():
         while True:
@@ -142,13 +127,8 @@ def parallel(fn, parts):
                 fn(*parts[k])
             except BaseException as e:  # noqa: BLE001 - handed to the caller
                 errors.append(e)
-            if finish() == n:
-                finished.release()
 
-    for _ in range(helpers):
-        pool.submit(work)
-    work()
-    finished.acquire()
+    run_together(work, min(get_num_threads(), n))
     if errors:
         raise errors[0]
 
@@ -160,11 +140,16 @@ def run_together(fn, nthreads):
     wait for the GIL while another thread took it between parts (on the 2-core VM a 1M Adam launch in 6
     parts: the caller's first part returned after the pool thread had done the other five). A pool thread
     that starts after the caller's ``fn`` returned does not call it (the work is done), and none that
-    called it is left running on return; the first exception raised is raised."""
+    called it is left running on return; the first exception raised is raised.
+
+    Claiming from Python (``parallel``) suits short calls that release the GIL (NumPy chunks); a kernel
+    that runs for a whole launch claims its own rows."""
     helpers = nthreads - 1
     pool = _POOL if helpers > 0 and _POOL_SIZE >= helpers else None
     if pool is None:
         if helpers > 0:
+            # starting threads waits until each one runs (a time slice on a busy machine): start the pool
+            # without waiting for it and do the work here; the next call finds it
             _thread.start_new_thread(_pool, (helpers,))
         fn()
         return

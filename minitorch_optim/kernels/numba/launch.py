@@ -32,12 +32,11 @@ from ..chunks import chunk_table
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 ROW = 1 << 16            # elements per chunk-table row
 # launches below this many elements run on the calling thread alone (waking a pool thread costs more than
-# it saves there). Above it two threads win, because the step is bound by the divisions and square roots of
-# the update, not by memory: Adam at 1M float32 in one tensor, interleaved with torch's fused step on the
-# 2-core box, 0.47 ms on one thread and 0.21-0.26 ms on two (torch fused, two OpenMP threads: 0.28 ms)
+# it saves there). Above it two threads win once the state is not in cache: Adam at 1M float32 in one
+# tensor, stepped right after 64 MB of other memory traffic on the 2-core box, 0.46 ms on one thread and
+# 0.35 ms on two (torch fused: 0.47 and 0.28 ms); with everything in L3 one thread already nears its
+# bandwidth (0.23 ms)
 PARALLEL_MIN = 1 << 18
-
-
 
 
 def _helpers_digest():
