@@ -7,20 +7,19 @@ import math
 from .. import creation, dtypes
 from ..ops.elementwise import where as _where
 from .basic import KL_RULES, LocScale
-from .distribution import Constraint, Distribution, broadcast_all, nonnegative, positive
+from .distribution import Constraint, Distribution, _host, broadcast_all, nonnegative, positive
 
 
 def _less_than(bound):
-    return Constraint("less_than", lambda x, b=bound: x < b.detach().cpu().numpy(), f"LessThan(upper_bound={bound})")
+    return Constraint("less_than", lambda x: x < _host(bound), f"LessThan(upper_bound={bound})")
 
 
 def _greater_than(bound):
-    return Constraint("greater_than", lambda x, b=bound: x > b.detach().cpu().numpy(),
-                      f"GreaterThan(lower_bound={bound})")
+    return Constraint("greater_than", lambda x: x > _host(bound), f"GreaterThan(lower_bound={bound})")
 
 
 def _interval(lo, hi):
-    return Constraint("interval", lambda x: (lo.detach().cpu().numpy() <= x) & (x < hi.detach().cpu().numpy()),
+    return Constraint("interval", lambda x: (_host(lo) <= x) & (x < _host(hi)),
                       f"Interval(lower_bound={lo}, upper_bound={hi})")
 
 
