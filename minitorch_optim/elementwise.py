@@ -70,6 +70,7 @@ class ElementwiseOptimizer(Optimizer):
     _fused_supported = True   # the update can be traced into a fused kernel (kernels/); False opts out
     _per_tensor_options = ()  # group keys that, when truthy, make the update need whole tensors (norms, means)
     _always_per_tensor = False
+    _shared_launch = False   # the last step shared a kernel launch with pool threads (set per instance)
 
     def __init__(self, params, defaults, flags=None):
         """``flags``: ``(foreach, fused, differentiable)`` as given, where ``defaults`` does not hold them all."""
@@ -188,6 +189,10 @@ class ElementwiseOptimizer(Optimizer):
         found_inf = getattr(self, "found_inf", None)
         if found_inf is not None and float(_first(found_inf)) != 0:
             return loss     # skipped on every path: parameters, state and gradients untouched
+        if self._shared_launch:
+            # the pool threads this step's kernels will share rows with wake while the step is planned
+            kernels.wake_helpers()
+        self._shared_launch = False
         self._before_step()
         grad_scale = getattr(self, "grad_scale", None)
         for group in self.param_groups:
@@ -311,7 +316,8 @@ class ElementwiseOptimizer(Optimizer):
                             _unscale_arrays([flat.grad_array(i) for i in range(r.i0, r.i1)], r.sc[UNSCALE])
                     foreach_step(flat, fp.foreach, names)
                 if fp.launches:
-                    kernels.execute(fp.backend, flat, fp.launches, [flat.buffers[n] for n in names])
+                    self._shared_launch |= kernels.execute(fp.backend, flat, fp.launches,
+                                                           [flat.buffers[n] for n in names])
             finally:
                 flat.release()
             for r in fp.runs:

@@ -41,6 +41,9 @@ from .trace import TraceCache
 CHUNK = 131072
 _POOL = None
 _POOL_SIZE = 0
+# what pool threads waiting without the GIL poll (kernels/numba/team.py): [the number of the latest kernel
+# launch, raised by that launch's kernel; the number of calls handed to the pool, counted under the GIL]
+BELL = np.zeros(2, np.int64)
 _POOL_LOCK = threading.Lock()
 
 
@@ -66,6 +69,10 @@ class _Crew:
 
     def submit(self, fn):
         self.queue.put(fn)
+        BELL[1] += 1        # a pool thread polling the bell (kernels/numba/team.py) comes to the queue
+
+    def has_work(self):
+        return not self.queue.empty()
 
     def shutdown(self):
         for _ in range(self.size):
@@ -186,6 +193,33 @@ def run_together(fn, nthreads):
             finished.acquire()
     if errors:
         raise errors[0]
+
+
+def pool_has_work():
+    """Whether calls wait in the chunk pool's queue."""
+    pool = _POOL
+    return pool is not None and pool.has_work()
+
+
+def offer(fn, helpers):
+    """Hand ``fn`` to ``helpers`` pool threads and return at once: for work whose caller does not wait for
+    the pool threads (kernel launches, whose rows the calling thread also claims and counts: see
+    kernels/numba/team.py). An exception ``fn`` raises on a pool thread ends that call only. Returns
+    False (and starts the pool in the background) when the pool has no room for ``helpers`` threads yet."""
+    pool = _POOL if _POOL_SIZE >= helpers else None
+    if pool is None:
+        _thread.start_new_thread(_pool, (helpers,))
+        return False
+
+    def helper():
+        try:
+            fn()
+        except BaseException:  # noqa: BLE001, S110 - nobody waits for it; the pool thread goes on
+            pass
+
+    for _ in range(helpers):
+        pool.submit(helper)
+    return True
 
 
 def run_chunked(fn, lo, hi, on_cpu):

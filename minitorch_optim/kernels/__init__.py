@@ -196,14 +196,24 @@ if hasattr(os, "register_at_fork"):
 def execute(backend, flat, launches, buffers):
     """Run finished launches, ``(trace, spans, scalars)``: ``spans`` the (i0, i1) param ranges of ``flat``
     stepped by the trace's kernel, ``scalars[k]`` span k's slot values; ``buffers`` the state buffers in
-    slot order. Numba kernels must be ``ready``."""
+    slot order. Numba kernels must be ``ready``. Returns whether a launch was shared with pool threads
+    (then the next step wakes them before it plans: ``wake_helpers``)."""
     n = len(buffers)
+    shared = False
     for tr, spans, scalars in launches:
         if backend == "numba":
             from .numba.launch import launch  # noqa: PLC0415
 
-            launch(flat, _KERNELS[("numba", tr.key())], spans, scalars, buffers)
+            shared |= launch(flat, _KERNELS[("numba", tr.key())], spans, scalars, buffers)
         else:
             from .cuda.launch import launch  # noqa: PLC0415
 
             launch(flat, tr, n, spans, scalars, buffers)
+    return shared
+
+
+def wake_helpers():
+    """Wake the pool threads a kernel launch shares its rows with, ahead of the launch (see numba/team.py)."""
+    from .numba.launch import wake_helpers as wake  # noqa: PLC0415
+
+    wake()

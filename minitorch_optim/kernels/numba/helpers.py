@@ -1,5 +1,5 @@
 """The hand-written part of the CPU kernels, each helper once: address -> pointer, the atomic claim of a
-chunk-table row, NumPy's NaN-propagating maximum/minimum, and torch's two-sided lerp over flat arrays
+chunk-table row and the count of finished ones, NumPy's NaN-propagating maximum/minimum, and torch's two-sided lerp over flat arrays
 (AveragedModel's EMA/SWA step). The per-algorithm kernels are generated (kernels/codegen.py) and import
 these."""
 from __future__ import annotations
@@ -31,6 +31,92 @@ def _claim(typingctx, counter):
         return builder.atomic_rmw("add", arr.data, ir.Constant(ir.IntType(64), 1), "monotonic")
 
     return types.int64(counter), codegen
+
+
+def _counter(context, builder, sig, args, index):
+    arr = context.make_array(sig.args[0])(context, builder, value=args[0])
+    return cgutils.gep(builder, arr.data, index)
+
+
+@intrinsic
+def _finish(typingctx, counter):
+    """Count one finished chunk-table row: an atomic add of 1 on ``counter[1]`` (int64) with release
+    ordering, so the row's stores are visible to a thread that sees the count (``rows_done``)."""
+    def codegen(context, builder, sig, args):
+        one = ir.Constant(ir.IntType(64), 1)
+        return builder.atomic_rmw("add", _counter(context, builder, sig, args, 1), one, "release")
+
+    return types.int64(counter), codegen
+
+
+@intrinsic
+def _raise_to(typingctx, addr, value):
+    """``*(int64 *)addr = max(*addr, value)``, atomically (a late call of an older launch leaves it)."""
+    def codegen(context, builder, sig, args):
+        ptr = builder.inttoptr(args[0], ir.IntType(64).as_pointer())
+        builder.atomic_rmw("max", ptr, args[1], "release")
+        return context.get_dummy_value()
+
+    return types.none(types.int64, types.int64), codegen
+
+
+@intrinsic
+def _read(typingctx, addr):
+    """``*(int64 *)addr``, with acquire ordering."""
+    def codegen(context, builder, sig, args):
+        return builder.load_atomic(builder.inttoptr(args[0], ir.IntType(64).as_pointer()), "acquire", 8)
+
+    return types.int64(types.int64), codegen
+
+
+@njit(inline="always")
+def _at(counter, i):
+    """``counter[i]`` (int64), read with acquire ordering (pairs with ``_finish`` and ``_raise_to``)."""
+    return _read(counter.ctypes.data + 8 * i)
+
+
+@njit(inline="always")
+def _ring(counter):
+    """A kernel's first act: raise the team's bell (at address ``counter[2]``, when there is one, see
+    team.py) to the launch's number ``counter[3]``. The launching thread runs it without the GIL, so a
+    pool thread that sees the bell can take the GIL at once."""
+    if counter[2] != 0:
+        _raise_to(counter[2], counter[3])
+
+
+@njit(inline="always")
+def _linger(counter, polls):
+    """A pool thread's last act in a kernel: poll the team's bell (``counter[2]``, see team.py) up to
+    ``polls`` times until a later launch rings it or a call is handed to the pool. It then returns while
+    that launch's thread is inside its kernel, without the GIL, so it takes the GIL uncontended, where
+    returning at once would wait for the GIL the launching thread holds between launches and join the
+    next launch late."""
+    if counter[2] != 0 and polls > 0:
+        submitted = _read(counter[2] + 8)
+        for _ in range(polls):
+            if _read(counter[2]) != counter[3] or _read(counter[2] + 8) != submitted:
+                return
+
+
+@cached_njit(nogil=True)
+def wait_bell(bell, rung, submitted, polls):
+    """Whether the bell (``bell[0]``: the latest launch, ``bell[1]``: calls handed to the pool) moved
+    from ``rung, submitted`` within ``polls`` polls (without the GIL)."""
+    for _ in range(polls):
+        if _at(bell, 0) != rung or _at(bell, 1) != submitted:
+            return True
+    return _at(bell, 0) != rung or _at(bell, 1) != submitted
+
+
+@cached_njit(nogil=True)
+def rows_done(counter, rows, spins):
+    """Whether all ``rows`` rows of a launch are finished, polling ``counter[1]`` up to ``spins`` times
+    without the GIL: the launching thread waits here for the rows the pool threads took, instead of for
+    those threads to come back through the GIL."""
+    for _ in range(spins):
+        if _at(counter, 1) >= rows:
+            return True
+    return _at(counter, 1) >= rows
 
 
 @njit(inline="always")

@@ -5,9 +5,11 @@ parameters and gradients are reached through the address tables of ``_core.flat.
 stay where the user put them), state through the flat state buffers, the per-step scalars through row
 ``r`` of ``S`` (float64, rounded to the parameter dtype in the kernel, as NumPy rounds a Python float).
 Kernels are plain ``nogil`` functions (no ``parallel=True``): a large launch calls the kernel on this
-thread and on the chunk pool's at once (``_core.flat.run_together``), and the calls share the chunk rows
-through an atomic counter (``helpers._claim``), so Numba's threading layer is never used: no abort when
-several threads step optimizers at once, nothing to reset after ``fork``, and compilation is quicker.
+thread and hands the same call to the chunk pool (``_core.flat.offer``); the calls share the chunk rows
+through an atomic counter (``helpers._claim``) and count the rows they finished in another, which the
+launching thread waits on (``helpers.rows_done``), so no launch waits for a pool thread to retake the GIL.
+Numba's threading layer is never used: no abort when several threads step optimizers at once, nothing
+to reset after ``fork``, and compilation is quicker.
 
 Generated sources are written to a cache folder, named by their hash, and imported from there, so Numba's
 on-disk cache (``cache=True``) serves later processes: ``$MINITORCH_OPTIM_KERNEL_CACHE``, else
@@ -23,10 +25,12 @@ import os
 import sys
 import tempfile
 import threading
+import time
 
 import numpy as np
 
-from ..._core.flat import get_num_threads, parallel, run_together
+from ..._core.flat import get_num_threads, parallel
+from . import team
 from ..chunks import chunk_table
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -37,6 +41,7 @@ ROW = 1 << 16            # elements per chunk-table row
 # 0.35 ms on two (torch fused: 0.47 and 0.28 ms); with everything in L3 one thread already nears its
 # bandwidth (0.23 ms)
 PARALLEL_MIN = 1 << 18
+SPINS = 1 << 18          # polls of the finished-rows count per wait without the GIL (~0.5 ms)
 
 
 def _helpers_digest():
@@ -131,16 +136,22 @@ def warm(kernel, dtype, n_buffers):
     calling it over an empty chunk range, so that the first real launch does not compile."""
     z = np.zeros(1, np.int64)
     bufs = [_storage(np.zeros(1, dtype)) for _ in range(n_buffers)]
-    kernel(z, z, np.zeros(2, np.int64), np.zeros((1, 4), np.int64), np.zeros((1, 1)), np.zeros(1, np.int64), 0,
-           *bufs)
+    kernel(z, z, np.zeros(2, np.int64), np.zeros((1, 4), np.int64), np.zeros((1, 1)), np.zeros(4, np.int64), 0,
+           0, *bufs)
+    from .helpers import rows_done, wait_bell  # noqa: PLC0415
+
+    rows_done(np.zeros(2, np.int64), 0, 1)
+    wait_bell(np.zeros(2, np.int64), 0, 0, 1)
+    team.calibrate()
 
 
 def launch(flat, kernel, spans, scalars, buffers):
-    """Run ``kernel`` over ``spans`` ((i0, i1) pairs); ``scalars[k]`` is span k's slot values."""
+    """Run ``kernel`` over ``spans`` ((i0, i1) pairs); ``scalars[k]`` is span k's slot values. Returns
+    whether the launch was shared with pool threads (a later step wakes them early: ``team.wake``)."""
     spans = tuple(spans)
     ch = chunk_table(flat, spans, ROW)
     if not len(ch):
-        return
+        return False
     S = np.asarray(scalars, np.float64).reshape(len(spans), -1)
     if S.shape[1] == 0:
         S = np.zeros((len(spans), 1))
@@ -149,12 +160,40 @@ def launch(flat, kernel, spans, scalars, buffers):
     offs = flat.offsets
     n = sum(offs[i1] - offs[i0] for i0, i1 in spans)
     nthreads = min(get_num_threads(), max(1, n // PARALLEL_MIN), len(ch))
-    # the threads claim rows from one counter as they get to them (a core busy elsewhere does less)
-    args = (flat.pptr, flat.gptr, flat.offs, ch, S, np.zeros(1, np.int64), len(ch), *buffers)
+    # the threads claim rows from one counter as they get to them (a core busy elsewhere does less) and
+    # count the rows they finished in a second one, which this thread waits on once it finds none left
+    # (counters: rows claimed, rows finished, the team's bell and this launch's number, see team.py)
+    counters = np.zeros(4, np.int64)
+    rows = len(ch)
+    table = (flat.pptr, flat.gptr, flat.offs, ch, S, counters, rows)
     if nthreads == 1:
-        kernel(*args)
-    else:
-        run_together(lambda: kernel(*args), nthreads)
+        kernel(*table, 0, *buffers)
+        return False
+    seq = team.post(lambda linger: kernel(*table, linger, *buffers))
+    counters[2], counters[3] = team.BELL_ADDRESS, seq
+    team.wake(nthreads - 1)
+    try:
+        kernel(*table, 0, *buffers)
+        _wait_rows(counters, rows)
+    finally:
+        team.retire(seq)
+    return True
+
+
+def wake_helpers():
+    """Have the pool threads a large launch uses awake and waiting for it (``team.wake``)."""
+    helpers = get_num_threads() - 1
+    if helpers > 0:
+        team.wake(helpers)
+
+
+def _wait_rows(counters, rows):
+    """Until the pool threads finished the rows they claimed: polled without the GIL, and past a
+    millisecond or so with the GIL given up between polls (a pool thread whose core was taken away)."""
+    from .helpers import rows_done  # noqa: PLC0415 - compiled with the kernels, not at import
+
+    while not rows_done(counters, rows, SPINS):
+        time.sleep(0)
 
 
 def lerp_flat(a, b, weight):
