@@ -97,10 +97,11 @@ class Trace:
         return out
 
     def key(self):
-        """The kernel's name: dtype, statements and written locals (hashable; computed once)."""
+        """The kernel's name: dtype, statements and written locals, computed once, as a string (which keeps
+        its hash: a step looks its kernel up several times, and a tuple hashes every statement again)."""
         k = self._key
         if k is None:
-            k = self._key = (str(self.dtype), tuple(self.stmts), tuple(sorted(self.written)))
+            k = self._key = repr((str(self.dtype), tuple(self.stmts), tuple(sorted(self.written))))
         return k
 
 
