@@ -70,7 +70,6 @@ class ElementwiseOptimizer(Optimizer):
     _fused_supported = True   # the update can be traced into a fused kernel (kernels/); False opts out
     _per_tensor_options = ()  # group keys that, when truthy, make the update need whole tensors (norms, means)
     _always_per_tensor = False
-    _shared_launch = False   # the last step shared a kernel launch with pool threads (set per instance)
 
     def __init__(self, params, defaults, flags=None):
         """``flags``: ``(foreach, fused, differentiable)`` as given, where ``defaults`` does not hold them all."""
@@ -189,13 +188,10 @@ class ElementwiseOptimizer(Optimizer):
         found_inf = getattr(self, "found_inf", None)
         if found_inf is not None and float(_first(found_inf)) != 0:
             return loss     # skipped on every path: parameters, state and gradients untouched
-        if self._shared_launch:
-            # the pool threads this step's kernels will share rows with wake while the step is planned
-            kernels.wake_helpers()
-        self._shared_launch = False
         self._before_step()
         grad_scale = getattr(self, "grad_scale", None)
-        for group in self.param_groups:
+        last = len(self.param_groups) - 1
+        for gi, group in enumerate(self.param_groups):
             plan = self._plan(group, grad_scale)
             if plan == "differentiable":
                 self._flat_cache.pop(id(group), None)   # the steps rebind the tensors
@@ -206,7 +202,7 @@ class ElementwiseOptimizer(Optimizer):
                     self._step_loop(group, differentiable=False)
             else:
                 with grad_mode.no_grad():
-                    self._execute(group, plan)
+                    self._execute(group, plan, more=gi < last)
         self._after_step()
         kernels.compile_queued()
         return loss
@@ -305,9 +301,10 @@ class ElementwiseOptimizer(Optimizer):
             out.append(Run(i0, i1, lo, hi, update, new, sc))
         return out
 
-    def _execute(self, group, plans):
+    def _execute(self, group, plans, more=False):
+        """Run ``group``'s plans; ``more``: other groups of this step follow (their launches come soon)."""
         names = list(self.state_buffers(group))
-        for fp in plans:
+        for k, fp in enumerate(plans):
             flat = fp.flat
             try:
                 if fp.foreach:
@@ -316,8 +313,8 @@ class ElementwiseOptimizer(Optimizer):
                             _unscale_arrays([flat.grad_array(i) for i in range(r.i0, r.i1)], r.sc[UNSCALE])
                     foreach_step(flat, fp.foreach, names)
                 if fp.launches:
-                    self._shared_launch |= kernels.execute(fp.backend, flat, fp.launches,
-                                                           [flat.buffers[n] for n in names])
+                    kernels.execute(fp.backend, flat, fp.launches, [flat.buffers[n] for n in names],
+                                    more or k < len(plans) - 1)
             finally:
                 flat.release()
             for r in fp.runs:

@@ -62,7 +62,7 @@ def test_back_to_back_launches_match_foreach():
 
 def test_launch_that_no_pool_thread_joins_is_done_by_the_caller(monkeypatch):
     monkeypatch.setattr(_team, "wake", lambda helpers: False)
-    monkeypatch.setattr(_team, "post", lambda fn: next(_unjoined))
+    monkeypatch.setattr(_team, "post", lambda fn, more=False: next(_unjoined))
     _assert_same(_run(True, steps=3), _run(False, steps=3))
 
 
@@ -73,9 +73,9 @@ def test_late_call_of_a_finished_launch_changes_nothing(monkeypatch):
     calls = []
     post = _team.post
 
-    def keep(fn):
+    def keep(fn, more=False):
         calls.append(fn)
-        return post(fn)
+        return post(fn, more)
 
     monkeypatch.setattr(_team, "post", keep)
     ps = _params(3)
@@ -112,3 +112,35 @@ def test_forked_child_counts_no_awake_pool_thread():
         assert _team._JOB[1] is None
     finally:
         _team._awake[0] = _team._awake[1] = 0
+
+
+def test_step_of_several_groups_matches_foreach():
+    def run(flag):
+        rng = np.random.default_rng(5)
+        ps = _params(7)
+        opt = optim.Adam([{"params": ps[:1]}, {"params": ps[1:2], "lr": 0.003}, {"params": ps[2:]}],
+                         lr=0.01, **flag)
+        for _ in range(6):
+            _grads(ps, rng)
+            opt.step()
+        return [p.numpy().copy() for p in ps]
+
+    _assert_same(run({"fused": True}), run({"foreach": True}))
+
+
+def test_failed_launch_leaves_no_call_behind_and_the_next_steps_run():
+    ps = _params(9)
+    flat_opt = optim.Adam(ps, lr=0.01, fused=True)
+    _grads(ps, np.random.default_rng(2))
+    flat_opt.step()
+    flat = next(iter(flat_opt._flat_groups(flat_opt.param_groups[0]).values()))
+    buffers = [flat.buffers[n] for n in ("exp_avg", "exp_avg_sq")]
+
+    def broken(*args):
+        raise TypeError("no such signature")
+
+    with pytest.raises(TypeError, match="no such signature"):
+        _launch.launch(flat, broken, [(0, len(ps))], [[0.0]], buffers)
+    assert _team._JOB[1] is None
+    want = _run(False, steps=2)
+    _assert_same(_run(True, steps=2), want)

@@ -193,27 +193,17 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def execute(backend, flat, launches, buffers):
+def execute(backend, flat, launches, buffers, more=False):
     """Run finished launches, ``(trace, spans, scalars)``: ``spans`` the (i0, i1) param ranges of ``flat``
     stepped by the trace's kernel, ``scalars[k]`` span k's slot values; ``buffers`` the state buffers in
-    slot order. Numba kernels must be ``ready``. Returns whether a launch was shared with pool threads
-    (then the next step wakes them before it plans: ``wake_helpers``)."""
+    slot order; ``more``: other launches of this step follow. Numba kernels must be ``ready``."""
     n = len(buffers)
-    shared = False
-    for tr, spans, scalars in launches:
+    for k, (tr, spans, scalars) in enumerate(launches):
         if backend == "numba":
             from .numba.launch import launch  # noqa: PLC0415
 
-            shared |= launch(flat, _KERNELS[("numba", tr.key())], spans, scalars, buffers)
+            launch(flat, _KERNELS[("numba", tr.key())], spans, scalars, buffers, more or k < len(launches) - 1)
         else:
             from .cuda.launch import launch  # noqa: PLC0415
 
             launch(flat, tr, n, spans, scalars, buffers)
-    return shared
-
-
-def wake_helpers():
-    """Wake the pool threads a kernel launch shares its rows with, ahead of the launch (see numba/team.py)."""
-    from .numba.launch import wake_helpers as wake  # noqa: PLC0415
-
-    wake()

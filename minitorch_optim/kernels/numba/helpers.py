@@ -108,6 +108,23 @@ def wait_bell(bell, rung, submitted, polls):
     return _at(bell, 0) != rung or _at(bell, 1) != submitted
 
 
+@intrinsic
+def _claim_all(typingctx, counter, n):
+    """An atomic fetch-and-add of ``n`` on ``counter[0]``: claims every row left of a launch of ``n``."""
+    def codegen(context, builder, sig, args):
+        arr = context.make_array(sig.args[0])(context, builder, value=args[0])
+        return builder.atomic_rmw("add", arr.data, args[1], "monotonic")
+
+    return types.int64(counter, types.int64), codegen
+
+
+@cached_njit(nogil=True)
+def close_rows(counter, rows):
+    """Let no thread claim another row of a launch of ``rows`` rows; returns how many were claimed before
+    (the rows some thread may still be running)."""
+    return min(_claim_all(counter, rows), rows)
+
+
 @cached_njit(nogil=True)
 def rows_done(counter, rows, spins):
     """Whether all ``rows`` rows of a launch are finished, polling ``counter[1]`` up to ``spins`` times

@@ -138,20 +138,20 @@ def warm(kernel, dtype, n_buffers):
     bufs = [_storage(np.zeros(1, dtype)) for _ in range(n_buffers)]
     kernel(z, z, np.zeros(2, np.int64), np.zeros((1, 4), np.int64), np.zeros((1, 1)), np.zeros(4, np.int64), 0,
            0, *bufs)
-    from .helpers import rows_done, wait_bell  # noqa: PLC0415
-
-    rows_done(np.zeros(2, np.int64), 0, 1)
-    wait_bell(np.zeros(2, np.int64), 0, 0, 1)
+    helpers = _helpers()
+    helpers.rows_done(np.zeros(2, np.int64), 0, 1)
+    helpers.close_rows(np.zeros(2, np.int64), 0)
+    helpers.wait_bell(np.zeros(2, np.int64), 0, 0, 1)
     team.calibrate()
 
 
-def launch(flat, kernel, spans, scalars, buffers):
-    """Run ``kernel`` over ``spans`` ((i0, i1) pairs); ``scalars[k]`` is span k's slot values. Returns
-    whether the launch was shared with pool threads (a later step wakes them early: ``team.wake``)."""
+def launch(flat, kernel, spans, scalars, buffers, more=False):
+    """Run ``kernel`` over ``spans`` ((i0, i1) pairs); ``scalars[k]`` is span k's slot values; ``more``:
+    other launches of this step follow (pool threads wait for them)."""
     spans = tuple(spans)
     ch = chunk_table(flat, spans, ROW)
     if not len(ch):
-        return False
+        return
     S = np.asarray(scalars, np.float64).reshape(len(spans), -1)
     if S.shape[1] == 0:
         S = np.zeros((len(spans), 1))
@@ -168,32 +168,47 @@ def launch(flat, kernel, spans, scalars, buffers):
     table = (flat.pptr, flat.gptr, flat.offs, ch, S, counters, rows)
     if nthreads == 1:
         kernel(*table, 0, *buffers)
-        return False
-    seq = team.post(lambda linger: kernel(*table, linger, *buffers))
+        return
+    seq = team.post(lambda linger: kernel(*table, linger, *buffers), more)
     counters[2], counters[3] = team.BELL_ADDRESS, seq
     team.wake(nthreads - 1)
     try:
-        kernel(*table, 0, *buffers)
+        try:
+            kernel(*table, 0, *buffers)
+        except BaseException:
+            # (a call that could not start: no row is claimed from now on, and the pool threads'
+            # claimed rows finish before the error is raised)
+            _wait_rows(counters, _helpers().close_rows(counters, rows))
+            raise
         _wait_rows(counters, rows)
     finally:
         team.retire(seq)
-    return True
-
-
-def wake_helpers():
-    """Have the pool threads a large launch uses awake and waiting for it (``team.wake``)."""
-    helpers = get_num_threads() - 1
-    if helpers > 0:
-        team.wake(helpers)
 
 
 def _wait_rows(counters, rows):
     """Until the pool threads finished the rows they claimed: polled without the GIL, and past a
-    millisecond or so with the GIL given up between polls (a pool thread whose core was taken away)."""
-    from .helpers import rows_done  # noqa: PLC0415 - compiled with the kernels, not at import
+    millisecond or so with the GIL given up between polls (a pool thread whose core was taken away).
+    An exception raised meanwhile (KeyboardInterrupt) is raised once they are done: no pool thread is
+    still writing when the launch returns."""
+    rows_done = _helpers().rows_done
+    try:
+        while not rows_done(counters, rows, SPINS):
+            time.sleep(0)
+    except BaseException:
+        while not rows_done(counters, rows, SPINS):
+            pass
+        raise
 
-    while not rows_done(counters, rows, SPINS):
-        time.sleep(0)
+
+def _helpers():
+    """helpers.py, imported on first use (with the kernels, not at import)."""
+    global _HELPERS
+    if _HELPERS is None:
+        from . import helpers as _HELPERS  # noqa: PLC0415
+    return _HELPERS
+
+
+_HELPERS = None
 
 
 def lerp_flat(a, b, weight):
