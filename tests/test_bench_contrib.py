@@ -1,4 +1,5 @@
 """Smoke test of ``python -m minitorch_optim bench --contrib``: it runs and prints its table (no timings asserted)."""
+import io
 import json
 
 import pytest
@@ -30,10 +31,13 @@ def _has(mod):
     return importlib.util.find_spec(mod) is not None
 
 
-def test_without_torch_prints_ours_only_with_a_note(monkeypatch, capsys):
+def test_without_torch_prints_ours_only_with_a_note(monkeypatch):
     monkeypatch.setattr(bench_contrib, "_import_torch", lambda: None)
-    assert bench_contrib.main(["--only", "adan", "--sizes", "1000x2", "--repeat", "1", "--json"]) == 0
-    res = json.loads(capsys.readouterr().out)
+    # (to a stream of the test's own: in 2 of 5 full-suite runs capsys read nothing here, while the JSON
+    # reached pytest's own capture; the cause was not found, and this test is about the JSON, not capsys)
+    out = io.StringIO()
+    assert bench_contrib.main(["--only", "adan", "--sizes", "1000x2", "--repeat", "1", "--json"], out=out) == 0
+    res = json.loads(out.getvalue())
     (row,) = res["rows"]
     assert row["optimizer"] == "Adan" and "reference_ms" not in row and row["bytes_per_param"] == 44
     assert any("torch is not installed" in n for n in res["notes"])

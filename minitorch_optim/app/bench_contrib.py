@@ -184,7 +184,8 @@ def _parse_sizes(text, ap):
     return sizes
 
 
-def main(argv=None):
+def main(argv=None, out=None):
+    """The command line; the table (or JSON) goes to ``out`` (default: ``sys.stdout``)."""
     from .args import OneLineParser
 
     ap = OneLineParser(prog="python -m minitorch_optim bench --contrib", description=__doc__,
@@ -212,7 +213,7 @@ def main(argv=None):
     text = table(res)
     if res["notes"]:
         text += "\n\n" + "\n".join(f"note: {n}" for n in res["notes"])
-    print(json.dumps(res, indent=1) if a.json else text)
+    print(json.dumps(res, indent=1) if a.json else text, file=out or sys.stdout)
     return 0
 
 
