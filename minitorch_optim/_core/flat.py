@@ -142,22 +142,14 @@ def parallel(fn, parts):
 
 def run_together(fn, nthreads):
     """Call ``fn()`` on this thread and on up to ``nthreads - 1`` pool threads at once, for a ``fn`` that
-    shares its work out itself (a kernel claiming chunk rows with an atomic counter): each thread goes
-    through the GIL once per call, where claiming parts from Python made a thread that finished its part
-    wait for the GIL while another thread took it between parts (on the 2-core VM a 1M Adam launch in 6
-    parts: the caller's first part returned after the pool thread had done the other five). A pool thread
-    that starts after the caller's ``fn`` returned does not call it (the work is done), and none that
-    called it is left running on return; the first exception raised is raised.
-
-    Claiming from Python (``parallel``) suits short calls that release the GIL (NumPy chunks); a kernel
-    that runs for a whole launch claims its own rows."""
+    shares its work out itself (``parallel``'s claiming loop), and return once every thread that called
+    it has returned: a pool thread that starts after the caller's ``fn`` returned does not call it (the
+    work is done), and none that called it is left running on return; the first exception raised is
+    raised. Each thread goes through the GIL once per call. (Kernel launches do not wait for the pool
+    threads like this: they count finished rows themselves, see ``offer``.)"""
     helpers = nthreads - 1
-    pool = _POOL if helpers > 0 and _POOL_SIZE >= helpers else None
+    pool = _started_pool(helpers) if helpers > 0 else None
     if pool is None:
-        if helpers > 0:
-            # starting threads waits until each one runs (a time slice on a busy machine): start the pool
-            # without waiting for it and do the work here; the next call finds it
-            _thread.start_new_thread(_pool, (helpers,))
         fn()
         return
     state = [False, 0]          # closed, helpers inside fn (under ``guard``)
@@ -201,14 +193,23 @@ def pool_has_work():
     return pool is not None and pool.has_work()
 
 
+def _started_pool(helpers):
+    """The chunk pool when it has room for ``helpers`` threads; else None, and the pool is started in the
+    background (starting threads waits until each one runs, a time slice on a busy machine: the caller
+    does the work itself, and a later call finds the pool)."""
+    if _POOL_SIZE >= helpers:
+        return _POOL
+    _thread.start_new_thread(_pool, (helpers,))
+    return None
+
+
 def offer(fn, helpers):
     """Hand ``fn`` to ``helpers`` pool threads and return at once: for work whose caller does not wait for
     the pool threads (kernel launches, whose rows the calling thread also claims and counts: see
     kernels/numba/team.py). An exception ``fn`` raises on a pool thread ends that call only. Returns
     False (and starts the pool in the background) when the pool has no room for ``helpers`` threads yet."""
-    pool = _POOL if _POOL_SIZE >= helpers else None
+    pool = _started_pool(helpers)
     if pool is None:
-        _thread.start_new_thread(_pool, (helpers,))
         return False
 
     def helper():

@@ -22,20 +22,26 @@ def _ptr(typingctx, addr):
     return types.voidptr(types.int64), codegen
 
 
-@intrinsic
-def _claim(typingctx, counter):
-    """The next chunk-table row of a launch: an atomic fetch-and-add of 1 on ``counter[0]`` (int64), so the
-    threads running one kernel share its rows without the GIL."""
-    def codegen(context, builder, sig, args):
-        arr = context.make_array(sig.args[0])(context, builder, value=args[0])
-        return builder.atomic_rmw("add", arr.data, ir.Constant(ir.IntType(64), 1), "monotonic")
-
-    return types.int64(counter), codegen
-
-
 def _counter(context, builder, sig, args, index):
+    """The address of ``counter[index]`` (the intrinsics' first argument, an int64 array)."""
     arr = context.make_array(sig.args[0])(context, builder, value=args[0])
     return cgutils.gep(builder, arr.data, index)
+
+
+@intrinsic
+def _claim_rows(typingctx, counter, n):
+    """An atomic fetch-and-add of ``n`` on ``counter[0]`` (int64): the first of the next ``n`` chunk-table
+    rows of a launch, so the threads running one kernel share its rows without the GIL."""
+    def codegen(context, builder, sig, args):
+        return builder.atomic_rmw("add", _counter(context, builder, sig, args, 0), args[1], "monotonic")
+
+    return types.int64(counter, types.int64), codegen
+
+
+@njit(inline="always")
+def _claim(counter):
+    """The next chunk-table row of a launch."""
+    return _claim_rows(counter, 1)
 
 
 @intrinsic
@@ -108,21 +114,11 @@ def wait_bell(bell, rung, submitted, polls):
     return _at(bell, 0) != rung or _at(bell, 1) != submitted
 
 
-@intrinsic
-def _claim_all(typingctx, counter, n):
-    """An atomic fetch-and-add of ``n`` on ``counter[0]``: claims every row left of a launch of ``n``."""
-    def codegen(context, builder, sig, args):
-        arr = context.make_array(sig.args[0])(context, builder, value=args[0])
-        return builder.atomic_rmw("add", arr.data, args[1], "monotonic")
-
-    return types.int64(counter, types.int64), codegen
-
-
 @cached_njit(nogil=True)
 def close_rows(counter, rows):
-    """Let no thread claim another row of a launch of ``rows`` rows; returns how many were claimed before
-    (the rows some thread may still be running)."""
-    return min(_claim_all(counter, rows), rows)
+    """Let no thread claim another row of a launch of ``rows`` rows (claims them all at once); returns how
+    many were claimed before (the rows some thread may still be running)."""
+    return min(_claim_rows(counter, rows), rows)
 
 
 @cached_njit(nogil=True)
