@@ -239,6 +239,10 @@ def train(args, log=print, warn=None):
                                        "amp": amp, "scaler": scaler.state_dict() if scaler is not None else None,
                                        "rng": {"loader": gen.get_state(), "default": ag.default_generator.get_state()}})
     except KeyboardInterrupt:
+        if args.save:
+            # an interrupt between the temporary's creation and autograd.save's own clean-up (inside
+            # tempfile.mkstemp, or just after it) would leave it behind
+            ckpt.remove_stale_temporaries(args.save)
         done = epoch - 1
         if args.save and done > start:
             msg = (f"interrupted during epoch {epoch}; {args.save} holds epoch {done} (complete). Continue with: "
