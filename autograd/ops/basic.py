@@ -9,6 +9,7 @@ from ..graph import views as _views
 from ..graph.record import OUT, needs, record, record_once_differentiable  # noqa: F401  (re-exported for the ops)
 from ..graph.views import _cow, copy_on_write, write  # noqa: F401
 from ..tensor import Tensor
+from . import cascade_sum as _cascade
 
 
 def check_same_device(*ts):
@@ -54,15 +55,19 @@ def unbroadcast(g, shape):
     """Sum ``g`` down to ``shape`` (reverse of broadcasting)."""
     if g.shape == tuple(shape):
         return g
-    dt = g.dtype
-    acc = dtypes.float32 if dt.itemsize == 2 and dt in dtypes.LOW_PRECISION else None   # torch: float32 sums
-    nd = g.ndim - len(shape)
-    if nd > 0:
-        g = g.sum(axis=tuple(range(nd)), dtype=acc)
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True, dtype=acc)
-    return g if g.dtype == dt else g.astype(dt)
+    # one sum over the leading dims and the broadcast ones, as torch's sum_to (a 16-bit gradient is rounded
+    # once); a gradient narrower than ``shape`` in some dim comes back so, for the caller to expand
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        return g
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    if not axes:
+        return g
+    if g.dtype.itemsize == 2 and g.dtype in dtypes.LOW_PRECISION:
+        g = _cascade.sum16(g, axes, keepdim=True)
+    else:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(g.shape[lead:])
 
 
 def check_cast(result_dtype, out_dtype):

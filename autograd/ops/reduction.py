@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
-from . import reduction_low as _low
+from . import cascade_sum as _cascade, reduction_low as _low
 from .opmath import float32_rule, scalar_op
 from .. import dtypes as _dtypes
 
@@ -54,7 +54,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     if dtype is None and X.dtype.kind in "biu":
         dtype = "int64"  # torch sums every integral/bool dtype in int64
     if dtype is None and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
-        out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=_dtypes.float32)).astype(X.dtype)  # accumulate in float32
+        out = xp.asarray(_cascade.sum16(X, ax, keepdim))   # float32, in torch's order of additions
     else:
         out = xp.asarray(X.sum(axis=ax, keepdims=keepdim, dtype=dtype))
     xs, ks = X.shape, _kept(X.shape, ax)
@@ -70,7 +70,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     xp = backend.array_module(X)
     ax = _axes(X, dim)
     if dtype is None and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
-        out = xp.asarray(X.mean(axis=ax, keepdims=keepdim, dtype=_dtypes.float32)).astype(X.dtype)  # float32 sum / n
+        out = xp.asarray(_cascade.mean16(X, ax, keepdim))   # float32 sum / n, rounded once
     else:
         out = xp.asarray(X.mean(axis=ax, keepdims=keepdim, dtype=dtype))
     n = X.size // builtins.max(out.size, 1) if X.size else 0
@@ -221,7 +221,7 @@ def _var_parts(x, dim, unbiased, correction):
     if X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
         # torch: the backward centres on the 16-bit mean (accumulated in float32); the forward is Welford's
         # in float64, which the exact two-pass float64 value stands for
-        c = X - X.mean(axis=ax, keepdims=True, dtype=_dtypes.float32).astype(X.dtype)
+        c = X - _cascade.mean16(X, ax, keepdim=True)
     else:
         c = X - X.mean(axis=ax, keepdims=True)
     return X, xp, ax, c, denom

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cascade_sum import sum_low
 from .opmath import vectorised_mask
 
 
@@ -38,12 +39,12 @@ def prod_low(X, ax, keepdim):
 
 def logsumexp_low(X, m, ax):
     """torch's logsumexp composite in the 16-bit type, ``log(sum(exp(x - m))) + m`` (kept dims): each op
-    rounded (exp and log correctly rounded in float32 first, as its vectorised functions), the sum
-    accumulated in float32."""
+    rounded (exp and log correctly rounded in float32 first, as its vectorised functions), the sum as
+    torch's sum kernel adds it up."""
     f64, dt = np.float64, X.dtype
     with np.errstate(all="ignore"):
         e = np.exp((X - m).astype(f64)).astype(np.float32).astype(dt)
-        s = e.sum(axis=ax, keepdims=True, dtype=np.float32).astype(dt)
+        s = sum_low(e, ax, keepdim=True)
         return np.log(s.astype(f64)).astype(np.float32).astype(dt) + m
 
 

@@ -18,7 +18,7 @@ from .. import backend
 from ..dtypes import LOW_PRECISION
 from ..tensor import Tensor
 from . import elementwise as ew
-from . import einsum as _einsum, linalg, nn_conv, nn_pool, reduction, selection, shape
+from . import cascade_sum as _cascade, einsum as _einsum, linalg, nn_conv, nn_pool, reduction, selection, shape
 from .basic import unbroadcast
 from . import nn_act as _nn_act, nn_norm as _nn_norm, nn_rnn as _nn_rnn
 
@@ -56,12 +56,12 @@ def _sum_to_tensor(g, shape_):
     return reduction.sum(g, axes, keepdim=True) if axes else g
 
 
-def _accumulate(reduce):
-    """A NumPy/CuPy reduction that, on float16/bfloat16, accumulates in float32 and rounds once (torch's)."""
+def _accumulate(reduce, low):
+    """A NumPy/CuPy reduction that, on float16/bfloat16, sums in float32 as torch does (``low``)."""
     def run(x, axes, keepdim=False):
         dt = x.dtype
         if dt.itemsize == 2 and dt in LOW_PRECISION:
-            return getattr(x, reduce)(axis=axes, keepdims=keepdim, dtype=np.float32).astype(dt)
+            return low(x, axes, keepdim)
         return getattr(x, reduce)(axis=axes, keepdims=keepdim)
     return run
 
@@ -111,7 +111,7 @@ TABLE = {
     "minimum": (lambda a, b: _xp(a).minimum(a, b), ew.minimum),
     "where": (_where_array, lambda mask, a, b: ew.where(_to_tensor(mask), a, b)),
     # reductions and shapes
-    "sum": (_accumulate("sum"), lambda x, axes, keepdim=False: reduction.sum(x, axes, keepdim)),
+    "sum": (_accumulate("sum", _cascade.sum16), lambda x, axes, keepdim=False: reduction.sum(x, axes, keepdim)),
     "sum_to": (unbroadcast, _sum_to_tensor),
     "expand": (lambda x, shape_: _xp(x).broadcast_to(x, shape_), shape.expand),
     "reshape": (lambda x, shape_: x.reshape(shape_), shape.reshape),
@@ -127,7 +127,7 @@ TABLE = {
     "einsum": (_einsum._einsum_array, _einsum.einsum),
 
     # reductions, selection, scatter
-    "mean": (_accumulate("mean"), lambda x, axes, keepdim=False: reduction.mean(x, axes, keepdim)),
+    "mean": (_accumulate("mean", _cascade.mean16), lambda x, axes, keepdim=False: reduction.mean(x, axes, keepdim)),
     "cumsum": (lambda x, dim: _xp(x).cumsum(x, axis=dim, dtype=np.float32).astype(x.dtype)
                if x.dtype.itemsize == 2 and x.dtype in LOW_PRECISION else _xp(x).cumsum(x, axis=dim),
                lambda x, dim: x.cumsum(dim)),
