@@ -14,7 +14,7 @@ from .ops.shape_more import (diagonal, flip, fliplr, flipud, movedim, narrow, re
 from .ops.selection import floor_divide  # noqa: F401
 from .ops.linalg import bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, log_softmax, max, mean,  # noqa: F401,A004
-                            min, norm, prod, softmax, std, sum, var)
+                            min, nansum, norm, prod, softmax, std, sum, var)
 from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select, permute, reshape, split,  # noqa: F401
                         squeeze, stack, t, transpose, unbind, unsqueeze)
 

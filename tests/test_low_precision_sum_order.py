@@ -1,4 +1,4 @@
-"""float16/bfloat16 sum and mean bitwise as torch's CPU kernel adds them up: its order of float32 additions
+"""float16/bfloat16 sum, mean and nansum bitwise as torch's CPU kernel adds them up: its order of float32 additions
 (blocks, interleaved accumulators, folded vectors), the rounding of each store into the 16-bit output,
 its float32 buffer where two reduced dims share a call, and its split of large reductions between
 threads. Layouts (permuted, strided), keepdim, empty and 0-d tensors, inf/NaN; and the broadcast
@@ -32,8 +32,8 @@ def _random_case(rng, tdt, ndt):
     if nd and rng.random() < 0.2:   # past torch's grain size: the reduction is split between threads
         shape = shape[:-1] + (40000 // int(np.prod(shape[:-1])) + 1,)
     x = (rng.standard_normal(shape) * 10.0 ** rng.integers(-3, 3, shape)).astype(np.float32)
-    if x.size and rng.random() < 0.2:
-        x.flat[rng.integers(0, x.size)] = rng.choice([np.inf, -np.inf, np.nan])
+    if x.size and rng.random() < 0.3:
+        x.flat[rng.integers(0, x.size, 1 + x.size // 10)] = rng.choice([np.inf, -np.inf, np.nan])
     T = torch.tensor(x).to(tdt)
     X = T.float().numpy().astype(ndt)
     if nd >= 2 and rng.random() < 0.4:
@@ -46,13 +46,17 @@ def _random_case(rng, tdt, ndt):
     return T, X, axes, bool(rng.random() < 0.5)
 
 
+def _nansum_low(X, axes, keepdim):
+    return sum_low(X, axes, keepdim, ignore_nan=True)
+
+
 @pytest.mark.parametrize("dt", PAIRS)
-def test_sum_and_mean_bitwise_torch_over_layouts_and_threads(dt, threads):
+def test_sum_mean_and_nansum_bitwise_torch_over_layouts_and_threads(dt, threads):
     tdt, ndt = PAIRS[dt]
     rng = np.random.default_rng(threads)
     for _ in range(120):
         T, X, axes, keep = _random_case(rng, tdt, ndt)
-        for ours, theirs in ((sum_low, torch.sum), (mean_low, torch.mean)):
+        for ours, theirs in ((sum_low, torch.sum), (mean_low, torch.mean), (_nansum_low, torch.nansum)):
             want = (theirs(T, dim=axes, keepdim=keep) if axes else theirs(T)).float().numpy()
             got = np.asarray(ours(X, axes or None, keep and bool(axes))).astype(np.float32)
             assert got.shape == want.shape
@@ -90,3 +94,24 @@ def test_broadcast_gradients_are_summed_once_as_torch(dt):
     assert np.array_equal(V.grad.float().numpy(), W.grad.float().numpy())
     loss_t, loss_o = (T * W).sum(), (X * V).sum()
     assert np.array_equal(loss_o.detach().float().numpy(), loss_t.detach().float().numpy())
+
+
+def test_nansum_values_gradients_and_dtypes_as_torch():
+    x = np.array([[1.5, np.nan, 3.0], [np.nan, -5.0, 6.25]], np.float32)
+    a, t = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for f in (lambda z: z.nansum(), lambda z: z.nansum(1), lambda z: torch_or_ag(z).nansum(z, 0, keepdim=True)):
+        np.testing.assert_array_equal(f(a).detach().numpy(), f(t).detach().numpy())
+    (a.nansum(0) ** 2).sum().backward()
+    (t.nansum(0) ** 2).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+    (g,) = ag.autograd.grad((a.nansum(1) ** 2).sum(), a, create_graph=True)
+    (tg,) = torch.autograd.grad((t.nansum(1) ** 2).sum(), t, create_graph=True)
+    np.testing.assert_array_equal(g.detach().numpy(), tg.detach().numpy())
+    np.testing.assert_array_equal(ag.autograd.grad(g.sum(), a)[0].numpy(), torch.autograd.grad(tg.sum(), t)[0].numpy())
+    assert ag.nansum(ag.tensor([1, 2, 3])).dtype == ag.int64
+    with pytest.raises(RuntimeError, match="complex"):
+        ag.nansum(ag.tensor([1 + 2j]))
+
+
+def torch_or_ag(z):
+    return torch if isinstance(z, torch.Tensor) else ag

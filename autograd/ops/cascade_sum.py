@@ -99,12 +99,17 @@ def _call(block, s0, s1, fold):
     return np.concatenate([_cascade(runs[:, :cascaded]), _ilp_sum(runs[:, cascaded:])], axis=1)
 
 
+def _rounded(v, round_to):
+    return np.asarray(v, np.float32).astype(round_to).astype(np.float32)
+
+
 def _store(out, index, values, round_to):
-    """``out[index] += values`` in order, each addition in float32 and rounded to ``round_to`` (torch's
-    accumulating store into its output), where several values go to one output position."""
-    index, values = index.reshape(-1), values.reshape(-1)
+    """``out[index] += values`` in order, as torch's accumulating store into a ``round_to`` output: the
+    float32 value is rounded to ``round_to`` first (the ``+=`` takes an operand of the output's type), added
+    in float32 and rounded again; several values may go to one output position."""
+    index, values = index.reshape(-1), _rounded(values, round_to).reshape(-1)
     if index.size == out.size:                                       # every output position takes one value
-        out[index] = (out[index] + values).astype(round_to).astype(np.float32)
+        out[index] = _rounded(out[index] + values, round_to)
         return
     order = np.argsort(index, kind="stable")
     index, values = index[order], values[order]
@@ -112,7 +117,7 @@ def _store(out, index, values, round_to):
     rank = np.arange(index.size) - np.repeat(first, np.diff(np.r_[first, index.size]))
     for r in range(int(rank.max()) + 1 if rank.size else 0):
         at = rank == r
-        out[index[at]] = (out[index[at]] + values[at]).astype(round_to).astype(np.float32)
+        out[index[at]] = _rounded(out[index[at]] + values[at], round_to)
 
 
 def _iteration(X, axes):
@@ -171,9 +176,10 @@ def _positions(dims, which):
     return pos
 
 
-def cascade_sum(X, axes, round_to):
+def cascade_sum(X, axes, round_to, ignore_nan=False):
     """torch's CPU sum of ``X`` (a float16/bfloat16 or float32 NumPy array) over ``axes`` (a tuple), each
-    store into the output rounded to ``round_to``; returns float32 values in the kept shape."""
+    store into the output rounded to ``round_to``; returns float32 values in the kept shape. ``ignore_nan``:
+    its nansum, the same loops with NaN read as zero (and no float32 buffer)."""
     axes = set(axes)
     kept = tuple(1 if d in axes else s for d, s in enumerate(X.shape))
     out = np.zeros(int(np.prod(kept)), np.float32)
@@ -183,8 +189,10 @@ def cascade_sum(X, axes, round_to):
         X = np.ascontiguousarray(X)
     dims = _iteration(X, axes)
     if not dims or not dims[0][3]:                                   # nothing of size > 1 is reduced
-        return (X.astype(np.float32) + np.float32(0)).reshape(kept).astype(round_to).astype(np.float32)
-    if X.itemsize == 2 and len(dims) >= 2 and dims[1][3]:
+        v = X.astype(np.float32)
+        v = np.where(np.isnan(v), np.float32(0), v) if ignore_nan else v
+        return (v + np.float32(0)).reshape(kept).astype(round_to).astype(np.float32)
+    if X.itemsize == 2 and len(dims) >= 2 and dims[1][3] and not ignore_nan:
         # two reduced dims in the kernel's 2-D call would add its rows into the 16-bit output one by one:
         # torch sums the float32 copy into a float32 output here instead and rounds once
         return cascade_sum(X.astype(np.float32), tuple(axes), np.float32).astype(round_to).astype(np.float32)
@@ -194,7 +202,10 @@ def cascade_sum(X, axes, round_to):
     # the view of X in iteration order, slowest dim first; and each value's output position
     base = np.lib.stride_tricks.as_strided(
         X, [d[0] for d in reversed(dims)], [d[1] * X.itemsize for d in reversed(dims)], writeable=False)
-    values = base.astype(np.float32).reshape(-1, dims[1][0], dims[0][0]).swapaxes(1, 2)   # (calls, size0, size1)
+    values = base.astype(np.float32)
+    if ignore_nan:
+        values[np.isnan(values)] = 0
+    values = values.reshape(-1, dims[1][0], dims[0][0]).swapaxes(1, 2)                    # (calls, size0, size1)
     where = _positions(dims, 1)[..., 0].reshape(-1, dims[1][0])                            # (calls, size1)
     s0, s1 = dims[0][1], dims[1][1]
     threads = get_num_threads()
@@ -248,10 +259,10 @@ def _two_pass(out, flat, dims, fold, threads, round_to):
                 step1 = max(1, min(size1 - offset1, (hi - i) // size0))
             block = flat[i:i + step0 * step1].reshape(1, step1, step0).swapaxes(1, 2)
             total = _call(block, s0, s1, fold).reshape(-1)
-            for v in total:
-                slots[t] = np.float32(np.float32(slots[t]) + v).astype(round_to).astype(np.float32)
+            for v in _rounded(total, round_to):
+                slots[t] = _rounded(slots[t] + v, round_to)
             i += step0 * step1
-    out[0] = np.float32(out[0] + _ilp_sum(slots)).astype(round_to)
+    out[0] = _rounded(out[0] + _rounded(_ilp_sum(slots), round_to), round_to)
 
 
 def _normalised(X, axes):
@@ -261,10 +272,11 @@ def _normalised(X, axes):
     return tuple(sorted({int(a) % X.ndim for a in axes})) if X.ndim else ()
 
 
-def sum_low(X, axes, keepdim):
-    """torch's CPU sum of a float16/bfloat16 NumPy array over ``axes`` (``None``: all), in its dtype."""
+def sum_low(X, axes, keepdim, ignore_nan=False):
+    """torch's CPU sum (``ignore_nan``: nansum) of a float16/bfloat16 NumPy array over ``axes`` (``None``:
+    all), in its dtype."""
     axes = _normalised(X, axes)
-    return _shape(cascade_sum(X, axes, X.dtype).astype(X.dtype), axes, keepdim)
+    return _shape(cascade_sum(X, axes, X.dtype, ignore_nan).astype(X.dtype), axes, keepdim)
 
 
 def mean_low(X, axes, keepdim):
@@ -282,11 +294,14 @@ def _shape(s, axes, keepdim):
     return s if keepdim else s.reshape([n for d, n in enumerate(s.shape) if d not in axes])
 
 
-def sum16(x, axes, keepdim=False):
-    """The sum of a float16/bfloat16 array as torch computes it: on NumPy its CPU kernel's order
-    (``sum_low``); on CuPy a float32 accumulation rounded once."""
+def sum16(x, axes, keepdim=False, ignore_nan=False):
+    """The sum (``ignore_nan``: nansum) of a float16/bfloat16 array as torch computes it: on NumPy its CPU
+    kernel's order (``sum_low``); on CuPy a float32 accumulation rounded once."""
     if type(x) is np.ndarray:
-        return sum_low(x, axes, keepdim)
+        return sum_low(x, axes, keepdim, ignore_nan)
+    if ignore_nan:
+        x = x.copy()
+        x[x != x] = 0
     return x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
 
 
