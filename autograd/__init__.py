@@ -33,9 +33,11 @@ from . import nn, data  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 from . import accelerator, autograd, backends, cuda, utils  # noqa: E402  torch's namespace
-from . import func  # noqa: E402  torch.func.functional_call
+from . import func  # noqa: E402  torch.func: functional_call and the function transforms
+from .func import vmap  # noqa: E402  torch.vmap
 from . import cpu  # noqa: E402  torch.cpu (and torch.cpu.amp)
 from . import linalg  # noqa: E402  torch.linalg's norms
+from . import special  # noqa: E402  torch.special
 from . import amp  # noqa: E402
 from . import distributions  # noqa: E402  torch.distributions' Normal / Bernoulli / Categorical
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype, set_autocast_enabled  # noqa: E402,F401

@@ -14,12 +14,18 @@ from .ops.shape_more import (diagonal, flip, fliplr, flipud, movedim, narrow, re
 from .ops.selection import floor_divide  # noqa: F401
 from .ops.linalg import bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, log_softmax, max, mean,  # noqa: F401,A004
-                            min, nansum, norm, prod, softmax, std, sum, var)
+                            min, norm, prod, softmax, std, sum, var)
 from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select, permute, reshape, split,  # noqa: F401
                         squeeze, stack, t, transpose, unbind, unsqueeze)
 
+from .ops import (elementwise_extra as _elementwise_extra, linalg_extra as _linalg_extra,  # noqa: E402
+                  shape_extra as _shape_extra, statistics as _statistics, statistics2 as _statistics2,
+                  strided as _strided)
+
 for _n in _ew.UNARY_NAMES:
     globals()[_n] = getattr(_ew, _n)
+for _m in (_elementwise_extra, _linalg_extra, _shape_extra, _statistics, _statistics2, _strided):   # their torch.<name>s
+    globals().update({_n: getattr(_m, _n) for _n in _m.EXPORTS})
 clip = clamp
 concat = concatenate = cat
 subtract, multiply, divide, true_divide, negative, absolute = sub, mul, div, div, neg, abs

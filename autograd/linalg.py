@@ -1,6 +1,14 @@
-"""``torch.linalg``: the norms (``vector_norm``, ``matrix_norm`` for ``'fro'`` / ``inf`` / ``1``, and
-``norm``), composed of the recorded reductions so that they differentiate to any order, and ``cross``. The
-factorisations and solvers are not provided and fail by name."""
+"""``torch.linalg``: the norms (``vector_norm``, ``matrix_norm``, ``norm``), composed of the recorded
+reductions (the spectral and nuclear norms of the singular values) so that they differentiate to any order;
+``cross``, ``vecdot``, ``diagonal``, ``multi_dot``, ``matmul``, ``vander``, ``tensorinv``, ``tensorsolve``;
+and the factorisations and solvers with torch's arguments, return types and errors (:class:`LinAlgError`),
+implemented in :mod:`autograd.ops.linalg_extra` (their LAPACK-backed primitives and backward rules in
+:mod:`autograd.ops.linalg_extra2`): ``det``, ``slogdet``, ``inv`` / ``inv_ex``, ``solve`` / ``solve_ex``,
+``solve_triangular``, ``cholesky`` / ``cholesky_ex``, ``qr``, ``eigh`` / ``eigvalsh``, ``svd`` /
+``svdvals``, ``pinv``, ``matrix_rank``, ``lstsq``, ``lu`` / ``lu_factor`` / ``lu_factor_ex`` /
+``lu_solve``, ``matrix_power``, ``matrix_exp``, ``cond``, ``householder_product``, and ``eig`` /
+``eigvals`` (complex results, forward only). The LDL factorisation (``ldl_factor``, ``ldl_solve``) is not
+provided and fails by name, as does any other name torch has and this module lacks."""
 from __future__ import annotations
 
 import math
@@ -11,9 +19,28 @@ from . import dtypes as _dtypes
 from ._unsupported import module_getattr as _module_getattr
 from .ops import reduction as _red
 from .ops.composites import linalg_cross as cross
-from .ops.elementwise import abs as _abs
+from .ops import linalg_extra as _x
+from .ops.linalg_extra2 import LinAlgError
+from .ops.linalg import matmul as _matmul
+from .ops import selection as _sel, shape as _shape
 
-__all__ = ["cross", "matrix_norm", "norm", "vector_norm"]
+det, slogdet, inv, inv_ex = _x.linalg_det, _x.linalg_slogdet, _x.linalg_inv, _x.linalg_inv_ex
+solve, solve_ex, solve_triangular = _x.linalg_solve, _x.linalg_solve_ex, _x.linalg_solve_triangular
+cholesky, cholesky_ex, qr = _x.linalg_cholesky, _x.linalg_cholesky_ex, _x.linalg_qr
+eigh, eigvalsh, svd, svdvals = _x.linalg_eigh, _x.linalg_eigvalsh, _x.linalg_svd, _x.linalg_svdvals
+eig, eigvals = _x.linalg_eig, _x.linalg_eigvals
+pinv, matrix_rank, lstsq, cond = _x.linalg_pinv, _x.linalg_matrix_rank, _x.linalg_lstsq, _x.linalg_cond
+lu, lu_factor, lu_factor_ex, lu_solve = _x.linalg_lu, _x.linalg_lu_factor, _x.linalg_lu_factor_ex, _x.linalg_lu_solve
+matrix_power, matrix_exp, multi_dot = _x.linalg_matrix_power, _x.linalg_matrix_exp, _x.linalg_multi_dot
+vecdot, diagonal, householder_product = _x.linalg_vecdot, _x.linalg_diagonal, _x.linalg_householder_product
+matrix_norm = _x.linalg_matrix_norm   # with the factorisations: its spectral and nuclear norms need svdvals
+matmul = _matmul
+
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh",
+           "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul",
+           "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
+           "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
+           "vector_norm"]
 
 __getattr__ = _module_getattr(__name__, "torch.linalg")
 
@@ -31,27 +58,6 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     return _red.norm(x, float(ord), dim, keepdim)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):  # noqa: A002
-    """``'fro'``, or the largest absolute column (``1``) / row (``inf``) sum and the smallest (``-1`` /
-    ``-inf``), over the two dims ``dim``. The spectral and nuclear norms need an SVD and raise."""
-    if dtype is not None:
-        A = A.to(dtype)
-    if A.ndim < 2:
-        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
-    d0, d1 = (d % A.ndim for d in dim)
-    if ord == "fro":
-        return _red.norm(A, 2.0, (d0, d1), keepdim)
-    if ord in (1, -1, math.inf, -math.inf):
-        inner, outer = (d0, d1) if ord in (1, -1) else (d1, d0)   # 1: sum down columns, max over them
-        s = _abs(A).sum(inner, keepdim=True)
-        r = s.amax(outer, keepdim=True) if ord > 0 else s.amin(outer, keepdim=True)
-        return r if keepdim else r.reshape(tuple(n for i, n in enumerate(A.shape) if i not in (d0, d1)))
-    if ord in (2, -2, "nuc"):
-        raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs singular values, which autograd "
-                                  f"does not provide")
-    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
-
-
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     """torch's dispatch: ``ord=None`` is the 2-norm of the flattened input (or along ``dim``); a string
     ``ord``, or a 2-tuple ``dim``, or a 2-D input with a numeric ``ord`` and no ``dim``, is a matrix norm."""
@@ -65,3 +71,45 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
         raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
                            f"Got {A.ndim}D.")
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+def tensorinv(A, ind=2):
+    """The inverse of ``A`` seen as a square matrix of its first ``ind`` dims by the rest, shaped back to
+    ``A.shape[ind:] + A.shape[:ind]``."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    r, c = math.prod(rows), math.prod(cols)
+    if r != c:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {c} != {r}")
+    return _shape.reshape(inv(_shape.reshape(A, (r, c))), cols + rows)
+
+
+def tensorsolve(A, B, dims=None):
+    """``X`` with ``tensordot(A, X, X.ndim) = B``: A seen as a (B.numel() x rest) matrix."""
+    if dims is not None:
+        nd = A.ndim
+        moved = [d % nd for d in dims]
+        A = A.permute(*([i for i in range(nd) if i not in moved] + moved))
+    rest = tuple(A.shape[B.ndim:])
+    r, c = B.numel(), math.prod(rest)
+    if r != c:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {c} != {r}")
+    return _shape.reshape(solve(_shape.reshape(A, (r, c)), _shape.reshape(B, (r,))), rest)
+
+
+def vander(x, *, N=None):
+    """Columns ``x^0, x^1, ..., x^(N-1)`` (N defaults to x.shape[-1]), by a running product so that the gradient
+    at x = 0 is finite."""
+    if x.ndim < 1:
+        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    N = x.shape[-1] if N is None else N
+    if N < 0:
+        raise RuntimeError("N must be greater than 1.")
+    ones = x.new_ones(tuple(x.shape) + (1,))
+    if N <= 1:
+        return ones[..., :N]
+    powers = _sel.cumprod(_shape.expand(_shape.unsqueeze(x, -1), tuple(x.shape) + (N - 1,)), -1)
+    return _shape.cat([ones, powers], -1)

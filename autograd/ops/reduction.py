@@ -61,25 +61,6 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     return record(out, (x,), lambda o, g: (o.expand(o.reshape(g, ks), xs),), "Sum", saved=())
 
 
-@register("nansum")
-def nansum(x, dim=None, keepdim=False, dtype=None):
-    """``sum`` with NaN counted as zero; its gradient is zero at the NaNs (torch's)."""
-    X = x._data
-    if X.dtype.kind in "biu":
-        return sum(x, dim, keepdim, dtype)   # no NaN to skip
-    if X.dtype.kind == "c":
-        raise RuntimeError("nansum does not support complex inputs")
-    xp = backend.array_module(X)
-    ax = _axes(X, dim)
-    keep = ~xp.isnan(X)
-    if dtype is None and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
-        out = xp.asarray(_cascade.sum16(X, ax, keepdim, ignore_nan=True))
-    else:
-        out = xp.asarray(xp.where(keep, X, 0).sum(axis=ax, keepdims=keepdim, dtype=dtype))
-    xs, ks = X.shape, _kept(X.shape, ax)
-    return record(out, (x,), lambda o, g: (keep * o.expand(o.reshape(g, ks), xs),), "Nansum", saved=())
-
-
 @register("mean")
 def mean(x, dim=None, keepdim=False, dtype=None):
     X = x._data

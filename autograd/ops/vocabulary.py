@@ -21,6 +21,7 @@ from . import elementwise as ew
 from . import cascade_sum as _cascade, einsum as _einsum, linalg, nn_conv, nn_pool, reduction, selection, shape
 from .basic import unbroadcast
 from . import nn_act as _nn_act, nn_norm as _nn_norm, nn_rnn as _nn_rnn
+from . import linalg_extra2 as _la
 
 
 def _xp(a):
@@ -125,6 +126,9 @@ TABLE = {
     # linear algebra
     "matmul": (lambda a, b: a @ b, linalg.matmul),
     "einsum": (_einsum._einsum_array, _einsum.einsum),
+    "linalg_solve": (_la.solve_array, _la.solve),
+    "linalg_inv": (_la.inv_array, _la.inv),
+    "solve_triangular": (_la.solve_triangular_array, _la.solve_triangular),
 
     # reductions, selection, scatter
     "mean": (_accumulate("mean", _cascade.mean16), lambda x, axes, keepdim=False: reduction.mean(x, axes, keepdim)),
