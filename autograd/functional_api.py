@@ -19,12 +19,12 @@ from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select
                         squeeze, stack, t, transpose, unbind, unsqueeze)
 
 from .ops import (elementwise_extra as _elementwise_extra, linalg_extra as _linalg_extra,  # noqa: E402
-                  shape_extra as _shape_extra, statistics as _statistics, statistics2 as _statistics2,
+                  shape_extra as _shape_extra, statistics as _statistics,
                   strided as _strided)
 
 for _n in _ew.UNARY_NAMES:
     globals()[_n] = getattr(_ew, _n)
-for _m in (_elementwise_extra, _linalg_extra, _shape_extra, _statistics, _statistics2, _strided):   # their torch.<name>s
+for _m in (_elementwise_extra, _linalg_extra, _shape_extra, _statistics, _strided):   # their torch.<name>s
     globals().update({_n: getattr(_m, _n) for _n in _m.EXPORTS})
 clip = clamp
 concat = concatenate = cat

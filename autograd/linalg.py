@@ -2,13 +2,14 @@
 reductions (the spectral and nuclear norms of the singular values) so that they differentiate to any order;
 ``cross``, ``vecdot``, ``diagonal``, ``multi_dot``, ``matmul``, ``vander``, ``tensorinv``, ``tensorsolve``;
 and the factorisations and solvers with torch's arguments, return types and errors (:class:`LinAlgError`),
-implemented in :mod:`autograd.ops.linalg_extra` (their LAPACK-backed primitives and backward rules in
-:mod:`autograd.ops.linalg_extra2`): ``det``, ``slogdet``, ``inv`` / ``inv_ex``, ``solve`` / ``solve_ex``,
-``solve_triangular``, ``cholesky`` / ``cholesky_ex``, ``qr``, ``eigh`` / ``eigvalsh``, ``svd`` /
-``svdvals``, ``pinv``, ``matrix_rank``, ``lstsq``, ``lu`` / ``lu_factor`` / ``lu_factor_ex`` /
-``lu_solve``, ``matrix_power``, ``matrix_exp``, ``cond``, ``householder_product``, and ``eig`` /
-``eigvals`` (complex results, forward only). The LDL factorisation (``ldl_factor``, ``ldl_solve``) is not
-provided and fails by name, as does any other name torch has and this module lacks."""
+implemented with their backward rules in :mod:`autograd.ops.linalg_decompositions` (``cholesky`` /
+``cholesky_ex``, ``qr``, ``eigh`` / ``eigvalsh``, ``svd`` / ``svdvals``, and ``eig`` / ``eigvals``: complex
+results, forward only), :mod:`autograd.ops.linalg_lu` (``lu`` / ``lu_factor`` / ``lu_factor_ex``),
+:mod:`autograd.ops.linalg_solvers` (``solve`` / ``solve_ex``, ``solve_triangular``, ``lu_solve``, ``inv`` /
+``inv_ex``, ``pinv``, ``matrix_rank``, ``lstsq``) and :mod:`autograd.ops.linalg_functions` (``det``,
+``slogdet``, ``matrix_power``, ``matrix_exp``, ``cond``, ``householder_product``). The LDL factorisation
+(``ldl_factor``, ``ldl_solve``) is not provided and fails by name, as does any other name torch has and this
+module lacks."""
 from __future__ import annotations
 
 import math
@@ -19,21 +20,21 @@ from . import dtypes as _dtypes
 from ._unsupported import module_getattr as _module_getattr
 from .ops import reduction as _red
 from .ops.composites import linalg_cross as cross
-from .ops import linalg_extra as _x
-from .ops.linalg_extra2 import LinAlgError
+from .ops import linalg_decompositions as _dec, linalg_functions as _fn, linalg_lu as _lu, linalg_solvers as _sol
+from .ops.linalg_common import LinAlgError
 from .ops.linalg import matmul as _matmul
 from .ops import selection as _sel, shape as _shape
 
-det, slogdet, inv, inv_ex = _x.linalg_det, _x.linalg_slogdet, _x.linalg_inv, _x.linalg_inv_ex
-solve, solve_ex, solve_triangular = _x.linalg_solve, _x.linalg_solve_ex, _x.linalg_solve_triangular
-cholesky, cholesky_ex, qr = _x.linalg_cholesky, _x.linalg_cholesky_ex, _x.linalg_qr
-eigh, eigvalsh, svd, svdvals = _x.linalg_eigh, _x.linalg_eigvalsh, _x.linalg_svd, _x.linalg_svdvals
-eig, eigvals = _x.linalg_eig, _x.linalg_eigvals
-pinv, matrix_rank, lstsq, cond = _x.linalg_pinv, _x.linalg_matrix_rank, _x.linalg_lstsq, _x.linalg_cond
-lu, lu_factor, lu_factor_ex, lu_solve = _x.linalg_lu, _x.linalg_lu_factor, _x.linalg_lu_factor_ex, _x.linalg_lu_solve
-matrix_power, matrix_exp, multi_dot = _x.linalg_matrix_power, _x.linalg_matrix_exp, _x.linalg_multi_dot
-vecdot, diagonal, householder_product = _x.linalg_vecdot, _x.linalg_diagonal, _x.linalg_householder_product
-matrix_norm = _x.linalg_matrix_norm   # with the factorisations: its spectral and nuclear norms need svdvals
+det, slogdet, inv, inv_ex = _fn.linalg_det, _fn.linalg_slogdet, _sol.linalg_inv, _sol.linalg_inv_ex
+solve, solve_ex, solve_triangular = _sol.linalg_solve, _sol.linalg_solve_ex, _sol.linalg_solve_triangular
+cholesky, cholesky_ex, qr = _dec.linalg_cholesky, _dec.linalg_cholesky_ex, _dec.linalg_qr
+eigh, eigvalsh, svd, svdvals = _dec.linalg_eigh, _dec.linalg_eigvalsh, _dec.linalg_svd, _dec.linalg_svdvals
+eig, eigvals = _dec.linalg_eig, _dec.linalg_eigvals
+pinv, matrix_rank, lstsq, cond = _sol.linalg_pinv, _sol.linalg_matrix_rank, _sol.linalg_lstsq, _fn.linalg_cond
+lu, lu_factor, lu_factor_ex, lu_solve = _lu.linalg_lu, _lu.linalg_lu_factor, _lu.linalg_lu_factor_ex, _sol.linalg_lu_solve
+matrix_power, matrix_exp, multi_dot = _fn.linalg_matrix_power, _fn.linalg_matrix_exp, _fn.linalg_multi_dot
+vecdot, diagonal, householder_product = _fn.linalg_vecdot, _fn.linalg_diagonal, _fn.linalg_householder_product
+matrix_norm = _fn.linalg_matrix_norm   # with the factorisations: its spectral and nuclear norms need svdvals
 matmul = _matmul
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh",

@@ -9,7 +9,7 @@ import numpy as np
 from . import dtypes as _dtypes
 from ._unsupported import module_getattr as _module_getattr
 from .ops import elementwise as _ew
-from .ops import elementwise_extra as _extra
+from .ops import special_ops as _sp
 from .ops import reduction as _red
 from .ops.basic import record as _record
 from .tensor import Tensor as _Tensor
@@ -20,19 +20,19 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit",
 
 __getattr__ = _module_getattr(__name__, "torch.special")
 
-digamma = psi = _extra.digamma
-gammaln = _extra.lgamma
-polygamma = _extra.polygamma
-erf, erfc, erfcx, erfinv = _ew.erf, _extra.erfc, _extra.erfcx, _extra.erfinv
-exp2, expm1, log1p = _extra.exp2, _ew.expm1, _ew.log1p
+digamma = psi = _sp.digamma
+gammaln = _sp.lgamma
+polygamma = _sp.polygamma
+erf, erfc, erfcx, erfinv = _ew.erf, _sp.erfc, _sp.erfcx, _sp.erfinv
+exp2, expm1, log1p = _sp.exp2, _ew.expm1, _ew.log1p
 expit = _ew.sigmoid
-i0, i0e, i1, i1e = _extra.i0, _extra.i0e, _extra.i1, _extra.i1e
-entr, ndtr, ndtri, log_ndtr = _extra.entr, _extra.ndtr, _extra.ndtri, _extra.log_ndtr
-logit, sinc, xlogy, xlog1py, zeta = _extra.logit, _extra.sinc, _extra.xlogy, _extra.xlog1py, _extra.zeta
+i0, i0e, i1, i1e = _sp.i0, _sp.i0e, _sp.i1, _sp.i1e
+entr, ndtr, ndtri, log_ndtr = _sp.entr, _sp.ndtr, _sp.ndtri, _sp.log_ndtr
+logit, sinc, xlogy, xlog1py, zeta = _sp.logit, _sp.sinc, _sp.xlogy, _sp.xlog1py, _sp.zeta
 
 
 def multigammaln(input, p):  # noqa: A002  torch's argument name
-    return _extra.mvlgamma(input, p)
+    return _sp.mvlgamma(input, p)
 
 
 def logsumexp(input, dim, keepdim=False):  # noqa: A002

@@ -1,4 +1,4 @@
-"""torch's shape / indexing / combination functions of autograd.ops.shape_extra(2) against torch 2.13: values,
+"""torch's shape / indexing / combination functions of autograd.ops.shape_extra and its topic modules against torch 2.13: values,
 dtypes, shapes, which results are views of the input, errors (class and message), first-order gradients
 against torch and finite differences (float64), second order where torch has it."""
 import warnings

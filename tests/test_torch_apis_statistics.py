@@ -1,4 +1,4 @@
-"""torch's statistics, reduction and search functions (autograd.ops.statistics / statistics2) against torch
+"""torch's statistics, reduction and search functions (autograd.ops.statistics and its modules) against torch
 2.13: values, dtypes, shapes, the indices torch picks among ties, NaN handling, errors and gradients (torch's,
 finite differences in float64, second order)."""
 import warnings
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
-from autograd.ops import statistics2
+from autograd.ops import statistics
 
 torch = pytest.importorskip("torch")
 
@@ -17,11 +17,11 @@ DTYPES = {torch.float32: ag.float32, torch.float64: ag.float64, torch.float16: a
 
 
 def fn(name):
-    """``autograd.<name>``, or the module function while statistics2 is not wired into the namespace yet."""
+    """``autograd.<name>``, or the module function while statistics is not wired into the namespace yet."""
     try:
         return getattr(ag, name)
     except AttributeError:
-        return getattr(statistics2, name)
+        return getattr(statistics, name)
 
 
 def ours(t, requires_grad=False):

@@ -21,7 +21,8 @@ from . import elementwise as ew
 from . import cascade_sum as _cascade, einsum as _einsum, linalg, nn_conv, nn_pool, reduction, selection, shape
 from .basic import unbroadcast
 from . import nn_act as _nn_act, nn_norm as _nn_norm, nn_rnn as _nn_rnn
-from . import linalg_extra2 as _la
+from . import special_kernels as _sk, special_ops as _sp
+from . import linalg_solvers as _la
 
 
 def _xp(a):
@@ -163,6 +164,16 @@ TABLE = {
     "pool_apply": (lambda x, m: m.apply(x), nn_pool.pool_apply),
     "pool_adjoint": (lambda g, m: m.adjoint(g), nn_pool.pool_adjoint),
 
+    # special functions, for their own backward rules (polygamma(n, x): the order n an int in both modes)
+    "digamma": (_sk.digamma_array, _sp.digamma),
+    "polygamma": (_sk.polygamma_array, _sp.polygamma),
+    "i0": (_sk.i0_array, _sp.i0),
+    "i0e": (_sk.i0e_array, _sp.i0e),
+    "i1": (_sk.i1_array, _sp.i1),
+    "i1e": (_sk.i1e_array, _sp.i1e),
+    "xlogy": (_sk.xlogy_array, _sp.xlogy),
+    "xlog1py": (_sk.xlog1py_array, _sp.xlog1py),
+    "zeta": (_sk.zeta_array, _sp.zeta),
 }
 
 

@@ -1,25 +1,21 @@
-"""Float64 NumPy kernels of the special functions behind :mod:`autograd.ops.elementwise_extra` and
-``autograd.special`` (no SciPy): log-gamma, digamma, trigamma, Hurwitz zeta / polygamma, erfc / erfcx, the
-inverse error functions (erfinv, ndtri), log_ndtr and the modified Bessel functions I0 / I1 (and their
-exponentially scaled forms). Each takes and returns float64 arrays; the ops round the result to their dtype.
-Then the ops without a gradient: gcd, lcm, bitwise and/or/xor/not, the shifts (and ``<<`` / ``>>``), signbit,
-heaviside, frexp (its mantissa is differentiable) and the in-place logical ops.
+"""The special functions on raw NumPy/CuPy arrays (no SciPy, no Tensors): first the float64 kernels,
+log-gamma, digamma, trigamma, Hurwitz zeta / polygamma, erf / erfc / erfcx, the inverse error functions
+(erfinv, erfcinv, ndtri), ndtr / log_ndtr and the modified Bessel functions I0 / I1 (and their exponentially
+scaled forms), each taking and returning float64; then, at the end, their forms in an op's own dtype
+(:func:`via64`: float16/bfloat16 through float32, as torch computes them; CuPy arrays through the host), which
+are the array column of the op vocabulary's rows (:mod:`.vocabulary`) and the forward values of the recorded
+ops in :mod:`.special_ops`. This module imports nothing above :mod:`autograd.backend`.
 
 Where torch's own algorithm is less accurate than float64 allows (its trigamma truncates the asymptotic
 series after three terms, ~1e-10 relative), the same truncation is used, so that the numbers are torch's.
 """
 from __future__ import annotations
 
-import collections
 import math
 
 import numpy as np
 
-from .. import backend, dtypes
-from ..tensor import Tensor
-from .basic import record, register
-from .elementwise import _operands, _out, logical_and, logical_not, logical_or, logical_xor
-from .inplace import _make_inplace
+from .. import backend
 
 _PI = math.pi
 _SQRT_PI = math.sqrt(math.pi)
@@ -328,143 +324,82 @@ def bessel_i64(x, order, scaled):
     return out
 
 
-# ---- integer, bit and sign ops (no gradient) ---------------------------------------------------------------
-
-
-def _int_operands(kernel, a, b, allow_bool=True, tensors_only=False, name=None):
-    if tensors_only:
-        for pos, (arg, v) in enumerate((("input", a), ("other", b)), 1):
-            if not isinstance(v, Tensor):
-                raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(v).__name__}")
-    A, B, dt, xp = _operands(a, b)
-    if dt.kind not in "iub" or (dt.kind == "b" and not allow_bool):
-        raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'{dtypes.torch_name(dt)}\'')
-    return xp.asarray(A, dt), xp.asarray(B, dt), dt, xp
-
-
-def _int_binary(name, kernel, fn, allow_bool=True, tensors_only=False):
-    def op(input, other, *, out=None):  # noqa: A002
-        A, B, dt, xp = _int_operands(kernel, input, other, allow_bool, tensors_only, name)
-        return _out(Tensor._wrap(xp.asarray(fn(xp, A, B, dt)).astype(dt, copy=False)), out)
-
-    op.__name__ = name
-    return op
-
-
-def _shift_left(xp, A, B, dt):
-    bits = dt.itemsize * 8
-    outside = (B < 0) | (B >= bits)
-    return xp.where(outside, 0, xp.left_shift(A, xp.where(outside, 0, B)))
-
-
-def _shift_right(xp, A, B, dt):
-    # torch: a shift by a negative amount or by the width or more fills with the sign (0 when unsigned)
-    bits = dt.itemsize * 8
-    outside = (B < 0) | (B >= bits)
-    filled = xp.right_shift(A, bits - 1) if dt.kind == "i" else xp.zeros_like(A)
-    return xp.where(outside, filled, xp.right_shift(A, xp.where(outside, 0, B)))
-
-
-gcd = _int_binary("gcd", "gcd", lambda xp, a, b, dt: xp.gcd(a, b), False, True)
-lcm = _int_binary("lcm", "lcm", lambda xp, a, b, dt: xp.lcm(a, b), False, True)
-bitwise_and = _int_binary("bitwise_and", "bitwise_and", lambda xp, a, b, dt: a & b)
-bitwise_or = _int_binary("bitwise_or", "bitwise_or", lambda xp, a, b, dt: a | b)
-bitwise_xor = _int_binary("bitwise_xor", "bitwise_xor", lambda xp, a, b, dt: a ^ b)
-bitwise_left_shift = _int_binary("bitwise_left_shift", "lshift", _shift_left, False)
-bitwise_right_shift = _int_binary("bitwise_right_shift", "rshift", _shift_right, False)
-
-
-def bitwise_not(input, *, out=None):  # noqa: A002
-    X = input._data
-    if X.dtype.kind not in "iub":
-        raise NotImplementedError(f'"bitwise_not_cpu" not implemented for \'{dtypes.torch_name(X.dtype)}\'')
-    res = Tensor._wrap(~X)
-    return _out(res, out)
-
-
-def signbit(input, *, out=None):  # noqa: A002
-    X = input._data
+# ---- in the op's dtype: the array implementations ------------------------------------------------------------
+def host(kernel, X, *args):
+    """A NumPy kernel on CuPy arrays (moved to the host and back)."""
     xp = backend.array_module(X)
-    if X.dtype.kind in "bu":
-        res = xp.zeros(X.shape, bool)
-    elif X.dtype.kind == "i":
-        res = X < 0
-    else:
-        res = xp.signbit(X.astype(np.float32) if X.dtype == dtypes.bfloat16 else X)
-    res = Tensor._wrap(res)
-    return _out(res, out)
+    if xp is np:
+        return kernel(X, *args)
+    args = tuple(xp.asnumpy(a) if isinstance(a, xp.ndarray) else a for a in args)  # pragma: no cover - GPU only
+    return xp.asarray(kernel(xp.asnumpy(X), *args))  # pragma: no cover
 
 
-def heaviside(input, values, *, out=None):  # noqa: A002
-    """0 below zero, ``values`` at zero, 1 above (NaN: 0, as torch); no derivative."""
-    if not isinstance(values, Tensor):
-        raise TypeError(f"heaviside(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}")
-    if input.dtype != values.dtype:
-        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
-    X, V = input._data, values._data
-    res = backend.array_module(X).where(X == 0, V, X > 0).astype(X.dtype)
-
-    def rule(o, g):
-        raise RuntimeError("derivative for aten::heaviside is not implemented")
-
-    res = record(res, (input, values), rule, "NotImplemented", saved=())
-    return _out(res, out)
+def via64(kernel, X, *args):
+    """``kernel`` (float64 in and out) on ``X``, rounded to ``X``'s dtype (float16/bfloat16 through float32,
+    the dtype torch computes them in)."""
+    dt = X.dtype
+    if dt == np.float64:
+        return host(kernel, X, *args)
+    Y = host(kernel, X.astype(np.float64), *args).astype(np.float32)
+    return Y if dt == np.float32 else Y.astype(dt)
 
 
-FrexpResult = collections.namedtuple("frexp", ["mantissa", "exponent"])
+def _trigamma_native(X):
+    """torch's float32 trigamma works in float32 (float16/bfloat16 too, as float32): so does this one."""
+    if X.dtype == np.float64:
+        return host(trigamma64, X)
+    return host(trigamma64, X.astype(np.float32)).astype(X.dtype)
 
 
-def frexp(input, *, out=None):  # noqa: A002
-    """(mantissa, exponent) with input = mantissa * 2 ** exponent, |mantissa| in [0.5, 1); the mantissa is
-    differentiable (grad / 2 ** exponent), the int32 exponent is not."""
-    X = input._data
-    if not (X.dtype.kind == "f" or X.dtype == dtypes.bfloat16):
-        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    xp = backend.array_module(X)
-    m, e = xp.frexp(X.astype(np.float32) if X.dtype == dtypes.bfloat16 else X)
-    e = e.astype(np.int32)
-    scale = xp.exp2(e.astype(dtypes.get_default_dtype()))    # torch: exponent.exp2(), in the default dtype
-
-    def rule(o, g):
-        return (g / (Tensor._wrap(scale) if isinstance(g, Tensor) else scale),)
-
-    mantissa = record(m.astype(X.dtype), (input,), rule, "Frexp", saved=())
-    res = FrexpResult(mantissa, Tensor._wrap(e))
-    if out is not None:
-        out[0].copy_(res[0])
-        out[1].copy_(res[1])
-        return FrexpResult(*out)
-    return res
+def digamma_array(X):
+    return via64(digamma64, X)
 
 
-for _n, _fn in {"gcd": gcd, "lcm": lcm, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
-                "bitwise_xor": bitwise_xor, "bitwise_left_shift": bitwise_left_shift,
-                "bitwise_right_shift": bitwise_right_shift}.items():
-    register(_n)(_fn)
-    setattr(Tensor, _n + "_", _make_inplace(_fn, _n + "_"))
-register("bitwise_not")(bitwise_not)
-Tensor.bitwise_not_ = _make_inplace(bitwise_not, "bitwise_not_")
-register("signbit")(signbit)
-register("heaviside")(heaviside)
-Tensor.heaviside_ = _make_inplace(heaviside, "heaviside_")
-register("frexp")(frexp)
-Tensor.__lshift__ = bitwise_left_shift
-Tensor.__rshift__ = bitwise_right_shift
-Tensor.__rlshift__ = lambda self, o: bitwise_left_shift(o, self)
-Tensor.__rrshift__ = lambda self, o: bitwise_right_shift(o, self)
-Tensor.__ilshift__ = Tensor.bitwise_left_shift_
-Tensor.__irshift__ = Tensor.bitwise_right_shift_
+def polygamma_array(n, X):
+    """polygamma of order ``n`` (torch's argument order)."""
+    return _trigamma_native(X) if n == 1 else via64(polygamma64, X, int(n))
 
 
-def _logical_inplace(fn, name):
-    # torch writes the bool result into self's dtype (1.0 / 0.0 in a float tensor)
-    return _make_inplace(lambda self, *args: fn(self, *args).to(self.dtype), name)
+def i0_array(X):
+    return via64(bessel_i64, X, 0, False)
 
 
-for _n, _fn in {"logical_and_": logical_and, "logical_or_": logical_or, "logical_xor_": logical_xor,
-                "logical_not_": logical_not}.items():
-    if not hasattr(Tensor, _n):
-        setattr(Tensor, _n, _logical_inplace(_fn, _n))
+def i0e_array(X):
+    return via64(bessel_i64, X, 0, True)
 
-EXPORTS = ("gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-           "bitwise_right_shift", "signbit", "heaviside", "frexp")
+
+def i1_array(X):
+    return via64(bessel_i64, X, 1, False)
+
+
+def i1e_array(X):
+    return via64(bessel_i64, X, 1, True)
+
+
+def zeta_array(s, q):
+    """zeta(s, q) in ``q``'s dtype, ``s`` an array or a number."""
+    out = host(zeta64, np.asarray(s, np.float64) if not hasattr(s, "astype") else s.astype(np.float64),
+               q.astype(np.float64))
+    return out if q.dtype == np.float64 else out.astype(np.float32).astype(q.dtype)
+
+
+def xlog_values(xp, X, Y, log_name, dt):
+    """x * log(y) (log1p) for the result dtype ``dt``, 0 where x is 0, NaN where y is NaN: the log correctly
+    rounded to float32 (float64 kept), rounded to ``dt`` before the product for float16/bfloat16, as torch."""
+    work = np.float64 if dt == np.float64 else np.float32
+    with np.errstate(all="ignore"):
+        Yw = xp.asarray(Y, np.float64)
+        lg = getattr(xp, log_name)(Yw).astype(work)
+        if dt.itemsize == 2:
+            lg = lg.astype(dt).astype(work)
+        Xw = xp.asarray(X).astype(work)
+        return xp.where(Yw != Yw, Yw.astype(work), xp.where(Xw == 0, 0, Xw * lg))
+
+
+def xlogy_array(x, y):
+    """x * log(y) in ``x``'s dtype (an array; ``y`` an array or a number)."""
+    return xlog_values(backend.array_module(x), x, y, "log", x.dtype).astype(x.dtype)
+
+
+def xlog1py_array(x, y):
+    return xlog_values(backend.array_module(x), x, y, "log1p", x.dtype).astype(x.dtype)

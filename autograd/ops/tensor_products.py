@@ -1,8 +1,9 @@
-"""torch's ``scatter_reduce`` (sum/prod/mean/amax/amin, ``include_self``), ``vander``, ``combinations``,
-``tensordot``, ``cdist`` and ``addr`` (``chain_matmul`` lives in :mod:`.linalg_extra`). All but
-``scatter_reduce`` and cdist's p=inf are compositions of differentiable ops (gradients to any order from their
-rules); those two record a backward rule written so that it is itself differentiable. Re-exported by
-:mod:`.shape_extra`."""
+"""torch's product functions and the constructions made of products: ``tensordot``, ``cdist`` (p-norm
+distances between all row pairs; for p=2 optionally from one matrix product), ``addr`` (a scaled outer
+product added to a tensor), ``vander`` (Vandermonde matrices as running products) and ``combinations`` (rows
+of element combinations; ``chain_matmul`` lives in :mod:`.linalg_functions`). All are compositions of
+differentiable ops (gradients to any order from their rules) except cdist's p=inf, which records a backward
+rule of its own. Gathered into ``torch.<name>`` by :mod:`.shape_extra`."""
 from __future__ import annotations
 
 import itertools
@@ -10,167 +11,13 @@ import math
 
 import numpy as np
 
-from .. import backend, creation, dtypes, grad_mode
+from .. import backend, creation, dtypes
 from ..tensor import Tensor
 from . import elementwise as ew, linalg, reduction, shape, shape_more
-from .basic import OUT, record, register
+from .basic import record, register
 from .inplace import _make_inplace
-from .scatter import _grid
 from .selection import cumprod
 from .shape import _dim
-
-_REDUCES = ("sum", "prod", "mean", "amax", "amin")
-_UFUNCS = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}   # unbuffered .at
-
-
-# ---- scatter_reduce -------------------------------------------------------------------------------------
-def _scatter_reduce_checks(x, dim, index, src, reduce):
-    if reduce not in _REDUCES:
-        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
-    if not isinstance(index, Tensor) or index.dtype not in (np.int32, np.int64):
-        raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
-    if not isinstance(src, Tensor):
-        raise TypeError(f"scatter_reduce(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
-    if x.dtype != src.dtype:
-        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-    nd = max(x.ndim, 1)
-    d = _dim(dim, x.ndim)
-    I = index._data.reshape(index.shape or (1,))
-    x_shape, s_shape = x.shape or (1,), src.shape or (1,)
-    if I.ndim != nd or len(s_shape) != nd:
-        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
-    for k in range(nd):
-        if I.size and ((k != d and I.shape[k] > x_shape[k]) or I.shape[k] > s_shape[k]):
-            raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(x.shape)} apart "
-                               f"from dimension {d} and to be no larger size than src {list(src.shape)}")
-    bad = (I < 0) | (I >= x_shape[d])
-    if bad.any():
-        raise RuntimeError(f"index {int(I[bad][0])} is out of bounds for dimension {d} with size {x_shape[d]}")
-    return d, I
-
-
-def _fill_for(reduce, dtype):
-    """The value a position excluded from its own reduction starts from (the reduction's identity)."""
-    if reduce in ("sum", "mean"):
-        return 0
-    if reduce == "prod":
-        return 1
-    if dtype.kind == "b":
-        return reduce == "amin"
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return info.min if reduce == "amax" else info.max
-    return -np.inf if reduce == "amax" else np.inf
-
-
-@register("scatter_reduce")
-def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noqa: A002
-    """``input`` with each ``src[i]`` reduced into position ``index[i]`` along ``dim`` (``include_self``: the
-    original value takes part). Gradients as torch's: sum/mean spread the gradient, amax/amin share it evenly
-    among the members equal to the result, prod gives each member the product of the others (zeros exact)."""
-    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)   # torch takes the old names too
-    d, I = _scatter_reduce_checks(input, dim, index, src, reduce)
-    X = input._data
-    xp = backend.array_module(X)
-    X1 = X.reshape(X.shape or (1,))
-    corner = tuple(slice(0, n) for n in I.shape)
-    S = src._data.reshape(src.shape or (1,))[corner]
-    grid = _grid(I.shape, d, I, xp)
-    out = X1.copy()
-    if not include_self:
-        out[grid] = _fill_for(reduce, X.dtype)
-    members = xp.zeros(X1.shape, dtype=np.int64)
-    xp.add.at(members, grid, 1)
-    if include_self:
-        members += 1
-    with np.errstate(invalid="ignore"):   # NaNs propagate, as torch
-        getattr(xp, _UFUNCS[reduce]).at(out, grid, S)
-    if reduce == "mean":
-        count = xp.maximum(members, 1)   # a position no member reached keeps its value
-        out = (out // count if X.dtype.kind in "iub" else out / count).astype(X.dtype)
-    x1_shape, s1_shape, x_shape, s_shape = X1.shape, src.shape or (1,), X.shape, src.shape
-    scattered = (members - (1 if include_self else 0)) > 0
-    self_member = xp.ones(X1.shape, bool) if include_self else ~scattered
-
-    def src_grad(o, gs):   # ``gs`` of the index's shape -> the gradient of src (zero outside the index's corner)
-        return o.reshape(o.put(gs, s1_shape, corner), s_shape)
-
-    if reduce in ("sum", "mean"):
-        scale = None if reduce == "sum" else xp.maximum(members, 1).astype(X.dtype)
-
-        def rule(o, g):
-            g1 = o.reshape(g, x1_shape)
-            if scale is not None:
-                g1 = g1 / scale
-            gx = g1 if include_self else o.where(self_member, g1, 0)
-            return o.reshape(gx, x_shape), None, src_grad(o, o.getitem(g1, grid))
-    elif reduce in ("amax", "amin"):
-        # as torch, an excluded self value equal to the result still counts among the ties (but gets nothing)
-        self_equal = X1 == out
-        self_hit = self_member & self_equal
-        src_hit = S == out[grid]
-        ties = self_equal.astype(np.int64)
-        xp.add.at(ties, grid, src_hit.astype(np.int64))
-        share = xp.maximum(ties, 1).astype(X.dtype)
-
-        def rule(o, g):
-            g1 = o.reshape(g, x1_shape) / share
-            return (o.reshape(o.where(self_hit, g1, 0), x_shape), None,
-                    src_grad(o, o.where(src_hit, o.getitem(g1, grid), 0)))
-    else:
-        def rule(o, g, x_, s_, out_):
-            gx, gs = _prod_grads(g, x_, s_, out_, d, I, grid, corner, self_member, x1_shape, s1_shape)
-            return o.reshape(gx, x_shape), None, src_grad(o, gs)
-
-    saved = (input, src, OUT) if reduce == "prod" else ()
-    return record(out.reshape(X.shape), (input, index, src), rule, "ScatterReduce", saved=saved)
-
-
-def _prod_grads(g, x, s, out, d, I, grid, corner, self_member, x1_shape, s1_shape):
-    """The gradients of a scatter-reduced product: each member gets the product of the other members of its
-    position. A non-zero member's is ``result / member``; a zero member's is the product of the non-zero others
-    when it is its position's only zero, the other zero times that with two (0, but with a gradient), else 0.
-    Written in recorded ops (the result and the product of the non-zero members are scatter_reduce results
-    again), so differentiable again; on raw arrays (a first-order backward) the same ops run on wrapped arrays
-    without recording."""
-    arrays = not isinstance(g, Tensor)
-    if arrays:
-        g, x, s, out = Tensor._wrap(g), Tensor._wrap(x), Tensor._wrap(s), Tensor._wrap(out)
-    with grad_mode.set_grad_enabled(not arrays and grad_mode.is_grad_enabled()):
-        xp = backend.array_module(g._data)
-        x1 = shape.reshape(x, x1_shape)
-        out1 = shape.reshape(out, x1_shape)
-        s1 = shape._getitem(shape.reshape(s, s1_shape), corner)
-        x_zero = (x1._data == 0) & self_member
-        x_skip = x_zero | ~self_member      # zero or excluded: never divided by
-        s_zero = s1._data == 0
-        zeros = x_zero.astype(np.int64)
-        xp.add.at(zeros, grid, s_zero.astype(np.int64))
-        index_t = Tensor._wrap(I)
-        # per position: the product of the non-zero members, and the sum of the zero ones (0, but with their
-        # gradients: with two zeros, each one's "others" is the other zero times that product)
-        nonzero_prod = scatter_reduce(ew.where(Tensor._wrap(x_skip), 1, x1), d, index_t,
-                                      ew.where(Tensor._wrap(s_zero), 1, s1), "prod", include_self=True)
-        zero_sum = scatter_reduce(ew.where(Tensor._wrap(x_zero), x1, 0), d, index_t,
-                                  ew.where(Tensor._wrap(s_zero), s1, 0), "sum", include_self=True)
-
-        def others(v, v_zero, v_skip, zeros_at, result_at, nonzero_at, zero_sum_at):
-            one_zero = ew.where(Tensor._wrap(zeros_at == 1), nonzero_at, 0)
-            two_zeros = ew.where(Tensor._wrap(zeros_at == 2), nonzero_at * (zero_sum_at - v), 0)
-            return ew.where(Tensor._wrap(v_zero), one_zero + two_zeros,
-                            result_at / ew.where(Tensor._wrap(v_skip), 1, v))
-
-        g1 = shape.reshape(g, x1_shape)
-        gx = ew.where(Tensor._wrap(self_member),
-                      g1 * others(x1, x_zero, x_skip, zeros, out1, nonzero_prod, zero_sum), 0)
-        at = lambda t: shape._getitem(t, grid)  # noqa: E731
-        gs = at(g1) * others(s1, s_zero, s_zero, zeros[grid], at(out1), at(nonzero_prod), at(zero_sum))
-    if arrays:
-        return gx._data, gs._data
-    return gx, gs
-
-
-Tensor.scatter_reduce_ = _make_inplace(scatter_reduce, "scatter_reduce_")
 
 
 # ---- polynomial and combinatorial constructions ---------------------------------------------------------
@@ -354,4 +201,4 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):  # noqa: A002
 
 Tensor.addr_ = _make_inplace(addr, "addr_")
 
-EXPORTS = ("scatter_reduce", "vander", "combinations", "tensordot", "cdist", "addr")
+EXPORTS = ("vander", "combinations", "tensordot", "cdist", "addr")
