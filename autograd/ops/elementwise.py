@@ -15,6 +15,7 @@ from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
 from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
 from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands, scalar_op
+from . import libm
 from .opmath import erf_vectorised, pow_low
 
 
@@ -279,7 +280,7 @@ def _unary(name, fwd, dfn):
 
 def _erf(xp, x):
     if xp is np:
-        return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+        return libm.erf(x).astype(x.dtype)
     import cupyx.scipy.special as sp  # pragma: no cover - GPU only
 
     return sp.erf(x).astype(x.dtype, copy=False)  # CuPy's erf turns float16 into float64

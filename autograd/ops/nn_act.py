@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from .. import dtypes as _dtypes
 from ..tensor import Tensor
-from . import _numba_kernels as _nk
+from . import _numba_kernels as _nk, libm
 from . import elementwise as ew
 from .basic import check_same_device, needs, record
 from .nn_act_low import gelu_backward_low as _gelu_backward_low, gelu_low as _gelu_low, nll_reduce_low
@@ -24,12 +24,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 def _erf(xp, x):
     if xp is np:
-        try:
-            from scipy.special import erf  # noqa: PLC0415
-
-            return erf(x).astype(x.dtype, copy=False)
-        except ImportError:  # pragma: no cover - scipy is optional
-            return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+        return libm.erf(x).astype(x.dtype)
     import cupyx.scipy.special as sp  # noqa: PLC0415  pragma: no cover - GPU only
 
     return sp.erf(x).astype(x.dtype, copy=False)  # pragma: no cover - CuPy's erf turns float16 into float64

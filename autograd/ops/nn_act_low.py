@@ -10,6 +10,7 @@ import numpy as np
 
 from ..dtypes import LOW_PRECISION
 from ..tensor import Tensor
+from . import libm
 from .opmath import cascade_sum_low, erf_vectorised
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -52,13 +53,8 @@ def _as_cast(o, g):
 
 
 def _erf(xp, x):
-    """erf of float64 values (SciPy's, or libm's one by one without SciPy)."""
-    try:
-        from scipy.special import erf  # noqa: PLC0415
-
-        return erf(x)
-    except ImportError:  # pragma: no cover - scipy is optional
-        return np.vectorize(math.erf, otypes=[np.float64])(x) if x.size else x.copy()
+    """erf of float64 values (libm's)."""
+    return libm.erf(x)
 
 
 def _cr32(f, v):

@@ -4,7 +4,8 @@ log-gamma, digamma, trigamma, Hurwitz zeta / polygamma, erf / erfc / erfcx, the 
 scaled forms), each taking and returning float64; then, at the end, their forms in an op's own dtype
 (:func:`via64`: float16/bfloat16 through float32, as torch computes them; CuPy arrays through the host), which
 are the array column of the op vocabulary's rows (:mod:`.vocabulary`) and the forward values of the recorded
-ops in :mod:`.special_ops`. This module imports nothing above :mod:`autograd.backend`.
+ops in :mod:`.special_ops`. This module imports nothing above :mod:`autograd.backend` but the libm loops
+(:mod:`.libm`).
 
 Where torch's own algorithm is less accurate than float64 allows (its trigamma truncates the asymptotic
 series after three terms, ~1e-10 relative), the same truncation is used, so that the numbers are torch's.
@@ -16,31 +17,13 @@ import math
 import numpy as np
 
 from .. import backend
+from . import libm
 
 _PI = math.pi
 _SQRT_PI = math.sqrt(math.pi)
 
 
-def _scalar_lgamma(v):
-    try:
-        return math.lgamma(v)
-    except (ValueError, OverflowError):   # poles (0, -1, -2, ...) and overflow: torch gives +inf
-        return math.inf
-
-
-def _vectorised(fn):
-    vec = np.vectorize(fn, otypes=[np.float64])
-    return lambda x: vec(x) if x.size else np.empty(x.shape, np.float64)
-
-
-_lgamma_raw = _vectorised(_scalar_lgamma)
-
-
-def lgamma64(x):
-    with np.errstate(all="ignore"):
-        return _lgamma_raw(x)
-erf64 = _vectorised(math.erf)
-erfc64 = _vectorised(math.erfc)
+lgamma64, erf64, erfc64 = libm.lgamma, libm.erf, libm.erfc   # libm's, one element at a time
 
 # B_2k / (2k) for the digamma asymptotic series ln z - 1/(2z) - sum B_2k / (2k z^2k)
 _DIGAMMA_SERIES = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12)
