@@ -54,7 +54,8 @@ class NodeName(str):
 
 # internal names whose torch node is named differently (the rest are ``<Name>Backward0``)
 _TORCH_NAMES = {"CopySlices": "torch::autograd::CopySlices", "DelayedError": "torch::autograd::DelayedError",
-                "AccumulateGrad": "torch::autograd::AccumulateGrad", "Error": "torch::autograd::Error"}
+                "AccumulateGrad": "torch::autograd::AccumulateGrad", "Error": "torch::autograd::Error",
+                "NotImplemented": "NotImplemented"}
 
 
 class NodeHooks:

@@ -236,7 +236,10 @@ def _unary(name, fwd, dfn):
     :data:`_SAVES_NONE`, else the input ``x``."""
     float_out = name in _FLOAT_OUT
     saved = (OUT,) if name in _SAVES_OUT else () if name in _SAVES_NONE else None
-    if saved == ():
+    if name in _ZERO_DERIVATIVE:
+        def rule(o, g):   # torch's zeros_like(grad): zero also where the incoming gradient is inf or NaN
+            return (o.zeros_like(g),)
+    elif saved == ():
         def rule(o, g):
             return (g * dfn(o, g),)
     else:
@@ -356,8 +359,11 @@ _RULES = {
     "sqrt": lambda o, g, y: (g / (2 * y),),
     "rsqrt": lambda o, g, y: ((-0.5 * g) * (pow_low(y, 3) if _low_np(y) else y * y * y),),
     "erf": lambda o, g, x: (scalar_op(o.exp(-(x * x)), _TWO_BY_SQRT_PI, operator.mul) * g,),
+    # torch's threshold_backward selects rather than multiplies: an inf or NaN gradient where y <= 0 gives 0
+    "relu": lambda o, g, y: (o.where(y > 0, g if o is o.arrays else g * o.sign(y), 0),),
 }
 _SAVES_NONE = {"neg", "sign", "floor", "ceil", "round", "trunc"}
+_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "trunc"}
 _CORRECTLY_ROUNDED = {"exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin", "acos", "atan",
                       "sinh", "cosh", "erf"}
 _BOOL_AS = {"square": "int64", "sign": None}  # torch: square(bool) is int64 (pow), sign(bool) bool
