@@ -30,6 +30,9 @@ from ._malloc import keep_heap as _keep_heap
 
 _keep_heap()   # glibc keeps a training step's freed arrays mapped: no page faults every step
 from . import nn, data  # noqa: E402
+from .nn.activations_more import (alpha_dropout, bilinear, celu, celu_, channel_shuffle,  # noqa: E402,F401
+                                  feature_alpha_dropout, hardshrink, prelu, rrelu, rrelu_, threshold, threshold_)
+from .nn.losses_more import pdist  # noqa: E402,F401  (torch.<name> as well as torch.nn.functional.<name>)
 from .serialization import load, save  # noqa: E402
 
 from . import accelerator, autograd, backends, cuda, utils  # noqa: E402  torch's namespace

@@ -8,10 +8,11 @@ from .grad_scaler import GradScaler, OptState  # noqa: F401
 
 def install(package_namespace):
     """Route the public entry points (Tensor methods, ``autograd.*`` given as the package's namespace,
-    ``autograd.nn.functional.*``) through autocast's wrappers; ``autograd`` calls this once, at the end
-    of its import."""
+    ``autograd.nn.functional.*``, ``autograd.linalg.*``) through autocast's wrappers; ``autograd`` calls
+    this once, at the end of its import."""
+    from .. import linalg
     from ..nn import functional
     from ..tensor import Tensor
     from .autocast_mode import install as _install
 
-    _install([Tensor, package_namespace, vars(functional)])
+    _install([Tensor, package_namespace, vars(functional), vars(linalg)])

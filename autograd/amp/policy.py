@@ -16,24 +16,37 @@ because ours are single ops that would otherwise not see autocast at all.
 """
 
 # where each op name is reachable: Tensor methods (incl. operators), ``autograd.<name>`` free functions,
-# ``autograd.nn.functional.<name>``; aliases point at the op whose policy they share
+# ``autograd.nn.functional.<name>``, ``autograd.linalg.<name>``; aliases point at the op whose policy they share
 ALIASES = {
     "__matmul__": "matmul", "__rmatmul__": "matmul", "__pow__": "pow", "__rpow__": "pow",
     "concat": "cat", "concatenate": "cat",
 }
 
 CPU = {
-    "lower": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "bmm", "mm", "linear", "matmul",
-              "scaled_dot_product_attention", "einsum", "addmm", "addbmm", "baddbmm"),
+    "lower": ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "bmm",
+              "mm", "linear", "matmul", "scaled_dot_product_attention", "einsum", "addmm", "addbmm", "baddbmm",
+              "prelu",
+              # composites of mm/bmm in torch (the entry gives the dtype their GEMMs end in)
+              "tensordot", "chain_matmul", "affine_grid", "multi_dot", "matrix_power", "vecdot"),
     "fp32": ("binary_cross_entropy", "prod", "mse_loss", "nll_loss", "smooth_l1_loss", "cross_entropy",
              "l1_loss", "huber_loss", "kl_div", "binary_cross_entropy_with_logits", "margin_ranking_loss",
-             "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss"),
+             "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
+             "soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "ctc_loss",
+             "avg_pool3d", "max_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "max_unpool1d",
+             "max_unpool2d", "max_unpool3d", "fractional_max_pool2d", "fractional_max_pool3d", "grid_sample",
+             "quantile", "nanquantile", "cdist", "trace",
+             # the factorisations and solvers (torch.* and torch.linalg.* names)
+             "cholesky", "cholesky_inverse", "cholesky_solve", "inverse", "pinverse", "qr", "svd",
+             "triangular_solve", "lu_solve", "inv", "inv_ex", "solve", "cholesky_ex", "svdvals", "eigh",
+             "eigvalsh", "eig", "eigvals", "matrix_rank", "cond", "lstsq", "householder_product", "tensorinv",
+             "tensorsolve"),
     "promote": ("cat", "stack"),
 }
 
 CUDA = {
-    "lower": ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "matmul", "einsum", "mm", "mv",
-              "linear", "bmm", "scaled_dot_product_attention", "addmm", "addmv", "addbmm", "baddbmm"),
+    "lower": ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "matmul",
+              "einsum", "mm", "mv", "linear", "bmm", "scaled_dot_product_attention", "addmm", "addmv", "addbmm",
+              "baddbmm", "prelu"),
     "fp32": ("acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal",
              "rsqrt", "sinh", "tan", "pow", "softplus", "layer_norm", "group_norm", "nll_loss", "kl_div",
              "l1_loss", "smooth_l1_loss", "huber_loss", "mse_loss", "binary_cross_entropy_with_logits",

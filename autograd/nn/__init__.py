@@ -25,5 +25,14 @@ from .layers_extra import (GLU, SELU, Hardswish, AdaptiveAvgPool1d, AdaptiveMaxP
                            InstanceNorm2d, LogSigmoid, MarginRankingLoss, MaxPool1d, PixelShuffle, PixelUnshuffle,
                            ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, TripletMarginLoss,
                            Unfold, ConstantPad1d, ConstantPad2d, ZeroPad1d, ZeroPad2d)
+from . import activations_more as _activations_more, ctc as _ctc, losses_more as _losses_more  # noqa: E402
+from . import volumetric as _volumetric  # noqa: E402
+
+for _m in (_activations_more, _ctc, _losses_more, _volumetric):   # each lists its nn.functional and nn names
+    for _n in _m.FUNCTIONAL:
+        setattr(functional, _n, getattr(_m, _n))
+        functional.__all__.append(_n)
+    globals().update({_n: getattr(_m, _n) for _n in _m.MODULES})
 from . import utils  # noqa: F401,E402
+from . import modules  # noqa: F401,E402  (torch.nn.modules.module's global hooks)
 from . import parallel  # noqa: F401,E402  (autograd.nn.parallel.DistributedDataParallel, as torch.nn.parallel)

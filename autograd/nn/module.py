@@ -1,35 +1,19 @@
 """``Module``: the container of parameters, buffers and sub-modules, with torch's naming and state_dict."""
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 
 from .. import backend, dtypes
-from . import backward_hooks
 from ..sparse import SparseTensor
 from ..tensor import Tensor
+from . import module_hooks
 from ._state import StateDictMixin, _IncompatibleKeys  # noqa: F401  (re-exported for torch-style imports)
+from .module_hooks import HookMixin, RemovableHandle
 from .parameter import Buffer, Parameter
 
-
-class RemovableHandle:
-    """Handle returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, *tables):
-        self.id = next(RemovableHandle._next_id)
-        self._tables = tables
-
-    def remove(self):
-        for t in self._tables:
-            t.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
+# Module methods of torch that have no meaning here: asking for one names what is missing, as
+# ``autograd._unsupported`` does for torch's functions
+_UNSUPPORTED_METHODS = {"compile": "torch.nn.Module.compile"}
 
 
 def _indent(text, n):
@@ -37,7 +21,7 @@ def _indent(text, n):
     return lines[0] if len(lines) == 1 else lines[0] + "\n" + "\n".join(" " * n + ln for ln in lines[1:])
 
 
-class Module(StateDictMixin):
+class Module(StateDictMixin, HookMixin):
     """Base class of all layers: register parameters/buffers/sub-modules by assigning attributes."""
 
     training: bool
@@ -58,6 +42,11 @@ class Module(StateDictMixin):
         sa(self, "_forward_pre_hooks_with_kwargs", set())
         sa(self, "_backward_hooks", OrderedDict())
         sa(self, "_backward_pre_hooks", OrderedDict())
+        sa(self, "_forward_hooks_always_called", set())
+        sa(self, "_state_dict_pre_hooks", OrderedDict())
+        sa(self, "_state_dict_hooks", OrderedDict())
+        sa(self, "_load_state_dict_pre_hooks", OrderedDict())
+        sa(self, "_load_state_dict_post_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -80,7 +69,8 @@ class Module(StateDictMixin):
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             f"(torch Tensor or None required)")
-        self._buffers[name] = tensor
+        self._buffers[name] = module_hooks.run_registration_hooks(
+            module_hooks._global_buffer_registration_hooks, self, name, tensor)
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
@@ -91,7 +81,8 @@ class Module(StateDictMixin):
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"attribute '{name}' already exists")
         if param is None:
-            self._parameters[name] = None
+            self._parameters[name] = module_hooks.run_registration_hooks(
+                module_hooks._global_parameter_registration_hooks, self, name, None)
             return
         if not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
@@ -99,7 +90,8 @@ class Module(StateDictMixin):
         if not param.is_leaf:
             raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
                              f"created explicitly.")
-        self._parameters[name] = param
+        self._parameters[name] = module_hooks.run_registration_hooks(
+            module_hooks._global_parameter_registration_hooks, self, name, param)
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
@@ -107,15 +99,22 @@ class Module(StateDictMixin):
         self._check_name(name, "module")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
-        self._modules[name] = module
+        self._modules[name] = self._registered_module(name, module)
 
     register_module = add_module
+
+    def _registered_module(self, name, module):
+        return module_hooks.run_registration_hooks(module_hooks._global_module_registration_hooks, self, name, module)
 
     def __getattr__(self, name):
         d = self.__dict__
         for table in ("_parameters", "_buffers", "_modules"):
             if table in d and name in d[table]:
                 return d[table][name]
+        if name in _UNSUPPORTED_METHODS:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}': autograd does not "
+                                 f"support {_UNSUPPORTED_METHODS[name]} (see the 'Porting a torch script' page of "
+                                 f"the docs)")
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name, value):
@@ -143,12 +142,12 @@ class Module(StateDictMixin):
             if d.get("_modules") is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             drop("_parameters", "_buffers")
-            self._modules[name] = value
+            self._modules[name] = self._registered_module(name, value)
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
                                 f"(torch.nn.Module or None expected)")
-            d["_modules"][name] = None
+            d["_modules"][name] = self._registered_module(name, None)
         elif d.get("_buffers") is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
@@ -156,7 +155,8 @@ class Module(StateDictMixin):
             if isinstance(value, Buffer):
                 self.register_buffer(name, value, value.persistent)
             else:
-                d["_buffers"][name] = value
+                d["_buffers"][name] = module_hooks.run_registration_hooks(
+                    module_hooks._global_buffer_registration_hooks, self, name, value)
         elif isinstance(value, Buffer):
             drop("_parameters", "_modules")
             self.register_buffer(name, value, value.persistent)
@@ -240,6 +240,22 @@ class Module(StateDictMixin):
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at the dotted path ``target``: the parent must exist; with ``strict`` so must the
+        submodule it replaces. What is replaced must be a module (or None)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if hasattr(parent, name):
+            if not isinstance(getattr(parent, name), Module):
+                raise AttributeError(f"`{name}` is not an nn.Module")
+        elif strict:
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        setattr(parent, name, module)
+
     def get_parameter(self, target):
         path, _, name = target.rpartition(".")
         mod = self.get_submodule(path)
@@ -288,9 +304,9 @@ class Module(StateDictMixin):
         return self
 
     # ---- device / dtype ------------------------------------------------------------------------------
-    def _apply(self, fn):
+    def _apply(self, fn, recurse=True):
         """Replace every parameter's and buffer's array by ``fn(array)``, keeping the Tensor objects."""
-        for m in self.modules():
+        for m in (self.modules() if recurse else (self,)):
             for p in m._parameters.values():
                 if p is None:
                     continue
@@ -350,70 +366,22 @@ class Module(StateDictMixin):
     def type(self, dst_type):
         return self._apply(lambda a: a.astype(dtypes.as_dtype(dst_type)))
 
-    # ---- hooks and calling ---------------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        h = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[h.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs.add(h.id)
-        if prepend:
-            self._forward_pre_hooks.move_to_end(h.id, last=False)
-        return h
+    def to_empty(self, *, device, recurse=True):
+        """Give every parameter and buffer fresh uninitialised storage of its shape and dtype on ``device``
+        (torch's way of materialising a module built on the meta device); returns self."""
+        dev = backend.as_device(device)
+        xp = backend.xp_for(dev)
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
-        h = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[h.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs.add(h.id)
-        if prepend:
-            self._forward_hooks.move_to_end(h.id, last=False)
-        return h
+        def empty_like(arr):
+            with backend.device_ctx(dev):
+                return xp.empty(arr.shape, dtype=arr.dtype)
 
-    def register_full_backward_hook(self, hook, prepend=False):
-        """``hook(module, grad_input, grad_output) -> tuple or None`` once the gradients of the call's tensor
-        arguments are computed (a returned tuple replaces them); see ``backward_hooks``."""
-        return self._add_backward_hook("_backward_hooks", hook, prepend)
+        return self._apply(empty_like, recurse=recurse)
 
-    def register_full_backward_pre_hook(self, hook, prepend=False):
-        """``hook(module, grad_output) -> tuple or None`` once the gradients of the call's outputs are
-        computed, before anything flows into the module (a returned tuple replaces them)."""
-        return self._add_backward_hook("_backward_pre_hooks", hook, prepend)
-
-    def _add_backward_hook(self, table_name, hook, prepend):
-        table = self.__dict__.get(table_name)
-        if table is None:           # a module made before these tables existed (an old pickle)
-            table = OrderedDict()
-            object.__setattr__(self, table_name, table)
-        h = RemovableHandle(table)
-        table[h.id] = hook
-        if prepend:
-            table.move_to_end(h.id, last=False)
-        return h
-
-    def __call__(self, *args, **kwargs):
-        for hid, hook in list(self._forward_pre_hooks.items()):
-            if hid in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if not (isinstance(res, tuple) and len(res) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
-                                           f"new_kwargs), but got {res}.")
-                    args, kwargs = res
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        call = None
-        if backward_hooks.hooks_active(self):
-            args, call = backward_hooks.wrap_inputs(self, args)
-        out = self.forward(*args, **kwargs)
-        for hid, hook in list(self._forward_hooks.items()):
-            res = hook(self, args, kwargs, out) if hid in self._forward_hooks_with_kwargs else hook(self, args, out)
-            if res is not None:
-                out = res
-        if call is not None:
-            out = backward_hooks.wrap_outputs(call, out)
-        return out
+    def share_memory(self):
+        """A no-op returning self: NumPy arrays are plain process memory, and a worker forked by
+        multiprocessing sees them already (torch moves CPU storage to shared memory here)."""
+        return self
 
     # ---- printing ------------------------------------------------------------------------------------
     def _get_name(self):

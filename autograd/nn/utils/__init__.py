@@ -1,4 +1,5 @@
-"""``nn.utils``: gradient clipping and parameter/vector conversion."""
+"""``nn.utils``: gradient clipping and norms, parameter/vector conversion, weight and spectral norm,
+parametrizations, pruning, conv/linear-BatchNorm fusion, ``skip_init``."""
 from __future__ import annotations
 
 import math
@@ -79,8 +80,15 @@ def vector_to_parameters(vec, parameters):
 
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "weight_norm",
-           "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
+           "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "get_total_norm", "clip_grads_with_norm_",
+           "skip_init", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights",
+           "prune", "fusion", "rnn", "stateless", "parametrize", "parametrizations"]
 from . import rnn  # noqa: E402,F401  (nn.utils.rnn: pad/pack sequences, as torch)
 from . import stateless  # noqa: E402,F401  (nn.utils.stateless.functional_call)
 from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: E402,F401
 from . import parametrize, parametrizations  # noqa: E402,F401
+from . import prune, fusion  # noqa: E402,F401  (nn.utils.prune, nn.utils.fusion, as torch)
+from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: E402,F401
+                     fuse_linear_bn_weights)
+from .init import skip_init  # noqa: E402,F401
+from .total_norm import clip_grads_with_norm_, get_total_norm  # noqa: E402,F401
