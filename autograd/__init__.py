@@ -5,7 +5,8 @@ Not HIPS ``autograd``: ``minitorch_optim`` checks ``__minitorch__`` to make sure
 from . import ops as _ops  # noqa: F401  (attaches Tensor methods)
 from .ops.differentiate import backward, grad
 from .backend import cuda_is_available, device
-from .dtypes import (bfloat16, bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8,  # noqa: A004
+from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, float, float16, float32, float64,  # noqa: A004
+                     get_default_dtype, half, int, int8,
                      int16, int32, int64, long, set_default_dtype, short, uint8)
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                         set_grad_enabled)
@@ -33,6 +34,9 @@ from . import nn, data  # noqa: E402
 from .nn.activations_more import (alpha_dropout, bilinear, celu, celu_, channel_shuffle,  # noqa: E402,F401
                                   feature_alpha_dropout, hardshrink, prelu, rrelu, rrelu_, threshold, threshold_)
 from .nn.losses_more import pdist  # noqa: E402,F401  (torch.<name> as well as torch.nn.functional.<name>)
+from . import creation_more as _creation_more, nn_toplevel as _nn_toplevel  # noqa: E402
+for _m in (_creation_more, _nn_toplevel):   # each lists its torch.<name>s
+    globals().update({_n: getattr(_m, _n) for _n in _m.EXPORTS})
 from .serialization import load, save  # noqa: E402
 
 from . import accelerator, autograd, backends, cuda, utils  # noqa: E402  torch's namespace

@@ -21,6 +21,8 @@ def _infer_dtype(data):
         return dtypes.get_default_dtype()
     if arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
         return dtypes.int64
+    if arr.dtype.kind == "c" and not isinstance(data, (np.ndarray, np.generic)):   # Python complex numbers:
+        return dtypes.complex128 if dtypes.get_default_dtype() == dtypes.float64 else dtypes.complex64  # torch's
     return arr.dtype
 
 
@@ -45,7 +47,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         data = data._data
     dev = backend.as_device(device) if device is not None else None
     if dev is None:
-        dev = backend.device_of(data) if not isinstance(data, (list, tuple, builtins.float, builtins.int)) \
+        dev = backend.device_of(data) if not isinstance(data, (list, tuple, builtins.float, builtins.int,
+                                                                builtins.complex)) \
             else get_default_device()
     xp = backend.xp_for(dev)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
@@ -53,7 +56,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     dt = dtypes.as_dtype(dtype) or _infer_dtype(data if backend.device_of(data) == backend.CPU
                                                   or isinstance(data, (list, tuple))
                                                   else np.empty((0,), data.dtype))   # GPU data: its dtype only
-    if isinstance(data, np.ndarray) or isinstance(data, (list, tuple, builtins.float, builtins.int, np.generic)):
+    if isinstance(data, np.ndarray) or isinstance(data, (list, tuple, builtins.float, builtins.int, builtins.complex,
+                                                         np.generic)):
         arr = np.array(data, dtype=dt)
         if xp is not np:
             arr = backend.to_device(arr, dev)

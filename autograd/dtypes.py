@@ -17,11 +17,15 @@ int16 = short = np.dtype("int16")
 int32 = int = np.dtype("int32")
 int64 = long = np.dtype("int64")
 bool = np.dtype("bool")  # noqa: A001 - torch's name
+complex64 = cfloat = np.dtype("complex64")
+complex128 = cdouble = np.dtype("complex128")
+# (torch's complex32 / chalf has no NumPy dtype: it is not offered)
 
 _default_float = float32
 
 _TORCH_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-                "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+                "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool",
+                "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def get_default_dtype():
@@ -84,6 +88,8 @@ def promote_types(a, b):
     if a == b:
         return a
     ca, cb = category(a), category(b)
+    if {ca, cb} == {2, 3}:      # complex with floating: complex wide enough for both (complex64, float64 -> 128)
+        return complex128 if float64 in (a, b) or complex128 in (a, b) else complex64
     if ca != cb:
         return a if ca > cb else b
     if a in LOW_PRECISION and b in LOW_PRECISION:     # neither holds the other: torch meets in float32
@@ -100,6 +106,10 @@ def _combine(higher, lower):
         return lower
     if lower is None or category(higher) >= category(lower):
         return higher
+    if category(lower) == 3:   # a complex of lower rank keeps the precision of the higher-ranked floats (torch)
+        if category(higher) == 2:
+            return complex128 if higher == float64 else complex64
+        return complex128 if _default_float == float64 else complex64
     return lower
 
 

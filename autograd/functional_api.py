@@ -20,11 +20,12 @@ from .ops.shape import (cat, chunk, clone, expand, flatten, gather, index_select
 
 from .ops import (elementwise_extra as _elementwise_extra, linalg_extra as _linalg_extra,  # noqa: E402
                   shape_extra as _shape_extra, statistics as _statistics,
-                  strided as _strided)
+                  strided as _strided, tensor_aliases as _tensor_aliases, complex_ops as _complex_ops)
 
 for _n in _ew.UNARY_NAMES:
     globals()[_n] = getattr(_ew, _n)
-for _m in (_elementwise_extra, _linalg_extra, _shape_extra, _statistics, _strided):   # their torch.<name>s
+for _m in (_elementwise_extra, _linalg_extra, _shape_extra, _statistics, _strided, _tensor_aliases,
+           _complex_ops):   # their torch.<name>s
     globals().update({_n: getattr(_m, _n) for _n in _m.EXPORTS})
 clip = clamp
 concat = concatenate = cat

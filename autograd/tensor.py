@@ -298,7 +298,8 @@ class Tensor:
                 suffixes.append(f"size={tuple(a.shape)}")
             shown = self.dtype != default
         else:
-            shown = self.dtype not in (default, dtypes.int64, dtypes.bool)
+            default_complex = dtypes.complex128 if default == dtypes.float64 else dtypes.complex64
+            shown = self.dtype not in (default, default_complex, dtypes.int64, dtypes.bool)
         if shown:
             suffixes.append(f"dtype=torch.{self.dtype.name}")     # torch's repr names its dtypes torch.<name>
         if self._node is not None:

@@ -9,7 +9,7 @@ from .. import backend
 from ..ops import elementwise as _ew
 from ..ops import reduction as _red
 from ..ops.basic import record
-from ..ops.nn_act import mish as _mish, mse_loss as _mse
+from ..ops.nn_act import mish as _mish, mse_loss as _mse, refuse_complex as _refuse_complex
 from ..ops.nn_act_low import smooth_l1_backward_low as _smooth_l1_bw
 from .. import dtypes as _dtypes
 from ..grad_mode import no_grad as _no_grad
@@ -271,6 +271,7 @@ def _weighted(loss, weight, reduction):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     _check_sizes(input, target, "mse_loss")
+    _refuse_complex(input, "mse_cpu")
     if (weight is None and isinstance(target, Tensor) and target.shape == input.shape
             and target.dtype == input.dtype and input.dtype.kind in "fV"):
         return _mse(input, target, _legacy_reduction(size_average, reduce, reduction))

@@ -15,7 +15,7 @@ from .. import backend, dtypes, grad_mode
 from ..tensor import Tensor
 from .basic import OUT, arr, cast_operands, check_same_device, inplace, needs, record, register, result_dtype
 from .opmath import add_alpha_low, alpha_in, float32_rule, fma32, lerp_fma32, opmath_operands, scalar_op
-from . import libm
+from . import complex_ops, libm
 from .opmath import erf_vectorised, pow_low
 
 
@@ -60,6 +60,11 @@ def _check_broadcast(raw):
         raise RuntimeError(f"shapes {[list(sh) for sh in shapes]} cannot be broadcast together") from None
 
 
+def _refuse_complex(dt, kernel):
+    if dt.kind == "c":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtypes.torch_name(dt)}'")
+
+
 def _as(out, dt, xp):
     if not hasattr(out, "dtype") or isinstance(out, np.generic):
         return xp.asarray(out, dtype=dt)
@@ -85,7 +90,7 @@ def add(a, b, *, alpha=1, out=None):
         return _out(add(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
     res = _as(A + B if alpha == 1 else A + alpha * B if dt.itemsize != 2 else _add_alpha(A, B, alpha, dt), dt, xp)
-    rule = _add_rule if alpha == 1 else lambda o, g: (g, g * alpha)
+    rule = _add_rule if alpha == 1 else lambda o, g: (g, g * alpha.conjugate())
     return _out(record(res, (a, b), rule, "Add", saved=()), out)
 
 
@@ -98,7 +103,7 @@ def sub(a, b, *, alpha=1, out=None):
         return _out(sub(a, mul(b, alpha)), out)
     A, B, dt, xp = _operands(a, b, scalars_in_dtype=True)
     res = _as(A - B if alpha == 1 else A - alpha * B if dt.itemsize != 2 else _add_alpha(A, B, -alpha, dt), dt, xp)
-    rule = _sub_rule if alpha == 1 else lambda o, g: (g, -alpha * g)
+    rule = _sub_rule if alpha == 1 else lambda o, g: (g, -alpha.conjugate() * g)
     return _out(record(res, (a, b), rule, "Sub", saved=()), out)
 
 
@@ -119,7 +124,8 @@ def rsub(a, b, alpha=1):
 def mul(a, b, *, out=None):
     A, B, dt, xp = _operands(a, b)
     na, nb = needs((a, b))
-    res = record(_as(A * B, dt, xp), (a, b), _mul_rule, "Mul", saved=(_number(b, B) if na else None, _number(a, A) if nb else None))
+    rule = complex_ops.mul_rule if dt.kind == "c" else _mul_rule
+    res = record(_as(A * B, dt, xp), (a, b), rule, "Mul", saved=(_number(b, B) if na else None, _number(a, A) if nb else None))
     return _out(res, out)
 
 
@@ -142,7 +148,8 @@ def div(a, b, *, rounding_mode=None, out=None):
         return _out(res, out)
     A, B, dt, xp = _operands(a, b, float_out=True)
     na, nb = needs((a, b))
-    res = record(_as(A / B, dt, xp), (a, b), _div_rule, "Div", saved=(_number(b, B), _number(a, A) if nb else None, na))
+    rule = complex_ops.div_rule if dt.kind == "c" else _div_rule
+    res = record(_as(A / B, dt, xp), (a, b), rule, "Div", saved=(_number(b, B), _number(a, A) if nb else None, na))
     return _out(res, out)
 
 
@@ -153,6 +160,7 @@ def _div_rule(o, g, b, a, na):
 
 def remainder(a, b):
     A, B, dt, xp = _operands(a, b)
+    _refuse_complex(dt, "remainder_cpu")
     return record(_as(xp.remainder(A, B), dt, xp), (a, b), lambda o, g, a_, b_: (g, -g * o.floor_divide(a_, b_)),
                   "Remainder")
 
@@ -183,7 +191,7 @@ def pow_(a, b):
                     gb = o.where((a_ == 0) & (b_ >= 0), 0, g * (y * o.log(a_)))
         return ga, gb
 
-    return record(res, (a, b), rule, "Pow", saved=(_number(a, A), _number(b, B), OUT if nb else None))
+    return record(res, (a, b), complex_ops.pow_rule(na, nb) if dt.kind == "c" else rule, "Pow", saved=(_number(a, A), _number(b, B), OUT if nb else None))
 
 
 def _low_np(x):
@@ -197,6 +205,8 @@ def _number(operand, raw):
 
 def _minmax(a, b, pick, name, out):
     A, B, dt, xp = _operands(a, b)
+    if dt.kind == "c":
+        raise RuntimeError(f"{name.lower()} not implemented for complex tensors.")
     res = _as(pick(xp)(A, B), dt, xp)
 
     def rule(o, g, _a, _b):   # which operand won is read off the raw values: it is not differentiated
@@ -217,6 +227,7 @@ def minimum(a, b, *, out=None):
 
 def atan2(a, b):
     A, B, dt, xp = _operands(a, b, float_out=True)
+    _refuse_complex(dt, "atan2_cpu")
     return record(_as(xp.arctan2(A, B), dt, xp), (a, b), _atan2_rule, "Atan2", saved=(_number(a, A), _number(b, B)))
 
 
@@ -254,6 +265,8 @@ def _unary(name, fwd, dfn):
         if not isinstance(x, Tensor):
             x = Tensor._wrap(np.asarray(x))
         X = x._data
+        if X.dtype.kind == "c":
+            return _out(complex_ops.unary(name, x, X, fwd, dfn, saved), out)
         xp = backend.array_module(X)
         if float_out and (X.dtype.kind not in "fc" and X.dtype != dtypes.bfloat16):
             X = X.astype(dtypes.get_default_dtype())
@@ -380,6 +393,8 @@ def clamp(x, min=None, max=None, *, out=None):  # noqa: A002 - torch's names
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     X, lo, hi, dt, xp = _operands(x, min, max)
+    if dt.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     Y = X
     if lo is not None:
         Y = xp.maximum(Y, lo)
@@ -432,7 +447,8 @@ def lerp(start, end, weight):
     else:
         res = xp.where(xp.abs(W) < 0.5, S + W * diff, E - diff * (1 - W))
     w_grad = isinstance(weight, Tensor) and weight.requires_grad
-    return record(_as(res, dt, xp), (start, end, weight), _lerp_rule, "Lerp",
+    return record(_as(res, dt, xp), (start, end, weight), complex_ops.conjugated(_lerp_rule) if dt.kind == "c" else
+                  _lerp_rule, "Lerp",
                   saved=(start if w_grad else None, end if w_grad else None, _number(weight, W)))
 
 
@@ -457,7 +473,8 @@ def _muladd(x, a, b):
     else:
         res = _as(X + A * B, dt, xp)
     na, nb = needs((a, b))
-    return record(res, (x, a, b), lambda o, g, b_, a_: (g,) + _mul_rule(o, g, b_, a_), "Addcmul",
+    mul_rule = complex_ops.mul_rule if dt.kind == "c" else _mul_rule
+    return record(res, (x, a, b), lambda o, g, b_, a_: (g,) + mul_rule(o, g, b_, a_), "Addcmul",
                   saved=(_number(b, B) if na else None, _number(a, A) if nb else None))
 
 
@@ -500,9 +517,11 @@ def _scaled_low(x, t1, t2, value, name):
 
 
 # ---- comparisons and logic (no gradient) ----------------------------------------------------------------
-def _cmp(fn):
+def _cmp(fn, name):
     def op(a, b):
-        A, B, _, _ = _operands(a, b)
+        A, B, dt, _ = _operands(a, b)
+        if dt.kind == "c" and name not in ("eq", "ne"):   # complex numbers have no order
+            _refuse_complex(dt, f"{name}_cpu")
         return Tensor._wrap(backend.array_module(_like(a, b)).asarray(fn(A, B)))
 
     return op
@@ -511,7 +530,7 @@ def _cmp(fn):
 _CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
         "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
 for _n, _fn in _CMP.items():
-    globals()[_n] = register(_n, f"__{_n}__")(_cmp(_fn))
+    globals()[_n] = register(_n, f"__{_n}__")(_cmp(_fn, _n))
 
 
 def _logic(name):

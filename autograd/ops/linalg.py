@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import backend, dtypes
 from ..tensor import Tensor
 from .basic import check_same_device, needs, record, register
+from .complex_ops import conjugated
 
 
 @register("matmul", "__matmul__")
@@ -55,6 +56,8 @@ def matmul(a, b):
                 gb = o.reshape(o.sum_to(gb, b2), b_shape)
         return ga, gb
 
+    if out.dtype.kind == "c":    # the products' adjoints take conjugate transposes: g @ b^H, a^H @ g
+        rule = conjugated(rule)
     return record(out, (a, b), rule, "MatMul", saved=(b if na else None, a if nb else None))
 
 

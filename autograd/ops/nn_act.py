@@ -76,6 +76,12 @@ def gelu_backward_tensor(g, x, approximate):
     return g * _gelu_d(x, approximate, ew.erf, ew.exp, ew.tanh)
 
 
+def refuse_complex(x, kernel):
+    """torch's CPU kernels of these ops have no complex form: the same error rather than a wrong value."""
+    if getattr(x, "dtype", None) is not None and x.dtype.kind == "c":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_dtypes.torch_name(x.dtype)}\'')
+
+
 def gelu(x, approximate="none"):
     """GELU, exact (``0.5 x (1 + erf(x / sqrt 2))``) or ``approximate="tanh"``.
 
@@ -85,6 +91,7 @@ def gelu(x, approximate="none"):
     2^-20 max(1, |x|) of torch's float32 kernel); otherwise NumPy/CuPy expressions (SciPy's erf on the CPU).
     The backward is the vocabulary op ``gelu_backward``, so ``create_graph`` differentiates it as Tensor ops.
     """
+    refuse_complex(x, "GeluKernelImpl")
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
     X = x._data
@@ -168,6 +175,8 @@ def silu(x):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
+    refuse_complex(x, "softplus_cpu")
+
     def fwd(xp, X):
         z = X * beta
         return xp.where(z > threshold, X, xp.log1p(xp.exp(xp.minimum(z, threshold))) / beta)
@@ -291,6 +300,7 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002
     """``(input - target) ** 2`` reduced, for operands of one dtype and shape, with torch's backward kernel:
     ``norm * (input - target) * grad`` (``norm = 2 / numel`` for the mean, else 2), each product rounded to
     the operands' dtype (a 16-bit ``norm`` too), as torch's CPU kernel computes it."""
+    refuse_complex(input, "mse_cpu")
     from . import reduction as _red  # noqa: PLC0415  (reduction imports nothing of nn_act; kept local like norm's)
 
     check_reduction(reduction)

@@ -11,6 +11,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from .basic import OUT, record, register
+from .complex_ops import conjugated, refuse
 from . import cascade_sum as _cascade, reduction_low as _low
 from .opmath import float32_rule, scalar_op
 from .. import dtypes as _dtypes
@@ -64,7 +65,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
 @register("mean")
 def mean(x, dim=None, keepdim=False, dtype=None):
     X = x._data
-    if (X.dtype.kind != "f" and X.dtype != _dtypes.bfloat16) and dtype is None:
+    if (X.dtype.kind not in "fc" and X.dtype != _dtypes.bfloat16) and dtype is None:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                            f"or complex dtype. Got: {X.dtype}")
     xp = backend.array_module(X)
@@ -99,11 +100,14 @@ def prod(x, dim=None, keepdim=False):
             return (o.reshape(g, ks) * (o.reshape(y, ks) / x_),)
         return (o.reshape(g, ks) * o.prod_others(x_, tuple(range(X.ndim)) if ax is None else ax),)
 
+    if X.dtype.kind == "c":
+        rule = conjugated(rule)
     return record(xp.asarray(out), (x,), rule, "Prod", saved=(x, OUT))
 
 
 def _extreme(x, dim, keepdim, is_max):
     X = x._data
+    refuse(x, "max_all" if dim is None else "max")    # complex numbers have no order
     xp = backend.array_module(X)
     if dim is None:
         if X.size == 0:
@@ -164,6 +168,7 @@ def amin(x, dim=None, keepdim=False):
 
 def _amaxmin(x, dim, keepdim, is_max):
     X = x._data
+    refuse(x, "max_values_cpu" if is_max else "min_values_cpu")
     xp = backend.array_module(X)
     ax = _axes(X, dim) if dim not in (None, ()) else None
     out = X.max(axis=ax, keepdims=True) if is_max else X.min(axis=ax, keepdims=True)
@@ -233,6 +238,11 @@ def _centred(o, x, c, ax):
     return c if o is o.arrays else x - o.mean(x, ax, True)
 
 
+def _squares(c):
+    # |c|^2: a complex variance is real (its backward, g * 2 c / denom, is then the complex gradient as torch)
+    return (c.real * c.real + c.imag * c.imag) if c.dtype.kind == "c" else c * c
+
+
 def _var_scale(denom):
     return 2.0 / denom if denom else float("inf")
 
@@ -245,7 +255,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
         out = _low.var_low(X, ax, keepdim, denom, False)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = xp.asarray((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom))
+            out = xp.asarray(_squares(c).sum(axis=ax, keepdims=keepdim) / X.real.dtype.type(denom))
 
     ks = _kept(X.shape, ax)
 
@@ -264,7 +274,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
         out = _low.var_low(X, ax, keepdim, denom, True)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = xp.asarray(xp.sqrt((c * c).sum(axis=ax, keepdims=keepdim) / X.dtype.type(denom)))
+            out = xp.asarray(xp.sqrt(_squares(c).sum(axis=ax, keepdims=keepdim) / X.real.dtype.type(denom)))
 
     ks = _kept(X.shape, ax)
 
@@ -303,7 +313,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         out = xp.asarray(xp.sqrt((X32 * X32).sum(axis=ax, keepdims=keepdim)) if p == 2 else
                          ((a32 ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p)).astype(X.dtype)
     else:
-        out = xp.asarray(xp.sqrt((X * X).sum(axis=ax, keepdims=keepdim)) if p == 2 else
+        out = xp.asarray(xp.sqrt(_squares(X).sum(axis=ax, keepdims=keepdim)) if p == 2 else
                          ((a ** p).sum(axis=ax, keepdims=keepdim)) ** (1.0 / p))
 
     ks = _kept(X.shape, ax)
@@ -316,11 +326,14 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
             if p == 2:
                 r = x_ / yk
             else:
-                r = o.sign(x_) * (a if o is o.arrays else o.abs(x_)) ** (p - 1) / yk ** (p - 1)
+                ax_ = a if o is o.arrays else o.abs(x_)
+                # a complex entry's direction is x / |x| (its sign would be refused); 0 / 0 is masked below
+                unit = x_ / ax_ if X.dtype.kind == "c" else o.sign(x_)
+                r = unit * ax_ ** (p - 1) / yk ** (p - 1)
             zero = (X == 0) | (out.reshape(ks) == 0)
             return (o.where(zero, 0, ge * r),)
 
-    return record(out.astype(X.dtype, copy=False), (x,), rule, "Norm", saved=(x, OUT))
+    return record(out.astype(a.dtype, copy=False), (x,), rule, "Norm", saved=(x, OUT))
 
 
 @register("logsumexp")
@@ -328,7 +341,7 @@ def logsumexp(x, dim, keepdim=False):
     X = x._data
     xp = backend.array_module(X)
     ax = _axes(X, dim)
-    m = X.max(axis=ax, keepdims=True)
+    m = X.max(axis=ax, keepdims=True) if X.dtype.kind != "c" else X.real.max(axis=ax, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
     if xp is np and X.dtype.itemsize == 2 and X.dtype in _dtypes.LOW_PRECISION:
         lse = _low.logsumexp_low(X, m, ax)
@@ -337,11 +350,17 @@ def logsumexp(x, dim, keepdim=False):
         lse = xp.log(s) + m
     out = lse if keepdim else lse.squeeze(ax)
     ks = lse.shape
-    return record(out, (x,), lambda o, g, x_, y: (o.reshape(g, ks) * o.exp(x_ - o.reshape(y, ks)),), "LogSumExp",
-                  saved=(x, OUT))
+    rule = _logsumexp_rule(ks)
+    return record(out, (x,), conjugated(rule) if X.dtype.kind == "c" else rule, "LogSumExp", saved=(x, OUT))
+
+
+def _logsumexp_rule(ks):
+    return lambda o, g, x_, y: (o.reshape(g, ks) * o.exp(x_ - o.reshape(y, ks)),)
 
 
 def _check_softmax(X, name):
+    if X.dtype.kind == "c":
+        refuse(Tensor._wrap(X), f"{name}_lastdim_kernel_impl")
     if (X.dtype.kind not in "fc" and X.dtype != _dtypes.bfloat16):
         from .. import dtypes
 

@@ -23,6 +23,7 @@ from .basic import unbroadcast
 from . import nn_act as _nn_act, nn_norm as _nn_norm, nn_rnn as _nn_rnn
 from . import special_kernels as _sk, special_ops as _sp
 from . import linalg_solvers as _la
+from . import complex_ops as _cx
 
 
 def _xp(a):
@@ -37,6 +38,8 @@ def _fit_array(g, shape_, dtype):
         g = unbroadcast(g, shape_)
         if g.shape != shape_:   # a gradient narrower than its input (a number, a broadcast row)
             g = _xp(g).broadcast_to(g, shape_)
+    if g.dtype.kind == "c" and dtype.kind != "c":    # a real input of a complex op: the real part (torch)
+        g = g.real
     return g if g.dtype == dtype else g.astype(dtype)
 
 
@@ -47,6 +50,8 @@ def _fit_tensor(g, shape_, dtype):
         g = _sum_to_tensor(g, shape_)
         if g.shape != shape_:
             g = shape.expand(g, shape_)
+    if g.dtype.kind == "c" and dtype.kind != "c":
+        g = _cx.real(g)
     return g if g.dtype == dtype else g.to(dtype)
 
 
@@ -86,6 +91,7 @@ def _to_tensor(mask):
     return mask if isinstance(mask, Tensor) else Tensor._wrap(mask)
 
 
+ARRAY_CONJ = _cx.conj_array
 # name: (on arrays, on Tensors)
 TABLE = {
     # bookkeeping
@@ -95,6 +101,12 @@ TABLE = {
     "cast": (lambda x, dtype: x if x.dtype == dtype else x.astype(dtype), lambda x, dtype: x.to(dtype)),
     "to_device": (backend.to_device, lambda x, device: x.to(device)),
     "zeros_like": (lambda x: _xp(x).zeros_like(x), lambda x: x.new_zeros(x.shape)),
+    # complex numbers (identities on real values)
+    "conj": (_cx.conj_array, _cx.conj_any),
+    "real": (_cx.real_array, _cx.real),
+    "imag": (_cx.imag_array, _cx.imag_tensor),
+    "view_as_real": (_cx.view_as_real_array, _cx.view_as_real),
+    "view_as_complex": (_cx.view_as_complex_array, _cx.view_as_complex),
     # elementwise
     "exp": (lambda x: _low_cr(np.exp, x), ew.exp),
     "log": (lambda x: _low_cr(np.log, x), ew.log),
@@ -145,7 +157,8 @@ TABLE = {
     "put": (selection.put_array, selection.put),
     "zero_at": (selection.zero_at_array, selection.zero_at),
     "prod_others": (selection.prod_others_array, selection.prod_others),
-    "cumprod_backward": (selection.cumprod_backward_array, selection.cumprod_backward),
+    "cumprod_backward": (_cx.holomorphic_adjoint(selection.cumprod_backward_array, ARRAY_CONJ),
+                         _cx.holomorphic_adjoint(selection.cumprod_backward, _cx.conj_any)),
 
     # nn: activations, linear, normalization, dropout, embedding, losses
     "log1p": (lambda x: _xp(x).log1p(x), ew.log1p),
