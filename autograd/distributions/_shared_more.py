@@ -1,8 +1,10 @@
-"""Helpers of the distributions in :mod:`.continuous_more`, :mod:`.gamma_family` and :mod:`.multivariate`:
-the objects of :mod:`.constraints` they name, ``expand`` by re-building from expanded parameters, the
-``repr`` of the ones torch builds as a ``TransformedDistribution``, and the dtype limits."""
+"""Helpers of the distributions in :mod:`.continuous_more`, :mod:`.gamma_family`, :mod:`.multivariate` and
+their neighbours: the objects of :mod:`.constraints` they name, ``expand`` by re-building from expanded
+parameters, the shared constructor of scalar-event ones, the ``repr`` of the ones torch builds as a
+``TransformedDistribution``, parameters read through an inner distribution, and the dtype limits."""
 from __future__ import annotations
 
+import copy
 import math
 
 from .. import creation, dtypes
@@ -11,9 +13,10 @@ from .constraints import (greater_than_eq, independent, lower_cholesky, nonnegat
                           positive_definite, real, real_vector, simplex, unit_interval)
 from .distribution import Distribution, broadcast_all
 
-__all__ = ["Folded", "NamedRepr", "nan_where", "std_normal", "uniform", "Rebuilt", "eps", "full_like", "greater_than_eq", "lower_cholesky", "nonnegative", "positive",
-           "positive_definite", "positive_vector", "real", "real_matrix", "real_vector", "simplex", "tiny",
-           "unit_interval"]
+__all__ = ["Folded", "LocIsMeanAndMode", "RealLocScale", "NamedRepr", "ParamsHeldBy", "nan_where",
+           "std_normal", "uniform", "Rebuilt", "eps", "full_like", "greater_than_eq", "lower_cholesky",
+           "nonnegative", "positive", "positive_definite", "positive_vector", "real", "real_matrix",
+           "real_vector", "simplex", "tiny", "unit_interval"]
 
 
 positive_vector = independent(positive, 1)
@@ -37,6 +40,14 @@ class Rebuilt(Distribution):
     expanded to the new batch shape (each keeps its own event dimensions), without validating again."""
     _params: tuple = ()
 
+    def _init_scalar_event(self, values, validate_args):
+        """The common constructor body: broadcasts ``values`` (one per name in ``_params``, in order) together,
+        stores each under its name, and takes their shape as the batch shape with a scalar event."""
+        values = broadcast_all(*values)
+        for name, value in zip(self._params, values):
+            setattr(self, name, value)
+        super(Rebuilt, self).__init__(values[0].shape, (), validate_args)   # Distribution's, past any mixin
+
     # torch's Distribution base answers these with NotImplementedError where a subclass has none
     def cdf(self, value):
         raise NotImplementedError
@@ -59,12 +70,61 @@ class Rebuilt(Distribution):
         return new
 
 
+class LocIsMeanAndMode:
+    """Mixin for a distribution symmetric and unimodal about ``loc``: both its mean and its mode are ``loc``."""
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+
+class RealLocScale(Rebuilt):
+    """The declarations and constructor shared by the real-valued location-scale families (Cauchy, Gumbel)."""
+    arg_constraints = {"loc": real, "scale": positive}
+    support = real
+    has_rsample = True
+    _params = ("loc", "scale")
+
+    def __init__(self, loc, scale, validate_args=None):
+        self._init_scalar_event((loc, scale), validate_args)
+
+
 class NamedRepr:
     """torch builds these as a ``TransformedDistribution``: its parameters are properties there, so its
     ``repr`` (and so its validation messages) shows none: ``HalfNormal()``."""
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+class ParamsHeldBy:
+    """Mixin for a distribution that keeps its probs/logits parameterisation in an inner distribution
+    (the attribute named by ``_param_holder``, e.g. a ``Categorical``), which did the probs-xor-logits
+    checks once: the parameters are read through it rather than stored twice."""
+    _param_holder: str = ""
+
+    @property
+    def probs(self):
+        return getattr(self, self._param_holder).probs
+
+    @property
+    def logits(self):
+        return getattr(self, self._param_holder).logits
+
+    @property
+    def param_shape(self):
+        return getattr(self, self._param_holder).param_shape
+
+    def _expand_holder(self, batch_shape, _instance, expand_inner):
+        """A copy (or ``_instance``) whose inner distribution is ``expand_inner(inner, batch_shape)``."""
+        new = copy.copy(self) if _instance is None else _instance
+        setattr(new, self._param_holder, expand_inner(getattr(self, self._param_holder), batch_shape))
+        new._batch_shape = tuple(batch_shape)
+        return new
 
 
 def std_normal(shape, like):

@@ -5,7 +5,6 @@ straight-through variant) with torch's formulas (so log-probabilities, moments a
 ``constraints``, ``biject_to`` / ``transform_to`` and ``register_kl`` for ``autograd.distributions``."""
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -16,6 +15,7 @@ from ..nn import functional as F
 from ..ops import reduction as _red
 from ..ops.elementwise import where as _where
 from . import constraints
+from ._shared_more import ParamsHeldBy
 from .basic import KL_RULES, Bernoulli, Categorical, _ProbsOrLogits, kl_divergence
 from .constraint_registry import biject_to, transform_to
 from .continuous_bernoulli import ContinuousBernoulli
@@ -264,9 +264,10 @@ class NegativeBinomial(_BinaryProbs):
         return log_unnormalized - log_normalization
 
 
-class Multinomial(Distribution):
+class Multinomial(ParamsHeldBy, Distribution):
     """Counts of ``total_count`` draws from ``Categorical(probs | logits)``, the counts along the last dimension."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    _param_holder = "_categorical"
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
         if not isinstance(total_count, int):
@@ -278,28 +279,13 @@ class Multinomial(Distribution):
         super().__init__(self._categorical.batch_shape, param_shape[-1:], validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = copy.copy(self) if _instance is None else _instance
-        batch_shape = tuple(batch_shape)
-        new._categorical = expand_distribution(self._categorical, batch_shape)
-        new._binomial = expand_distribution(self._binomial, batch_shape + self.event_shape)
-        new._batch_shape = batch_shape
+        new = self._expand_holder(batch_shape, _instance, expand_distribution)
+        new._binomial = expand_distribution(self._binomial, tuple(batch_shape) + self.event_shape)
         return new
 
     @property
     def support(self):
         return constraints.multinomial(self.total_count)
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):
@@ -337,37 +323,23 @@ class Multinomial(Distribution):
         return term1 + _red.sum(binomial_probs * weights, (0, -1))
 
 
-class OneHotCategorical(Distribution):
+class OneHotCategorical(ParamsHeldBy, Distribution):
     """``Categorical`` with one-hot vectors as values (the last dimension is the event)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.one_hot
     has_enumerate_support = True
+    _param_holder = "_categorical"
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits)
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = copy.copy(self) if _instance is None else _instance
-        new._categorical = expand_distribution(self._categorical, batch_shape)
-        new._batch_shape = tuple(batch_shape)
-        return new
+        return self._expand_holder(batch_shape, _instance, expand_distribution)
 
     @property
     def _num_events(self):
         return self._categorical._num_events
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):

@@ -9,7 +9,7 @@ from ..ops import special_ops as _sp
 from ..ops.elementwise import where as _where
 from .basic import KL_RULES
 from .distribution import broadcast_all
-from ._shared_more import Folded, Rebuilt, full_like, nan_where, positive, real, std_normal, tiny, uniform
+from ._shared_more import Folded, RealLocScale, Rebuilt, full_like, nan_where, positive, real, std_normal, tiny, uniform
 from .gamma_family import Chi2, standard_gamma
 
 
@@ -61,16 +61,7 @@ class StudentT(Rebuilt):
                 + 0.5 * df.log() + lbeta)
 
 
-class Cauchy(Rebuilt):
-    arg_constraints = {"loc": real, "scale": positive}
-    support = real
-    has_rsample = True
-    _params = ("loc", "scale")
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, (), validate_args)
-
+class Cauchy(RealLocScale):
     @property
     def mean(self):
         return full_like(self.loc, math.nan)
@@ -135,8 +126,7 @@ class FisherSnedecor(Rebuilt):
     _params = ("df1", "df2")
 
     def __init__(self, df1, df2, validate_args=None):
-        self.df1, self.df2 = broadcast_all(df1, df2)
-        super().__init__(self.df1.shape, (), validate_args)
+        self._init_scalar_event((df1, df2), validate_args)
 
     @property
     def mean(self):

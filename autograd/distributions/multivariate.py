@@ -14,7 +14,8 @@ from ..ops.linalg import matmul as _matmul
 from ..ops.linalg_solvers import cholesky_inverse as _cholesky_inverse
 from ..ops.matrix_more import diag_embed as _diag_embed
 from .basic import KL_RULES
-from ._shared_more import Rebuilt, lower_cholesky, positive_definite, positive_vector, real_matrix, real_vector
+from ._shared_more import (LocIsMeanAndMode, Rebuilt, lower_cholesky, positive_definite, positive_vector, real_matrix,
+                           real_vector)
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -54,7 +55,7 @@ def _precision_to_scale_tril(P):
     return _linalg.solve_triangular(L_inv, _eye_like(P, P.shape[-1]), upper=False)
 
 
-class MultivariateNormal(Rebuilt):
+class MultivariateNormal(LocIsMeanAndMode, Rebuilt):
     arg_constraints = {"loc": real_vector, "covariance_matrix": positive_definite,
                        "precision_matrix": positive_definite, "scale_tril": lower_cholesky}
     support = real_vector
@@ -115,14 +116,6 @@ class MultivariateNormal(Rebuilt):
         return new
 
     @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
-
-    @property
     def variance(self):
         return _red.sum(self._unbroadcasted_scale_tril.pow(2), -1).expand(self._batch_shape + self._event_shape)
 
@@ -143,7 +136,7 @@ class MultivariateNormal(Rebuilt):
         return H.expand(self._batch_shape) if tuple(H.shape) != self._batch_shape else H
 
 
-class LowRankMultivariateNormal(Rebuilt):
+class LowRankMultivariateNormal(LocIsMeanAndMode, Rebuilt):
     arg_constraints = {"loc": real_vector, "cov_factor": real_matrix, "cov_diag": positive_vector}
     support = real_vector
     has_rsample = True
@@ -170,14 +163,6 @@ class LowRankMultivariateNormal(Rebuilt):
         capacitance = _matmul(W_over_D.mT, cov_factor) + _eye_like(cov_factor, m)
         self._capacitance_tril = _linalg.cholesky(capacitance)
         super().__init__(batch_shape, event_shape, validate_args)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

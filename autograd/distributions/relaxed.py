@@ -3,22 +3,22 @@ on the log scale, and ``RelaxedBernoulli`` / ``RelaxedOneHotCategorical`` as tho
 (``TransformedDistribution``), reparameterised, with torch's densities."""
 from __future__ import annotations
 
-import copy
-
 from .. import creation
 from ..ops import reduction as _red
 from . import constraints
+from ._shared_more import ParamsHeldBy
 from .basic import Bernoulli, Categorical
 from .distribution import Distribution, broadcast_all, clamp_probs
 from .transformed_distribution import TransformedDistribution, broadcast_params
 from .transforms import ExpTransform, SigmoidTransform
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(ParamsHeldBy, Distribution):
     """The logit of a relaxed Bernoulli draw at ``temperature``."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.real
     has_rsample = True
+    _param_holder = "_bernoulli"
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = temperature
@@ -27,22 +27,7 @@ class LogitRelaxedBernoulli(Distribution):
         super().__init__(self._bernoulli.batch_shape, (), validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = copy.copy(self) if _instance is None else _instance
-        new._bernoulli = broadcast_params(self._bernoulli, batch_shape)
-        new._batch_shape = tuple(batch_shape)
-        return new
-
-    @property
-    def probs(self):
-        return self._bernoulli.probs
-
-    @property
-    def logits(self):
-        return self._bernoulli.logits
-
-    @property
-    def param_shape(self):
-        return self._bernoulli.param_shape
+        return self._expand_holder(batch_shape, _instance, broadcast_params)
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
@@ -65,15 +50,9 @@ def _as_tensor(x, like):
     return x if hasattr(x, "log") else creation.tensor(float(x), dtype=like.dtype, device=like.device)
 
 
-class RelaxedBernoulli(TransformedDistribution):
-    """Values in (0, 1) concentrating on {0, 1} as ``temperature`` goes to 0."""
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.unit_interval
-    has_rsample = True
-
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        base = LogitRelaxedBernoulli(temperature, probs, logits)
-        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+class _ParamsOfBase:
+    """The relaxed distributions on (0, 1) / the simplex are their log-scale one pushed through a transform:
+    that base holds ``temperature`` and the probs/logits, so these read them from it."""
 
     @property
     def temperature(self):
@@ -88,11 +67,23 @@ class RelaxedBernoulli(TransformedDistribution):
         return self.base_dist.probs
 
 
-class ExpRelaxedCategorical(Distribution):
+class RelaxedBernoulli(_ParamsOfBase, TransformedDistribution):
+    """Values in (0, 1) concentrating on {0, 1} as ``temperature`` goes to 0."""
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = LogitRelaxedBernoulli(temperature, probs, logits)
+        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+
+
+class ExpRelaxedCategorical(ParamsHeldBy, Distribution):
     """The log of a relaxed one-hot categorical draw (Gumbel-softmax scores normalised in log space)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.real_vector   # the true support is a submanifold of it
     has_rsample = True
+    _param_holder = "_categorical"
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits)
@@ -100,22 +91,7 @@ class ExpRelaxedCategorical(Distribution):
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = copy.copy(self) if _instance is None else _instance
-        new._categorical = broadcast_params(self._categorical, batch_shape)
-        new._batch_shape = tuple(batch_shape)
-        return new
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
+        return self._expand_holder(batch_shape, _instance, broadcast_params)
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
@@ -136,7 +112,7 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_ParamsOfBase, TransformedDistribution):
     """Points of the simplex concentrating on its vertices as ``temperature`` goes to 0."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
@@ -145,15 +121,3 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base, ExpTransform(), validate_args=validate_args)
-
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs

@@ -76,24 +76,23 @@ class Transform:
     __hash__ = object.__hash__
 
     def __call__(self, x):
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        return self._cached_apply(x, self._call, forward=True)
 
     def _inv_call(self, y):
+        return self._cached_apply(y, self._inverse, forward=False)
+
+    def _cached_apply(self, arg, compute, forward):
+        """``compute(arg)`` through the one cached pair ``(x, y)`` that both directions share (torch's
+        ``cache_size=1``): an argument that is the pair's x (forward) or y (inverse) gets the other side back."""
         if self._cache_size == 0:
-            return self._inverse(y)
+            return compute(arg)
         x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+        known, answer = (x_old, y_old) if forward else (y_old, x_old)
+        if arg is known:
+            return answer
+        result = compute(arg)
+        self._cached_x_y = (arg, result) if forward else (result, arg)
+        return result
 
     def _call(self, x):
         raise NotImplementedError

@@ -13,8 +13,8 @@ from ..ops import special_ops as _sp
 from ..ops.elementwise import where as _where
 from .basic import KL_RULES, Normal
 from .distribution import LOG_SQRT_2PI, broadcast_all
-from ._shared_more import (Folded, NamedRepr, Rebuilt, eps, full_like, greater_than_eq, positive, real, tiny,
-                           uniform)
+from ._shared_more import (Folded, NamedRepr, RealLocScale, Rebuilt, eps, full_like, greater_than_eq, positive, real,
+                           tiny, uniform)
 
 _EULER = 0.57721566490153286060
 
@@ -88,16 +88,8 @@ class LogNormal(NamedRepr, Rebuilt):
         return self.base_dist.entropy() + self.loc
 
 
-class Gumbel(Rebuilt):
+class Gumbel(RealLocScale):
     """``loc - scale * log(-log U)``, U uniform on ``[tiny, 1 - eps)`` as torch's base."""
-    arg_constraints = {"loc": real, "scale": positive}
-    support = real
-    has_rsample = True
-    _params = ("loc", "scale")
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, (), validate_args)
 
     def _bounds(self):
         return tiny(self.loc.dtype), 1 - eps(self.loc.dtype)
@@ -153,8 +145,7 @@ class Weibull(Rebuilt):
     _params = ("scale", "concentration")
 
     def __init__(self, scale, concentration, validate_args=None):
-        self.scale, self.concentration = broadcast_all(scale, concentration)
-        super().__init__(self.scale.shape, (), validate_args)
+        self._init_scalar_event((scale, concentration), validate_args)
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
@@ -202,8 +193,7 @@ class Pareto(Rebuilt):
     _params = ("scale", "alpha")
 
     def __init__(self, scale, alpha, validate_args=None):
-        self.scale, self.alpha = broadcast_all(scale, alpha)
-        super().__init__(self.scale.shape, (), validate_args)
+        self._init_scalar_event((scale, alpha), validate_args)
 
     @property
     def support(self):

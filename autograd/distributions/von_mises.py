@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import backend, creation
 from ..ops import special_ops as _sp
-from .distribution import _host, broadcast_all
-from ._shared_more import Rebuilt, positive, real
+from .distribution import _host
+from ._shared_more import LocIsMeanAndMode, Rebuilt, positive, real
 
 
 def _best_fisher(loc, k, rng):
@@ -39,15 +39,14 @@ def _best_fisher(loc, k, rng):
     return np.mod(out + loc + math.pi, 2 * math.pi) - math.pi
 
 
-class VonMises(Rebuilt):
+class VonMises(LocIsMeanAndMode, Rebuilt):
     arg_constraints = {"loc": real, "concentration": positive}
     support = real
     has_rsample = False
     _params = ("loc", "concentration")
 
     def __init__(self, loc, concentration, validate_args=None):
-        self.loc, self.concentration = broadcast_all(loc, concentration)
-        super().__init__(self.loc.shape, (), validate_args)
+        self._init_scalar_event((loc, concentration), validate_args)
 
     def _log_i0(self):
         return _sp.i0e(self.concentration).log() + self.concentration
@@ -64,14 +63,6 @@ class VonMises(Rebuilt):
         k = np.broadcast_to(_host(self.concentration).astype(np.float64), shape)
         draws = _best_fisher(loc, k, rng).astype(self.loc._data.dtype)
         return creation.tensor(draws, dtype=self.loc.dtype, device=self.loc.device)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):
