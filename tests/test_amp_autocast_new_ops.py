@@ -1,6 +1,6 @@
 """Autocast's dtype for the 3-D convolutions and pools, grid sampling, the newer losses, the linear-algebra
-factorisations (``autograd.*`` and ``autograd.linalg.*``) and torch's GEMM composites, as torch's CPU
-autocast gives it."""
+factorisations (``autograd.*`` and ``autograd.linalg.*``), torch's GEMM composites and the modules built on
+them, as torch's CPU autocast gives it."""
 import numpy as np
 import pytest
 
@@ -47,6 +47,17 @@ CASES = {   # each from float32 inputs (the ``lower`` ops) or bfloat16 inputs (t
     "poisson_nll_loss": lambda T, F: F.poisson_nll_loss(T.tensor(_V).bfloat16(), T.tensor(_V).abs().bfloat16()),
     "soft_margin_loss": lambda T, F: F.soft_margin_loss(T.tensor(_V).bfloat16(), T.tensor(_V).sign().bfloat16()),
     "multi_margin_loss": lambda T, F: F.multi_margin_loss(T.tensor(_V).bfloat16(), T.tensor([0, 1, 2, 3, 4, 0])),
+    # the modules reach the same policies (they call their function through nn.functional)
+    "nn.Conv3d": lambda T, F: T.nn.Conv3d(3, 2, 2)(T.tensor(_X)),
+    "nn.ConvTranspose3d": lambda T, F: T.nn.ConvTranspose3d(3, 2, 2)(T.tensor(_X)),
+    "nn.PReLU": lambda T, F: T.nn.PReLU()(T.tensor(_V)),
+    "nn.MaxPool3d": lambda T, F: T.nn.MaxPool3d(2)(T.tensor(_X).bfloat16()),
+    "nn.AdaptiveMaxPool3d": lambda T, F: T.nn.AdaptiveMaxPool3d(2)(T.tensor(_X).bfloat16()),
+    "nn.FractionalMaxPool2d": lambda T, F: T.nn.FractionalMaxPool2d(2, output_size=2)(T.tensor(_X[:, :, 0]).bfloat16()),
+    "nn.CTCLoss": lambda T, F: T.nn.CTCLoss()(T.tensor(_LP).log_softmax(2).bfloat16(), T.tensor([[1, 2], [1, 1]]),
+                                              [5, 5], [2, 2]),
+    "nn.PoissonNLLLoss": lambda T, F: T.nn.PoissonNLLLoss()(T.tensor(_V).bfloat16(), T.tensor(_V).abs().bfloat16()),
+    "nn.MultiMarginLoss": lambda T, F: T.nn.MultiMarginLoss()(T.tensor(_V).bfloat16(), T.tensor([0, 1, 2, 3, 4, 0])),
 }
 
 

@@ -187,7 +187,7 @@ class RReLU(Module):
         self.lower, self.upper, self.inplace = lower, upper, inplace
 
     def forward(self, input):  # noqa: A002
-        return rrelu(input, self.lower, self.upper, self.training, self.inplace)
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self):
         return f"lower={self.lower}, upper={self.upper}{_inplace_str(self.inplace)}"
@@ -217,12 +217,12 @@ class Softshrink(_Shrink):
 
 class Tanhshrink(Module):
     def forward(self, input):  # noqa: A002
-        return tanhshrink(input)
+        return F.tanhshrink(input)
 
 
 class Softsign(Module):
     def forward(self, input):  # noqa: A002
-        return softsign(input)
+        return F.softsign(input)
 
 
 class Threshold(Module):
@@ -243,7 +243,7 @@ class CELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):  # noqa: A002
-        return celu(input, self.alpha, self.inplace)
+        return F.celu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}{_inplace_str(self.inplace)}"
@@ -260,7 +260,7 @@ class PReLU(Module):
         init.constant_(self.weight, self.init)   # the module: ``init`` the number is only the attribute
 
     def forward(self, input):  # noqa: A002
-        return prelu(input, self.weight)
+        return F.prelu(input, self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
@@ -272,27 +272,27 @@ class Hardsigmoid(Module):
         self.inplace = inplace
 
     def forward(self, input):  # noqa: A002
-        return hardsigmoid(input, self.inplace)
+        return F.hardsigmoid(input, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):
     def forward(self, input):  # noqa: A002
-        return alpha_dropout(input, self.p, self.training)
+        return F.alpha_dropout(input, self.p, self.training)
 
 
 class FeatureAlphaDropout(_DropoutNd):
     def forward(self, input):  # noqa: A002
-        return feature_alpha_dropout(input, self.p, self.training)
+        return F.feature_alpha_dropout(input, self.p, self.training)
 
 
 class Dropout1d(_DropoutNd):
     def forward(self, input):  # noqa: A002
-        return dropout1d(input, self.p, self.training, self.inplace)
+        return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
 class Dropout3d(_DropoutNd):
     def forward(self, input):  # noqa: A002
-        return dropout3d(input, self.p, self.training, self.inplace)
+        return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
 class ChannelShuffle(Module):
@@ -301,7 +301,7 @@ class ChannelShuffle(Module):
         self.groups = groups
 
     def forward(self, input):  # noqa: A002
-        return channel_shuffle(input, self.groups)
+        return F.channel_shuffle(input, self.groups)
 
     def extra_repr(self):
         return f"groups={self.groups}"
@@ -313,7 +313,7 @@ class LocalResponseNorm(Module):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, input):  # noqa: A002
-        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
@@ -344,7 +344,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        return bilinear(input1, input2, self.weight, self.bias)
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

@@ -21,6 +21,7 @@ from ..tensor import Tensor
 from .container import ModuleList, Sequential
 from .linear import Linear
 from .module import Module
+from . import functional as F  # the modules call through it: autocast wraps it there
 
 FUNCTIONAL = ("ctc_loss",)
 MODULES = ("CTCLoss", "AdaptiveLogSoftmaxWithLoss")
@@ -144,7 +145,7 @@ class CTCLoss(Module):
         self.zero_infinity = zero_infinity
 
     def forward(self, log_probs, targets, input_lengths, target_lengths):
-        return ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
                         self.zero_infinity)
 
 

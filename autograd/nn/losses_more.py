@@ -247,13 +247,13 @@ class MultiMarginLoss(_WeightedLoss):
         self.p, self.margin = p, margin
 
     def forward(self, input, target):  # noqa: A002
-        return multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
                                  reduction=self.reduction)
 
 
 class MultiLabelMarginLoss(_Loss):
     def forward(self, input, target):  # noqa: A002
-        return multilabel_margin_loss(input, target, reduction=self.reduction)
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
 class TripletMarginWithDistanceLoss(_Loss):
@@ -267,7 +267,7 @@ class TripletMarginWithDistanceLoss(_Loss):
         self.margin, self.swap = margin, swap
 
     def forward(self, anchor, positive, negative):
-        return triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function,
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function,
                                                  margin=self.margin, swap=self.swap, reduction=self.reduction)
 
 
@@ -277,7 +277,7 @@ class PoissonNLLLoss(_Loss):
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input, target):
-        return poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full, eps=self.eps,
+        return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full, eps=self.eps,
                                 reduction=self.reduction)
 
 
@@ -287,14 +287,14 @@ class GaussianNLLLoss(_Loss):
         self.full, self.eps = full, eps
 
     def forward(self, input, target, var):  # noqa: A002
-        return gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):
     def forward(self, input, target):  # noqa: A002
-        return soft_margin_loss(input, target, reduction=self.reduction)
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
     def forward(self, input, target):  # noqa: A002
-        return multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+        return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from .. import creation
 from ..ops import nn_grid_sample as _gs, nn_pool_more as _more
-from ..ops.nn_conv3d import conv3d, conv_transpose3d, triple
+from ..ops.nn_conv3d import conv3d, conv_transpose3d, triple  # noqa: F401  (FUNCTIONAL)
 from ..ops.nn_pool import pair
 from ..ops.nn_pool3d import (adaptive_avg_pool3d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool3d,  # noqa: F401
                              max_pool3d)
 from .conv import Conv2d
 from .conv_transpose import _ConvTransposeNd
 from .group_norm import Upsample
+from . import functional as F
 from .module import Module
 
 affine_grid = _gs.affine_grid
@@ -92,6 +93,9 @@ def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, out
     return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True, _random_samples)
 
 
+# The modules call their function through ``nn.functional`` when they run: that is where autocast's
+# wrappers are installed (after this module is imported).
+
 # ---- modules: convolution ----------------------------------------------------------------------------------
 class Conv3d(Conv2d):
     """Conv2d's checks and initialisation (kaiming_uniform, a = sqrt(5)) with 3-tuples."""
@@ -99,7 +103,7 @@ class Conv3d(Conv2d):
     _n = 3
 
     def _conv_forward(self, input, weight, bias):  # noqa: A002
-        return conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        return F.conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class ConvTranspose3d(_ConvTransposeNd):
@@ -107,7 +111,7 @@ class ConvTranspose3d(_ConvTransposeNd):
 
     def forward(self, input, output_size=None):  # noqa: A002
         op = self._output_padding(input, output_size)
-        return conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
                                 self.dilation)
 
 
@@ -121,7 +125,7 @@ class MaxPool3d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input):  # noqa: A002
-        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                           self.return_indices)
 
     def extra_repr(self):
@@ -139,7 +143,7 @@ class AvgPool3d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input):  # noqa: A002
-        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
@@ -152,39 +156,39 @@ class AdaptiveAvgPool3d(Module):
         self.output_size = output_size
 
     def forward(self, input):  # noqa: A002
-        return adaptive_avg_pool3d(input, self.output_size)
+        return F.adaptive_avg_pool3d(input, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
 
 class AdaptiveMaxPool2d(Module):
-    _fn = staticmethod(adaptive_max_pool2d)
+    _function_name = "adaptive_max_pool2d"
 
     def __init__(self, output_size, return_indices=False):
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, input):  # noqa: A002
-        return self._fn(input, self.output_size, self.return_indices)
+        return getattr(F, self._function_name)(input, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
 
 class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
-    _fn = staticmethod(adaptive_max_pool3d)
+    _function_name = "adaptive_max_pool3d"
 
 
 class LPPool1d(Module):
-    _fn = staticmethod(lp_pool1d)
+    _function_name = "lp_pool1d"
 
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
         super().__init__()
         self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
 
     def forward(self, input):  # noqa: A002
-        return self._fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+        return getattr(F, self._function_name)(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self):
         return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -192,11 +196,11 @@ class LPPool1d(Module):
 
 
 class LPPool2d(LPPool1d):
-    _fn = staticmethod(lp_pool2d)
+    _function_name = "lp_pool2d"
 
 
 class LPPool3d(LPPool1d):
-    _fn = staticmethod(lp_pool3d)
+    _function_name = "lp_pool3d"
 
 
 def _single(v):
@@ -205,7 +209,7 @@ def _single(v):
 
 class MaxUnpool1d(Module):
     _n = 1
-    _fn = staticmethod(max_unpool1d)
+    _function_name = "max_unpool1d"
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
@@ -215,7 +219,7 @@ class MaxUnpool1d(Module):
         self.padding = tup(padding)
 
     def forward(self, input, indices, output_size=None):  # noqa: A002
-        return self._fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return getattr(F, self._function_name)(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -223,12 +227,12 @@ class MaxUnpool1d(Module):
 
 class MaxUnpool2d(MaxUnpool1d):
     _n = 2
-    _fn = staticmethod(max_unpool2d)
+    _function_name = "max_unpool2d"
 
 
 class MaxUnpool3d(MaxUnpool1d):
     _n = 3
-    _fn = staticmethod(max_unpool3d)
+    _function_name = "max_unpool3d"
 
 
 def _float_tuple(v, n):
@@ -258,8 +262,9 @@ class FractionalMaxPool2d(Module):
             raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
     def forward(self, input):  # noqa: A002
-        return _fractional(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
-                           self._random_samples, self._n)
+        return getattr(F, f"fractional_max_pool{self._n}d")(input, self.kernel_size, self.output_size,
+                                                             self.output_ratio, self.return_indices,
+                                                             self._random_samples)
 
 
 class FractionalMaxPool3d(FractionalMaxPool2d):
